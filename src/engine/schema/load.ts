@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import type {
+  KindDef,
+  ReferenceDef,
+  RelationshipSchema,
+  RemoteTypeDef,
+  SourceDef,
+} from './model.js';
+
+/** Raised when the relationship schema file cannot be used; start-up stops with its message. */
+export class SchemaFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: at ${path}: ${problem}`);
+    this.name = 'SchemaFileError';
+  }
+}
+
+interface RawKind {
+  key: string;
+  parent?: string;
+  identity: string[];
+  fields?: Record<string, Record<string, unknown>>;
+  references?: Record<string, { kind: string; list?: boolean; maxItems?: number; scope?: string[] }>;
+  remoteReferences?: Record<string, { type: string }>;
+  retentionSeconds: number;
+  personal?: boolean;
+}
+interface RawSchema {
+  sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
+  remoteTypes?: Record<
+    string,
+    { source: string; table?: string; typename?: string; key: string[]; columns?: Record<string, string>; fields?: string[] }
+  >;
+  kinds: Record<string, RawKind>;
+}
+
+const DEFAULT_MAX_ITEMS = 100;
+
+/** `/kinds/Project/parent` → `$.kinds.Project.parent`, the form people read in messages. */
+export function pointerToPath(pointer: string): string {
+  if (!pointer) return '$';
+  return (
+    '$' +
+    pointer
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((p) => (/^\d+$/.test(p) ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`))
+      .join('')
+  );
+}
+
+function describeAjvError(e: ErrorObject): { path: string; problem: string } {
+  let pointer = e.instancePath;
+  let problem = e.message ?? 'is invalid';
+  if (e.keyword === 'additionalProperties') {
+    const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    pointer += `/${extra}`;
+    problem = 'is not a known property';
+  } else if (e.keyword === 'required') {
+    pointer += `/${(e.params as { missingProperty: string }).missingProperty}`;
+    problem = 'is required';
+  } else if (e.keyword === 'propertyNames') {
+    problem = `has an invalid property name "${(e.params as { propertyName: string }).propertyName}"`;
+  } else if (e.keyword === 'enum') {
+    problem = `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
+  }
+  return { path: pointerToPath(pointer), problem };
+}
+
+let validatorCache: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } = undefined as never;
+function validator(schemaFile: string) {
+  if (!validatorCache) {
+    const ajv = new Ajv({ allErrors: false, strict: false });
+    validatorCache = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')));
+  }
+  return validatorCache;
+}
+
+export const DEFAULT_SCHEMA_FILE = resolve(dirname(new URL(import.meta.url).pathname), '../../../schema/relationships.json');
+const META_SCHEMA_FILE = resolve(dirname(new URL(import.meta.url).pathname), '../../../schema/relationships.schema.json');
+
+/** Reads, validates and derives the relationship schema; throws SchemaFileError naming file, path and problem. */
+export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SchemaFileError(file, '$', `cannot be read (${(e as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new SchemaFileError(file, '$', `is not valid JSON: ${(e as Error).message}`);
+  }
+  const validate = validator(META_SCHEMA_FILE);
+  if (!validate(data)) {
+    const { path, problem } = describeAjvError(validate.errors![0]);
+    throw new SchemaFileError(file, path, problem);
+  }
+  return buildSchema(file, data as RawSchema);
+}
+
+/** Checks what JSON Schema cannot say (names that must exist, identity chains, cycles) and derives the model. */
+export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
+  const fail = (path: string, problem: string): never => {
+    throw new SchemaFileError(file, path, problem);
+  };
+
+  const sources = new Map<string, SourceDef>();
+  for (const [name, s] of Object.entries(raw.sources ?? {})) {
+    if (!s.url && !s.urlEnv && s.type === 'graphql') fail(`$.sources.${name}`, 'a graphql source needs url or urlEnv');
+    sources.set(name, { name, type: s.type, url: s.url, urlEnv: s.urlEnv });
+  }
+
+  const remoteTypes = new Map<string, RemoteTypeDef>();
+  for (const [name, t] of Object.entries(raw.remoteTypes ?? {})) {
+    const at = `$.remoteTypes.${name}`;
+    const source = sources.get(t.source) ?? fail(`${at}.source`, `names unknown source "${t.source}"`);
+    const columns = t.columns ?? {};
+    if (source.type === 'sql') {
+      if (!t.table) fail(`${at}.table`, 'is required for a type of a sql source');
+      for (const k of t.key) if (!columns[k]) fail(`${at}.columns`, `has no column for key field "${k}"`);
+    }
+    const fields = [...new Set([...t.key, ...(t.fields ?? []), ...Object.keys(columns)])];
+    remoteTypes.set(name, { name, source: t.source, table: t.table, typename: t.typename ?? name, key: t.key, columns, fields });
+  }
+
+  const rawKinds = raw.kinds;
+  const keyOwners = new Map<string, string>();
+  for (const [name, k] of Object.entries(rawKinds)) {
+    const other = keyOwners.get(k.key);
+    if (other) fail(`$.kinds.${name}.key`, `"${k.key}" is already the key of ${other}`);
+    keyOwners.set(k.key, name);
+  }
+
+  const depthOf = (name: string, seen: string[] = []): number => {
+    if (seen.includes(name)) fail(`$.kinds.${name}.parent`, `parent chain has a cycle: ${[...seen, name].join(' → ')}`);
+    const p = rawKinds[name].parent;
+    return p ? 1 + depthOf(p, [...seen, name]) : 0;
+  };
+
+  const kinds = new Map<string, KindDef>();
+  for (const [name, k] of Object.entries(rawKinds)) {
+    const at = `$.kinds.${name}`;
+    if (k.parent && !rawKinds[k.parent]) fail(`${at}.parent`, `names unknown kind "${k.parent}"`);
+    const depth = depthOf(name);
+    // Identity is the parent's identity with its last field renamed to the parent's key, then `name`.
+    const expected = k.parent
+      ? [...rawKinds[k.parent].identity.slice(0, -1), rawKinds[k.parent].key, 'name']
+      : ['name'];
+    if (JSON.stringify(k.identity) !== JSON.stringify(expected)) {
+      fail(`${at}.identity`, `must be ${JSON.stringify(expected)} (the parent's identity, then "name")`);
+    }
+    const fields = k.fields ?? {};
+    const taken = new Set<string>([...k.identity]);
+    const claim = (field: string, path: string) => {
+      if (taken.has(field)) fail(path, `field "${field}" is defined twice`);
+      taken.add(field);
+    };
+    for (const f of Object.keys(fields)) claim(f, `${at}.fields.${f}`);
+
+    const references: ReferenceDef[] = [];
+    for (const [field, r] of Object.entries(k.references ?? {})) {
+      const rat = `${at}.references.${field}`;
+      claim(field, rat);
+      const target = rawKinds[r.kind] ?? fail(`${rat}.kind`, `names unknown kind "${r.kind}"`);
+      const scope = r.scope ?? [];
+      for (const s of scope) {
+        if (!target.identity.includes(s)) fail(`${rat}.scope`, `"${s}" is not an identity field of ${r.kind}`);
+        if (!k.identity.includes(s)) fail(`${rat}.scope`, `"${s}" is not an identity field of ${name}`);
+      }
+      const valueFields = target.identity.filter((f) => !scope.includes(f));
+      if (valueFields.length === 0) fail(`${rat}.scope`, 'leaves no field for the reference value');
+      references.push({ field, kind: r.kind, list: r.list ?? false, maxItems: r.maxItems ?? DEFAULT_MAX_ITEMS, scope, valueFields });
+    }
+    const remoteReferences = Object.entries(k.remoteReferences ?? {}).map(([field, r]) => {
+      claim(field, `${at}.remoteReferences.${field}`);
+      if (!remoteTypes.has(r.type)) fail(`${at}.remoteReferences.${field}.type`, `names unknown remote type "${r.type}"`);
+      return { field, type: r.type };
+    });
+    kinds.set(name, {
+      name,
+      key: k.key,
+      parent: k.parent ?? null,
+      identity: k.identity,
+      fields,
+      references,
+      remoteReferences,
+      retentionSeconds: k.retentionSeconds,
+      personal: k.personal ?? false,
+      depth,
+    });
+  }
+
+  return {
+    file,
+    kinds,
+    remoteTypes,
+    sources,
+    kind(name) {
+      const k = kinds.get(name);
+      if (!k) throw new Error(`unknown kind ${name}`);
+      return k;
+    },
+    remoteType(name) {
+      const t = remoteTypes.get(name);
+      if (!t) throw new Error(`unknown remote type ${name}`);
+      return t;
+    },
+    childKinds(name) {
+      return [...kinds.values()].filter((k) => k.parent === name);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/** The relationship schema as the engine uses it, after validation and derivation. */
+
+export interface ReferenceDef {
+  /** Field of the referrer's content that holds the reference. */
+  field: string;
+  /** Target kind. */
+  kind: string;
+  list: boolean;
+  maxItems: number;
+  /** Target identity fields copied from the referrer's identity. */
+  scope: string[];
+  /** Target identity fields the value itself carries; one field means the value is a plain string. */
+  valueFields: string[];
+}
+
+export interface RemoteReferenceDef {
+  field: string;
+  type: string;
+}
+
+export interface KindDef {
+  name: string;
+  /** How other kinds name this kind in their identity and inputs. */
+  key: string;
+  parent: string | null;
+  identity: string[];
+  /** JSON Schema fragments of the plain body fields. */
+  fields: Record<string, Record<string, unknown>>;
+  references: ReferenceDef[];
+  remoteReferences: RemoteReferenceDef[];
+  retentionSeconds: number;
+  personal: boolean;
+  /** Distance from the root of the parent chain (roots are 0). */
+  depth: number;
+}
+
+export interface SourceDef {
+  name: string;
+  type: 'sql' | 'graphql';
+  url?: string;
+  urlEnv?: string;
+}
+
+export interface RemoteTypeDef {
+  name: string;
+  source: string;
+  table?: string;
+  typename: string;
+  key: string[];
+  /** Entity field to column (SQL sources). */
+  columns: Record<string, string>;
+  /** Entity fields (always includes the key fields). */
+  fields: string[];
+}
+
+export interface RelationshipSchema {
+  file: string;
+  kinds: Map<string, KindDef>;
+  remoteTypes: Map<string, RemoteTypeDef>;
+  sources: Map<string, SourceDef>;
+  kind(name: string): KindDef;
+  remoteType(name: string): RemoteTypeDef;
+  /** Kinds whose parent is the given kind. */
+  childKinds(name: string): KindDef[];
+}
