@@ -1,0 +1,13 @@
+import type { QueryResolvers } from './__generated__/resolvers-types.js';
+
+export const Query: QueryResolvers = {
+  resource: (_, { id }, ctx) => ctx.loaders.resource.load(id),
+  project: (_, args, ctx) => ctx.engine.findByIdentity('Project', args, ctx.loaders),
+  projects: (_, { first, after }, ctx) => ctx.engine.list('Project', { first, after }, undefined, ctx.loaders),
+  clusterProvider: (_, args, ctx) => ctx.engine.findByIdentity('ClusterProvider', args, ctx.loaders),
+  deploymentIntentGroup: (_, args, ctx) => ctx.engine.findByIdentity('DeploymentIntentGroup', args, ctx.loaders),
+  deploymentIntentGroups: (_, { project, first, after }, ctx) =>
+    ctx.engine.list('DeploymentIntentGroup', { first, after }, { project }, ctx.loaders),
+  employees: (_, { first, after }, ctx) => ctx.engine.browseRemote('Employee', { first, after }),
+  remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
+};

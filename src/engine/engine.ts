@@ -1,0 +1,103 @@
+import type { Db } from '../data/db.js';
+import { fromIso, type Timestamp } from '../data/time.js';
+import { applyRemoteChanges, type RemoteChange } from '../remote/changes.js';
+import type { RemoteContext } from '../remote/context.js';
+import { RemoteLinks } from '../remote/linker.js';
+import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
+import { badInput, DomainError } from './errors.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import { pageSize } from './paging.js';
+import { ContentRules } from './resources/content.js';
+import type { Content, ResourceRecord } from './resources/model.js';
+import { listResources, resourcesByNaturalKeys } from './resources/store.js';
+import { ResourceWriter } from './resources/writer.js';
+import type { RelationshipSchema } from './schema/model.js';
+
+export interface EngineSettings {
+  /** Overrides every kind's retention (RETENTION_SECONDS). */
+  retentionSeconds?: number;
+  /** DataLoader batching; off only to measure the N+1 baseline. */
+  batching: boolean;
+}
+
+/** The integrity engine: what resolvers call. It knows kinds only through the relationship schema. */
+export class Engine {
+  readonly rules: ContentRules;
+  readonly writer: ResourceWriter;
+  readonly remote: RemoteContext;
+
+  constructor(
+    readonly db: Db,
+    readonly schema: RelationshipSchema,
+    sources: Map<string, RemoteSource>,
+    readonly settings: EngineSettings,
+  ) {
+    this.rules = new ContentRules(schema);
+    this.remote = { db, schema, sources };
+    this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
+  }
+
+  /** Fresh loaders for one request: their caches must never outlive it. */
+  loaders(): Loaders {
+    return createLoaders(this.remote, { batching: this.settings.batching });
+  }
+
+  create(kind: string, input: Content): Promise<ResourceRecord> {
+    return this.writer.create(kind, input);
+  }
+
+  update(kind: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
+    return this.writer.update(kind, id, patch, expectedVersion);
+  }
+
+  async findByIdentity(kind: string, identity: Record<string, unknown>, loaders?: Loaders): Promise<ResourceRecord | null> {
+    const def = this.schema.kind(kind);
+    const [found] = await resourcesByNaturalKeys(this.db, def.name, [this.rules.naturalKeyFromArgs(def, identity)]);
+    if (found) loaders?.prime([found]);
+    return found ?? null;
+  }
+
+  /** A page of a kind in id order; `within` narrows to the descendants of an ancestor named by identity values. */
+  async list(kind: string, page: { first?: number | null; after?: string | null }, within?: Record<string, unknown>, loaders?: Loaders) {
+    const def = this.schema.kind(kind);
+    const first = pageSize(page.first, 100);
+    let keyPrefix: string[] | undefined;
+    if (within) {
+      const fields = def.identity.filter((f) => f in within);
+      keyPrefix = JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
+    }
+    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix });
+    loaders?.prime(rows);
+    return rows;
+  }
+
+  historyPage(first: number | null | undefined): number {
+    return pageSize(first, 20);
+  }
+
+  parseInstant(value: string, argument: string): Timestamp {
+    const ts = fromIso(value);
+    if (!ts) throw badInput(`${argument} must be an ISO-8601 instant with a time zone, e.g. 2026-11-21T10:00:00Z (got "${value}")`);
+    return ts;
+  }
+
+  applyRemoteChanges(events: readonly RemoteChange[]) {
+    return applyRemoteChanges(this.remote, events);
+  }
+
+  /** Browses a remote type's store in key order (the first step of saving a reference in a UI). */
+  async browseRemote(typeName: string, page: { first?: number | null; after?: string | null }): Promise<RemoteEntity[]> {
+    const type = this.schema.remoteType(typeName);
+    const first = pageSize(page.first, 50);
+    const source = this.remote.sources.get(type.source);
+    if (!source) throw new Error(`no source ${type.source}`);
+    try {
+      return await source.list(type, first, page.after ?? undefined);
+    } catch (e) {
+      if (e instanceof SourceUnavailableError) {
+        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+}

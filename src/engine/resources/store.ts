@@ -1,0 +1,175 @@
+import { chunks, placeholders } from '../../data/chunk.js';
+import type { Sql } from '../../data/db.js';
+import type { HistoryRow, RefRow, ResourceRow } from '../../data/entities.js';
+import type { Timestamp } from '../../data/time.js';
+import type { Content, ReferenceRecord, ResourceRecord, VersionRecord } from './model.js';
+
+/** SQL over the resource, history and reference-index tables. Every list of ids is chunked. */
+
+const COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id';
+
+export function toRecord(row: ResourceRow): ResourceRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    naturalKey: row.natural_key,
+    name: row.name,
+    parentId: row.parent_id,
+    content: JSON.parse(row.content) as Content,
+    version: Number(row.version),
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    markedAt: row.marked_at,
+    deleteAfter: row.delete_after,
+    markId: row.mark_id,
+  };
+}
+
+export const toReference = (r: RefRow): ReferenceRecord => ({ fromId: r.from_id, toId: r.to_id, type: r.type, path: r.path });
+
+export const toVersion = (h: HistoryRow): VersionRecord => ({
+  resourceId: h.resource_id,
+  version: Number(h.version),
+  validFrom: h.valid_from,
+  validTo: h.valid_to,
+  content: JSON.parse(h.content) as Content,
+});
+
+async function inChunks<T>(ids: readonly string[], run: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (const chunk of chunks([...new Set(ids)])) out.push(...(await run(chunk)));
+  return out;
+}
+
+export async function resourcesByIds(sql: Sql, ids: readonly string[], lock = ''): Promise<ResourceRecord[]> {
+  const rows = await inChunks(ids, (c) =>
+    sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${lock}`, c),
+  );
+  return rows.map(toRecord);
+}
+
+export async function resourcesByNaturalKeys(sql: Sql, kind: string, keys: readonly string[], lock = ''): Promise<ResourceRecord[]> {
+  const rows = await inChunks(keys, (c) =>
+    sql.query<ResourceRow>(
+      `SELECT ${COLUMNS} FROM resource WHERE kind = ? AND natural_key IN (${placeholders(c.length)})${lock}`,
+      [kind, ...c],
+    ),
+  );
+  return rows.map(toRecord);
+}
+
+export async function childrenOf(sql: Sql, parentIds: readonly string[], kind: string | null, lock = ''): Promise<ResourceRecord[]> {
+  const rows = await inChunks(parentIds, (c) =>
+    sql.query<ResourceRow>(
+      `SELECT ${COLUMNS} FROM resource WHERE parent_id IN (${placeholders(c.length)})${kind ? ' AND kind = ?' : ''} ORDER BY id${lock}`,
+      kind ? [...c, kind] : c,
+    ),
+  );
+  return rows.map(toRecord);
+}
+
+const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
+
+/** A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these identity values. */
+export async function listResources(
+  sql: Sql,
+  kind: string,
+  options: { first: number; after?: string | null; keyPrefix?: string[] },
+): Promise<ResourceRecord[]> {
+  const where = ['kind = ?'];
+  const params: unknown[] = [kind];
+  if (options.keyPrefix?.length) {
+    // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
+    where.push(`natural_key LIKE ? ESCAPE '!'`);
+    params.push(`${escapeLike(JSON.stringify(options.keyPrefix).slice(0, -1))},%`);
+  }
+  if (options.after) {
+    where.push('id > ?');
+    params.push(options.after);
+  }
+  params.push(options.first);
+  const rows = await sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
+  return rows.map(toRecord);
+}
+
+export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
+  const rows = await inChunks(ids, (c) =>
+    sql.query<RefRow>(`SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
+  );
+  return rows.map(toReference);
+}
+
+export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
+  const rows = await inChunks(ids, (c) =>
+    sql.query<RefRow>(
+      `SELECT from_id, path, to_id, type FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY from_id, path`,
+      c,
+    ),
+  );
+  return rows.map(toReference);
+}
+
+/** The newest `first` versions of each resource, newest first. */
+export async function latestVersions(sql: Sql, ids: readonly string[], first: number): Promise<VersionRecord[]> {
+  const rows = await inChunks(ids, (c) =>
+    sql.query<HistoryRow>(
+      `SELECT resource_id, version, content, valid_from, valid_to FROM (
+         SELECT h.*, ROW_NUMBER() OVER (PARTITION BY resource_id ORDER BY version DESC) AS rn
+         FROM resource_history h WHERE resource_id IN (${placeholders(c.length)})
+       ) v WHERE rn <= ? ORDER BY resource_id, version DESC`,
+      [...c, first],
+    ),
+  );
+  return rows.map(toVersion);
+}
+
+/** The version of each resource whose [validFrom, validTo) holds `at`. */
+export async function versionsAt(sql: Sql, ids: readonly string[], at: Timestamp): Promise<VersionRecord[]> {
+  const rows = await inChunks(ids, (c) =>
+    sql.query<HistoryRow>(
+      `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history
+       WHERE resource_id IN (${placeholders(c.length)}) AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)`,
+      [...c, at, at],
+    ),
+  );
+  return rows.map(toVersion);
+}
+
+export async function insertResource(sql: Sql, r: ResourceRecord): Promise<void> {
+  await sql.execute(`INSERT INTO resource (${COLUMNS}) VALUES (${placeholders(13)})`, [
+    r.id,
+    r.kind,
+    r.naturalKey,
+    r.name,
+    r.parentId,
+    JSON.stringify(r.content),
+    r.version,
+    r.status,
+    r.createdAt,
+    r.updatedAt,
+    r.markedAt,
+    r.deleteAfter,
+    r.markId,
+  ]);
+}
+
+export async function insertVersion(sql: Sql, id: string, version: number, content: Content, validFrom: Timestamp): Promise<void> {
+  await sql.execute(`UPDATE resource_history SET valid_to = ? WHERE resource_id = ? AND valid_to IS NULL`, [validFrom, id]);
+  await sql.execute(`INSERT INTO resource_history (resource_id, version, content, valid_from, valid_to) VALUES (?, ?, ?, ?, NULL)`, [
+    id,
+    version,
+    JSON.stringify(content),
+    validFrom,
+  ]);
+}
+
+export async function insertReferences(sql: Sql, refs: readonly ReferenceRecord[]): Promise<void> {
+  for (const chunk of chunks(refs, 200)) {
+    if (!chunk.length) continue;
+    await sql.execute(
+      `INSERT INTO resource_ref (from_id, path, to_id, type) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((r) => [r.fromId, r.path, r.toId, r.type]),
+    );
+  }
+}

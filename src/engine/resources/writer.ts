@@ -1,0 +1,183 @@
+import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
+import { newId } from '../../data/ids.js';
+import { DomainError, notFound } from '../errors.js';
+import type { KindDef, RelationshipSchema } from '../schema/model.js';
+import type { ContentRules } from './content.js';
+import type { Content, PlannedReference, ReferenceRecord, ResourceRecord } from './model.js';
+import { insertReferences, insertResource, insertVersion, referencesFrom, resourcesByIds, resourcesByNaturalKeys } from './store.js';
+
+/** What the writer needs from remote references; implemented in src/remote. */
+export interface RemoteLinker {
+  /** Before the transaction (it may call a remote store): checks the keys these fields name exist. */
+  prepare(kind: KindDef, content: Content, fields: readonly string[]): Promise<unknown>;
+  /** Inside the transaction: links the fields to their remote_ref rows, unlinking `fields` first. */
+  link(tx: Tx, resourceId: string, prepared: unknown, fields: readonly string[]): Promise<void>;
+  /** True for the error `link` throws when what `prepare` saw has changed since: the write starts over. */
+  isStale(error: unknown): boolean;
+}
+
+const stableJson = (v: unknown) => JSON.stringify(v);
+
+/** Creates and updates documents: document, reference index, remote links and history in one transaction. */
+export class ResourceWriter {
+  constructor(
+    private readonly db: Db,
+    private readonly schema: RelationshipSchema,
+    private readonly rules: ContentRules,
+    private readonly remote: RemoteLinker,
+  ) {}
+
+  create(kindName: string, input: Content): Promise<ResourceRecord> {
+    return this.startingOverWhenStale(() => this.createOnce(kindName, input));
+  }
+
+  update(kindName: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
+    return this.startingOverWhenStale(() => this.updateOnce(kindName, id, patch, expectedVersion));
+  }
+
+  private async startingOverWhenStale<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (e) {
+        if (attempt >= 3 || !this.remote.isStale(e)) throw e;
+      }
+    }
+  }
+
+  private async createOnce(kindName: string, input: Content): Promise<ResourceRecord> {
+    const kind = this.schema.kind(kindName);
+    const content = this.rules.validate(kind, input);
+    const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => content[f] !== undefined);
+    const prepared = await this.remote.prepare(kind, content, remoteFields);
+    const naturalKey = this.rules.naturalKey(kind, content);
+
+    return this.db.transaction(async (tx) => {
+      const parentRef = this.rules.parentReference(kind, content);
+      const planned = [...(parentRef ? [parentRef] : []), ...this.rules.bodyReferences(kind, content)];
+      const targets = await this.lockTargets(tx, planned);
+      this.refuseMarked(planned, targets, new Set());
+
+      const [existing] = await resourcesByNaturalKeys(tx, kind.name, [naturalKey]);
+      if (existing) throw alreadyExists(kind, content);
+
+      const now = await tx.now();
+      const record: ResourceRecord = {
+        id: newId(),
+        kind: kind.name,
+        naturalKey,
+        name: String(content.name),
+        parentId: parentRef ? targets.get(parentRef.naturalKey + parentRef.kind)!.id : null,
+        content,
+        version: 1,
+        status: 'ACTIVE',
+        createdAt: now,
+        updatedAt: now,
+        markedAt: null,
+        deleteAfter: null,
+        markId: null,
+      };
+      try {
+        await insertResource(tx, record);
+      } catch (e) {
+        if (isUniqueViolation(e)) throw alreadyExists(kind, content);
+        throw e;
+      }
+      await insertVersion(tx, record.id, 1, content, now);
+      await insertReferences(tx, this.referenceRows(record.id, planned, targets));
+      await this.remote.link(tx, record.id, prepared, remoteFields);
+      return record;
+    });
+  }
+
+  private async updateOnce(kindName: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
+    const kind = this.schema.kind(kindName);
+    // Refuse bad input and unknown ids before calling any remote store; the transaction checks again.
+    const [before] = await resourcesByIds(this.db, [id]);
+    if (!before || before.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
+    this.rules.merge(kind, before.content, patch);
+    const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => patch[f] !== undefined);
+    const prepared = await this.remote.prepare(kind, patch, remoteFields.filter((f) => patch[f] !== null));
+
+    return this.db.transaction(async (tx) => {
+      const [current] = await resourcesByIds(tx, [id], tx.forUpdate);
+      if (!current || current.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
+      if (current.status === 'MARKED_FOR_DELETION') {
+        throw new DomainError('RESOURCE_MARKED_FOR_DELETION', `${kind.name} ${labelOf(current)} is marked for deletion and cannot change`, { id });
+      }
+      if (expectedVersion !== undefined && expectedVersion !== null && expectedVersion !== current.version) {
+        throw new DomainError(
+          'VERSION_CONFLICT',
+          `${kind.name} ${labelOf(current)} is at version ${current.version}, not ${expectedVersion}; reload it and try again`,
+          { id, expectedVersion, currentVersion: current.version },
+        );
+      }
+      const content = this.rules.merge(kind, current.content, patch);
+      if (stableJson(content) === stableJson(current.content)) return current;
+
+      const planned = this.rules.bodyReferences(kind, content);
+      const targets = await this.lockTargets(tx, planned);
+      const held = new Set((await referencesFrom(tx, [id])).map((r) => r.toId));
+      this.refuseMarked(planned, targets, held);
+
+      const now = await tx.now();
+      const next: ResourceRecord = { ...current, content, version: current.version + 1, updatedAt: now };
+      await tx.execute(`UPDATE resource SET content = ?, version = ?, updated_at = ? WHERE id = ?`, [
+        JSON.stringify(content),
+        next.version,
+        now,
+        id,
+      ]);
+      await insertVersion(tx, id, next.version, content, now);
+      await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND type = 'ARBITRARY'`, [id]);
+      await insertReferences(tx, this.referenceRows(id, planned, targets));
+      if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
+      return next;
+    });
+  }
+
+  /** Finds every target with a share lock (so nobody marks it before we commit); all missing ones fail together. */
+  private async lockTargets(tx: Tx, planned: readonly PlannedReference[]): Promise<Map<string, ResourceRecord>> {
+    const byKind = new Map<string, string[]>();
+    for (const p of planned) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.naturalKey]);
+    const found = new Map<string, ResourceRecord>();
+    for (const [kind, keys] of byKind) {
+      for (const r of await resourcesByNaturalKeys(tx, kind, keys, tx.forShare)) found.set(r.naturalKey + r.kind, r);
+    }
+    const missing = planned.filter((p) => !found.has(p.naturalKey + p.kind));
+    if (missing.length) {
+      const names = [...new Set(missing.map((m) => m.label))];
+      throw notFound(`${names.join(', ')} ${names.length === 1 ? 'does' : 'do'} not exist`, {
+        missing: missing.map((m) => ({ path: m.path, kind: m.kind, naturalKey: JSON.parse(m.naturalKey) })),
+      });
+    }
+    return found;
+  }
+
+  /** No new reference to a marked resource; references the document already holds may stay. */
+  private refuseMarked(planned: readonly PlannedReference[], targets: Map<string, ResourceRecord>, held: Set<string>): void {
+    const marked = planned
+      .map((p) => ({ p, t: targets.get(p.naturalKey + p.kind)! }))
+      .filter(({ t }) => t.status === 'MARKED_FOR_DELETION' && !held.has(t.id));
+    if (!marked.length) return;
+    const names = [...new Set(marked.map(({ p }) => p.label))];
+    throw new DomainError('REFERENCES_MARKED_RESOURCE', `Cannot refer to resources marked for deletion: ${names.join(', ')}`, {
+      targets: marked.map(({ p, t }) => ({ id: t.id, kind: t.kind, path: p.path })),
+    });
+  }
+
+  private referenceRows(fromId: string, planned: readonly PlannedReference[], targets: Map<string, ResourceRecord>): ReferenceRecord[] {
+    return planned.map((p) => ({ fromId, path: p.path, type: p.type, toId: targets.get(p.naturalKey + p.kind)!.id }));
+  }
+}
+
+export function labelOf(r: Pick<ResourceRecord, 'naturalKey'>): string {
+  return (JSON.parse(r.naturalKey) as string[]).join('/');
+}
+
+function alreadyExists(kind: KindDef, content: Content): DomainError {
+  const key = kind.identity.map((f) => content[f]).join('/');
+  return new DomainError('ALREADY_EXISTS', `${kind.name} ${key} already exists`, {
+    identity: Object.fromEntries(kind.identity.map((f) => [f, content[f]])),
+  });
+}

@@ -1,0 +1,217 @@
+import {
+  AckPolicy,
+  ConsumerEvents,
+  DeliverPolicy,
+  connect,
+  nanos,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from 'nats';
+import { Pause, parseDebezium, type FeedRuntime, type RemoteChangeEvent } from './events.js';
+
+export interface NatsFeedOptions extends FeedRuntime {
+  /** Unacknowledged messages are redelivered after this long (a long apply keeps them alive). */
+  ackWaitMs: number;
+}
+
+/** Hand-off between the message iterator and the apply loop; put() waits when full. */
+class BatchQueue<T> {
+  private items: T[] = [];
+  private closed = false;
+  private takeWaiter: (() => void) | null = null;
+  private putWaiter: (() => void) | null = null;
+
+  constructor(private readonly capacity: number) {}
+
+  /** False when closed: the caller still owns the item. */
+  async put(item: T): Promise<boolean> {
+    if (this.closed) return false;
+    this.items.push(item);
+    this.wakeTake();
+    while (this.items.length >= this.capacity && !this.closed) {
+      await new Promise<void>((resolve) => (this.putWaiter = resolve));
+    }
+    return true;
+  }
+
+  /** Up to `max` items, waiting for the first; empty once closed. */
+  async take(max: number): Promise<T[]> {
+    while (this.items.length === 0 && !this.closed) {
+      await new Promise<void>((resolve) => (this.takeWaiter = resolve));
+    }
+    if (this.closed) return [];
+    const batch = this.items.splice(0, max);
+    this.wakePut();
+    return batch;
+  }
+
+  close(): T[] {
+    this.closed = true;
+    this.wakeTake();
+    this.wakePut();
+    return this.items.splice(0);
+  }
+
+  private wakeTake() {
+    const w = this.takeWaiter;
+    this.takeWaiter = null;
+    w?.();
+  }
+
+  private wakePut() {
+    const w = this.putWaiter;
+    this.putWaiter = null;
+    w?.();
+  }
+}
+
+async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, ackWaitMs: number): Promise<void> {
+  try {
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      // A new consumer group starts at the beginning: applying old events again is harmless.
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ackWaitMs),
+      max_ack_pending: 1000,
+    });
+  } catch (err) {
+    // Same name with another configuration (an operator tuned it): use it as it is.
+    try {
+      await jsm.consumers.info(stream, durable);
+    } catch {
+      throw err;
+    }
+  }
+}
+
+/** `nats://[user:pass@]host:port/STREAM`: every subject of the stream, through one durable pull consumer. */
+export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ stop(): Promise<void> }> {
+  const stream = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
+  if (!stream || stream.includes('/')) {
+    throw new Error(`CHANGE_FEED_URL: name the JetStream stream, as in nats://host:4222/STREAM (got path "${url.pathname}")`);
+  }
+  const log = rt.log.child({ feed: 'nats', stream, consumer: rt.consumer });
+  const nc = await connect({
+    servers: `${url.hostname}:${url.port || '4222'}`,
+    user: url.username ? decodeURIComponent(url.username) : undefined,
+    pass: url.password ? decodeURIComponent(url.password) : undefined,
+    name: `integrity-subgraph change feed (${rt.consumer})`,
+    maxReconnectAttempts: -1,
+  });
+  let jsm: JetStreamManager;
+  try {
+    jsm = await nc.jetstreamManager();
+    try {
+      await jsm.streams.info(stream);
+    } catch (err) {
+      throw new Error(`CHANGE_FEED_URL: JetStream stream "${stream}" is not available: ${(err as Error).message}`, { cause: err });
+    }
+    await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  const js = nc.jetstream();
+
+  let stopping = false;
+  let messages: ConsumerMessages | null = null;
+  const queue = new BatchQueue<JsMsg>(rt.batchSize * 2);
+  const pause = new Pause();
+
+  async function watchStatus(msgs: ConsumerMessages) {
+    for await (const s of await msgs.status()) {
+      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound) {
+        log.warn({ status: s.type }, 'durable consumer is gone; creating it again');
+        await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs).catch((err) => log.error({ err }, 'cannot create the durable consumer'));
+      } else if (s.type === ConsumerEvents.StreamNotFound || s.type === ConsumerEvents.NoResponders) {
+        log.warn({ status: s.type }, 'change feed stream is not available');
+      }
+    }
+  }
+
+  async function read() {
+    while (!stopping) {
+      try {
+        const consumer = await js.consumers.get(stream, rt.consumer);
+        const msgs = await consumer.consume({ max_messages: rt.batchSize });
+        messages = msgs;
+        if (stopping) {
+          await msgs.close();
+          break;
+        }
+        void watchStatus(msgs).catch(() => {});
+        for await (const m of msgs) {
+          // Stopped meanwhile: hand it straight back to the other replicas.
+          if (!(await queue.put(m))) m.nak();
+        }
+        if (!stopping) await pause.sleep(rt.retryDelayMs); // ended on its own: do not spin
+      } catch (err) {
+        if (stopping) break;
+        log.error({ err }, 'reading the change feed failed; retrying');
+        await pause.sleep(rt.retryDelayMs);
+      }
+    }
+  }
+
+  async function handle(batch: JsMsg[]) {
+    const events: RemoteChangeEvent[] = [];
+    const parsed: JsMsg[] = [];
+    for (const m of batch) {
+      const eventId = `nats:${stream}:${m.seq}`;
+      try {
+        const event = parseDebezium(m.data.length === 0 ? null : JSON.parse(m.string()), rt.typesByTable, eventId);
+        if (event) {
+          events.push(event);
+          parsed.push(m);
+        } else {
+          log.debug({ eventId, subject: m.subject }, 'change event ignored');
+          m.ack();
+        }
+      } catch (err) {
+        // A message nobody can read must not hold up the ones behind it.
+        log.warn({ err, eventId, subject: m.subject }, 'change event cannot be read; skipped');
+        m.ack();
+      }
+    }
+    if (events.length === 0) return;
+    const keepAlive = setInterval(() => parsed.forEach((m) => m.working()), Math.max(1000, rt.ackWaitMs / 2));
+    try {
+      await rt.apply(events);
+      for (const m of parsed) m.ack();
+    } catch (err) {
+      log.error({ err, events: events.length, firstEventId: events[0].eventId }, 'applying change events failed; redelivery after delay');
+      for (const m of parsed) m.nak(rt.retryDelayMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async function applyLoop() {
+    while (true) {
+      const batch = await queue.take(rt.batchSize);
+      if (batch.length === 0) return;
+      await handle(batch);
+    }
+  }
+
+  const reading = read();
+  const processing = applyLoop();
+  log.info('change feed started');
+
+  return {
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      pause.interrupt();
+      const leftover = queue.close();
+      await (messages as ConsumerMessages | null)?.close();
+      await processing;
+      await reading;
+      for (const m of leftover) m.nak();
+      if (!nc.isClosed()) await nc.drain(); // flushes the acks before closing
+      log.info('change feed stopped');
+    },
+  };
+}

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { Pause, parseDebezium, type FeedRuntime, type RemoteChangeEvent } from './events.js';
+
+export interface RedisFeedOptions extends FeedRuntime {
+  /** Pending entries idle this long are taken over from their consumer (presumed dead). */
+  claimIdleMs: number;
+  /** Longest single XREADGROUP BLOCK. */
+  blockMs: number;
+  /** This replica's name inside the group; unique by default. */
+  consumerName?: string;
+}
+
+type Entry = { id: string; fields: string[] | null };
+
+function entriesOf(list: unknown): Entry[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((e): e is [string, unknown] => Array.isArray(e) && typeof e[0] === 'string')
+    .map(([id, fields]) => ({ id, fields: Array.isArray(fields) ? fields.map(String) : null }));
+}
+
+/** XREADGROUP reply: null on timeout, else [[key, entries]]. */
+function readReply(reply: unknown): Entry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const first = reply[0] as unknown[];
+  return entriesOf(first[1]);
+}
+
+/** The message body: the `value` field as JSON (Debezium Server's extended format), else all fields. */
+function bodyOf(fields: string[]): unknown {
+  const obj: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) obj[fields[i]] = fields[i + 1];
+  if ('value' in obj) return obj.value === '' ? null : JSON.parse(obj.value);
+  return obj;
+}
+
+/** `redis://[user:pass@]host:port/KEY[?db=N]`: the stream KEY through a consumer group. */
+export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ stop(): Promise<void> }> {
+  const key = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
+  if (!key) throw new Error('CHANGE_FEED_URL: name the Redis stream key, as in redis://host:6379/KEY');
+  const group = rt.consumer;
+  const me = rt.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = rt.log.child({ feed: 'redis', stream: key, group, consumer: me });
+  const db = url.searchParams.get('db');
+  const cmd = new Redis({
+    host: url.hostname || '127.0.0.1',
+    port: Number(url.port || 6379),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: db ? Number(db) : 0,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+    lazyConnect: true,
+    connectionName: `integrity-subgraph-feed:${me}`,
+  });
+  // Blocking reads get their own connection, so stop() can cut one short without losing acks.
+  const reader = cmd.duplicate();
+  for (const c of [cmd, reader]) c.on('error', (err) => log.warn({ err }, 'redis connection error'));
+
+  const ensureGroup = async () => {
+    try {
+      // From the start of the stream: a new group applies old events again, which is harmless.
+      await cmd.call('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
+    }
+  };
+  try {
+    await cmd.connect();
+    await reader.connect();
+    await ensureGroup();
+  } catch (err) {
+    cmd.disconnect();
+    reader.disconnect();
+    throw new Error(`CHANGE_FEED_URL: cannot read Redis stream "${key}": ${(err as Error).message}`, { cause: err });
+  }
+
+  let stopping = false;
+  let blocking = false;
+  let retryOwn = false;
+  let claimCursor = '0-0';
+  let nextClaimAt = 0;
+  const claimEveryMs = Math.max(100, Math.floor(rt.claimIdleMs / 2));
+  const pause = new Pause();
+
+  async function handle(entries: Entry[]) {
+    const events: RemoteChangeEvent[] = [];
+    const parsedIds: string[] = [];
+    const skippedIds: string[] = [];
+    for (const { id, fields } of entries) {
+      const eventId = `redis:${key}:${id}`;
+      if (fields === null) {
+        skippedIds.push(id); // trimmed or deleted from the stream while pending
+        continue;
+      }
+      try {
+        const event = parseDebezium(bodyOf(fields), rt.typesByTable, eventId);
+        if (event) {
+          events.push(event);
+          parsedIds.push(id);
+        } else {
+          log.debug({ eventId }, 'change event ignored');
+          skippedIds.push(id);
+        }
+      } catch (err) {
+        // An entry nobody can read must not hold up the ones behind it.
+        log.warn({ err, eventId }, 'change event cannot be read; skipped');
+        skippedIds.push(id);
+      }
+    }
+    if (skippedIds.length) await cmd.call('XACK', key, group, ...skippedIds);
+    if (events.length === 0) return;
+    // A long apply must not look like a dead consumer to the other replicas' XAUTOCLAIM.
+    const keepAlive = setInterval(() => {
+      cmd.call('XCLAIM', key, group, me, 0, ...parsedIds, 'JUSTID').catch(() => {});
+    }, claimEveryMs);
+    let failure: { err: unknown } | null = null;
+    try {
+      await rt.apply(events);
+    } catch (err) {
+      failure = { err };
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (failure) {
+      log.error({ err: failure.err, events: events.length, firstEventId: events[0].eventId }, 'applying change events failed; retrying after delay');
+      retryOwn = true; // they stay pending on this consumer and are read again first, in order
+      await pause.sleep(rt.retryDelayMs);
+      return;
+    }
+    await cmd.call('XACK', key, group, ...parsedIds);
+  }
+
+  async function next(): Promise<Entry[]> {
+    if (retryOwn) {
+      const own = readReply(await cmd.call('XREADGROUP', 'GROUP', group, me, 'COUNT', rt.batchSize, 'STREAMS', key, '0'));
+      if (own.length > 0) return own;
+      retryOwn = false;
+    }
+    if (Date.now() >= nextClaimAt) {
+      const reply = (await cmd.call('XAUTOCLAIM', key, group, me, rt.claimIdleMs, claimCursor, 'COUNT', rt.batchSize)) as unknown[];
+      claimCursor = String(reply[0]);
+      if (claimCursor === '0-0') nextClaimAt = Date.now() + claimEveryMs;
+      const claimed = entriesOf(reply[1]);
+      if (claimed.length) log.info({ entries: claimed.length }, 'took over change events left pending by another consumer');
+      return claimed;
+    }
+    if (stopping) return [];
+    const blockMs = Math.max(1, Math.min(rt.blockMs, nextClaimAt - Date.now()));
+    blocking = true;
+    try {
+      return readReply(await reader.call('XREADGROUP', 'GROUP', group, me, 'COUNT', rt.batchSize, 'BLOCK', blockMs, 'STREAMS', key, '>'));
+    } finally {
+      blocking = false;
+    }
+  }
+
+  async function loop() {
+    while (!stopping) {
+      try {
+        const entries = await next();
+        if (entries.length) await handle(entries);
+      } catch (err) {
+        if (stopping) break;
+        if (String((err as Error).message).startsWith('NOGROUP')) {
+          log.warn('consumer group or stream is gone; creating it again');
+          await ensureGroup().catch((e) => log.error({ err: e }, 'cannot create the consumer group'));
+          continue;
+        }
+        log.error({ err }, 'reading the change feed failed; retrying');
+        await pause.sleep(rt.retryDelayMs);
+      }
+    }
+  }
+
+  const running = loop();
+  log.info('change feed started');
+
+  return {
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      pause.interrupt();
+      if (blocking) reader.disconnect();
+      // Redis unreachable: commands would wait out their retries.
+      if (cmd.status !== 'ready') cmd.disconnect();
+      await running;
+      reader.disconnect();
+      if (cmd.status === 'ready') {
+        try {
+          // Forget this consumer name unless something is still pending on it (others will claim that).
+          const pending = (await cmd.call('XPENDING', key, group, '-', '+', 1, me)) as unknown[];
+          if (pending.length === 0) await cmd.call('XGROUP', 'DELCONSUMER', key, group, me);
+        } catch (err) {
+          log.debug({ err }, 'cannot remove the consumer from the group');
+        }
+        await cmd.quit().catch(() => cmd.disconnect());
+      } else {
+        cmd.disconnect();
+      }
+      log.info('change feed stopped');
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import type { Tx } from '../data/db.js';
+import { groupBy } from '../util/group-by.js';
+import { newId } from '../data/ids.js';
+import { DomainError } from '../engine/errors.js';
+import type { RemoteLinker } from '../engine/resources/writer.js';
+import type { Content } from '../engine/resources/model.js';
+import type { KindDef, RemoteTypeDef } from '../engine/schema/model.js';
+import { placeholders } from '../data/chunk.js';
+import { fetchEntities, hashKey, keyLabel, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
+import type { RemoteKey } from './hash.js';
+import { remoteRefsByHash } from './remote-ref-store.js';
+import type { RemoteEntity } from './sources/source.js';
+
+interface PreparedLink {
+  field: string;
+  type: RemoteTypeDef;
+  key: RemoteKey;
+  hash: string;
+  /** Set when the row did not exist (or was flagged deleted) and the store was asked. */
+  fetched?: RemoteEntity;
+}
+
+/**
+ * Saving a reference: a key already cached is linked without a remote call; a new one is fetched
+ * before the transaction (no locks held over a network call) and inserted inside it.
+ */
+export class RemoteLinks implements RemoteLinker {
+  constructor(private readonly ctx: RemoteContext) {}
+
+  async prepare(kind: KindDef, content: Content, fields: readonly string[]): Promise<PreparedLink[]> {
+    const links: PreparedLink[] = fields.map((field) => {
+      const def = kind.remoteReferences.find((r) => r.field === field)!;
+      const type = this.ctx.schema.remoteType(def.type);
+      const key = normalizeKey(type, content[field]);
+      return { field, type, key, hash: hashKey(key) };
+    });
+    const byType = groupBy(links, (l) => l.type);
+    for (const [type, group] of byType) {
+      const known = new Map((await remoteRefsByHash(this.ctx.db, type.name, group.map((g) => g.hash))).map((r) => [r.hashKey, r]));
+      const unknown = group.filter((g) => !known.get(g.hash) || known.get(g.hash)!.deleted);
+      if (!unknown.length) continue;
+      const found = await fetchEntities(this.ctx, type, unknown.map((u) => u.key));
+      const missing = unknown.filter((u) => !found.has(u.hash));
+      if (missing.length) {
+        throw new DomainError(
+          'REMOTE_ENTITY_NOT_FOUND',
+          `${missing.map((m) => keyLabel(type, m.key)).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in its store`,
+          { entityType: type.name, keys: missing.map((m) => m.key) },
+        );
+      }
+      for (const u of unknown) u.fetched = normalizeEntity(type, u.key, found.get(u.hash)!);
+    }
+    return links;
+  }
+
+  isStale(error: unknown): boolean {
+    return error instanceof StalePreparation;
+  }
+
+  async link(tx: Tx, resourceId: string, prepared: unknown, fields: readonly string[]): Promise<void> {
+    const links = prepared as PreparedLink[];
+    if (fields.length) {
+      await tx.execute(`DELETE FROM remote_link WHERE resource_id = ? AND path IN (${placeholders(fields.length)})`, [resourceId, ...fields]);
+    }
+    if (!links.length) return;
+    const now = await tx.now();
+    const insertIgnore = tx.kind === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    for (const l of links) {
+      if (l.fetched) {
+        const entity = JSON.stringify(l.fetched);
+        // Two replicas saving the same new key: the unique (entity_type, hash) keeps one row.
+        await tx.execute(
+          `${insertIgnore} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at)
+           VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?)`,
+          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now],
+        );
+        await tx.execute(
+          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0
+           WHERE entity_type = ? AND remote_hash_key = ? AND deleted = 1`,
+          [entity, now, l.type.name, l.hash],
+        );
+      }
+    }
+    for (const [type, group] of groupBy(links, (l) => l.type.name)) {
+      const rows = new Map((await remoteRefsByHash(tx, type, group.map((g) => g.hash), tx.forShare)).map((r) => [r.hashKey, r.id]));
+      // The row was there before the transaction but orphan collection removed it since: start over.
+      if (group.some((g) => !rows.has(g.hash))) throw new StalePreparation();
+      await tx.execute(
+        `INSERT INTO remote_link (resource_id, path, remote_ref_id) VALUES ${group.map(() => '(?, ?, ?)').join(', ')}`,
+        group.flatMap((g) => [resourceId, g.field, rows.get(g.hash)!]),
+      );
+    }
+  }
+}
+
+/** A prepared link's row vanished before the transaction; the caller prepares again. */
+export class StalePreparation extends Error {}

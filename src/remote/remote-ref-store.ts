@@ -1,0 +1,99 @@
+import { chunks, placeholders } from '../data/chunk.js';
+import type { Sql } from '../data/db.js';
+import type { RemoteRefRow } from '../data/entities.js';
+import type { Timestamp } from '../data/time.js';
+import type { RemoteKey } from './hash.js';
+import type { RemoteEntity } from './sources/source.js';
+
+/** SQL over the remote_ref cache. */
+
+export type RemoteRefStatus = 'FRESH' | 'DELETED' | 'MISSING';
+
+export interface RemoteRefRecord {
+  id: string;
+  entityType: string;
+  hashKey: string;
+  key: RemoteKey;
+  entity: RemoteEntity | null;
+  deleted: boolean;
+  fetchedAt: Timestamp | null;
+  lastError: string | null;
+  failures: number;
+  status: RemoteRefStatus;
+}
+
+export const REMOTE_COLUMNS =
+  'id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at';
+
+export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
+  const entity = row.cached_entity === null ? null : (JSON.parse(row.cached_entity) as RemoteEntity);
+  const deleted = Number(row.deleted) === 1;
+  return {
+    id: row.id,
+    entityType: row.entity_type,
+    hashKey: row.remote_hash_key,
+    key: JSON.parse(row.remote_key_payload) as RemoteKey,
+    entity,
+    deleted,
+    fetchedAt: row.fetched_at,
+    lastError: row.last_error,
+    failures: Number(row.failures),
+    status: deleted ? 'DELETED' : entity ? 'FRESH' : 'MISSING',
+  };
+}
+
+export async function remoteRefsByHash(sql: Sql, entityType: string, hashes: readonly string[], lock = ''): Promise<RemoteRefRecord[]> {
+  const out: RemoteRefRecord[] = [];
+  for (const c of chunks([...new Set(hashes)])) {
+    const rows = await sql.query<RemoteRefRow>(
+      `SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE entity_type = ? AND remote_hash_key IN (${placeholders(c.length)})${lock}`,
+      [entityType, ...c],
+    );
+    out.push(...rows.map(toRemoteRecord));
+  }
+  return out;
+}
+
+export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise<RemoteRefRecord[]> {
+  const out: RemoteRefRecord[] = [];
+  for (const c of chunks([...new Set(ids)])) {
+    const rows = await sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})`, c);
+    out.push(...rows.map(toRemoteRecord));
+  }
+  return out;
+}
+
+/** Refills cached entities of many rows with one statement per chunk. */
+export async function storeFetched(sql: Sql, fetched: readonly { id: string; entity: RemoteEntity }[], now: Timestamp): Promise<void> {
+  for (const c of chunks(fetched, 200)) {
+    if (!c.length) continue;
+    await sql.execute(
+      `UPDATE remote_ref SET cached_entity = CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END,
+         deleted = 0, fetched_at = ?, last_error = NULL, failures = 0
+       WHERE id IN (${placeholders(c.length)})`,
+      [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, ...c.map((f) => f.id)],
+    );
+  }
+}
+
+/** The store no longer has these: keep the last copy, flag it deleted. */
+export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp, message: string): Promise<void> {
+  for (const c of chunks(ids)) {
+    if (!c.length) continue;
+    await sql.execute(
+      `UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = ? WHERE id IN (${placeholders(c.length)})`,
+      [now, message, ...c],
+    );
+  }
+}
+
+/** A fetch failed: remember why; the cached copy (if any) stays. */
+export async function storeFailure(sql: Sql, ids: readonly string[], message: string): Promise<void> {
+  for (const c of chunks(ids)) {
+    if (!c.length) continue;
+    await sql.execute(
+      `UPDATE remote_ref SET last_error = ?, failures = failures + 1 WHERE id IN (${placeholders(c.length)})`,
+      [message.slice(0, 2000), ...c],
+    );
+  }
+}

@@ -1,0 +1,44 @@
+import { Db } from '../data/db.js';
+import { StatementLog } from '../data/statement-log.js';
+import type { Config } from '../config.js';
+import { seedDemo } from '../demo/seed.js';
+import { Engine } from '../engine/engine.js';
+import { loadRelationshipSchema } from '../engine/schema/load.js';
+import type { Logger } from '../logger.js';
+import { ensureDemoClientStore } from '../remote/client-demo.js';
+import { closeSources, createSources } from '../remote/sources/registry.js';
+import { resilienceFromEnv } from '../remote/sources/resilient-source.js';
+import { startHttp } from './http.js';
+
+export interface App {
+  url: string;
+  engine: Engine;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+/** The composition root: schema, stores, engine, HTTP server, background work. */
+export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<App> {
+  const schema = loadRelationshipSchema(config.relationshipSchemaFile);
+  const db = await Db.open({ url: config.databaseUrl, statementLog: new StatementLog(log) });
+  const stops: Array<() => Promise<void>> = [() => db.close()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => log.warn({ err }, 'while stopping'));
+  };
+  try {
+    await db.migrate();
+    if (!env.CLIENT_DATABASE_URL && (await ensureDemoClientStore(config.clientDatabaseUrl))) {
+      log.info({ url: config.clientDatabaseUrl }, 'created the embedded client store with demo rows');
+    }
+    const sources = createSources(schema, { env, defaultClientUrl: config.clientDatabaseUrl, resilience: resilienceFromEnv(env), log });
+    stops.push(() => closeSources(sources));
+    const engine = new Engine(db, schema, sources, { retentionSeconds: config.retentionSeconds, batching: config.batching });
+    if (config.seedDemo) await seedDemo(engine, log);
+    const http = await startHttp(engine, { host: config.host, port: config.port, log });
+    stops.push(() => http.stop());
+    return { url: http.url, engine, db, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLContext } from '../../resolvers/context.js';
+import { DomainError } from '../engine/errors.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import { formatError } from './errors.js';
+import { buildSchema } from './schema.js';
+
+export interface HttpServer {
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** Logs what the response hides: internal errors with their stack. */
+function errorLogging(log: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, operationName }) {
+          for (const e of errors) {
+            const original = unwrapResolverError(e);
+            if (original instanceof DomainError) log.debug({ code: original.code, operationName }, original.message);
+            else if (!e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original, operationName }, 'request failed');
+          }
+        },
+      };
+    },
+  };
+}
+
+async function storeAnswers(engine: Engine): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((res) => (timer = setTimeout(() => res(false), 2000)));
+  try {
+    return await Promise.race([engine.db.query('SELECT 1 AS ok').then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql, /health beside it. */
+export async function startHttp(engine: Engine, options: { host: string; port: number; log: Logger }): Promise<HttpServer> {
+  const app = express();
+  const server = createServer(app);
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: buildSchema(),
+    csrfPrevention: true,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      // The embedded Sandbox in every mode: it is how people explore this subgraph.
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      errorLogging(options.log),
+    ],
+  });
+  await apollo.start();
+
+  app.disable('x-powered-by');
+  app.get('/health', async (_req, res) => {
+    if (await storeAnswers(engine)) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'unavailable', reason: 'the operational store does not answer' });
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '5mb' }),
+    expressMiddleware(apollo, {
+      context: async () => ({ engine, loaders: engine.loaders() }),
+    }),
+  );
+
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(options.port, options.host, () => res());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`,
+    server,
+    // Stops accepting connections, lets in-flight requests finish, then closes idle ones.
+    stop: () => apollo.stop(),
+  };
+}

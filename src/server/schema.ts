@@ -1,0 +1,21 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { parse, type DocumentNode } from 'graphql';
+import { resolvers } from '../../resolvers/index.js';
+
+export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema');
+
+/** The subgraph SDL as written in schema/*.graphql (federation directives included). */
+export function typeDefs(): DocumentNode {
+  const files = readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort();
+  return parse(files.map((f) => readFileSync(join(SCHEMA_DIR, f), 'utf8')).join('\n'));
+}
+
+export function buildSchema() {
+  return buildSubgraphSchema([{ typeDefs: typeDefs(), resolvers: resolvers as unknown as GraphQLResolverMap<unknown> }]);
+}

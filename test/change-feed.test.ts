@@ -1,0 +1,420 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RemoteTypeDef } from '../src/engine/schema/model.js';
+import { MalformedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from '../src/remote/feed/events.js';
+import { startChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../src/remote/feed/index.js';
+
+/** NATS (JetStream) and Redis must be up: a missing service fails the suite, it never skips it. */
+const NATS_HOST = process.env.TEST_NATS_HOST ?? '127.0.0.1:4222';
+const REDIS_HOST = process.env.TEST_REDIS_HOST ?? '127.0.0.1:6379';
+
+const Employee: RemoteTypeDef = {
+  name: 'Employee',
+  source: 'client',
+  table: 'employee',
+  typename: 'Employee',
+  key: ['employeeId'],
+  columns: { employeeId: 'employee_id', name: 'name' },
+  fields: ['employeeId', 'name'],
+};
+const BankAccount: RemoteTypeDef = {
+  name: 'BankAccount',
+  source: 'client',
+  table: 'bank_account',
+  typename: 'BankAccount',
+  key: ['number', 'owner'],
+  columns: { number: 'account_number', owner: 'owner_id', bank: 'bank' },
+  fields: ['number', 'owner', 'bank'],
+};
+const remoteTypes = [Employee, BankAccount];
+const byTable = typesByTableOf(remoteTypes);
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+const unique = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+type Row = Record<string, unknown>;
+const change = (op: string, table: string, before: Row | null, after: Row | null) => ({
+  op,
+  before,
+  after,
+  source: { connector: 'postgresql', schema: 'public', table, lsn: 123456 },
+  ts_ms: 1700000000000,
+});
+const envelope = (payload: unknown) => ({ schema: { type: 'struct', name: 'envelope' }, payload });
+const employee = (id: number, name: string) => ({ employee_id: id, name, salary: 1 });
+const account = (number: string, owner: number, bank: string) => ({ account_number: number, owner_id: owner, bank });
+
+/** Records what `apply` is given; `until` resolves once a condition holds (bounded). */
+function recorder(fail?: (events: RemoteChangeEvent[], attempt: number) => boolean) {
+  const attempts: RemoteChangeEvent[][] = [];
+  const applied: RemoteChangeEvent[] = [];
+  const waiters = new Set<() => void>();
+  const apply = async (events: RemoteChangeEvent[]) => {
+    attempts.push(events);
+    if (fail?.(events, attempts.length)) {
+      waiters.forEach((w) => w());
+      throw new Error('apply failed on purpose');
+    }
+    applied.push(...events);
+    waiters.forEach((w) => w());
+  };
+  const until = (cond: () => boolean, what: string, ms = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!cond()) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, ms);
+      waiters.add(check);
+      check();
+    });
+  const ids = () => applied.map((e) => e.eventId);
+  return { apply, attempts, applied, until, ids };
+}
+
+/** Polls a condition in a bounded loop (for state outside `apply`, like acknowledgements). */
+async function eventually(cond: () => Promise<boolean>, what: string, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function timedStop(feed: ChangeFeed) {
+  const started = Date.now();
+  await feed.stop();
+  expect(Date.now() - started).toBeLessThan(3000);
+}
+
+describe('parseDebezium', () => {
+  it('reads an enveloped create, mapping columns to fields and the key to strings', () => {
+    const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1');
+    expect(event).toEqual({
+      entityType: 'Employee',
+      key: { employeeId: '7' },
+      op: 'UPSERT',
+      entity: { employeeId: 7, name: 'Ann' },
+      eventId: 'nats:S:1',
+    });
+  });
+
+  it('reads bare updates and snapshot reads as upserts', () => {
+    for (const op of ['u', 'r']) {
+      const event = parseDebezium(change(op, 'employee', employee(7, 'Ann'), employee(7, 'Anne')), byTable, `id-${op}`);
+      expect(event).toEqual({ entityType: 'Employee', key: { employeeId: '7' }, op: 'UPSERT', entity: { employeeId: 7, name: 'Anne' }, eventId: `id-${op}` });
+    }
+  });
+
+  it('reads a delete from the before row', () => {
+    expect(parseDebezium(change('d', 'employee', employee(8, 'Bob'), null), byTable, 'x')).toEqual({
+      entityType: 'Employee',
+      key: { employeeId: '8' },
+      op: 'DELETE',
+      entity: null,
+      eventId: 'x',
+    });
+    expect(parseDebezium(envelope(change('d', 'employee', { employee_id: 9 }, null)), byTable, 'y')?.key).toEqual({ employeeId: '9' });
+  });
+
+  it('builds a composite key through the column mapping', () => {
+    const event = parseDebezium(envelope(change('u', 'bank_account', null, account('DE-1', 42, 'GLS'))), byTable, 'k');
+    expect(event).toMatchObject({
+      entityType: 'BankAccount',
+      key: { number: 'DE-1', owner: '42' },
+      op: 'UPSERT',
+      entity: { number: 'DE-1', owner: 42, bank: 'GLS' },
+    });
+  });
+
+  it('ignores tables nobody maps, tombstones and other operations', () => {
+    expect(parseDebezium(change('c', 'payroll', null, { id: 1 }), byTable, 'a')).toBeNull();
+    expect(parseDebezium(envelope(change('c', 'payroll', null, { id: 1 })), byTable, 'a')).toBeNull();
+    expect(parseDebezium(null, byTable, 'a')).toBeNull();
+    expect(parseDebezium(envelope(null), byTable, 'a')).toBeNull();
+    expect(parseDebezium(change('t', 'employee', null, null), byTable, 'a')).toBeNull();
+  });
+
+  it('reads flattened events whose parts are JSON text', () => {
+    const event = parseDebezium(
+      { op: 'c', source: JSON.stringify({ table: 'employee' }), before: 'null', after: JSON.stringify(employee(3, 'Cy')) },
+      byTable,
+      'redis:k:1-0',
+    );
+    expect(event).toMatchObject({ entityType: 'Employee', key: { employeeId: '3' }, op: 'UPSERT', eventId: 'redis:k:1-0' });
+  });
+
+  it('refuses what it cannot read', () => {
+    expect(() => parseDebezium('garbage', byTable, 'a')).toThrow(MalformedChangeEventError);
+    expect(() => parseDebezium({ before: null, after: {} }, byTable, 'a')).toThrow(/op/);
+    expect(() => parseDebezium(change('c', 'employee', null, { name: 'no key' }), byTable, 'a')).toThrow(/employee_id/);
+    expect(() => parseDebezium(change('d', 'employee', null, null), byTable, 'a')).toThrow(/before/);
+  });
+});
+
+describe('startChangeFeed', () => {
+  it('names CHANGE_FEED_URL for an unknown scheme or a missing stream', async () => {
+    const options: ChangeFeedOptions = { apply: async () => {}, remoteTypes, log };
+    await expect(startChangeFeed('kafka://127.0.0.1:9092/topic', options)).rejects.toThrow(/CHANGE_FEED_URL/);
+    await expect(startChangeFeed('not a url', options)).rejects.toThrow(/CHANGE_FEED_URL/);
+    await expect(startChangeFeed(`nats://${NATS_HOST}/${unique('missing')}`, options)).rejects.toThrow(/CHANGE_FEED_URL/);
+    await expect(startChangeFeed(`nats://${NATS_HOST}/`, options)).rejects.toThrow(/CHANGE_FEED_URL/);
+  });
+});
+
+describe('NATS JetStream feed', () => {
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  let js: JetStreamClient;
+  const streams: string[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: NATS_HOST });
+    jsm = await nc.jetstreamManager();
+    js = nc.jetstream();
+  });
+
+  afterAll(async () => {
+    for (const s of streams) await jsm.streams.delete(s).catch(() => {});
+    await nc?.close();
+  });
+
+  async function newStream() {
+    const name = unique('feedtest');
+    await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    streams.push(name);
+    return name;
+  }
+
+  const publish = async (subject: string, body: unknown) =>
+    (await js.publish(subject, typeof body === 'string' ? new TextEncoder().encode(body) : JSON.stringify(body))).seq;
+
+  const settled = (stream: string, durable: string) =>
+    eventually(async () => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    }, 'every message acknowledged');
+
+  it('applies events of every subject with stream-sequence ids, skipping what it cannot read', async () => {
+    const stream = await newStream();
+    const rec = recorder();
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'c1' });
+    try {
+      const s1 = await publish(`${stream}.public.employee`, envelope(change('c', 'employee', null, employee(1, 'Ann'))));
+      await publish(`${stream}.public.payroll`, change('c', 'payroll', null, { id: 1 }));
+      await publish(`${stream}.public.employee`, 'not json');
+      await publish(`${stream}.public.employee`, '');
+      const s2 = await publish(`${stream}.public.bank_account`, change('u', 'bank_account', null, account('DE-1', 42, 'GLS')));
+      const s3 = await publish(`${stream}.public.employee`, change('d', 'employee', employee(1, 'Ann'), null));
+      await rec.until(() => rec.applied.length >= 3, 'three events');
+      expect(rec.applied).toEqual([
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: `nats:${stream}:${s1}` },
+        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: `nats:${stream}:${s2}` },
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: `nats:${stream}:${s3}` },
+      ]);
+      await settled(stream, 'c1');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('delivers an event again when apply throws (at-least-once)', async () => {
+    const stream = await newStream();
+    let failed = false;
+    const rec = recorder((events) => {
+      if (failed || !events.some((e) => e.key.employeeId === '5')) return false;
+      return (failed = true);
+    });
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'c2', retryDelayMs: 100 });
+    try {
+      const seq = await publish(`${stream}.public.employee`, change('c', 'employee', null, employee(5, 'Eve')));
+      await rec.until(() => rec.ids().includes(`nats:${stream}:${seq}`), 'the redelivered event');
+      expect(failed).toBe(true);
+      const tries = rec.attempts.filter((batch) => batch.some((e) => e.eventId === `nats:${stream}:${seq}`));
+      expect(tries.length).toBeGreaterThanOrEqual(2);
+      await settled(stream, 'c2');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('resumes a durable consumer after a restart without repeating acknowledged events', async () => {
+    const stream = await newStream();
+    const url = `nats://${NATS_HOST}/${stream}`;
+    const first = recorder();
+    const feedA = await startChangeFeed(url, { apply: first.apply, remoteTypes, log, consumer: 'durable' });
+    const s1 = await publish(`${stream}.a`, change('c', 'employee', null, employee(1, 'Ann')));
+    const s2 = await publish(`${stream}.b`, change('c', 'employee', null, employee(2, 'Bob')));
+    await first.until(() => first.applied.length >= 2, 'the first two events');
+    await timedStop(feedA);
+    expect(first.ids()).toEqual([`nats:${stream}:${s1}`, `nats:${stream}:${s2}`]);
+    const info = await jsm.consumers.info(stream, 'durable');
+    expect(info.num_ack_pending).toBe(0);
+
+    const second = recorder();
+    const feedB = await startChangeFeed(url, { apply: second.apply, remoteTypes, log, consumer: 'durable' });
+    try {
+      const s3 = await publish(`${stream}.a`, change('u', 'employee', null, employee(1, 'Anne')));
+      await second.until(() => second.ids().includes(`nats:${stream}:${s3}`), 'the new event');
+      expect(second.ids()).toEqual([`nats:${stream}:${s3}`]);
+      await settled(stream, 'durable');
+    } finally {
+      await timedStop(feedB);
+    }
+  });
+
+  it('shares the work between replicas on one durable consumer', async () => {
+    const stream = await newStream();
+    const url = `nats://${NATS_HOST}/${stream}`;
+    const a = recorder();
+    const b = recorder();
+    const feeds = [
+      await startChangeFeed(url, { apply: a.apply, remoteTypes, log, consumer: 'shared', batchSize: 2 }),
+      await startChangeFeed(url, { apply: b.apply, remoteTypes, log, consumer: 'shared', batchSize: 2 }),
+    ];
+    try {
+      const seqs: number[] = [];
+      for (let i = 0; i < 40; i++) seqs.push(await publish(`${stream}.e`, change('c', 'employee', null, employee(i, `n${i}`))));
+      const all = () => new Set([...a.ids(), ...b.ids()]);
+      await a.until(() => all().size === seqs.length, 'every event on some replica');
+      expect([...all()].sort()).toEqual(seqs.map((s) => `nats:${stream}:${s}`).sort());
+      await settled(stream, 'shared');
+    } finally {
+      for (const f of feeds) await timedStop(f);
+    }
+  });
+});
+
+describe('Redis stream feed', () => {
+  let redis: Redis;
+  const keys: string[] = [];
+
+  beforeAll(async () => {
+    const [host, port] = REDIS_HOST.split(':');
+    redis = new Redis({ host, port: Number(port) });
+  });
+
+  afterAll(async () => {
+    if (keys.length) await redis.del(...keys);
+    await redis?.quit();
+  });
+
+  const newKey = () => {
+    const key = unique('feedtest');
+    keys.push(key);
+    return key;
+  };
+  const add = async (key: string, body: unknown) =>
+    (await redis.xadd(key, '*', 'value', typeof body === 'string' ? body : JSON.stringify(body)))!;
+  const pendingCount = async (key: string, group: string) => Number(((await redis.xpending(key, group)) as unknown[])[0]);
+  const settled = (key: string, group: string) => eventually(async () => (await pendingCount(key, group)) === 0, 'every entry acknowledged');
+
+  it('applies entries with entry ids, reading `value` or all fields, skipping what it cannot read', async () => {
+    const key = newKey();
+    const rec = recorder();
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'g1' });
+    try {
+      const id1 = await add(key, envelope(change('c', 'employee', null, employee(1, 'Ann'))));
+      await add(key, 'not json');
+      await add(key, '');
+      await add(key, change('c', 'payroll', null, { id: 1 }));
+      const id2 = (await redis.xadd(key, '*', 'op', 'u', 'source', JSON.stringify({ table: 'bank_account' }), 'after', JSON.stringify(account('DE-1', 42, 'GLS'))))!;
+      const id3 = await add(key, change('d', 'employee', employee(1, 'Ann'), null));
+      await rec.until(() => rec.applied.length >= 3, 'three events');
+      expect(rec.applied).toEqual([
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: `redis:${key}:${id1}` },
+        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: `redis:${key}:${id2}` },
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: `redis:${key}:${id3}` },
+      ]);
+      await settled(key, 'g1');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('delivers an entry again when apply throws (at-least-once)', async () => {
+    const key = newKey();
+    let failed = false;
+    const rec = recorder((events) => {
+      if (failed || !events.some((e) => e.key.employeeId === '5')) return false;
+      return (failed = true);
+    });
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'g2', retryDelayMs: 100 });
+    try {
+      const id = await add(key, change('c', 'employee', null, employee(5, 'Eve')));
+      const id2 = await add(key, change('c', 'employee', null, employee(6, 'Fay')));
+      await rec.until(() => rec.ids().includes(`redis:${key}:${id2}`), 'both events');
+      expect(failed).toBe(true);
+      const tries = rec.attempts.filter((batch) => batch.some((e) => e.eventId === `redis:${key}:${id}`));
+      expect(tries.length).toBeGreaterThanOrEqual(2);
+      // The failed entry is retried before anything after it.
+      expect(rec.ids()).toEqual([`redis:${key}:${id}`, `redis:${key}:${id2}`]);
+      await settled(key, 'g2');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('resumes the consumer group after a restart without repeating acknowledged entries', async () => {
+    const key = newKey();
+    const url = `redis://${REDIS_HOST}/${key}`;
+    const first = recorder();
+    const feedA = await startChangeFeed(url, { apply: first.apply, remoteTypes, log, consumer: 'g3' });
+    const id1 = await add(key, change('c', 'employee', null, employee(1, 'Ann')));
+    const id2 = await add(key, change('c', 'employee', null, employee(2, 'Bob')));
+    await first.until(() => first.applied.length >= 2, 'the first two events');
+    await timedStop(feedA);
+    expect(first.ids()).toEqual([`redis:${key}:${id1}`, `redis:${key}:${id2}`]);
+    expect(await pendingCount(key, 'g3')).toBe(0);
+    // A stopped replica with nothing pending leaves no consumer name behind.
+    expect(await redis.xinfo('CONSUMERS', key, 'g3')).toEqual([]);
+
+    const second = recorder();
+    const feedB = await startChangeFeed(url, { apply: second.apply, remoteTypes, log, consumer: 'g3' });
+    try {
+      const id3 = await add(key, change('u', 'employee', null, employee(1, 'Anne')));
+      await second.until(() => second.ids().includes(`redis:${key}:${id3}`), 'the new event');
+      expect(second.ids()).toEqual([`redis:${key}:${id3}`]);
+      await settled(key, 'g3');
+    } finally {
+      await timedStop(feedB);
+    }
+  });
+
+  it('takes over entries left pending by a consumer that died', async () => {
+    const key = newKey();
+    await redis.xgroup('CREATE', key, 'g4', '0', 'MKSTREAM');
+    const id = await add(key, change('c', 'employee', null, employee(9, 'Ivy')));
+    // A replica read it and died before acknowledging.
+    const taken = await redis.xreadgroup('GROUP', 'g4', 'dead-replica', 'COUNT', 10, 'STREAMS', key, '>');
+    expect(taken).not.toBeNull();
+    expect(await pendingCount(key, 'g4')).toBe(1);
+
+    const rec = recorder();
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'g4',
+      claimIdleMs: 200,
+      blockMs: 100,
+    });
+    try {
+      await rec.until(() => rec.ids().includes(`redis:${key}:${id}`), 'the reclaimed event');
+      expect(rec.applied).toEqual([
+        { entityType: 'Employee', key: { employeeId: '9' }, op: 'UPSERT', entity: { employeeId: 9, name: 'Ivy' }, eventId: `redis:${key}:${id}` },
+      ]);
+      await settled(key, 'g4');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+});
