@@ -18,6 +18,9 @@ export interface RemoteLinker {
 
 const stableJson = (v: unknown) => JSON.stringify(v);
 
+/** Input as plain JSON data: GraphQL hands over null-prototype objects; omitted fields stay omitted, nulls stay null. */
+const plain = (input: Content): Content => JSON.parse(JSON.stringify(input)) as Content;
+
 /** Creates and updates documents: document, reference index, remote links and history in one transaction. */
 export class ResourceWriter {
   constructor(
@@ -28,11 +31,11 @@ export class ResourceWriter {
   ) {}
 
   create(kindName: string, input: Content): Promise<ResourceRecord> {
-    return this.startingOverWhenStale(() => this.createOnce(kindName, input));
+    return this.startingOverWhenStale(() => this.createOnce(kindName, plain(input)));
   }
 
   update(kindName: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
-    return this.startingOverWhenStale(() => this.updateOnce(kindName, id, patch, expectedVersion));
+    return this.startingOverWhenStale(() => this.updateOnce(kindName, id, plain(patch), expectedVersion));
   }
 
   private async startingOverWhenStale<T>(write: () => Promise<T>): Promise<T> {
