@@ -18,4 +18,8 @@ export const Mutation: MutationResolvers = {
   updateDeploymentIntentGroup: (_, { id, input, expectedVersion }, ctx) =>
     ctx.engine.update('DeploymentIntentGroup', id, content(input), expectedVersion),
   applyRemoteChanges: (_, { events }, ctx) => ctx.engine.applyRemoteChanges(events),
+  markForDeletion: (_, { id }, ctx) => ctx.engine.markForDeletion(id),
+  cancelDeletion: (_, { id }, ctx) => ctx.engine.cancelDeletion(id),
+  collectGarbage: (_, { dryRun }, ctx) => ctx.engine.collectGarbage(dryRun ?? false),
+  pruneHistory: (_, { olderThan, keepLast }, ctx) => ctx.engine.pruneHistory({ olderThan, keepLast }),
 };

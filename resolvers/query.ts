@@ -10,4 +10,5 @@ export const Query: QueryResolvers = {
     ctx.engine.list('DeploymentIntentGroup', { first, after }, { project }, ctx.loaders),
   employees: (_, { first, after }, ctx) => ctx.engine.browseRemote('Employee', { first, after }),
   remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
+  deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first),
 };

@@ -11,6 +11,8 @@ export interface Config {
   seedDemo: boolean;
   retentionSeconds?: number;
   revalidateAfterSeconds: number;
+  revalidateIntervalSeconds: number;
+  appliedEventRetentionSeconds: number;
   gcIntervalSeconds: number;
   historyKeepLast?: number;
   historyMaxAgeSeconds?: number;
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (changeFeedUrl && !/^(nats|redis):\/\/[^/]+\/.+/.test(changeFeedUrl)) {
     throw new ConfigError(`CHANGE_FEED_URL must be nats://host:port/STREAM or redis://host:port/KEY (got "${changeFeedUrl}")`);
   }
+  const revalidateAfterSeconds = integer(env, 'REVALIDATE_AFTER_SECONDS', 300);
   return {
     port: integer(env, 'PORT', 4001),
     host: env.HOST || '127.0.0.1',
@@ -65,7 +68,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientDatabaseUrl,
     seedDemo: boolean(env, 'SEED_DEMO', embeddedStore),
     retentionSeconds: integer(env, 'RETENTION_SECONDS', undefined),
-    revalidateAfterSeconds: integer(env, 'REVALIDATE_AFTER_SECONDS', 300),
+    revalidateAfterSeconds,
+    revalidateIntervalSeconds: integer(env, 'REVALIDATE_INTERVAL_SECONDS', Math.max(5, Math.floor(revalidateAfterSeconds / 2))),
+    appliedEventRetentionSeconds: integer(env, 'APPLIED_EVENT_RETENTION_SECONDS', 7 * 86400, 60),
     gcIntervalSeconds: integer(env, 'GC_INTERVAL_SECONDS', 300),
     historyKeepLast: integer(env, 'HISTORY_KEEP_LAST', undefined, 1),
     historyMaxAgeSeconds: integer(env, 'HISTORY_MAX_AGE_SECONDS', undefined),

@@ -12,29 +12,71 @@ import type { Content, ResourceRecord } from './resources/model.js';
 import { listResources, resourcesByNaturalKeys } from './resources/store.js';
 import { ResourceWriter } from './resources/writer.js';
 import type { RelationshipSchema } from './schema/model.js';
+import type { Logger } from '../logger.js';
+import { Maintenance, type MaintenanceSettings } from '../maintenance/maintenance.js';
+import { describeCandidates, GarbageCollector } from './lifecycle/collector.js';
+import { cancelDeletion, markForDeletion } from './lifecycle/marking.js';
+import type { DeletionCandidateRecord, GcReport, MarkResult, PruneReport } from './lifecycle/model.js';
+import { HistoryPruner, type PruneRule } from './lifecycle/pruner.js';
 
 export interface EngineSettings {
   /** Overrides every kind's retention (RETENTION_SECONDS). */
   retentionSeconds?: number;
   /** DataLoader batching; off only to measure the N+1 baseline. */
   batching: boolean;
+  maintenance: MaintenanceSettings;
 }
+
+export const DEFAULT_MAINTENANCE: MaintenanceSettings = {
+  leaseTtlSeconds: 60,
+  gcIntervalSeconds: 0,
+  revalidateAfterSeconds: 300,
+  revalidateIntervalSeconds: 0,
+  appliedEventRetentionSeconds: 7 * 86400,
+};
 
 /** The integrity engine: what resolvers call. It knows kinds only through the relationship schema. */
 export class Engine {
   readonly rules: ContentRules;
   readonly writer: ResourceWriter;
   readonly remote: RemoteContext;
+  readonly maintenance: Maintenance;
+  private readonly collector: GarbageCollector;
 
   constructor(
     readonly db: Db,
     readonly schema: RelationshipSchema,
     sources: Map<string, RemoteSource>,
     readonly settings: EngineSettings,
+    log?: Logger,
   ) {
     this.rules = new ContentRules(schema);
     this.remote = { db, schema, sources };
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
+    this.collector = new GarbageCollector(db, schema);
+    this.maintenance = new Maintenance(db, this.collector, new HistoryPruner(db), this.remote, settings.maintenance, log);
+  }
+
+  markForDeletion(id: string): Promise<MarkResult> {
+    return markForDeletion(this.db, this.schema, id, this.settings.retentionSeconds);
+  }
+
+  cancelDeletion(id: string): Promise<ResourceRecord> {
+    return cancelDeletion(this.db, id);
+  }
+
+  /** Marked resources, oldest mark first, with what keeps each from being collected. */
+  deletionQueue(first: number | null | undefined): Promise<DeletionCandidateRecord[]> {
+    return this.collector.markedResources(new Set(), pageSize(first, 100)).then((records) => describeCandidates(this.db, records));
+  }
+
+  collectGarbage(dryRun: boolean): Promise<GcReport> {
+    return this.maintenance.collectGarbage(dryRun);
+  }
+
+  pruneHistory(rule: PruneRule): Promise<PruneReport> {
+    HistoryPruner.check(rule);
+    return this.maintenance.pruneHistory(rule);
   }
 
   /** Fresh loaders for one request: their caches must never outlive it. */

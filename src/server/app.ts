@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { ensureDemoClientStore } from '../remote/client-demo.js';
 import { closeSources, createSources } from '../remote/sources/registry.js';
 import { resilienceFromEnv } from '../remote/sources/resilient-source.js';
+import { startChangeFeed } from '../remote/feed/index.js';
 import { startHttp } from './http.js';
 
 export interface App {
@@ -32,8 +33,36 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     }
     const sources = createSources(schema, { env, defaultClientUrl: config.clientDatabaseUrl, resilience: resilienceFromEnv(env), log });
     stops.push(() => closeSources(sources));
-    const engine = new Engine(db, schema, sources, { retentionSeconds: config.retentionSeconds, batching: config.batching });
+    const engine = new Engine(
+      db,
+      schema,
+      sources,
+      {
+        retentionSeconds: config.retentionSeconds,
+        batching: config.batching,
+        maintenance: {
+          leaseTtlSeconds: config.leaseTtlSeconds,
+          gcIntervalSeconds: config.gcIntervalSeconds,
+          historyKeepLast: config.historyKeepLast,
+          historyMaxAgeSeconds: config.historyMaxAgeSeconds,
+          revalidateAfterSeconds: config.revalidateAfterSeconds,
+          revalidateIntervalSeconds: config.revalidateIntervalSeconds,
+          appliedEventRetentionSeconds: config.appliedEventRetentionSeconds,
+        },
+      },
+      log,
+    );
     if (config.seedDemo) await seedDemo(engine, log);
+    engine.maintenance.start();
+    stops.push(() => engine.maintenance.stop());
+    if (config.changeFeedUrl) {
+      const feed = await startChangeFeed(config.changeFeedUrl, {
+        apply: (events) => engine.applyRemoteChanges(events),
+        remoteTypes: schema.remoteTypes.values(),
+        log,
+      });
+      stops.push(() => feed.stop());
+    }
     const http = await startHttp(engine, { host: config.host, port: config.port, log });
     stops.push(() => http.stop());
     return { url: http.url, engine, db, stop: stopAll };

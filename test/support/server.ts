@@ -41,6 +41,7 @@ export async function startTestServer(
     PORT: '0',
     SEED_DEMO: options.seedDemo ? 'true' : 'false',
     GC_INTERVAL_SECONDS: '0',
+    REVALIDATE_INTERVAL_SECONDS: '0',
     REMOTE_RETRIES: '0',
     ...options.env,
   };

@@ -27,6 +27,7 @@ export interface ReferenceRecord {
   toId: string;
   type: ReferenceType;
   path: string;
+  createdAt: Timestamp;
 }
 
 export interface VersionRecord {

@@ -26,7 +26,7 @@ export function toRecord(row: ResourceRow): ResourceRecord {
   };
 }
 
-export const toReference = (r: RefRow): ReferenceRecord => ({ fromId: r.from_id, toId: r.to_id, type: r.type, path: r.path });
+export const toReference = (r: RefRow): ReferenceRecord => ({ fromId: r.from_id, toId: r.to_id, type: r.type, path: r.path, createdAt: r.created_at });
 
 export const toVersion = (h: HistoryRow): VersionRecord => ({
   resourceId: h.resource_id,
@@ -95,7 +95,7 @@ export async function listResources(
 
 export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
   const rows = await inChunks(ids, (c) =>
-    sql.query<RefRow>(`SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
+    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
   );
   return rows.map(toReference);
 }
@@ -103,7 +103,7 @@ export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<
 export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
   const rows = await inChunks(ids, (c) =>
     sql.query<RefRow>(
-      `SELECT from_id, path, to_id, type FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY from_id, path`,
+      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY from_id, path`,
       c,
     ),
   );
@@ -168,8 +168,8 @@ export async function insertReferences(sql: Sql, refs: readonly ReferenceRecord[
   for (const chunk of chunks(refs, 200)) {
     if (!chunk.length) continue;
     await sql.execute(
-      `INSERT INTO resource_ref (from_id, path, to_id, type) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((r) => [r.fromId, r.path, r.toId, r.type]),
+      `INSERT INTO resource_ref (from_id, path, to_id, type, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((r) => [r.fromId, r.path, r.toId, r.type, r.createdAt]),
     );
   }
 }

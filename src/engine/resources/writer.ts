@@ -1,3 +1,4 @@
+import { placeholders } from '../../data/chunk.js';
 import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
 import { DomainError, notFound } from '../errors.js';
@@ -87,7 +88,7 @@ export class ResourceWriter {
         throw e;
       }
       await insertVersion(tx, record.id, 1, content, now);
-      await insertReferences(tx, this.referenceRows(record.id, planned, targets));
+      await insertReferences(tx, this.referenceRows(record.id, planned, targets, now, new Map()));
       await this.remote.link(tx, record.id, prepared, remoteFields);
       return record;
     });
@@ -120,8 +121,10 @@ export class ResourceWriter {
 
       const planned = this.rules.bodyReferences(kind, content);
       const targets = await this.lockTargets(tx, planned);
-      const held = new Set((await referencesFrom(tx, [id])).map((r) => r.toId));
-      this.refuseMarked(planned, targets, held);
+      const heldRefs = (await referencesFrom(tx, [id])).filter((r) => r.type === 'ARBITRARY');
+      const held = new Map<string, string>();
+      for (const r of heldRefs) if (!held.has(r.toId) || held.get(r.toId)! > r.createdAt) held.set(r.toId, r.createdAt);
+      this.refuseMarked(planned, targets, new Set(held.keys()));
 
       const now = await tx.now();
       const next: ResourceRecord = { ...current, content, version: current.version + 1, updatedAt: now };
@@ -132,8 +135,14 @@ export class ResourceWriter {
         id,
       ]);
       await insertVersion(tx, id, next.version, content, now);
-      await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND type = 'ARBITRARY'`, [id]);
-      await insertReferences(tx, this.referenceRows(id, planned, targets));
+      const rows = this.referenceRows(id, planned, targets, now, held);
+      const same = (a: ReferenceRecord, b: ReferenceRecord) => a.path === b.path && a.toId === b.toId;
+      const gone = heldRefs.filter((h) => !rows.some((r) => same(r, h)));
+      const added = rows.filter((r) => !heldRefs.some((h) => same(r, h)));
+      if (gone.length) {
+        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(gone.length)})`, [id, ...gone.map((g) => g.path)]);
+      }
+      await insertReferences(tx, added);
       if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
       return next;
     });
@@ -169,8 +178,18 @@ export class ResourceWriter {
     });
   }
 
-  private referenceRows(fromId: string, planned: readonly PlannedReference[], targets: Map<string, ResourceRecord>): ReferenceRecord[] {
-    return planned.map((p) => ({ fromId, path: p.path, type: p.type, toId: targets.get(p.naturalKey + p.kind)!.id }));
+  /** A target the document already referred to keeps its first reference time, whatever its path now. */
+  private referenceRows(
+    fromId: string,
+    planned: readonly PlannedReference[],
+    targets: Map<string, ResourceRecord>,
+    now: string,
+    heldSince: Map<string, string>,
+  ): ReferenceRecord[] {
+    return planned.map((p) => {
+      const toId = targets.get(p.naturalKey + p.kind)!.id;
+      return { fromId, path: p.path, type: p.type, toId, createdAt: heldSince.get(toId) ?? now };
+    });
   }
 }
 

@@ -1,0 +1,243 @@
+import { chunks, placeholders } from '../../data/chunk.js';
+import type { Db, Tx } from '../../data/db.js';
+import type { HistoryRow, ResourceRow } from '../../data/entities.js';
+import { deleteOrphanRemoteRefs } from '../../remote/orphans.js';
+import type { ApprovalRecord } from '../approvals/model.js';
+import type { ResourceRecord } from '../resources/model.js';
+import { referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
+import type { RelationshipSchema } from '../schema/model.js';
+import type { FencedWriter } from './fenced.js';
+import type { DeletionCandidateRecord, GcReport } from './model.js';
+import { approvalsPinning, referencesFromOutside } from './queries.js';
+import { ancestorsWithin } from './subtree.js';
+
+const BATCH = 500;
+/** How many blocked resources a report lists: the report stays bounded, whatever is marked. */
+export const REPORT_LIMIT = 1000;
+
+/**
+ * Garbage collection. The collectable set is a fixpoint over the reference index, computed in the
+ * `gc_candidate` working table with set statements (never one query per resource):
+ *   start with every marked resource whose deleteAfter has passed, then drop, until nothing
+ *   changes, each candidate that a non-candidate refers to (children refer to their parent, so a
+ *   parent stays while a child stays) and each one an approval in force pins.
+ * Deletion then peels the set from the leaves: a batch holds candidates nothing refers to any
+ * more, so after every committed batch no reference points at a missing resource.
+ */
+export class GarbageCollector {
+  constructor(
+    private readonly db: Db,
+    private readonly schema: RelationshipSchema,
+  ) {}
+
+  async collect(run: FencedWriter, dryRun: boolean): Promise<GcReport> {
+    const token = run.token;
+    const now = await this.db.now();
+    // Rows of runs that died mid-way; ours are scoped by our token, so a resumed stale run cannot disturb them.
+    await this.db.execute(`DELETE FROM gc_candidate WHERE run_token <> ?`, [token]);
+    await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
+    await this.db.execute(
+      `INSERT INTO gc_candidate (run_token, resource_id) SELECT ?, id FROM resource WHERE status = 'MARKED_FOR_DELETION' AND delete_after <= ?`,
+      [token, now],
+    );
+    await this.fixpoint(token);
+
+    const report: GcReport = { dryRun, deleted: [], archived: 0, blocked: [], orphanRemoteRefsDeleted: 0 };
+    try {
+      if (dryRun) {
+        const ids = await this.db.query<{ resource_id: string; kind: string }>(
+          `SELECT c.resource_id, r.kind FROM gc_candidate c JOIN resource r ON r.id = c.resource_id WHERE c.run_token = ? ORDER BY c.resource_id`,
+          [token],
+        );
+        report.deleted = ids.map((i) => i.resource_id);
+        report.archived = ids.filter((i) => !this.schema.kind(i.kind).personal).length;
+        report.orphanRemoteRefsDeleted = await this.countOrphansAfter(token);
+      } else {
+        await this.deleteInBatches(run, report);
+        report.orphanRemoteRefsDeleted = await deleteOrphanRemoteRefs(this.db, { write: (fn) => run.transaction((tx) => fn(tx)) });
+        await run.transaction((tx) =>
+          tx.execute(`DELETE FROM deletion_mark WHERE NOT EXISTS (SELECT 1 FROM resource r WHERE r.mark_id = deletion_mark.id)`),
+        );
+      }
+    } finally {
+      await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
+    }
+    // After a run, whatever still refers to a marked resource is what holds it, marked or not.
+    report.blocked = await describeCandidates(this.db, await this.markedResources(new Set(report.deleted)), { markedReferrersBlock: true });
+    return report;
+  }
+
+  /** Drops candidates referred to from outside the set, and pinned ones, until neither changes anything. */
+  private async fixpoint(token: number): Promise<void> {
+    const referred = `SELECT DISTINCT f.to_id AS id FROM resource_ref f
+       JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = f.to_id
+       LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
+       WHERE c.resource_id IS NULL LIMIT ${BATCH}`;
+    const pinned = `SELECT DISTINCT p.resource_id AS id FROM approval_pin p
+       JOIN approval a ON a.id = p.approval_id AND a.revoked_at IS NULL
+       JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${BATCH}`;
+    for (;;) {
+      let removed = 0;
+      for (const [sql, params] of [
+        [referred, [token, token]],
+        [pinned, [token]],
+      ] as const) {
+        for (;;) {
+          const ids = (await this.db.query<{ id: string }>(sql, [...params])).map((r) => r.id);
+          if (!ids.length) break;
+          await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(ids.length)})`, [token, ...ids]);
+          removed += ids.length;
+        }
+      }
+      if (!removed) return;
+    }
+  }
+
+  private async deleteInBatches(run: FencedWriter, report: GcReport): Promise<void> {
+    for (;;) {
+      let ids = (
+        await this.db.query<{ resource_id: string }>(
+          `SELECT c.resource_id FROM gc_candidate c WHERE c.run_token = ?
+           AND NOT EXISTS (SELECT 1 FROM resource_ref f WHERE f.to_id = c.resource_id) ORDER BY c.resource_id LIMIT ${BATCH}`,
+          [run.token],
+        )
+      ).map((r) => r.resource_id);
+      if (!ids.length) {
+        // Only candidates that refer to each other in a cycle remain: they go together.
+        ids = (await this.db.query<{ resource_id: string }>(`SELECT resource_id FROM gc_candidate WHERE run_token = ?`, [run.token])).map(
+          (r) => r.resource_id,
+        );
+        if (!ids.length) return;
+      }
+      const { deleted, archived } = await run.transaction((tx) => this.deleteBatch(tx, ids));
+      report.deleted.push(...deleted);
+      report.archived += archived;
+      for (const c of chunks(ids)) {
+        await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(c.length)})`, [run.token, ...c]);
+      }
+    }
+  }
+
+  /**
+   * One batch, one transaction: re-checks under row locks what the fixpoint assumed (still
+   * marked, due, unreferenced from outside the batch, unpinned), archives, then deletes.
+   */
+  private async deleteBatch(tx: Tx, ids: string[]): Promise<{ deleted: string[]; archived: number }> {
+    const now = await tx.now();
+    let batch = (await resourcesByIds(tx, ids, tx.forUpdate)).filter(
+      (r) => r.status === 'MARKED_FOR_DELETION' && r.deleteAfter !== null && r.deleteAfter <= now,
+    );
+    for (;;) {
+      const ids = batch.map((r) => r.id);
+      const held = new Set((await referencesFromOutside(tx, ids)).map((r) => r.toId));
+      for (const id of (await approvalsPinning(tx, ids)).keys()) held.add(id);
+      if (!held.size) break;
+      batch = batch.filter((r) => !held.has(r.id));
+    }
+    if (!batch.length) return { deleted: [], archived: 0 };
+    const batchIds = batch.map((r) => r.id);
+    const archived = await this.archive(tx, batch.filter((r) => !this.schema.kind(r.kind).personal), now);
+    const inBatch = placeholders(batchIds.length);
+    await tx.execute(`DELETE FROM remote_link WHERE resource_id IN (${inBatch})`, batchIds);
+    await tx.execute(`DELETE FROM resource_ref WHERE from_id IN (${inBatch})`, batchIds);
+    await tx.execute(`DELETE FROM resource_history WHERE resource_id IN (${inBatch})`, batchIds);
+    // Approvals of a collected group were revoked (an approval in force pins its group): they go with it.
+    const approvals = `SELECT id FROM approval WHERE resource_id IN (${inBatch})`;
+    for (const table of ['approval_pin', 'approval_remote_snapshot']) {
+      await tx.execute(`DELETE FROM ${table} WHERE approval_id IN (SELECT id FROM (${approvals}) a)`, batchIds);
+    }
+    await tx.execute(`DELETE FROM approval WHERE resource_id IN (${inBatch})`, batchIds);
+    await tx.execute(`DELETE FROM resource WHERE id IN (${inBatch})`, batchIds);
+    return { deleted: batchIds, archived };
+  }
+
+  /** Non-personal resources are kept in the archive with every kept version and the references they held. */
+  private async archive(tx: Tx, records: ResourceRecord[], now: string): Promise<number> {
+    if (!records.length) return 0;
+    const ids = records.map((r) => r.id);
+    const history = await tx.query<HistoryRow>(
+      `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history WHERE resource_id IN (${placeholders(ids.length)}) ORDER BY resource_id, version`,
+      ids,
+    );
+    const refs = await tx.query<{ from_id: string; path: string; to_id: string; type: string }>(
+      `SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    for (const c of chunks(records, 100)) {
+      await tx.execute(
+        `INSERT INTO archive (resource_id, kind, natural_key, document, archived_at) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        c.flatMap((r) => [
+          r.id,
+          r.kind,
+          r.naturalKey,
+          JSON.stringify({
+            resource: r,
+            history: history.filter((h) => h.resource_id === r.id).map(toVersion),
+            references: refs.filter((x) => x.from_id === r.id).map(({ path, to_id, type }) => ({ path, toId: to_id, type })),
+          }),
+          now,
+        ]),
+      );
+    }
+    return records.length;
+  }
+
+  private async countOrphansAfter(token: number): Promise<number> {
+    const [row] = await this.db.query<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM remote_ref r WHERE NOT EXISTS (
+         SELECT 1 FROM remote_link l LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = l.resource_id
+         WHERE l.remote_ref_id = r.id AND c.resource_id IS NULL)`,
+      [token],
+    );
+    return Number(row.n);
+  }
+
+  /** Marked resources (oldest mark first, bounded). */
+  async markedResources(excluding: Set<string> = new Set(), limit = REPORT_LIMIT): Promise<ResourceRecord[]> {
+    return (
+      await this.db.query<ResourceRow>(
+        `SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id
+         FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY marked_at, id LIMIT ?`,
+        [limit + excluding.size],
+      )
+    )
+      .map(toRecord)
+      .filter((r) => !excluding.has(r.id))
+      .slice(0, limit);
+  }
+}
+
+/**
+ * Why marked resources stay: references into them (by default only from resources that are not
+ * marked themselves, which is what blocks a future collection) and approvals in force pinning
+ * them or a marked descendant.
+ */
+export async function describeCandidates(
+  db: Db,
+  records: ResourceRecord[],
+  options: { markedReferrersBlock?: boolean } = {},
+): Promise<DeletionCandidateRecord[]> {
+  const ids = records.map((r) => r.id);
+  const incoming = await referencesTo(db, ids);
+  let blockers = incoming;
+  if (!options.markedReferrersBlock) {
+    const referrers = new Map((await resourcesByIds(db, [...new Set(incoming.map((r) => r.fromId))])).map((r) => [r.id, r]));
+    blockers = incoming.filter((r) => referrers.get(r.fromId)?.status !== 'MARKED_FOR_DELETION');
+  }
+  const pins = await approvalsPinning(db, ids);
+  const pinnedBy = new Map<string, Map<string, ApprovalRecord>>();
+  const ancestors = ancestorsWithin(records);
+  for (const [pinnedId, approvals] of pins) {
+    for (const holder of [pinnedId, ...(ancestors.get(pinnedId) ?? [])]) {
+      const m = pinnedBy.get(holder) ?? new Map();
+      for (const a of approvals) m.set(a.id, a);
+      pinnedBy.set(holder, m);
+    }
+  }
+  return records.map((r) => ({
+    resource: r,
+    deleteAfter: r.deleteAfter!,
+    blockers: blockers.filter((b) => b.toId === r.id),
+    pinnedBy: [...(pinnedBy.get(r.id)?.values() ?? [])],
+  }));
+}

@@ -1,0 +1,66 @@
+import { chunks, placeholders } from '../../data/chunk.js';
+import type { Db } from '../../data/db.js';
+import { newId } from '../../data/ids.js';
+import { addSeconds } from '../../data/time.js';
+import { badInput, notFound } from '../errors.js';
+import type { ResourceRecord } from '../resources/model.js';
+import { resourcesByIds } from '../resources/store.js';
+import { labelOf } from '../resources/writer.js';
+import type { RelationshipSchema } from '../schema/model.js';
+import type { MarkResult } from './model.js';
+import { referencesFromOutside } from './queries.js';
+import { descendantsOf } from './subtree.js';
+
+/**
+ * Marks a resource and every descendant as one mark. Never refused for being referenced: the
+ * result names who still refers to the subtree. Marking a marked resource marks nothing new.
+ */
+export async function markForDeletion(db: Db, schema: RelationshipSchema, id: string, retentionOverride?: number): Promise<MarkResult> {
+  return db.transaction(async (tx) => {
+    const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
+    if (!root) throw notFound(`Resource ${id} does not exist`, { id });
+    const subtree = [root, ...(await descendantsOf(tx, [id], tx.forUpdate))];
+    const toMark = subtree.filter((r) => r.status === 'ACTIVE');
+    const now = await tx.now();
+    const marked: ResourceRecord[] = [];
+    if (toMark.length) {
+      const markId = newId();
+      await tx.execute(`INSERT INTO deletion_mark (id, root_id, size, created_at) VALUES (?, ?, ?, ?)`, [markId, id, toMark.length, now]);
+      const byRetention = new Map<number, ResourceRecord[]>();
+      for (const r of toMark) {
+        const seconds = retentionOverride ?? schema.kind(r.kind).retentionSeconds;
+        byRetention.set(seconds, [...(byRetention.get(seconds) ?? []), r]);
+      }
+      for (const [seconds, group] of byRetention) {
+        const deleteAfter = addSeconds(now, seconds);
+        for (const c of chunks(group)) {
+          await tx.execute(
+            `UPDATE resource SET status = 'MARKED_FOR_DELETION', marked_at = ?, delete_after = ?, mark_id = ? WHERE id IN (${placeholders(c.length)})`,
+            [now, deleteAfter, markId, ...c.map((r) => r.id)],
+          );
+          marked.push(...c.map((r) => ({ ...r, status: 'MARKED_FOR_DELETION' as const, markedAt: now, deleteAfter, markId })));
+        }
+      }
+    }
+    const blockers = await referencesFromOutside(tx, subtree.map((r) => r.id));
+    const current = marked.find((m) => m.id === id) ?? root;
+    return { resource: current, marked, blockers };
+  });
+}
+
+/** Undoes the mark `id` belongs to, as long as none of what it marked has been collected. */
+export async function cancelDeletion(db: Db, id: string): Promise<ResourceRecord> {
+  return db.transaction(async (tx) => {
+    const [r] = await resourcesByIds(tx, [id], tx.forUpdate);
+    if (!r) throw notFound(`Resource ${id} does not exist`, { id });
+    if (r.status !== 'MARKED_FOR_DELETION' || !r.markId) throw badInput(`${r.kind} ${labelOf(r)} is not marked for deletion`, { id });
+    const [mark] = await tx.query<{ id: string; size: number }>(`SELECT id, size FROM deletion_mark WHERE id = ?${tx.forUpdate}`, [r.markId]);
+    const members = await tx.query<{ id: string }>(`SELECT id FROM resource WHERE mark_id = ?${tx.forUpdate}`, [r.markId]);
+    if (!mark || members.length < Number(mark.size)) {
+      throw badInput(`Part of the deletion of ${r.kind} ${labelOf(r)} has already been collected; it can no longer be cancelled`, { id });
+    }
+    await tx.execute(`UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL WHERE mark_id = ?`, [r.markId]);
+    await tx.execute(`DELETE FROM deletion_mark WHERE id = ?`, [r.markId]);
+    return { ...r, status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null };
+  });
+}
