@@ -1,5 +1,6 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { Cluster, ClusterProvider, CompositeApp, CompositeProfile, DeploymentIntentGroup, LogicalCluster, Project } from './kinds.js';
+import { Approval, ApprovalPin } from './approvals.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { BankAccountRef, EmployeeRef, RemoteReference } from './remote.js';
@@ -27,6 +28,8 @@ export const resolvers: Resolvers = {
   RemoteReference,
   EmployeeRef,
   BankAccountRef,
+  Approval,
+  ApprovalPin,
 };
 
 const must = (id: string) => (r: ResourceRecord | null) => {

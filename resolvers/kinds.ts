@@ -53,6 +53,7 @@ export const DeploymentIntentGroup: DeploymentIntentGroupResolvers = {
   logicalCluster: referenceAt('logicalCluster'),
   clusters: referencesAt('clusters'),
   owner: remoteAt('owner'),
+  approval: (r, _, ctx) => ctx.loaders.approvalInForce.load(r.id),
 };
 
 export const LogicalCluster: LogicalClusterResolvers = {

@@ -19,6 +19,8 @@ export const Mutation: MutationResolvers = {
     ctx.engine.update('DeploymentIntentGroup', id, content(input), expectedVersion),
   applyRemoteChanges: (_, { events }, ctx) => ctx.engine.applyRemoteChanges(events),
   markForDeletion: (_, { id }, ctx) => ctx.engine.markForDeletion(id),
+  approveDeploymentIntentGroup: (_, { id }, ctx) => ctx.engine.approve('DeploymentIntentGroup', id),
+  revokeApproval: (_, { id }, ctx) => ctx.engine.revokeApproval(id),
   cancelDeletion: (_, { id }, ctx) => ctx.engine.cancelDeletion(id),
   collectGarbage: (_, { dryRun }, ctx) => ctx.engine.collectGarbage(dryRun ?? false),
   pruneHistory: (_, { olderThan, keepLast }, ctx) => ctx.engine.pruneHistory({ olderThan, keepLast }),

@@ -11,4 +11,5 @@ export const Query: QueryResolvers = {
   employees: (_, { first, after }, ctx) => ctx.engine.browseRemote('Employee', { first, after }),
   remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
   deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first),
+  approval: (_, { id }, ctx) => ctx.loaders.approval.load(id),
 };

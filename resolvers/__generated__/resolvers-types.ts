@@ -3,8 +3,9 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ResourceRecord, ReferenceRecord, VersionRecord } from '../../src/engine/resources/model.js';
 import type { RemoteRefRecord } from '../../src/remote/remote-ref-store.js';
 import type { RemoteEntity } from '../../src/remote/sources/source.js';
-import type { MarkResult, DeletionCandidateRecord, GcReport } from '../../src/engine/lifecycle/model.js';
-import type { ApprovalRecord, PinRecord } from '../../src/engine/approvals/model.js';
+import type { MarkResult, DeletionCandidateRecord, GcReport, PruneReport } from '../../src/engine/lifecycle/model.js';
+import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from '../../src/engine/approvals/model.js';
+import type { ApplyRemoteChangesResult as RemoteChangesOutcome } from '../../src/remote/changes.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -56,6 +57,8 @@ export type ApprovalPin = {
   /** The resource's content at the pinned version. */
   content: Scalars['JSON']['output'];
   kind: Scalars['String']['output'];
+  /** The remote entities this resource referred to, as they were when the approval was made. */
+  remoteSnapshots: Array<RemoteSnapshot>;
   resourceId: Scalars['ID']['output'];
   version: Scalars['Int']['output'];
 };
@@ -635,6 +638,17 @@ export type RemoteReference = {
   status: RemoteRefStatus;
 };
 
+/** A copy of a remote entity taken when an approval was made. */
+export type RemoteSnapshot = {
+  __typename?: 'RemoteSnapshot';
+  /** Null when the entity could not be fetched at approval time. */
+  entity?: Maybe<Scalars['JSON']['output']>;
+  entityType: Scalars['String']['output'];
+  key: Scalars['JSON']['output'];
+  /** The field of the pinned resource that refers to it, e.g. `owner`. */
+  path: Scalars['String']['output'];
+};
+
 /** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
 export type Resource = {
   /** The version that was current at that instant; null before creation. */
@@ -832,7 +846,7 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  ApplyRemoteChangesResult: ResolverTypeWrapper<ApplyRemoteChangesResult>;
+  ApplyRemoteChangesResult: ResolverTypeWrapper<RemoteChangesOutcome>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Approval: ResolverTypeWrapper<ApprovalRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -866,13 +880,14 @@ export type ResolversTypes = {
   MarkForDeletionResult: ResolverTypeWrapper<MarkResult>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Project: ResolverTypeWrapper<ResourceRecord>;
-  PruneHistoryReport: ResolverTypeWrapper<PruneHistoryReport>;
+  PruneHistoryReport: ResolverTypeWrapper<PruneReport>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReferenceType: ReferenceType;
   RemoteChangeInput: RemoteChangeInput;
   RemoteChangeOp: RemoteChangeOp;
   RemoteRefStatus: RemoteRefStatus;
   RemoteReference: ResolverTypeWrapper<RemoteRefRecord>;
+  RemoteSnapshot: ResolverTypeWrapper<RemoteSnapshotRecord>;
   Resource: ResolverTypeWrapper<ResourceRecord>;
   ResourceReference: ResolverTypeWrapper<ReferenceRecord>;
   ResourceStatus: ResourceStatus;
@@ -885,7 +900,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  ApplyRemoteChangesResult: ApplyRemoteChangesResult;
+  ApplyRemoteChangesResult: RemoteChangesOutcome;
   Int: Scalars['Int']['output'];
   Approval: ApprovalRecord;
   ID: Scalars['ID']['output'];
@@ -919,10 +934,11 @@ export type ResolversParentTypes = {
   MarkForDeletionResult: MarkResult;
   Mutation: Record<PropertyKey, never>;
   Project: ResourceRecord;
-  PruneHistoryReport: PruneHistoryReport;
+  PruneHistoryReport: PruneReport;
   Query: Record<PropertyKey, never>;
   RemoteChangeInput: RemoteChangeInput;
   RemoteReference: RemoteRefRecord;
+  RemoteSnapshot: RemoteSnapshotRecord;
   Resource: ResourceRecord;
   ResourceReference: ReferenceRecord;
   ResourceVersion: VersionRecord;
@@ -952,6 +968,7 @@ export type ApprovalResolvers<ContextType = GraphQLContext, ParentType extends R
 export type ApprovalPinResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApprovalPin'] = ResolversParentTypes['ApprovalPin']> = {
   content?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  remoteSnapshots?: Resolver<Array<ResolversTypes['RemoteSnapshot']>, ParentType, ContextType>;
   resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -1204,6 +1221,13 @@ export type RemoteReferenceResolvers<ContextType = GraphQLContext, ParentType ex
   __resolveType: TypeResolveFn<'BankAccountRef' | 'EmployeeRef', ParentType, ContextType>;
 };
 
+export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteSnapshot'] = ResolversParentTypes['RemoteSnapshot']> = {
+  entity?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource']> = {
   __resolveType: TypeResolveFn<'Cluster' | 'ClusterProvider' | 'CompositeApp' | 'CompositeProfile' | 'DeploymentIntentGroup' | 'LogicalCluster' | 'Project', ParentType, ContextType>;
 };
@@ -1246,6 +1270,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PruneHistoryReport?: PruneHistoryReportResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemoteReference?: RemoteReferenceResolvers<ContextType>;
+  RemoteSnapshot?: RemoteSnapshotResolvers<ContextType>;
   Resource?: ResourceResolvers<ContextType>;
   ResourceReference?: ResourceReferenceResolvers<ContextType>;
   ResourceVersion?: ResourceVersionResolvers<ContextType>;

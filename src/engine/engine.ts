@@ -18,6 +18,8 @@ import { describeCandidates, GarbageCollector } from './lifecycle/collector.js';
 import { cancelDeletion, markForDeletion } from './lifecycle/marking.js';
 import type { DeletionCandidateRecord, GcReport, MarkResult, PruneReport } from './lifecycle/model.js';
 import { HistoryPruner, type PruneRule } from './lifecycle/pruner.js';
+import { Approvals } from './approvals/approvals.js';
+import type { ApprovalRecord } from './approvals/model.js';
 
 export interface EngineSettings {
   /** Overrides every kind's retention (RETENTION_SECONDS). */
@@ -42,6 +44,7 @@ export class Engine {
   readonly remote: RemoteContext;
   readonly maintenance: Maintenance;
   private readonly collector: GarbageCollector;
+  private readonly approvals: Approvals;
 
   constructor(
     readonly db: Db,
@@ -54,7 +57,17 @@ export class Engine {
     this.remote = { db, schema, sources };
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
     this.collector = new GarbageCollector(db, schema);
+    this.approvals = new Approvals(db, this.remote);
     this.maintenance = new Maintenance(db, this.collector, new HistoryPruner(db), this.remote, settings.maintenance, log);
+  }
+
+  /** Pins the closure of a resource of this kind; replaces the approval in force, if any. */
+  approve(kind: string, id: string): Promise<ApprovalRecord> {
+    return this.approvals.approve(kind, id);
+  }
+
+  revokeApproval(id: string): Promise<ApprovalRecord> {
+    return this.approvals.revoke(id);
   }
 
   markForDeletion(id: string): Promise<MarkResult> {

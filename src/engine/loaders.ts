@@ -5,6 +5,8 @@ import { loadRemoteLinks, refill, type RemoteLinkKey } from '../remote/reader.js
 import { remoteRefsByIds, type RemoteRefRecord } from '../remote/remote-ref-store.js';
 import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
+import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
+import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
 import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesByIds, versionsAt } from './resources/store.js';
 
 /**
@@ -73,7 +75,53 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
-  return { resource, children, referencesOut, referencesIn, history, asOf, remoteLink, remoteRef, prime };
+  const approval = new DataLoader<string, ApprovalRecord | null>(async (ids) => {
+    const by = new Map((await approvalsByIds(db, ids)).map((a) => [a.id, a]));
+    return ids.map((id) => by.get(id) ?? null);
+  }, opts);
+
+  const approvalInForce = new DataLoader<string, ApprovalRecord | null>(async (resourceIds) => {
+    const by = new Map((await approvalsInForce(db, resourceIds)).map((a) => [a.resourceId, a]));
+    return resourceIds.map((id) => by.get(id) ?? null);
+  }, opts);
+
+  const pins = new DataLoader<string, PinRecord[]>(async (approvalIds) => {
+    const by = groupBy(await pinsOf(db, approvalIds), (p) => p.approvalId);
+    return approvalIds.map((id) => by.get(id) ?? []);
+  }, opts);
+
+  const pin = keyed<{ approvalId: string; resourceId: string }, PinRecord | null>(async (keys) => {
+    const found = await pinsFor(db, keys);
+    return keys.map((k) => found.find((p) => p.approvalId === k.approvalId && p.resourceId === k.resourceId) ?? null);
+  }, (k) => `${k.approvalId}|${k.resourceId}`);
+
+  const stale = new DataLoader<string, boolean>(async (approvalIds) => {
+    const staleOnes = await staleApprovals(db, approvalIds);
+    return approvalIds.map((id) => staleOnes.has(id));
+  }, opts);
+
+  const snapshots = new DataLoader<string, RemoteSnapshotRecord[]>(async (approvalIds) => {
+    const by = groupBy(await snapshotsOf(db, approvalIds), (s) => s.approvalId);
+    return approvalIds.map((id) => by.get(id) ?? []);
+  }, opts);
+
+  return {
+    resource,
+    children,
+    referencesOut,
+    referencesIn,
+    history,
+    asOf,
+    remoteLink,
+    remoteRef,
+    prime,
+    approval,
+    approvalInForce,
+    pins,
+    pin,
+    stale,
+    snapshots,
+  };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -15,3 +15,13 @@ export interface PinRecord {
   version: number;
   content: Content;
 }
+
+/** The remote entity a pinned resource referred to, as it was when the approval was made. */
+export interface RemoteSnapshotRecord {
+  approvalId: string;
+  resourceId: string;
+  path: string;
+  entityType: string;
+  key: Record<string, string>;
+  entity: Record<string, unknown> | null;
+}

@@ -1,0 +1,113 @@
+import { chunks, placeholders } from '../../data/chunk.js';
+import type { Db } from '../../data/db.js';
+import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
+import { newId } from '../../data/ids.js';
+import type { RemoteContext } from '../../remote/context.js';
+import { refill } from '../../remote/reader.js';
+import { REMOTE_COLUMNS, toRemoteRecord } from '../../remote/remote-ref-store.js';
+import type { RemoteRefRow } from '../../data/entities.js';
+import { badInput, DomainError, notFound } from '../errors.js';
+import { toApproval } from '../lifecycle/queries.js';
+import type { Content, ResourceRecord } from '../resources/model.js';
+import { resourcesByIds } from '../resources/store.js';
+import { labelOf } from '../resources/writer.js';
+import { closureOf } from './closure.js';
+import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './model.js';
+
+export const toPin = (p: ApprovalPinRow): PinRecord => ({
+  approvalId: p.approval_id,
+  resourceId: p.resource_id,
+  kind: p.kind,
+  version: Number(p.version),
+  content: JSON.parse(p.content) as Content,
+});
+
+async function remoteRowsOf(sql: Pick<Db, 'query'>, ids: readonly string[]) {
+  const out: (RemoteRefRow & { resource_id: string; path: string })[] = [];
+  const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+  for (const c of chunks(ids)) {
+    out.push(
+      ...(await sql.query<RemoteRefRow & { resource_id: string; path: string }>(
+        `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id WHERE l.resource_id IN (${placeholders(c.length)})`,
+        c,
+      )),
+    );
+  }
+  return out;
+}
+
+/** Approving pins versions; revoking ends an approval. One approval in force per resource. */
+export class Approvals {
+  constructor(
+    private readonly db: Db,
+    private readonly remote: RemoteContext,
+  ) {}
+
+  async approve(kind: string, id: string): Promise<ApprovalRecord> {
+    // Evicted remote entities of the closure are refetched first (no network call inside the transaction).
+    const [current] = await resourcesByIds(this.db, [id]);
+    if (!current || current.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
+    const preview = await closureOf(this.db, current);
+    const evicted = (await remoteRowsOf(this.db, preview.map((r) => r.id))).map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
+    await refill(this.remote, evicted);
+
+    return this.db.transaction(async (tx) => {
+      const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
+      if (!root || root.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
+      const closure = await closureOf(tx, root, tx.forShare);
+      const marked = closure.filter((r) => r.status === 'MARKED_FOR_DELETION');
+      if (marked.length) {
+        throw new DomainError(
+          'REFERENCES_MARKED_RESOURCE',
+          `Cannot approve ${kind} ${labelOf(root)}: it covers resources marked for deletion: ${marked.map((m) => `${m.kind} ${labelOf(m)}`).join(', ')}`,
+          { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
+        );
+      }
+      const now = await tx.now();
+      await tx.execute(`UPDATE approval SET revoked_at = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, id]);
+      const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null };
+      await tx.execute(`INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, ?, NULL)`, [approval.id, id, now]);
+      for (const c of chunks(closure, 200)) {
+        await tx.execute(
+          `INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+          c.flatMap((r: ResourceRecord) => [approval.id, r.id, r.kind, r.version, JSON.stringify(r.content)]),
+        );
+      }
+      const remote = await remoteRowsOf(tx, closure.map((r) => r.id));
+      for (const c of chunks(remote, 200)) {
+        await tx.execute(
+          `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+          c.flatMap((r) => [approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity]),
+        );
+      }
+      return approval;
+    });
+  }
+
+  async revoke(approvalId: string): Promise<ApprovalRecord> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<ApprovalRow>(`SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE id = ?${tx.forUpdate}`, [approvalId]);
+      if (!row) throw notFound(`Approval ${approvalId} does not exist`, { id: approvalId });
+      if (row.revoked_at) throw badInput(`Approval ${approvalId} was already revoked`, { id: approvalId });
+      const now = await tx.now();
+      await tx.execute(`UPDATE approval SET revoked_at = ? WHERE id = ?`, [now, approvalId]);
+      return { ...toApproval(row), revokedAt: now };
+    });
+  }
+}
+
+export const toSnapshot = (r: {
+  approval_id: string;
+  resource_id: string;
+  path: string;
+  entity_type: string;
+  remote_key_payload: string;
+  entity: string | null;
+}): RemoteSnapshotRecord => ({
+  approvalId: r.approval_id,
+  resourceId: r.resource_id,
+  path: r.path,
+  entityType: r.entity_type,
+  key: JSON.parse(r.remote_key_payload) as Record<string, string>,
+  entity: r.entity === null ? null : (JSON.parse(r.entity) as Record<string, unknown>),
+});
