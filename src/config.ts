@@ -13,6 +13,7 @@ export interface Config {
   revalidateAfterSeconds: number;
   revalidateIntervalSeconds: number;
   appliedEventRetentionSeconds: number;
+  gcBatchSize: number;
   gcIntervalSeconds: number;
   historyKeepLast?: number;
   historyMaxAgeSeconds?: number;
@@ -71,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revalidateAfterSeconds,
     revalidateIntervalSeconds: integer(env, 'REVALIDATE_INTERVAL_SECONDS', Math.max(5, Math.floor(revalidateAfterSeconds / 2))),
     appliedEventRetentionSeconds: integer(env, 'APPLIED_EVENT_RETENTION_SECONDS', 7 * 86400, 60),
+    gcBatchSize: integer(env, 'GC_BATCH_SIZE', 500, 1),
     gcIntervalSeconds: integer(env, 'GC_INTERVAL_SECONDS', 300),
     historyKeepLast: integer(env, 'HISTORY_KEEP_LAST', undefined, 1),
     historyMaxAgeSeconds: integer(env, 'HISTORY_MAX_AGE_SECONDS', undefined),

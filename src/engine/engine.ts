@@ -56,7 +56,7 @@ export class Engine {
     this.rules = new ContentRules(schema);
     this.remote = { db, schema, sources };
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
-    this.collector = new GarbageCollector(db, schema);
+    this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize);
     this.approvals = new Approvals(db, this.remote);
     this.maintenance = new Maintenance(db, this.collector, new HistoryPruner(db), this.remote, settings.maintenance, log);
   }

@@ -19,6 +19,8 @@ export interface MaintenanceSettings {
   revalidateIntervalSeconds: number;
   /** How long applied change-event ids are remembered for idempotency. */
   appliedEventRetentionSeconds: number;
+  /** Resources per garbage-collection transaction. */
+  gcBatchSize?: number;
 }
 
 /** Raised when an operator's run cannot get the lease because another replica keeps it. */

@@ -48,6 +48,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
           revalidateAfterSeconds: config.revalidateAfterSeconds,
           revalidateIntervalSeconds: config.revalidateIntervalSeconds,
           appliedEventRetentionSeconds: config.appliedEventRetentionSeconds,
+          gcBatchSize: config.gcBatchSize,
         },
       },
       log,

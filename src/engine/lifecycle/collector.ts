@@ -11,7 +11,7 @@ import type { DeletionCandidateRecord, GcReport } from './model.js';
 import { approvalsPinning, referencesFromOutside } from './queries.js';
 import { ancestorsWithin } from './subtree.js';
 
-const BATCH = 500;
+const DEFAULT_BATCH = 500;
 /** How many blocked resources a report lists: the report stays bounded, whatever is marked. */
 export const REPORT_LIMIT = 1000;
 
@@ -28,6 +28,7 @@ export class GarbageCollector {
   constructor(
     private readonly db: Db,
     private readonly schema: RelationshipSchema,
+    private readonly batchSize = DEFAULT_BATCH,
   ) {}
 
   async collect(run: FencedWriter, dryRun: boolean): Promise<GcReport> {
@@ -72,10 +73,10 @@ export class GarbageCollector {
     const referred = `SELECT DISTINCT f.to_id AS id FROM resource_ref f
        JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = f.to_id
        LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
-       WHERE c.resource_id IS NULL LIMIT ${BATCH}`;
+       WHERE c.resource_id IS NULL LIMIT ${this.batchSize}`;
     const pinned = `SELECT DISTINCT p.resource_id AS id FROM approval_pin p
        JOIN approval a ON a.id = p.approval_id AND a.revoked_at IS NULL
-       JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${BATCH}`;
+       JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${this.batchSize}`;
     for (;;) {
       let removed = 0;
       for (const [sql, params] of [
@@ -98,7 +99,7 @@ export class GarbageCollector {
       let ids = (
         await this.db.query<{ resource_id: string }>(
           `SELECT c.resource_id FROM gc_candidate c WHERE c.run_token = ?
-           AND NOT EXISTS (SELECT 1 FROM resource_ref f WHERE f.to_id = c.resource_id) ORDER BY c.resource_id LIMIT ${BATCH}`,
+           AND NOT EXISTS (SELECT 1 FROM resource_ref f WHERE f.to_id = c.resource_id) ORDER BY c.resource_id LIMIT ${this.batchSize}`,
           [run.token],
         )
       ).map((r) => r.resource_id);
