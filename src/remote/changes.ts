@@ -47,14 +47,17 @@ function check(ctx: RemoteContext, events: readonly RemoteChange[]): CheckedChan
     if (e.eventId !== undefined && e.eventId !== null && (e.eventId.length === 0 || e.eventId.length > 191)) {
       throw badInput(`events[${i}].eventId must have 1 to 191 characters`);
     }
-    const entity = e.op === 'UPSERT' && e.entity ? normalizeEntity(type, key, e.entity as Record<string, unknown>) : null;
+    // Only the fields the event carries: a partial entity (a change feed may send only changed columns) is merged below.
+    const given = e.op === 'UPSERT' && e.entity ? (e.entity as Record<string, unknown>) : null;
+    const entity = given ? Object.fromEntries(type.fields.filter((f) => f in given).map((f) => [f, given[f]])) : null;
     return { type, key, hash: hashKey(key), op: e.op, entity, eventId: e.eventId ?? null };
   });
 }
 
 /**
  * Applies change events in one transaction, in order: an upsert with the entity refreshes the
- * cached copy, one without evicts it, a delete flags the row deleted and keeps the last copy.
+ * cached copy (fields it lacks keep their cached values), one without evicts it, a delete flags
+ * the row deleted and keeps the last copy.
  * Keys nobody refers to, and event ids already applied, are ignored.
  */
 export async function applyRemoteChanges(ctx: RemoteContext, events: readonly RemoteChange[]): Promise<ApplyRemoteChangesResult> {
@@ -79,13 +82,15 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
       if (c.op === 'DELETE') {
         await tx.execute(`UPDATE remote_ref SET deleted = 1, last_error = NULL WHERE id = ?`, [row.id]);
         result.markedDeleted++;
-      } else if (c.entity) {
+      } else if (c.entity && (row.entity || c.type.fields.every((f) => f in c.entity!))) {
+        const merged = normalizeEntity(c.type, c.key, { ...(row.entity ?? {}), ...c.entity });
         await tx.execute(
           `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0 WHERE id = ?`,
-          [JSON.stringify(c.entity), now, row.id],
+          [JSON.stringify(merged), now, row.id],
         );
         result.refreshed++;
       } else {
+        // No entity, or a partial one with no cached copy to complete it: refetch on the next read.
         await tx.execute(`UPDATE remote_ref SET cached_entity = NULL, deleted = 0 WHERE id = ?`, [row.id]);
         result.evicted++;
       }

@@ -56,7 +56,7 @@ export async function refill(ctx: RemoteContext, evicted: RemoteRefRecord[]): Pr
     }
     const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ r, entity: normalizeEntity(type, r.key, found.get(r.hashKey)!) }));
     const gone = group.filter((r) => !found.has(r.hashKey));
-    await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now);
+    await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, { onlyEvicted: true });
     for (const { r, entity } of fetched) Object.assign(r, { entity, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH' });
     const message = `${type.name} no longer exists in its store`;
     await storeGone(ctx.db, gone.map((r) => r.id), now, message);

@@ -63,14 +63,22 @@ export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise
   return out;
 }
 
-/** Refills cached entities of many rows with one statement per chunk. */
-export async function storeFetched(sql: Sql, fetched: readonly { id: string; entity: RemoteEntity }[], now: Timestamp): Promise<void> {
+/**
+ * Refills cached entities of many rows with one statement per chunk. With `onlyEvicted`, a row a
+ * change event refreshed or flagged since the fetch began keeps what the event wrote.
+ */
+export async function storeFetched(
+  sql: Sql,
+  fetched: readonly { id: string; entity: RemoteEntity }[],
+  now: Timestamp,
+  options: { onlyEvicted?: boolean } = {},
+): Promise<void> {
   for (const c of chunks(fetched, 200)) {
     if (!c.length) continue;
     await sql.execute(
       `UPDATE remote_ref SET cached_entity = CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END,
          deleted = 0, fetched_at = ?, last_error = NULL, failures = 0
-       WHERE id IN (${placeholders(c.length)})`,
+       WHERE id IN (${placeholders(c.length)})${options.onlyEvicted ? ' AND cached_entity IS NULL AND deleted = 0' : ''}`,
       [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, ...c.map((f) => f.id)],
     );
   }
