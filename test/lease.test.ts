@@ -86,19 +86,17 @@ describe.each(OPERATIONAL_KINDS)('lease on %s', (kind) => {
     expect(await b.runExclusive('maintenance', async () => 'b')).toEqual({ ran: true, result: 'b' });
   });
 
-  // On SQLite one process's connections share a thread, so a blocked writer would stall the holder.
-  it.runIf(kind === 'mariadb')('returns ran:false without waiting while the holder is inside a transaction', async () => {
-    const a = new LeaseManager(db, { holder: 'a', ttlSeconds: 30 });
-    const b = new LeaseManager(other, { holder: 'b', ttlSeconds: 30 });
-    const outcome = await a.runExclusive('maintenance', (run) =>
-      run.transaction(async () => {
-        const started = performance.now();
-        const second = await b.runExclusive('maintenance', async () => 'b');
-        return { second, fast: performance.now() - started < 2_000 };
-      }),
-    );
-    expect(outcome).toEqual({ ran: true, result: { second: { ran: false }, fast: true } });
-  });
+  // On SQLite one process's connections share a thread, so a blocked writer would stall the holder:
+  // this case exists on MariaDB only. The holder waits for the answer inside its own transaction,
+  // so an acquirer that waited for the row lock would never answer (the test would time out).
+  if (kind === 'mariadb') {
+    it('returns ran:false without waiting while the holder is inside a transaction', async () => {
+      const a = new LeaseManager(db, { holder: 'a', ttlSeconds: 30 });
+      const b = new LeaseManager(other, { holder: 'b', ttlSeconds: 30 });
+      const outcome = await a.runExclusive('maintenance', (run) => run.transaction(() => b.runExclusive('maintenance', async () => 'b')));
+      expect(outcome).toEqual({ ran: true, result: { ran: false } });
+    });
+  }
 
   it('increases the token by exactly 1 per acquisition and creates other lease rows on first use', async () => {
     const a = new LeaseManager(db, { holder: 'a', ttlSeconds: 30 });

@@ -59,6 +59,17 @@ export async function cancelDeletion(db: Db, id: string): Promise<ResourceRecord
     if (!mark || members.length < Number(mark.size)) {
       throw badInput(`Part of the deletion of ${r.kind} ${labelOf(r)} has already been collected; it can no longer be cancelled`, { id });
     }
+    // A later mark of an ancestor covers this subtree too: undoing this one alone would leave an
+    // active resource under a marked parent (which then could never be collected).
+    const [markedParent] = await tx.query<{ kind: string; natural_key: string }>(
+      `SELECT p.kind, p.natural_key FROM resource m JOIN resource p ON p.id = m.parent_id
+       WHERE m.mark_id = ? AND p.status = 'MARKED_FOR_DELETION' AND (p.mark_id IS NULL OR p.mark_id <> ?) LIMIT 1${tx.forShare}`,
+      [r.markId, r.markId],
+    );
+    if (markedParent) {
+      const parent = `${markedParent.kind} ${labelOf({ naturalKey: markedParent.natural_key })}`;
+      throw badInput(`${parent} is marked for deletion too (a separate mark); cancel that deletion first`, { id });
+    }
     await tx.execute(`UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL WHERE mark_id = ?`, [r.markId]);
     await tx.execute(`DELETE FROM deletion_mark WHERE id = ?`, [r.markId]);
     return { ...r, status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null };

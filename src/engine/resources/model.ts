@@ -44,6 +44,6 @@ export interface PlannedReference {
   type: ReferenceType;
   kind: string;
   naturalKey: string;
-  /** How a message names the target: `Cluster provider-a/c1`. */
+  /** How a message names the target: its kind and natural key, e.g. `Widget shelf-a/w1`. */
   label: string;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import type {
   KindDef,
@@ -42,7 +43,7 @@ interface RawSchema {
 
 const DEFAULT_MAX_ITEMS = 100;
 
-/** `/kinds/Project/parent` → `$.kinds.Project.parent`, the form people read in messages. */
+/** `/kinds/Widget/parent` → `$.kinds.Widget.parent`, the form people read in messages. */
 export function pointerToPath(pointer: string): string {
   if (!pointer) return '$';
   return (
@@ -83,8 +84,9 @@ function validator(schemaFile: string) {
   return validatorCache;
 }
 
-export const DEFAULT_SCHEMA_FILE = resolve(dirname(new URL(import.meta.url).pathname), '../../../schema/relationships.json');
-const META_SCHEMA_FILE = resolve(dirname(new URL(import.meta.url).pathname), '../../../schema/relationships.schema.json');
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_SCHEMA_FILE = resolve(here, '../../../schema/relationships.json');
+const META_SCHEMA_FILE = resolve(here, '../../../schema/relationships.schema.json');
 
 /** Reads, validates and derives the relationship schema; throws SchemaFileError naming file, path and problem. */
 export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
@@ -141,6 +143,10 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
     keyOwners.set(k.key, name);
   }
 
+  // Every parent must exist before any chain is walked.
+  for (const [name, k] of Object.entries(rawKinds)) {
+    if (k.parent && !rawKinds[k.parent]) fail(`$.kinds.${name}.parent`, `names unknown kind "${k.parent}"`);
+  }
   const depthOf = (name: string, seen: string[] = []): number => {
     if (seen.includes(name)) fail(`$.kinds.${name}.parent`, `parent chain has a cycle: ${[...seen, name].join(' → ')}`);
     const p = rawKinds[name].parent;
@@ -150,7 +156,6 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
   const kinds = new Map<string, KindDef>();
   for (const [name, k] of Object.entries(rawKinds)) {
     const at = `$.kinds.${name}`;
-    if (k.parent && !rawKinds[k.parent]) fail(`${at}.parent`, `names unknown kind "${k.parent}"`);
     const depth = depthOf(name);
     // Identity is the parent's identity with its last field renamed to the parent's key, then `name`.
     const expected = k.parent
