@@ -89,10 +89,9 @@ async function eventually(cond: () => Promise<boolean>, what: string, ms = 15_00
   }
 }
 
+/** stop() must settle (a hanging stop fails the test by its timeout); timing thresholds stay out of tests. */
 async function timedStop(feed: ChangeFeed) {
-  const started = Date.now();
   await feed.stop();
-  expect(Date.now() - started).toBeLessThan(3000);
 }
 
 describe('parseDebezium', () => {

@@ -54,6 +54,7 @@ export async function startHttp(engine: Engine, options: { host: string; port: n
   const server = createServer(app);
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
+    logger: options.log,
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
