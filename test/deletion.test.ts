@@ -164,6 +164,22 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     expect(codes(await s.gql(`mutation { pruneHistory(keepLast: 0) { versionsDeleted } }`))).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('refuses to cancel a mark whose resources sit under a parent marked separately', async () => {
+    const r = await s.ok(`mutation {
+      pp: createClusterProvider(input: { name: "pp" }) { id }
+      kk: createCluster(input: { provider: "pp", name: "kk" }) { id }
+    }`);
+    await s.ok(MARK, { id: r.kk.id });
+    const { markForDeletion: parentMark } = await s.ok(MARK, { id: r.pp.id });
+    expect(parentMark.marked).toEqual([{ id: r.pp.id, kind: 'ClusterProvider' }]); // the cluster keeps its own mark
+    const refused = await s.gql(`mutation($id: ID!) { cancelDeletion(id: $id) { id } }`, { id: r.kk.id });
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors![0].message).toContain('ClusterProvider pp');
+    await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id } }`, { id: r.pp.id });
+    const { cancelDeletion } = await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { status } }`, { id: r.kk.id });
+    expect(cancelDeletion.status).toBe('ACTIVE');
+  });
+
   it('refuses unknown ids', async () => {
     const unknown = '00000000-0000-7000-8000-000000000000';
     expect(codes(await s.gql(MARK, { id: unknown }))).toEqual(['NOT_FOUND']);

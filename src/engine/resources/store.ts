@@ -155,7 +155,11 @@ export async function insertResource(sql: Sql, r: ResourceRecord): Promise<void>
 }
 
 export async function insertVersion(sql: Sql, id: string, version: number, content: Content, validFrom: Timestamp): Promise<void> {
-  await sql.execute(`UPDATE resource_history SET valid_to = ? WHERE resource_id = ? AND valid_to IS NULL`, [validFrom, id]);
+  // Close exactly the previous version: a range update on a brand-new id would take a gap lock that
+  // concurrent creates deadlock on (ids are time-ordered, so they all land at the end of the index).
+  if (version > 1) {
+    await sql.execute(`UPDATE resource_history SET valid_to = ? WHERE resource_id = ? AND version = ?`, [validFrom, id, version - 1]);
+  }
   await sql.execute(`INSERT INTO resource_history (resource_id, version, content, valid_from, valid_to) VALUES (?, ?, ?, ?, NULL)`, [
     id,
     version,
