@@ -12,5 +12,5 @@ export const Approval: ApprovalResolvers = {
 };
 
 export const ApprovalPin: ApprovalPinResolvers = {
-  remoteSnapshots: async (p, _, ctx) => (await ctx.loaders.snapshots.load(p.approvalId)).filter((s) => s.resourceId === p.resourceId),
+  remoteSnapshots: (p, _, ctx) => ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }),
 };

@@ -35,14 +35,16 @@ export const referenceAt = (path: string) => async (r: ResourceRecord, _: unknow
 };
 
 /** A list reference of the body (`clusters[0]`, `clusters[1]`, ...) in list order. */
-export const referencesAt = (field: string) => async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+export const referencesAt = (field: string) => {
   const at = new RegExp(`^${field}\\[(\\d+)\\]$`);
-  const refs = (await ctx.loaders.referencesOut.load(r.id))
-    .map((x) => ({ x, i: at.exec(x.path) }))
-    .filter((e) => e.i)
-    .sort((a, b) => Number(a.i![1]) - Number(b.i![1]));
-  const targets = await ctx.loaders.resource.loadMany(refs.map((e) => e.x.toId));
-  return targets.filter((t): t is ResourceRecord => !!t && !(t instanceof Error));
+  return async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+    const refs = (await ctx.loaders.referencesOut.load(r.id))
+      .map((x) => ({ x, i: at.exec(x.path) }))
+      .filter((e) => e.i)
+      .sort((a, b) => Number(a.i![1]) - Number(b.i![1]));
+    const targets = await ctx.loaders.resource.loadMany(refs.map((e) => e.x.toId));
+    return targets.filter((t): t is ResourceRecord => !!t && !(t instanceof Error));
+  };
 };
 
 export const remoteAt = (path: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) =>

@@ -81,6 +81,13 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.c1 }))).toEqual(['NOT_FOUND']);
   });
 
+  it('refetches an evicted remote entity before snapshotting it', async () => {
+    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT }]) { evicted } }`);
+    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { entity } } } }`, { id: ids.g });
+    expect(a.pinned.remoteSnapshots).toEqual([{ entity: expect.objectContaining({ employeeId: 'e-4', name: expect.any(String) }) }]);
+    await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
+  });
+
   it('agrees with asOf: versions at t1, t1+1, approval at t1+2, t1+3 shows the t1+1 content', async () => {
     const { createDeploymentIntentGroup: g } = await s.ok(`mutation { createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "timeline", description: "v1" }) { id } }`);
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "v2" }) { version } }`, { id: g.id });

@@ -100,10 +100,10 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
     return approvalIds.map((id) => staleOnes.has(id));
   }, opts);
 
-  const snapshots = new DataLoader<string, RemoteSnapshotRecord[]>(async (approvalIds) => {
-    const by = groupBy(await snapshotsOf(db, approvalIds), (s) => s.approvalId);
-    return approvalIds.map((id) => by.get(id) ?? []);
-  }, opts);
+  const snapshots = keyed<{ approvalId: string; resourceId: string }, RemoteSnapshotRecord[]>(async (keys) => {
+    const by = groupBy(await snapshotsOf(db, keys.map((k) => k.approvalId)), (s) => `${s.approvalId}|${s.resourceId}`);
+    return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
+  }, (k) => `${k.approvalId}|${k.resourceId}`);
 
   return {
     resource,

@@ -1,10 +1,10 @@
 import { chunks, placeholders } from '../../data/chunk.js';
-import type { Db } from '../../data/db.js';
+import type { Db, Tx } from '../../data/db.js';
 import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
 import { newId } from '../../data/ids.js';
 import type { RemoteContext } from '../../remote/context.js';
 import { refill } from '../../remote/reader.js';
-import { REMOTE_COLUMNS, toRemoteRecord } from '../../remote/remote-ref-store.js';
+import { REMOTE_COLUMNS, toRemoteRecord, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import type { RemoteRefRow } from '../../data/entities.js';
 import { badInput, DomainError, notFound } from '../errors.js';
 import { toApproval } from '../lifecycle/queries.js';
@@ -44,44 +44,50 @@ export class Approvals {
   ) {}
 
   async approve(kind: string, id: string): Promise<ApprovalRecord> {
-    // Evicted remote entities of the closure are refetched first (no network call inside the transaction).
-    const [current] = await resourcesByIds(this.db, [id]);
-    if (!current || current.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
-    const preview = await closureOf(this.db, current);
-    const evicted = (await remoteRowsOf(this.db, preview.map((r) => r.id))).map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
-    await refill(this.remote, evicted);
+    try {
+      return await this.db.transaction((tx) => this.approveIn(tx, kind, id, true));
+    } catch (e) {
+      if (!(e instanceof EvictedRemoteEntities)) throw e;
+      // Refetch outside the transaction (no network call while holding locks), then approve for real;
+      // what still cannot be fetched is snapshotted as null.
+      await refill(this.remote, e.evicted);
+      return this.db.transaction((tx) => this.approveIn(tx, kind, id, false));
+    }
+  }
 
-    return this.db.transaction(async (tx) => {
-      const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
-      if (!root || root.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
-      const closure = await closureOf(tx, root, tx.forShare);
-      const marked = closure.filter((r) => r.status === 'MARKED_FOR_DELETION');
-      if (marked.length) {
-        throw new DomainError(
-          'REFERENCES_MARKED_RESOURCE',
-          `Cannot approve ${kind} ${labelOf(root)}: it covers resources marked for deletion: ${marked.map((m) => `${m.kind} ${labelOf(m)}`).join(', ')}`,
-          { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
-        );
-      }
-      const now = await tx.now();
-      await tx.execute(`UPDATE approval SET revoked_at = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, id]);
-      const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null };
-      await tx.execute(`INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, ?, NULL)`, [approval.id, id, now]);
-      for (const c of chunks(closure, 200)) {
-        await tx.execute(
-          `INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-          c.flatMap((r: ResourceRecord) => [approval.id, r.id, r.kind, r.version, JSON.stringify(r.content)]),
-        );
-      }
-      const remote = await remoteRowsOf(tx, closure.map((r) => r.id));
-      for (const c of chunks(remote, 200)) {
-        await tx.execute(
-          `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-          c.flatMap((r) => [approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity]),
-        );
-      }
-      return approval;
-    });
+  private async approveIn(tx: Tx, kind: string, id: string, firstAttempt: boolean): Promise<ApprovalRecord> {
+    const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
+    if (!root || root.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
+    const closure = await closureOf(tx, root, tx.forShare);
+    const marked = closure.filter((r) => r.status === 'MARKED_FOR_DELETION');
+    if (marked.length) {
+      throw new DomainError(
+        'REFERENCES_MARKED_RESOURCE',
+        `Cannot approve ${kind} ${labelOf(root)}: it covers resources marked for deletion: ${marked.map((m) => `${m.kind} ${labelOf(m)}`).join(', ')}`,
+        { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
+      );
+    }
+    const remote = await remoteRowsOf(tx, closure.map((r) => r.id));
+    const evicted = remote.map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
+    if (firstAttempt && evicted.length) throw new EvictedRemoteEntities(evicted);
+
+    const now = await tx.now();
+    await tx.execute(`UPDATE approval SET revoked_at = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, id]);
+    const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null };
+    await tx.execute(`INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, ?, NULL)`, [approval.id, id, now]);
+    for (const c of chunks(closure, 200)) {
+      await tx.execute(
+        `INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        c.flatMap((r: ResourceRecord) => [approval.id, r.id, r.kind, r.version, JSON.stringify(r.content)]),
+      );
+    }
+    for (const c of chunks(remote, 200)) {
+      await tx.execute(
+        `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        c.flatMap((r) => [approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity]),
+      );
+    }
+    return approval;
   }
 
   async revoke(approvalId: string): Promise<ApprovalRecord> {
@@ -93,6 +99,13 @@ export class Approvals {
       await tx.execute(`UPDATE approval SET revoked_at = ? WHERE id = ?`, [now, approvalId]);
       return { ...toApproval(row), revokedAt: now };
     });
+  }
+}
+
+/** The closure refers to remote entities whose cached copy was evicted: refill, then approve again. */
+class EvictedRemoteEntities extends Error {
+  constructor(readonly evicted: RemoteRefRecord[]) {
+    super('evicted remote entities in the closure');
   }
 }
 

@@ -10,6 +10,7 @@ import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
 import { approvalsPinning, referencesFromOutside } from './queries.js';
 import { ancestorsWithin } from './subtree.js';
+import { groupBy } from '../../util/group-by.js';
 
 const DEFAULT_BATCH = 500;
 /** How many blocked resources a report lists: the report stays bounded, whatever is marked. */
@@ -54,6 +55,7 @@ export class GarbageCollector {
         report.deleted = ids.map((i) => i.resource_id);
         report.archived = ids.filter((i) => !this.schema.kind(i.kind).personal).length;
         report.orphanRemoteRefsDeleted = await this.countOrphansAfter(token);
+        report.blocked = await describeCandidates(this.db, await this.markedResources(token), { markedReferrersBlock: true });
       } else {
         await this.deleteInBatches(run, report);
         report.orphanRemoteRefsDeleted = await deleteOrphanRemoteRefs(this.db, { write: (fn) => run.transaction((tx) => fn(tx)) });
@@ -65,7 +67,7 @@ export class GarbageCollector {
       await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
     }
     // After a run, whatever still refers to a marked resource is what holds it, marked or not.
-    report.blocked = await describeCandidates(this.db, await this.markedResources(new Set(report.deleted)), { markedReferrersBlock: true });
+    if (!dryRun) report.blocked = await describeCandidates(this.db, await this.markedResources(), { markedReferrersBlock: true });
     return report;
   }
 
@@ -111,12 +113,13 @@ export class GarbageCollector {
         );
         if (!ids.length) return;
       }
-      const { deleted, archived } = await run.transaction((tx) => this.deleteBatch(tx, ids));
+      const { deleted, archived } = await run.transaction(async (tx) => {
+        const done = await this.deleteBatch(tx, ids);
+        await tx.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(ids.length)})`, [run.token, ...ids]);
+        return done;
+      });
       report.deleted.push(...deleted);
       report.archived += archived;
-      for (const c of chunks(ids)) {
-        await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(c.length)})`, [run.token, ...c]);
-      }
     }
   }
 
@@ -165,6 +168,8 @@ export class GarbageCollector {
       `SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(ids.length)})`,
       ids,
     );
+    const historyOf = groupBy(history, (h) => h.resource_id);
+    const refsOf = groupBy(refs, (x) => x.from_id);
     for (const c of chunks(records, 100)) {
       await tx.execute(
         `INSERT INTO archive (resource_id, kind, natural_key, document, archived_at) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
@@ -174,8 +179,8 @@ export class GarbageCollector {
           r.naturalKey,
           JSON.stringify({
             resource: r,
-            history: history.filter((h) => h.resource_id === r.id).map(toVersion),
-            references: refs.filter((x) => x.from_id === r.id).map(({ path, to_id, type }) => ({ path, toId: to_id, type })),
+            history: (historyOf.get(r.id) ?? []).map(toVersion),
+            references: (refsOf.get(r.id) ?? []).map(({ path, to_id, type }) => ({ path, toId: to_id, type })),
           }),
           now,
         ]),
@@ -194,18 +199,15 @@ export class GarbageCollector {
     return Number(row.n);
   }
 
-  /** Marked resources (oldest mark first, bounded). */
-  async markedResources(excluding: Set<string> = new Set(), limit = REPORT_LIMIT): Promise<ResourceRecord[]> {
-    return (
-      await this.db.query<ResourceRow>(
-        `SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id
-         FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY marked_at, id LIMIT ?`,
-        [limit + excluding.size],
-      )
-    )
-      .map(toRecord)
-      .filter((r) => !excluding.has(r.id))
-      .slice(0, limit);
+  /** Marked resources (oldest mark first, bounded), leaving out the candidates of a dry run. */
+  async markedResources(dryRunToken?: number, limit = REPORT_LIMIT): Promise<ResourceRecord[]> {
+    const exclude = dryRunToken === undefined ? '' : ' AND NOT EXISTS (SELECT 1 FROM gc_candidate c WHERE c.run_token = ? AND c.resource_id = resource.id)';
+    const rows = await this.db.query<ResourceRow>(
+      `SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id
+       FROM resource WHERE status = 'MARKED_FOR_DELETION'${exclude} ORDER BY marked_at, id LIMIT ?`,
+      dryRunToken === undefined ? [limit] : [dryRunToken, limit],
+    );
+    return rows.map(toRecord);
   }
 }
 

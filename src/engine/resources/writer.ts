@@ -11,7 +11,7 @@ import { insertReferences, insertResource, insertVersion, referencesFrom, resour
 export interface RemoteLinker {
   /** Before the transaction (it may call a remote store): checks the keys these fields name exist. */
   prepare(kind: KindDef, content: Content, fields: readonly string[]): Promise<unknown>;
-  /** Inside the transaction: links the fields to their remote_ref rows, unlinking `fields` first. */
+  /** Inside the transaction: unlinks `fields`, then links the prepared fields to their remote_ref rows. */
   link(tx: Tx, resourceId: string, prepared: unknown, fields: readonly string[]): Promise<void>;
   /** True for the error `link` throws when what `prepare` saw has changed since: the write starts over. */
   isStale(error: unknown): boolean;
@@ -89,7 +89,8 @@ export class ResourceWriter {
       }
       await insertVersion(tx, record.id, 1, content, now);
       await insertReferences(tx, this.referenceRows(record.id, planned, targets, now, new Map()));
-      await this.remote.link(tx, record.id, prepared, remoteFields);
+      // A new document has no links to undo (and a DELETE on a new id would only take gap locks).
+      await this.remote.link(tx, record.id, prepared, []);
       return record;
     });
   }

@@ -104,7 +104,8 @@ export function resilient(source: RemoteSource, settings: ResilienceSettings, lo
 
   async function guarded<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await policy.execute(() => fn());
+      // A signal per call: cockatiel otherwise hangs every call's listener on one shared signal.
+      return await policy.execute(() => fn(), new AbortController().signal);
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw new SourceUnavailableError(

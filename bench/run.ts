@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: the list benchmark (issue 3), the approval-closure benchmark (issue 5) and the
+ * garbage-collection benchmark (issue 4), on SQLite and, when BENCH_MYSQL_URL is set, on MariaDB.
+ * Markdown tables on stdout, progress on stderr, figures in bench/results/. See bench/README.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { format } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runApprovalBench, type ApprovalResult } from './approval.js';
+import { runGcBench, type GcResult } from './gc.js';
+import { fmt, ratio, table } from './lib/markdown.js';
+import { benchOptions, progress } from './lib/options.js';
+import type { StoreKind } from './lib/stores.js';
+import { runListBench, type ListResult } from './list.js';
+
+// Libraries that print (Apollo's "Enabling inline tracing…") go to stderr: stdout carries the tables.
+console.log = console.info = console.warn = (...args: unknown[]) => void process.stderr.write(`${format(...args)}\n`);
+
+const options = benchOptions();
+const stores: StoreKind[] = options.mysqlUrl ? ['sqlite', 'mariadb'] : ['sqlite'];
+const startedAt = new Date();
+const loadBefore = loadavg();
+progress(`stores: ${stores.join(', ')}; benchmarks: ${[...options.only].join(', ')}; BENCH_SCALE=${options.scale}`);
+
+const list: ListResult[] = [];
+const approval: ApprovalResult[] = [];
+const gc: GcResult[] = [];
+const errors: { benchmark: string; store: StoreKind; error: string }[] = [];
+
+async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise<T>, into: T[]): Promise<void> {
+  try {
+    into.push(await fn());
+  } catch (e) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    progress(`${benchmark}/${store} FAILED: ${error}`);
+    errors.push({ benchmark, store, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+if (options.only.has('list')) for (const s of stores) await attempt('list', s, () => runListBench(s, options), list);
+if (options.only.has('approval')) for (const s of stores) await attempt('approval', s, () => runApprovalBench(s, options), approval);
+if (options.only.has('gc')) for (const s of stores) await attempt('gc', s, () => runGcBench(s, options), gc);
+
+// ---- tables ----
+const ms = (n: number | undefined) => fmt(n, n !== undefined && n >= 100 ? 0 : n !== undefined && n >= 10 ? 1 : 2);
+const sections: string[] = [];
+const date = startedAt.toISOString();
+
+if (list.length) {
+  const rows = list.flatMap((r) =>
+    r.rows.map((x) => [r.store, x.case, x.statements, x.remoteQueries, ms(x.medianMs), ms(x.p95Ms), ratio(x.xFloor, 1), x.xBatched === undefined ? null : ratio(x.xBatched, 1), ms(x.cpuMs)]),
+  );
+  sections.push(
+    [
+      `### Listing ${list[0].groups} deployment groups (issue 3)`,
+      '',
+      `\`deploymentIntentGroups(first: ${list[0].groups}) { name owner { status entity { name email } } clusters { name labels } logicalCluster { name } }\` over HTTP; ` +
+        `${list[0].employees} distinct owners in a SQLite client store; ${options.iterations} iterations after ${options.warmup} warm-ups. ` +
+        `Cold = every \`remote_ref.cached_entity\` set to NULL before each iteration. ` +
+        `×floor = median / the floor's median (same cache state); ×batched = no-loaders median / batched median; CPU ms/op = this process (client, subgraph and, on SQLite, the database).`,
+      '',
+      table(['store', 'case', 'statements/op', 'remote queries/op', 'median ms', 'p95 ms', '×floor', '×batched', 'CPU ms/op'], rows),
+      ...list.filter((r) => !r.floorMatchesWarm || !r.floorMatchesCold || !r.engineMatches).map((r) => `\n⚠ ${r.store}: the floor's or the engine-only result differs from the subgraph's.`),
+    ].join('\n'),
+  );
+}
+
+if (approval.length) {
+  const rows = approval.flatMap((r) =>
+    r.rows.map((x) => [r.store, x.case, x.closure, x.statements, x.remoteQueries, ms(x.medianMs), ms(x.p95Ms), x.xFloor === undefined ? null : ratio(x.xFloor, 1), ms(x.cpuMs)]),
+  );
+  sections.push(
+    [
+      `### Approving a group whose closure holds ${approval[0].closure} resources (issue 5)`,
+      '',
+      'The group, its profile, app and project, its logical cluster and clusters under 5 providers; one remote owner snapshot. ' +
+        'Each approval replaces the one in force. The read asks for every pin with its content and remote snapshots, and `stale`.',
+      '',
+      table(['store', 'case', 'closure', 'statements/op', 'remote queries/op', 'median ms', 'p95 ms', '×floor', 'CPU ms/op'], rows),
+    ].join('\n'),
+  );
+}
+
+if (gc.length) {
+  const rows = gc.flatMap((r) =>
+    r.cases.map((c) => {
+      const main = c.case === 'collectGarbage(false)';
+      return [
+        r.store,
+        c.case,
+        c.rows,
+        main ? r.run.blockedRemaining : null,
+        ms(c.timeMs),
+        c.statements,
+        main ? fmt(r.run.statementsPerDeleted, 3) : null,
+        main ? r.run.batches : null,
+        c.memory ? fmt(c.memory.rssDeltaMb, 1) : null,
+        c.memory ? fmt(c.memory.heapDeltaMb, 1) : null,
+        ratio(c.xFloor, 1),
+      ];
+    }),
+  );
+  const phases = gc.flatMap((r) => r.run.phases.map((p) => [r.store, p.phase, ms(p.ms), p.statements]));
+  const g = gc[0];
+  sections.push(
+    [
+      `### Garbage collection of ${g.plan.resources.toLocaleString('en')} resources, ${((100 * g.plan.marked) / g.plan.resources).toFixed(0)}% marked (issue 4)`,
+      '',
+      `${g.plan.providers} providers × 50 clusters and ${g.plan.projects} projects × (4 logical clusters, 5 apps × 2 profiles × 4 groups); ` +
+        `${g.plan.references.toLocaleString('en')} references, ${g.plan.remoteLinks.toLocaleString('en')} owner links. Marked: every 10th project and provider subtree ` +
+        `(${g.plan.marked.toLocaleString('en')}), of which ${g.plan.blocked} stay blocked by references from unmarked groups. ` +
+        `"rows" is resources deleted (or read); memory is the collector process's peak over its baseline.`,
+      '',
+      table(['store', 'case', 'rows', 'blocked', 'time ms', 'statements', 'statements/deleted', 'batches', 'peak RSS Δ MB', 'peak heap Δ MB', '×floor'], rows),
+      '',
+      'Where the collection\'s time goes:',
+      '',
+      table(['store', 'phase', 'ms', 'statements'], phases),
+      ...gc.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `\n⚠ ${r.store}: check failed: ${c.name} (${c.detail})`)),
+    ].join('\n'),
+  );
+}
+
+const header = [
+  `Run ${date} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
+    `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end. ` +
+    `Stores: ${stores.join(', ')}; BENCH_SCALE=${options.scale}.`,
+];
+if (errors.length) header.push('', ...errors.map((e) => `⚠ ${e.benchmark} on ${e.store} failed: ${e.error}`));
+const markdown = `${header.join('\n')}\n\n${sections.join('\n\n')}\n`;
+process.stdout.write(markdown);
+
+// ---- results ----
+const results = {
+  startedAt: date,
+  finishedAt: new Date().toISOString(),
+  host: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: loadavg() },
+  settings: { ...options, only: [...options.only], mysqlUrl: options.mysqlUrl ? options.mysqlUrl.replace(/\/\/[^@]*@/, '//…@') : undefined, stores },
+  list,
+  approval,
+  gc,
+  errors,
+};
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+const stamp = date.slice(0, 19).replace(/:/g, '').replace('T', '-');
+const file = `${dir}${stamp}-${stores.join('+')}.json`;
+const json = `${JSON.stringify(results, null, 2)}\n`;
+writeFileSync(file, json);
+writeFileSync(`${dir}latest.json`, json);
+writeFileSync(`${dir}latest.md`, markdown);
+progress(`wrote ${file}, bench/results/latest.json and bench/results/latest.md`);
+if (errors.length) process.exitCode = 1;
