@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_EMPLOYEES, execClientSql, insertDemoClientRows, type DemoEmployee } from '../src/remote/client-demo.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 import {
-  ACCOUNT_FIELDS,
   DOMAIN,
   EMPLOYEE_AWAY,
   EMPLOYEE_BACK,

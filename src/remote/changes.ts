@@ -1,3 +1,4 @@
+import { insertIgnore } from '../data/db.js';
 import { badInput } from '../engine/errors.js';
 import type { RemoteTypeDef } from '../engine/schema/model.js';
 import { hashKey, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
@@ -65,10 +66,9 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
   return ctx.db.transaction(async (tx) => {
     const result: ApplyRemoteChangesResult = { evicted: 0, refreshed: 0, markedDeleted: 0, ignored: 0 };
     const now = await tx.now();
-    const insertIgnore = tx.kind === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const c of changes) {
       if (c.eventId) {
-        const fresh = await tx.execute(`${insertIgnore} INTO applied_event (event_id, applied_at) VALUES (?, ?)`, [c.eventId, now]);
+        const fresh = await tx.execute(`${insertIgnore(tx)} INTO applied_event (event_id, applied_at) VALUES (?, ?)`, [c.eventId, now]);
         if (fresh === 0) {
           result.ignored++;
           continue;

@@ -1,4 +1,4 @@
-import type { Tx } from '../data/db.js';
+import { insertIgnore, type Tx } from '../data/db.js';
 import { groupBy } from '../util/group-by.js';
 import { newId } from '../data/ids.js';
 import { DomainError } from '../engine/errors.js';
@@ -64,13 +64,12 @@ export class RemoteLinks implements RemoteLinker {
     }
     if (!links.length) return;
     const now = await tx.now();
-    const insertIgnore = tx.kind === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const l of links) {
       if (l.fetched) {
         const entity = JSON.stringify(l.fetched);
         // Two replicas saving the same new key: the unique (entity_type, hash) keeps one row.
         await tx.execute(
-          `${insertIgnore} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at)
+          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at)
            VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?)`,
           [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now],
         );

@@ -1,9 +1,7 @@
-import { chunks, placeholders } from '../data/chunk.js';
-import type { RemoteRefRow } from '../data/entities.js';
 import { DomainError } from '../engine/errors.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
-import { REMOTE_COLUMNS, storeFailure, storeFetched, storeGone, toRemoteRecord, type RemoteRefRecord } from './remote-ref-store.js';
+import { linkedRemoteRows, storeFailure, storeFetched, storeGone, toRemoteRecord, type RemoteRefRecord } from './remote-ref-store.js';
 
 export interface RemoteLinkKey {
   resourceId: string;
@@ -16,17 +14,7 @@ export interface RemoteLinkKey {
  * failing store leaves those rows MISSING with `lastError`; nothing else in the response fails.
  */
 export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteLinkKey[]): Promise<(RemoteRefRecord | null)[]> {
-  const rows: (RemoteRefRow & { resource_id: string; path: string })[] = [];
-  const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
-  for (const c of chunks([...new Set(keys.map((k) => k.resourceId))])) {
-    rows.push(
-      ...(await ctx.db.query<RemoteRefRow & { resource_id: string; path: string }>(
-        `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
-         WHERE l.resource_id IN (${placeholders(c.length)})`,
-        c,
-      )),
-    );
-  }
+  const rows = await linkedRemoteRows(ctx.db, keys.map((k) => k.resourceId));
   const records = new Map<string, RemoteRefRecord>();
   const byLink = new Map<string, RemoteRefRecord>();
   for (const row of rows) {

@@ -105,3 +105,21 @@ export async function storeFailure(sql: Sql, ids: readonly string[], message: st
     );
   }
 }
+
+export type LinkedRemoteRow = RemoteRefRow & { resource_id: string; path: string };
+
+/** The remote LEFT JOIN's local half: every remote_ref row the given documents link to, with the link. */
+export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: readonly string[]): Promise<LinkedRemoteRow[]> {
+  const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+  const out: LinkedRemoteRow[] = [];
+  for (const c of chunks([...new Set(resourceIds)])) {
+    out.push(
+      ...(await sql.query<LinkedRemoteRow>(
+        `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
+         WHERE l.resource_id IN (${placeholders(c.length)})`,
+        c,
+      )),
+    );
+  }
+  return out;
+}

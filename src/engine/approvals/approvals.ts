@@ -1,11 +1,10 @@
-import { chunks, placeholders } from '../../data/chunk.js';
+import { chunks } from '../../data/chunk.js';
 import type { Db, Tx } from '../../data/db.js';
 import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
 import { newId } from '../../data/ids.js';
 import type { RemoteContext } from '../../remote/context.js';
 import { refill } from '../../remote/reader.js';
-import { REMOTE_COLUMNS, toRemoteRecord, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
-import type { RemoteRefRow } from '../../data/entities.js';
+import { linkedRemoteRows, toRemoteRecord, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { badInput, DomainError, notFound } from '../errors.js';
 import { toApproval } from '../lifecycle/queries.js';
 import type { Content, ResourceRecord } from '../resources/model.js';
@@ -21,20 +20,6 @@ export const toPin = (p: ApprovalPinRow): PinRecord => ({
   version: Number(p.version),
   content: JSON.parse(p.content) as Content,
 });
-
-async function remoteRowsOf(sql: Pick<Db, 'query'>, ids: readonly string[]) {
-  const out: (RemoteRefRow & { resource_id: string; path: string })[] = [];
-  const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
-  for (const c of chunks(ids)) {
-    out.push(
-      ...(await sql.query<RemoteRefRow & { resource_id: string; path: string }>(
-        `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id WHERE l.resource_id IN (${placeholders(c.length)})`,
-        c,
-      )),
-    );
-  }
-  return out;
-}
 
 /** Approving pins versions; revoking ends an approval. One approval in force per resource. */
 export class Approvals {
@@ -67,7 +52,7 @@ export class Approvals {
         { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
       );
     }
-    const remote = await remoteRowsOf(tx, closure.map((r) => r.id));
+    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id));
     const evicted = remote.map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
     if (firstAttempt && evicted.length) throw new EvictedRemoteEntities(evicted);
 
