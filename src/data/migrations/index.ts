@@ -1,0 +1,4 @@
+import { InitialSchema1763750000000 } from './1763750000000-InitialSchema.js';
+
+/** Every committed migration, oldest first. Never edit one that has shipped: add a new one. */
+export const migrations = [InitialSchema1763750000000];
