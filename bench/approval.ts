@@ -2,13 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newId } from '../src/data/ids.js';
-import { createClientTables, DEMO_BANK_ACCOUNTS, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { inParallel, parseBody, startBenchApp } from './lib/app.js';
 import { progress, type BenchOptions } from './lib/options.js';
 import { openRaw } from './lib/raw.js';
 import { measureInterleaved, statementShapes, type Summary } from './lib/stats.js';
-import { tempOperationalStore, tempSqlite, type StoreKind } from './lib/stores.js';
-import { benchEmployees } from './list.js';
+import { benchStores, type StoreKind } from './lib/stores.js';
 
 /**
  * Issue 5, item 6: a group whose closure holds 1,000 resources (the group, its profile, app and
@@ -62,12 +60,8 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
   const clusters = options.closure - 5 - providers;
   progress(`approval/${store}: setting up a group whose closure holds ${options.closure} resources (${clusters} clusters)`);
   const t0 = performance.now();
-  const op = await tempOperationalStore(store, options.mysqlUrl);
-  const client = tempSqlite('client.sqlite');
-  const stops: (() => Promise<unknown>)[] = [() => client.drop(), () => op.drop()];
+  const { op, client, stops } = await benchStores(store, options);
   try {
-    await createClientTables(client.url);
-    await insertDemoClientRows(client.url, { employees: benchEmployees(options.employees), bankAccounts: DEMO_BANK_ACCOUNTS });
     const schemaFile = schemaWithRoomFor(clusters, join(client.url.slice('sqlite:'.length), '..'));
     const a = await startBenchApp(op.url, client.url, { RELATIONSHIP_SCHEMA: schemaFile, REMOTE_RETRIES: '0' });
     stops.unshift(() => a.stop());

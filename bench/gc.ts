@@ -2,15 +2,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Db } from '../src/data/db.js';
-import { createClientTables, DEMO_BANK_ACCOUNTS, insertDemoClientRows } from '../src/remote/client-demo.js';
 import type { MemoryPeak } from './lib/memory.js';
 import { progress, type BenchOptions } from './lib/options.js';
 import { openRaw, type Raw } from './lib/raw.js';
 import { median, round } from './lib/stats.js';
-import { tempMysql, tempOperationalStore, tempSqlite, type StoreKind, type TempStore } from './lib/stores.js';
+import { benchStores, tempMysql, tempSqlite, type StoreKind, type TempStore } from './lib/stores.js';
 import type { ChildResult, CollectRun } from './gc-child.js';
 import { generateGcData, type GcDataPlan } from './gc-data.js';
-import { benchEmployees } from './list.js';
 
 /**
  * Issue 4, item 7: 100,000 resources (× BENCH_SCALE) with ~10% marked, some of them blocked by
@@ -116,12 +114,8 @@ const sameSet = (a: readonly string[], b: readonly string[]) => {
 export async function runGcBench(store: StoreKind, options: BenchOptions): Promise<GcResult> {
   const total = Math.round(100_000 * options.scale);
   progress(`gc/${store}: generating ~${total} resources (BENCH_SCALE=${options.scale})`);
-  const op = await tempOperationalStore(store, options.mysqlUrl);
-  const client = tempSqlite('client.sqlite');
-  const stops: (() => Promise<unknown>)[] = [() => client.drop(), () => op.drop()];
+  const { op, client, stops } = await benchStores(store, options);
   try {
-    await createClientTables(client.url);
-    await insertDemoClientRows(client.url, { employees: benchEmployees(options.employees), bankAccounts: DEMO_BANK_ACCOUNTS });
     const db = await Db.open({ url: op.url });
     let now: string;
     try {

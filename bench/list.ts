@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
-import { createClientTables, DEMO_BANK_ACCOUNTS, DEMO_EMPLOYEES, insertDemoClientRows, type DemoEmployee } from '../src/remote/client-demo.js';
 import { inParallel, parseBody, startBenchApp, type BenchApp } from './lib/app.js';
 import { progress, type BenchOptions } from './lib/options.js';
 import { openRaw, type Raw } from './lib/raw.js';
 import { measureInterleaved, statementShapes, type Summary } from './lib/stats.js';
-import { tempOperationalStore, tempSqlite, type StoreKind } from './lib/stores.js';
+import { benchStores, type StoreKind } from './lib/stores.js';
 
 /**
  * Issue 3, item 9: list N deployment groups with owner (remote reference), clusters and logical
@@ -55,14 +54,6 @@ interface GroupOut {
 }
 
 /** The demo employees plus generated ones, so the groups have many distinct owners. */
-export function benchEmployees(total: number): DemoEmployee[] {
-  const out: DemoEmployee[] = [...DEMO_EMPLOYEES];
-  const departments = ['Engineering', 'Operations', 'Finance', 'Research', 'Security'];
-  for (let i = out.length + 1; i <= total; i++) {
-    out.push({ employeeId: `e-${i}`, name: `Bench Person ${i}`, email: `person${i}@example.com`, department: departments[i % departments.length] });
-  }
-  return out;
-}
 
 const groupName = (i: number) => `g${String(i).padStart(4, '0')}`;
 const clusterName = (i: number) => `c${String(i).padStart(2, '0')}`;
@@ -241,12 +232,8 @@ export async function runListBench(store: StoreKind, options: BenchOptions): Pro
   const groups = Math.min(options.groups, 1000);
   progress(`list/${store}: setting up ${groups} groups, ${options.employees} employees`);
   const setupStart = performance.now();
-  const op = await tempOperationalStore(store, options.mysqlUrl);
-  const client = tempSqlite('client.sqlite');
-  const stops: (() => Promise<unknown>)[] = [() => client.drop(), () => op.drop()];
+  const { op, client, stops } = await benchStores(store, options);
   try {
-    await createClientTables(client.url);
-    await insertDemoClientRows(client.url, { employees: benchEmployees(options.employees), bankAccounts: DEMO_BANK_ACCOUNTS });
     const batched = await startBenchApp(op.url, client.url, { REMOTE_RETRIES: '0' });
     stops.unshift(() => batched.stop());
     await createDomain(batched, groups, options.employees, options.createConcurrency[store]);

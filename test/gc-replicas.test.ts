@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawnWorker, type Worker } from './support/workers.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { addSeconds } from '../src/data/time.js';
@@ -11,7 +11,6 @@ import { buildEstate, cloneProject } from './support/gc-fixtures.js';
 import type { RandomStats } from './support/gc-random.js';
 import { tempMysql, tempSqlite, type TempStore } from './support/stores.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TTL = 2;
 const BATCH = 20;
 
@@ -144,31 +143,12 @@ describe('garbage collection across processes on mariadb', () => {
     return { url: store.url, g, db: g.db };
   }
 
-  interface Worker {
-    child: ChildProcess;
-    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-  }
-
   function worker(...args: (string | number)[]): Worker {
     return workerWith({}, ...args);
   }
 
   function workerWith(env: Record<string, string>, ...args: (string | number)[]): Worker {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/gc-worker.ts', ...args.map(String)], {
-      cwd: ROOT,
-      env: { ...process.env, GC_CLIENT_URL: client.url, GC_TTL: String(TTL), GC_BATCH: String(BATCH), ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.add(child);
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-      child.on('exit', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, stderr });
-      }),
-    );
-    return { child, exited };
+    return spawnWorker('test/support/gc-worker.ts', args, children, { GC_CLIENT_URL: client.url, GC_TTL: String(TTL), GC_BATCH: String(BATCH), ...env });
   }
 
   /** Waits (bounded) for the worker to exit and checks its exit code, showing its stderr otherwise. */

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawnWorker, type Worker } from './support/workers.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { LeaseLostError, LeaseManager } from '../src/maintenance/lease.js';
 import { OPERATIONAL_KINDS, tempOperationalStore, type TempStore } from './support/stores.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Polls `check` until it returns something truthy; bounded, so a broken run fails instead of hanging. */
 async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -195,26 +194,8 @@ describe('lease across processes on mariadb', () => {
     await store?.drop();
   });
 
-  interface Worker {
-    child: ChildProcess;
-    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-  }
-
   function worker(...args: (string | number)[]): Worker {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lease-worker.ts', store.url, ...args.map(String)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.add(child);
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-      child.on('exit', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, stderr });
-      }),
-    );
-    return { child, exited };
+    return spawnWorker('test/support/lease-worker.ts', [store.url, ...args], children);
   }
 
   async function succeeded(w: Worker): Promise<void> {
