@@ -53,6 +53,17 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
     expect(await count()).toBe(n);
   });
 
+  it('refuses malformed names in lookups with BAD_USER_INPUT, and answers null for unknown ones', async () => {
+    const bad = await s.gql(`{ project(name: "no such/name") { id } }`);
+    expect(codes(bad)).toEqual(['BAD_USER_INPUT']);
+    expect(bad.errors![0].message).toContain('name');
+    expect(await s.ok(`{ project(name: "unknown") { id } clusterProvider(name: "unknown") { id } resource(id: "nope") { id } }`)).toEqual({
+      project: null,
+      clusterProvider: null,
+      resource: null,
+    });
+  });
+
   it('refuses an oversized list of references', async () => {
     const clusters = Array.from({ length: 501 }, (_, i) => ({ provider: 'p', name: `c${i}` }));
     const res = await s.gql(
