@@ -7,4 +7,11 @@ export function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
   return out;
 }
 
+/** Runs `read` on each chunk of the distinct ids and concatenates what it returns. */
+export async function readInChunks<T>(ids: readonly string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (const chunk of chunks([...new Set(ids)])) out.push(...(await read(chunk)));
+  return out;
+}
+
 export const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');

@@ -213,11 +213,6 @@ export class Db implements Sql {
       },
     };
   }
-
-  /** `INSERT IGNORE` in the store's dialect: the row is skipped when a unique key already holds it. */
-  get insertIgnore(): string {
-    return insertIgnore(this);
-  }
 }
 
 /** `INSERT IGNORE` in the store's dialect: the row is skipped when a unique key already holds it. */

@@ -53,7 +53,3 @@ export function addSeconds(ts: Timestamp, seconds: number): Timestamp {
 export function addMicros(ts: Timestamp, micros: number): Timestamp {
   return fromEpochMicros(toEpochMicros(ts) + BigInt(micros));
 }
-
-export function maxTimestamp(a: Timestamp, b: Timestamp): Timestamp {
-  return a >= b ? a : b;
-}

@@ -1,10 +1,9 @@
 import type { Db } from '../data/db.js';
-import { fromIso, type Timestamp } from '../data/time.js';
 import { applyRemoteChanges, type RemoteChange } from '../remote/changes.js';
 import type { RemoteContext } from '../remote/context.js';
 import { RemoteLinks } from '../remote/linker.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
-import { badInput, DomainError } from './errors.js';
+import { DomainError } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
@@ -130,11 +129,6 @@ export class Engine {
     return pageSize(first, 20);
   }
 
-  parseInstant(value: string, argument: string): Timestamp {
-    const ts = fromIso(value);
-    if (!ts) throw badInput(`${argument} must be an ISO-8601 instant with a time zone, e.g. 2026-11-21T10:00:00Z (got "${value}")`);
-    return ts;
-  }
 
   applyRemoteChanges(events: readonly RemoteChange[]) {
     return applyRemoteChanges(this.remote, events);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db, Tx } from '../data/db.js';
+import { insertIgnore, type Db, type Tx } from '../data/db.js';
 import { addSeconds, type Timestamp } from '../data/time.js';
 
 /**
@@ -130,7 +130,7 @@ export class LeaseManager {
     // A plain read first: INSERT IGNORE on an existing row would wait for a holder's row lock.
     const rows = await this.db.query(`SELECT name FROM lease WHERE name = ?`, [name]);
     if (rows.length === 0) {
-      await this.db.execute(`${this.db.insertIgnore} INTO lease (name, holder, token, expires_at) VALUES (?, NULL, 0, NULL)`, [name]);
+      await this.db.execute(`${insertIgnore(this.db)} INTO lease (name, holder, token, expires_at) VALUES (?, NULL, 0, NULL)`, [name]);
     }
     this.known.add(name);
   }

@@ -1,4 +1,4 @@
-import { chunks, placeholders } from '../data/chunk.js';
+import { chunks, placeholders, readInChunks } from '../data/chunk.js';
 import type { Sql } from '../data/db.js';
 import type { RemoteRefRow } from '../data/entities.js';
 import type { Timestamp } from '../data/time.js';
@@ -43,24 +43,18 @@ export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
 }
 
 export async function remoteRefsByHash(sql: Sql, entityType: string, hashes: readonly string[], lock = ''): Promise<RemoteRefRecord[]> {
-  const out: RemoteRefRecord[] = [];
-  for (const c of chunks([...new Set(hashes)])) {
-    const rows = await sql.query<RemoteRefRow>(
+  const rows = await readInChunks(hashes, (c) =>
+    sql.query<RemoteRefRow>(
       `SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE entity_type = ? AND remote_hash_key IN (${placeholders(c.length)})${lock}`,
       [entityType, ...c],
-    );
-    out.push(...rows.map(toRemoteRecord));
-  }
-  return out;
+    ),
+  );
+  return rows.map(toRemoteRecord);
 }
 
 export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise<RemoteRefRecord[]> {
-  const out: RemoteRefRecord[] = [];
-  for (const c of chunks([...new Set(ids)])) {
-    const rows = await sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})`, c);
-    out.push(...rows.map(toRemoteRecord));
-  }
-  return out;
+  const rows = await readInChunks(ids, (c) => sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})`, c));
+  return rows.map(toRemoteRecord);
 }
 
 /**
@@ -111,15 +105,11 @@ export type LinkedRemoteRow = RemoteRefRow & { resource_id: string; path: string
 /** The remote LEFT JOIN's local half: every remote_ref row the given documents link to, with the link. */
 export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: readonly string[]): Promise<LinkedRemoteRow[]> {
   const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
-  const out: LinkedRemoteRow[] = [];
-  for (const c of chunks([...new Set(resourceIds)])) {
-    out.push(
-      ...(await sql.query<LinkedRemoteRow>(
-        `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
-         WHERE l.resource_id IN (${placeholders(c.length)})`,
-        c,
-      )),
-    );
-  }
-  return out;
+  return readInChunks(resourceIds, (c) =>
+    sql.query<LinkedRemoteRow>(
+      `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
+       WHERE l.resource_id IN (${placeholders(c.length)})`,
+      c,
+    ),
+  );
 }

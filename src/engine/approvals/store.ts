@@ -1,4 +1,4 @@
-import { chunks, placeholders } from '../../data/chunk.js';
+import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
 import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
 import { toApproval } from '../lifecycle/queries.js';
@@ -7,19 +7,13 @@ import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './model.js
 
 /** Reads of approvals: one statement per batch, whatever the size of the pinned closure. */
 
-async function each<T>(ids: readonly string[], run: (c: string[]) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for (const c of chunks([...new Set(ids)])) out.push(...(await run(c)));
-  return out;
-}
-
 export const approvalsByIds = (sql: Sql, ids: readonly string[]): Promise<ApprovalRecord[]> =>
-  each(ids, async (c) =>
+  readInChunks(ids, async (c) =>
     (await sql.query<ApprovalRow>(`SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE id IN (${placeholders(c.length)})`, c)).map(toApproval),
   );
 
 export const approvalsInForce = (sql: Sql, resourceIds: readonly string[]): Promise<ApprovalRecord[]> =>
-  each(resourceIds, async (c) =>
+  readInChunks(resourceIds, async (c) =>
     (
       await sql.query<ApprovalRow>(
         `SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE revoked_at IS NULL AND resource_id IN (${placeholders(c.length)})`,
@@ -29,7 +23,7 @@ export const approvalsInForce = (sql: Sql, resourceIds: readonly string[]): Prom
   );
 
 export const pinsOf = (sql: Sql, approvalIds: readonly string[]): Promise<PinRecord[]> =>
-  each(approvalIds, async (c) =>
+  readInChunks(approvalIds, async (c) =>
     (
       await sql.query<ApprovalPinRow>(
         `SELECT approval_id, resource_id, kind, version, content FROM approval_pin WHERE approval_id IN (${placeholders(c.length)}) ORDER BY approval_id, resource_id`,
@@ -52,7 +46,7 @@ export async function pinsFor(sql: Sql, keys: readonly { approvalId: string; res
 
 /** Approvals of which some pinned resource has moved on (a newer version, or gone). */
 export async function staleApprovals(sql: Sql, approvalIds: readonly string[]): Promise<Set<string>> {
-  const rows = await each(approvalIds, (c) =>
+  const rows = await readInChunks(approvalIds, (c) =>
     sql.query<{ approval_id: string }>(
       `SELECT DISTINCT p.approval_id FROM approval_pin p LEFT JOIN resource r ON r.id = p.resource_id
        WHERE p.approval_id IN (${placeholders(c.length)}) AND (r.id IS NULL OR r.version > p.version)`,
@@ -63,7 +57,7 @@ export async function staleApprovals(sql: Sql, approvalIds: readonly string[]): 
 }
 
 export const snapshotsOf = (sql: Sql, approvalIds: readonly string[]): Promise<RemoteSnapshotRecord[]> =>
-  each(approvalIds, async (c) =>
+  readInChunks(approvalIds, async (c) =>
     (
       await sql.query<Parameters<typeof toSnapshot>[0]>(
         `SELECT approval_id, resource_id, path, entity_type, remote_key_payload, entity FROM approval_remote_snapshot

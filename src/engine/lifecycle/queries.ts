@@ -1,9 +1,9 @@
-import { chunks, placeholders } from '../../data/chunk.js';
+import { placeholders, readInChunks } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
-import type { ApprovalRow, RefRow } from '../../data/entities.js';
+import type { ApprovalRow } from '../../data/entities.js';
 import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord } from '../resources/model.js';
-import { toReference } from '../resources/store.js';
+import { referencesTo } from '../resources/store.js';
 
 export const toApproval = (a: ApprovalRow): ApprovalRecord => ({
   id: a.id,
@@ -15,28 +15,20 @@ export const toApproval = (a: ApprovalRow): ApprovalRecord => ({
 /** References into `ids` from resources outside `ids`. */
 export async function referencesFromOutside(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
   const inside = new Set(ids);
-  const out: ReferenceRecord[] = [];
-  for (const c of chunks(ids)) {
-    const rows = await sql.query<RefRow>(
-      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY to_id, from_id, path`,
-      c,
-    );
-    out.push(...rows.filter((r) => !inside.has(r.from_id)).map(toReference));
-  }
-  return out;
+  return (await referencesTo(sql, ids)).filter((r) => !inside.has(r.fromId));
 }
 
 /** Approvals in force that pin any of `ids`, by pinned resource. */
 export async function approvalsPinning(sql: Sql, ids: readonly string[]): Promise<Map<string, ApprovalRecord[]>> {
-  const out = new Map<string, ApprovalRecord[]>();
-  for (const c of chunks(ids)) {
-    const rows = await sql.query<ApprovalRow & { pinned_id: string }>(
+  const rows = await readInChunks(ids, (c) =>
+    sql.query<ApprovalRow & { pinned_id: string }>(
       `SELECT p.resource_id AS pinned_id, a.id, a.resource_id, a.approved_at, a.revoked_at
        FROM approval_pin p JOIN approval a ON a.id = p.approval_id
        WHERE a.revoked_at IS NULL AND p.resource_id IN (${placeholders(c.length)}) ORDER BY a.approved_at`,
       c,
-    );
-    for (const r of rows) out.set(r.pinned_id, [...(out.get(r.pinned_id) ?? []), toApproval(r)]);
-  }
+    ),
+  );
+  const out = new Map<string, ApprovalRecord[]>();
+  for (const r of rows) out.set(r.pinned_id, [...(out.get(r.pinned_id) ?? []), toApproval(r)]);
   return out;
 }

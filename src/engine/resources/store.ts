@@ -1,4 +1,4 @@
-import { chunks, placeholders } from '../../data/chunk.js';
+import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
 import type { HistoryRow, RefRow, ResourceRow } from '../../data/entities.js';
 import type { Timestamp } from '../../data/time.js';
@@ -36,21 +36,15 @@ export const toVersion = (h: HistoryRow): VersionRecord => ({
   content: JSON.parse(h.content) as Content,
 });
 
-async function inChunks<T>(ids: readonly string[], run: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for (const chunk of chunks([...new Set(ids)])) out.push(...(await run(chunk)));
-  return out;
-}
-
 export async function resourcesByIds(sql: Sql, ids: readonly string[], lock = ''): Promise<ResourceRecord[]> {
-  const rows = await inChunks(ids, (c) =>
+  const rows = await readInChunks(ids, (c) =>
     sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${lock}`, c),
   );
   return rows.map(toRecord);
 }
 
 export async function resourcesByNaturalKeys(sql: Sql, kind: string, keys: readonly string[], lock = ''): Promise<ResourceRecord[]> {
-  const rows = await inChunks(keys, (c) =>
+  const rows = await readInChunks(keys, (c) =>
     sql.query<ResourceRow>(
       `SELECT ${COLUMNS} FROM resource WHERE kind = ? AND natural_key IN (${placeholders(c.length)})${lock}`,
       [kind, ...c],
@@ -60,7 +54,7 @@ export async function resourcesByNaturalKeys(sql: Sql, kind: string, keys: reado
 }
 
 export async function childrenOf(sql: Sql, parentIds: readonly string[], kind: string | null, lock = ''): Promise<ResourceRecord[]> {
-  const rows = await inChunks(parentIds, (c) =>
+  const rows = await readInChunks(parentIds, (c) =>
     sql.query<ResourceRow>(
       `SELECT ${COLUMNS} FROM resource WHERE parent_id IN (${placeholders(c.length)})${kind ? ' AND kind = ?' : ''} ORDER BY id${lock}`,
       kind ? [...c, kind] : c,
@@ -94,16 +88,16 @@ export async function listResources(
 }
 
 export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
-  const rows = await inChunks(ids, (c) =>
+  const rows = await readInChunks(ids, (c) =>
     sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
   );
   return rows.map(toReference);
 }
 
 export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
-  const rows = await inChunks(ids, (c) =>
+  const rows = await readInChunks(ids, (c) =>
     sql.query<RefRow>(
-      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY from_id, path`,
+      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY to_id, from_id, path`,
       c,
     ),
   );
@@ -112,7 +106,7 @@ export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<Re
 
 /** The newest `first` versions of each resource, newest first. */
 export async function latestVersions(sql: Sql, ids: readonly string[], first: number): Promise<VersionRecord[]> {
-  const rows = await inChunks(ids, (c) =>
+  const rows = await readInChunks(ids, (c) =>
     sql.query<HistoryRow>(
       `SELECT resource_id, version, content, valid_from, valid_to FROM (
          SELECT h.*, ROW_NUMBER() OVER (PARTITION BY resource_id ORDER BY version DESC) AS rn
@@ -126,7 +120,7 @@ export async function latestVersions(sql: Sql, ids: readonly string[], first: nu
 
 /** The version of each resource whose [validFrom, validTo) holds `at`. */
 export async function versionsAt(sql: Sql, ids: readonly string[], at: Timestamp): Promise<VersionRecord[]> {
-  const rows = await inChunks(ids, (c) =>
+  const rows = await readInChunks(ids, (c) =>
     sql.query<HistoryRow>(
       `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history
        WHERE resource_id IN (${placeholders(c.length)}) AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)`,
