@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteTypeDef } from '../src/engine/schema/model.js';
 import { MalformedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from '../src/remote/feed/events.js';
@@ -81,13 +82,7 @@ function recorder(fail?: (events: RemoteChangeEvent[], attempt: number) => boole
 }
 
 /** Polls a condition in a bounded loop (for state outside `apply`, like acknowledgements). */
-async function eventually(cond: () => Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = (cond: () => Promise<boolean>, what: string, ms = 15_000) => until(what, cond, ms, 50);
 
 /** stop() must settle (a hanging stop fails the test by its timeout); timing thresholds stay out of tests. */
 async function timedStop(feed: ChangeFeed) {

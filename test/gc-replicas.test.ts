@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnWorker, type Worker } from './support/workers.js';
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { addSeconds } from '../src/data/time.js';
@@ -14,16 +15,6 @@ import { tempMysql, tempSqlite, type TempStore } from './support/stores.js';
 const TTL = 2;
 const BATCH = 20;
 
-/** Polls `check` until it returns something truthy; bounded, so a broken run fails instead of hanging. */
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 const ids = async (db: Db, sql: string, params: unknown[] = []) => (await db.query<{ id: string }>(sql, params)).map((r) => r.id).sort();
 const count = async (db: Db, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number | string }>(sql, params))[0].n);

@@ -1,22 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { spawnWorker, type Worker } from './support/workers.js';
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { LeaseLostError, LeaseManager } from '../src/maintenance/lease.js';
 import { OPERATIONAL_KINDS, tempOperationalStore, type TempStore } from './support/stores.js';
 
 
-/** Polls `check` until it returns something truthy; bounded, so a broken run fails instead of hanging. */
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 async function leaseRow(db: Db, name = 'maintenance') {
   const [row] = await db.query<{ holder: string | null; token: number; expires_at: string | null }>(

@@ -1,18 +1,9 @@
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execClientSql } from '../src/remote/client-demo.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-/** Polls until `read` gives a value `done` accepts (bounded): background runs are waited for, not slept on. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
   let s: TestServer;
@@ -40,15 +31,15 @@ describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
     }`);
     for (const l of ['a', 'b', 'c', 'd']) await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: r.kept.id });
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: r.gone.id });
-    const gone = await until(
-      () => s.ok(`query($id: ID!) { resource(id: $id) { id } }`, { id: r.gone.id }),
-      (d) => d.resource === null,
-    );
+    const gone = await until('the background collection', async () => {
+      const d = await s.ok(`query($id: ID!) { resource(id: $id) { id } }`, { id: r.gone.id });
+      return d.resource === null && d;
+    });
     expect(gone.resource).toBeNull();
-    const history = await until(
-      () => s.ok(`query($id: ID!) { resource(id: $id) { history { version } } }`, { id: r.kept.id }),
-      (d) => d.resource.history.length === 2,
-    );
+    const history = await until('the background pruning', async () => {
+      const d = await s.ok(`query($id: ID!) { resource(id: $id) { history { version } } }`, { id: r.kept.id });
+      return d.resource.history.length === 2 && d;
+    });
     expect(history.resource.history).toEqual([{ version: 5 }, { version: 4 }]);
   });
 
@@ -57,16 +48,16 @@ describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
       p: createProject(input: { name: "reval", billingAccount: { number: "ACC-2002", owner: "e-5" } }) { id }
     }`);
     await execClientSql(s.clientUrl, [`UPDATE bank_account SET bank = 'Changed Behind Its Back' WHERE number = 'ACC-2002' AND owner = 'e-5'`]);
-    const project = await until(
-      () => s.ok(`{ project(name: "reval") { billingAccount { status entity { bank } } } }`),
-      (d) => d.project.billingAccount.entity.bank === 'Changed Behind Its Back',
-    );
+    const project = await until('the sweep to refresh the account', async () => {
+      const d = await s.ok(`{ project(name: "reval") { billingAccount { status entity { bank } } } }`);
+      return d.project.billingAccount.entity.bank === 'Changed Behind Its Back' && d;
+    });
     expect(project.project.billingAccount).toEqual({ status: 'FRESH', entity: { bank: 'Changed Behind Its Back' } });
     await execClientSql(s.clientUrl, [`DELETE FROM bank_account WHERE number = 'ACC-2002' AND owner = 'e-5'`]);
-    const deleted = await until(
-      () => s.ok(`{ project(name: "reval") { billingAccount { status entity { bank } } } }`),
-      (d) => d.project.billingAccount.status === 'DELETED',
-    );
+    const deleted = await until('the sweep to flag the account deleted', async () => {
+      const d = await s.ok(`{ project(name: "reval") { billingAccount { status entity { bank } } } }`);
+      return d.project.billingAccount.status === 'DELETED' && d;
+    });
     expect(deleted.project.billingAccount).toEqual({ status: 'DELETED', entity: { bank: 'Changed Behind Its Back' } });
   });
 });

@@ -8,22 +8,13 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const unique = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
-/** Polls until `read` returns something `done` accepts (bounded). */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const debezium = (op: 'u' | 'd', row: Record<string, unknown>) => ({
   payload: { op, before: op === 'd' ? row : null, after: op === 'd' ? null : row, source: { table: 'employee' } },
@@ -52,9 +43,9 @@ describe('change feed wired into the running subgraph', () => {
     try {
       const id = await ownerOfNewGroup(s, 'redisfeed', 'e-3');
       await redis.xadd(key, '*', 'value', JSON.stringify(debezium('u', { employee_id: 'e-3', name: 'Renamed by Redis', email: null, department: null })));
-      expect(await until(() => owner(s, id), (o) => o.entity?.name === 'Renamed by Redis')).toEqual({ status: 'FRESH', entity: { name: 'Renamed by Redis' } });
+      expect(await until('the Redis rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed by Redis' && o; })).toEqual({ status: 'FRESH', entity: { name: 'Renamed by Redis' } });
       await redis.xadd(key, '*', 'value', JSON.stringify(debezium('d', { employee_id: 'e-3' })));
-      expect(await until(() => owner(s, id), (o) => o.status === 'DELETED')).toEqual({ status: 'DELETED', entity: { name: 'Renamed by Redis' } });
+      expect(await until('the Redis delete', async () => { const o = await owner(s, id); return o.status === 'DELETED' && o; })).toEqual({ status: 'DELETED', entity: { name: 'Renamed by Redis' } });
     } finally {
       await s.close();
       await redis.del(key);
@@ -72,7 +63,7 @@ describe('change feed wired into the running subgraph', () => {
       const id = await ownerOfNewGroup(s, 'natsfeed', 'e-5');
       const js = nc.jetstream();
       await js.publish(`${stream}.client.employee`, JSON.stringify(debezium('u', { employee_id: 'e-5', name: 'Renamed by NATS' })));
-      expect(await until(() => owner(s, id), (o) => o.entity?.name === 'Renamed by NATS')).toEqual({ status: 'FRESH', entity: { name: 'Renamed by NATS' } });
+      expect(await until('the NATS rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed by NATS' && o; })).toEqual({ status: 'FRESH', entity: { name: 'Renamed by NATS' } });
     } finally {
       await s.close();
       await jsm.streams.delete(stream).catch(() => undefined);

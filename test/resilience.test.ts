@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRelationshipSchema } from '../src/engine/schema/load.js';
 import { DEMO_EMPLOYEES, createClientTables, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';
@@ -13,14 +14,8 @@ import { CLIENT_KINDS, tempClientStore, type TempStore } from './support/stores.
 const schema = loadRelationshipSchema();
 const Employee = schema.remoteType('Employee');
 
-/** Polls a condition: synchronisation without fixed sleeps. */
-async function until(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Waits for a synchronous condition over the shared bounded poll. */
+const waitFor = (condition: () => boolean, what: string, limitMs = 10_000) => until(what, async () => condition(), limitMs, 5);
 
 const failure = (p: Promise<unknown>) => p.then(
   () => {
@@ -94,7 +89,7 @@ describe.each(CLIENT_KINDS)('resilient SqlSource on %s', (kind) => {
       expect(source.state()).toBe('open');
 
       // A probe while the table is still gone opens the circuit again.
-      await until(() => source.state() === 'half-open', 'half-open');
+      await waitFor(() => source.state() === 'half-open', 'half-open');
       const probe = await failure(source.fetchMany(Employee, [{ employeeId: 'e-1' }]));
       expect(probe.message).toMatch(/does not exist/);
       expect(queries).toHaveLength(5);
@@ -105,7 +100,7 @@ describe.each(CLIENT_KINDS)('resilient SqlSource on %s', (kind) => {
       await renameBack();
     }
 
-    await until(() => source.state() === 'half-open', 'half-open again');
+    await waitFor(() => source.state() === 'half-open', 'half-open again');
     const found = await source.fetchMany(Employee, [{ employeeId: 'e-1' }]);
     expect(found.get(hashKey({ employeeId: 'e-1' }))).toEqual(DEMO_EMPLOYEES[0]);
     expect(source.state()).toBe('closed');
@@ -211,7 +206,7 @@ describe('timeouts', () => {
       const err = await failure(viaPolicy.fetchMany(Employee, [{ employeeId: 'e-1' }]));
       expect(err).toBeInstanceOf(SourceUnavailableError);
       expect(err.message).toBe('hr unavailable: timed out after 300 ms');
-      await until(() => held.length === 1, 'the request to arrive');
+      await waitFor(() => held.length === 1, 'the request to arrive');
 
       // Its own timeout aborts the HTTP request itself.
       const own = new GraphqlSource('hr', url, { timeoutMs: 200 });

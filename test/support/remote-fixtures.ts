@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { CLIENT_KINDS, OPERATIONAL_KINDS, type ClientKind, type OperationalKind } from './stores.js';
 import type { TestServer } from './server.js';
 
@@ -136,16 +135,8 @@ export async function evictAll(s: TestServer): Promise<void> {
   await s.app.db.execute(`UPDATE remote_ref SET cached_entity = NULL`);
 }
 
-/** Polls `check` until it returns something truthy; bounded, so a broken run fails instead of hanging. */
-export async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, stepMs = 20): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(stepMs);
-  }
-}
+
+export { until } from './poll.js';
 
 /** A TCP port nothing listens on (bound, then released). */
 export async function closedPort(): Promise<number> {
