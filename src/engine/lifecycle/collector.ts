@@ -35,10 +35,9 @@ export class GarbageCollector {
   async collect(run: FencedWriter, dryRun: boolean): Promise<GcReport> {
     const token = run.token;
     const now = await this.db.now();
-    // Rows of runs that died mid-way. Only older tokens: a stale run resuming here must not wipe
-    // the working set of the run that took its lease over (a larger token).
-    await this.db.execute(`DELETE FROM gc_candidate WHERE run_token < ?`, [token]);
-    await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
+    // Rows of runs that died mid-way, and our own. Never newer tokens: a stale run resuming here must
+    // not wipe the working set of the run that took its lease over.
+    await this.db.execute(`DELETE FROM gc_candidate WHERE run_token <= ?`, [token]);
     await this.db.execute(
       `INSERT INTO gc_candidate (run_token, resource_id) SELECT ?, id FROM resource WHERE status = 'MARKED_FOR_DELETION' AND delete_after <= ?`,
       [token, now],
