@@ -11,9 +11,20 @@ export const resourceFields = {
   name: (r: ResourceRecord) => String(r.content.name),
 };
 
-/** Federation entity lookup, batched through the request's loader; another kind's id is null. */
-export const entityOfKind = (kind: string) => (ref: { id: string }, ctx: GraphQLContext) =>
-  ctx.loaders.resource.load(ref.id).then((r) => (r && r.kind === kind ? r : null));
+/**
+ * Federation entity lookup by either @key, batched through the request's loaders: by id (another
+ * kind's id is null) or by natural key, nested as in the SDL's second @key. Unknown is null.
+ */
+export const entityOfKind =
+  (kind: string) =>
+  (ref: { id?: string | null } | Record<string, unknown>, ctx: GraphQLContext): Promise<ResourceRecord | null> => {
+    if (typeof ref.id === 'string') return ctx.loaders.resource.load(ref.id).then((r) => (r && r.kind === kind ? r : null));
+    const naturalKey = ctx.engine.rules.naturalKeyFromNested(ctx.engine.schema.kind(kind), ref);
+    return naturalKey ? ctx.loaders.resourceByNaturalKey.load({ kind, naturalKey }) : Promise.resolve(null);
+  };
+
+/** The entity interface's lookup: a resource of any kind by id; the kind comes from the record. */
+export const anyResource = (ref: { id: string }, ctx: GraphQLContext) => ctx.loaders.resource.load(ref.id);
 
 export const contentString = (field: string) => (r: ResourceRecord) => (r.content[field] as string | undefined) ?? null;
 

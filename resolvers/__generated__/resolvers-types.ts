@@ -9,6 +9,7 @@ import type { ApplyRemoteChangesResult as RemoteChangesOutcome } from '../../src
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -63,12 +64,15 @@ export type ApprovalPin = {
   version: Scalars['Int']['output'];
 };
 
+/** A bank account of the client store, as the remote_ref cache holds it. */
 export type BankAccount = {
   __typename?: 'BankAccount';
   bank?: Maybe<Scalars['String']['output']>;
   currency?: Maybe<Scalars['String']['output']>;
   number: Scalars['String']['output'];
   owner: Scalars['String']['output'];
+  /** The documents whose remote references point at this account. */
+  referencedBy: Array<RemoteReferrer>;
 };
 
 export type BankAccountKey = {
@@ -292,12 +296,15 @@ export type DeploymentIntentGroupHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** An employee of the client store, as the remote_ref cache holds it. */
 export type Employee = {
   __typename?: 'Employee';
   department?: Maybe<Scalars['String']['output']>;
   email?: Maybe<Scalars['String']['output']>;
   employeeId: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /** The documents whose remote references point at this employee. */
+  referencedBy: Array<RemoteReferrer>;
 };
 
 export type EmployeeKey = {
@@ -638,6 +645,14 @@ export type RemoteReference = {
   status: RemoteRefStatus;
 };
 
+/** A document field that refers to a remote entity. */
+export type RemoteReferrer = {
+  __typename?: 'RemoteReferrer';
+  from: Resource;
+  /** The field of `from` that holds the reference, e.g. `owner`. */
+  path: Scalars['String']['output'];
+};
+
 /** A copy of a remote entity taken when an approval was made. */
 export type RemoteSnapshot = {
   __typename?: 'RemoteSnapshot';
@@ -808,38 +823,57 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of federation types */
 export type FederationTypes = {
+  BankAccount: BankAccount;
   Cluster: Cluster;
   ClusterProvider: ClusterProvider;
   CompositeApp: CompositeApp;
   CompositeProfile: CompositeProfile;
   DeploymentIntentGroup: DeploymentIntentGroup;
+  Employee: Employee;
   LogicalCluster: LogicalCluster;
   Project: Project;
+  Resource: Resource;
 };
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = {
+  BankAccount:
+    ( { __typename: 'BankAccount' }
+    & GraphQLRecursivePick<FederationTypes['BankAccount'], {"number":true,"owner":true}> );
   Cluster:
     ( { __typename: 'Cluster' }
-    & GraphQLRecursivePick<FederationTypes['Cluster'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Cluster'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Cluster'], {"provider":{"name":true},"name":true}> ) );
   ClusterProvider:
     ( { __typename: 'ClusterProvider' }
-    & GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"name":true}> ) );
   CompositeApp:
     ( { __typename: 'CompositeApp' }
-    & GraphQLRecursivePick<FederationTypes['CompositeApp'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['CompositeApp'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"project":{"name":true},"name":true}> ) );
   CompositeProfile:
     ( { __typename: 'CompositeProfile' }
-    & GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"compositeApp":{"project":{"name":true},"name":true},"name":true}> ) );
   DeploymentIntentGroup:
     ( { __typename: 'DeploymentIntentGroup' }
-    & GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"compositeProfile":{"compositeApp":{"project":{"name":true},"name":true},"name":true},"name":true}> ) );
+  Employee:
+    ( { __typename: 'Employee' }
+    & GraphQLRecursivePick<FederationTypes['Employee'], {"employeeId":true}> );
   LogicalCluster:
     ( { __typename: 'LogicalCluster' }
-    & GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"project":{"name":true},"name":true}> ) );
   Project:
     ( { __typename: 'Project' }
-    & GraphQLRecursivePick<FederationTypes['Project'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Project'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Project'], {"name":true}> ) );
+  Resource:
+    ( { __typename: 'Resource' }
+    & GraphQLRecursivePick<FederationTypes['Resource'], {"id":true}> );
 };
 
 
@@ -887,6 +921,7 @@ export type ResolversTypes = {
   RemoteChangeOp: RemoteChangeOp;
   RemoteRefStatus: RemoteRefStatus;
   RemoteReference: ResolverTypeWrapper<RemoteRefRecord>;
+  RemoteReferrer: ResolverTypeWrapper<Omit<RemoteReferrer, 'from'> & { from: ResolversTypes['Resource'] }>;
   RemoteSnapshot: ResolverTypeWrapper<RemoteSnapshotRecord>;
   Resource: ResolverTypeWrapper<ResourceRecord>;
   ResourceReference: ResolverTypeWrapper<ReferenceRecord>;
@@ -938,6 +973,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RemoteChangeInput: RemoteChangeInput;
   RemoteReference: RemoteRefRecord;
+  RemoteReferrer: Omit<RemoteReferrer, 'from'> & { from: ResolversParentTypes['Resource'] };
   RemoteSnapshot: RemoteSnapshotRecord;
   Resource: ResourceRecord;
   ResourceReference: ReferenceRecord;
@@ -973,11 +1009,13 @@ export type ApprovalPinResolvers<ContextType = GraphQLContext, ParentType extend
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type BankAccountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccount'] = ResolversParentTypes['BankAccount']> = {
+export type BankAccountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccount'] = ResolversParentTypes['BankAccount'], FederationReferenceType extends FederationReferenceTypes['BankAccount'] = FederationReferenceTypes['BankAccount']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['BankAccount']> | FederationReferenceType, FederationReferenceType, ContextType>;
   bank?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   currency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
 };
 
 export type BankAccountRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccountRef'] = ResolversParentTypes['BankAccountRef']> = {
@@ -1102,11 +1140,13 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
-export type EmployeeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Employee'] = ResolversParentTypes['Employee']> = {
+export type EmployeeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Employee'] = ResolversParentTypes['Employee'], FederationReferenceType extends FederationReferenceTypes['Employee'] = FederationReferenceTypes['Employee']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Employee']> | FederationReferenceType, FederationReferenceType, ContextType>;
   department?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   employeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
 };
 
 export type EmployeeRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EmployeeRef'] = ResolversParentTypes['EmployeeRef']> = {
@@ -1221,6 +1261,11 @@ export type RemoteReferenceResolvers<ContextType = GraphQLContext, ParentType ex
   __resolveType: TypeResolveFn<'BankAccountRef' | 'EmployeeRef', ParentType, ContextType>;
 };
 
+export type RemoteReferrerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteReferrer'] = ResolversParentTypes['RemoteReferrer']> = {
+  from?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteSnapshot'] = ResolversParentTypes['RemoteSnapshot']> = {
   entity?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1228,8 +1273,9 @@ export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType ext
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
-export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource']> = {
+export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource'], FederationReferenceType extends FederationReferenceTypes['Resource'] = FederationReferenceTypes['Resource']> = {
   __resolveType: TypeResolveFn<'Cluster' | 'ClusterProvider' | 'CompositeApp' | 'CompositeProfile' | 'DeploymentIntentGroup' | 'LogicalCluster' | 'Project', ParentType, ContextType>;
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Resource']> | FederationReferenceType, FederationReferenceType, ContextType>;
 };
 
 export type ResourceReferenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResourceReference'] = ResolversParentTypes['ResourceReference']> = {
@@ -1270,6 +1316,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PruneHistoryReport?: PruneHistoryReportResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemoteReference?: RemoteReferenceResolvers<ContextType>;
+  RemoteReferrer?: RemoteReferrerResolvers<ContextType>;
   RemoteSnapshot?: RemoteSnapshotResolvers<ContextType>;
   Resource?: ResourceResolvers<ContextType>;
   ResourceReference?: ResourceReferenceResolvers<ContextType>;

@@ -1,7 +1,18 @@
 import { DomainError } from '../engine/errors.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
-import { linkedRemoteRows, storeFailure, storeFetched, storeGone, toRemoteRecord, type RemoteRefRecord } from './remote-ref-store.js';
+import type { RemoteKey } from './hash.js';
+import {
+  linkedRemoteRows,
+  remoteRefsByTypedHashes,
+  storeFailure,
+  storeFetched,
+  storeGone,
+  toRemoteRecord,
+  type RemoteRefRecord,
+  type TypedHash,
+} from './remote-ref-store.js';
+import type { RemoteEntity } from './sources/source.js';
 
 export interface RemoteLinkKey {
   resourceId: string;
@@ -24,6 +35,41 @@ export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteL
   }
   await refill(ctx, [...records.values()].filter((r) => r.entity === null && !r.deleted));
   return keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
+}
+
+export interface RemoteEntityKey extends TypedHash {
+  key: RemoteKey;
+}
+
+/**
+ * Remote entities by key, as a federation `_entities` call asks for them: the cache rows of every
+ * key in one local query, evicted rows refetched (and stored) with one remote query per type, as
+ * the remote LEFT JOIN does. A key no document refers to has no cache row: it is read through from
+ * its store (one remote query per type, not cached: the cache holds what documents refer to). What
+ * the store does not have is null; so is an evicted or uncached entity while its store is down.
+ * A DELETED row gives its last copy, as `EmployeeRef.entity` does.
+ */
+export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly RemoteEntityKey[]): Promise<(RemoteEntity | null)[]> {
+  const rows = new Map((await remoteRefsByTypedHashes(ctx.db, keys)).map((r) => [`${r.entityType}|${r.hashKey}`, r]));
+  await refill(ctx, [...rows.values()].filter((r) => r.entity === null && !r.deleted));
+  const uncached = keys.filter((k) => !rows.has(`${k.entityType}|${k.hashKey}`));
+  const readThrough = new Map<string, RemoteEntity>();
+  for (const [typeName, group] of groupBy(uncached, (k) => k.entityType)) {
+    const type = ctx.schema.remoteType(typeName);
+    const asked = new Map(group.map((k) => [k.hashKey, k.key]));
+    try {
+      for (const [hash, entity] of await fetchEntities(ctx, type, [...asked.values()])) {
+        const key = asked.get(hash);
+        if (key) readThrough.set(`${typeName}|${hash}`, normalizeEntity(type, key, entity));
+      }
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+    }
+  }
+  return keys.map((k) => {
+    const id = `${k.entityType}|${k.hashKey}`;
+    return rows.get(id)?.entity ?? readThrough.get(id) ?? null;
+  });
 }
 
 /** Refetches evicted rows in place (the records passed in are updated). */

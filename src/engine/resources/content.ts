@@ -7,6 +7,7 @@ import type { Content, PlannedReference } from './model.js';
 export const NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$';
 const NAME_RULE = "must be 1 to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit";
 const nameSchema = { type: 'string', pattern: NAME_PATTERN };
+const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const naturalKeyOf = (values: readonly unknown[]) => JSON.stringify(values);
 
@@ -123,6 +124,25 @@ export class ContentRules {
       else plan(value, ref.field);
     }
     return out;
+  }
+
+  /**
+   * Identity of a kind from its natural key as nested objects, each parent under its kind's key:
+   * `{ provider: { name: "aws" }, name: "c1" }` for a Cluster. Null when the shape or a name is
+   * not one any resource can have.
+   */
+  naturalKeyFromNested(kind: KindDef, value: unknown): string | null {
+    const values: unknown[] = [];
+    let def: KindDef | null = kind;
+    let at = value;
+    while (def) {
+      if (!at || typeof at !== 'object') return null;
+      values.unshift((at as Record<string, unknown>).name);
+      at = def.parent ? (at as Record<string, unknown>)[this.schema.kind(def.parent).key] : undefined;
+      def = def.parent ? this.schema.kind(def.parent) : null;
+    }
+    if (values.length !== kind.identity.length || !values.every((v) => typeof v === 'string' && NAME_RE.test(v))) return null;
+    return naturalKeyOf(values);
   }
 
   /** Identity of a kind from a natural-key object the user gave (e.g. a query's arguments). */
