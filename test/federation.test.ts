@@ -118,10 +118,13 @@ describe('the subgraph SDL', () => {
 
   it('makes Resource an entity interface and gives every kind its natural identity as a second @key', () => {
     const doc = parse(printed);
-    expect(printed).toMatch(/interface Resource\s+@key\(fields: "id"\)/);
-    for (const kind of RELATIONSHIPS.kinds.values()) expect(keysOf(doc, kind.name), kind.name).toEqual(['id', naturalKeyFields(kind)]);
-    expect(keysOf(doc, 'Project')).toEqual(['id', 'name']);
-    expect(keysOf(doc, 'Cluster')).toEqual(['id', 'provider { name } name']);
+    expect(printed).toMatch(/interface Resource\s+@key\(fields: "id"\)\s+@key\(fields: "kind naturalKey"\)/);
+    // Every key of an entity interface must be on each implementation: hence the third one.
+    for (const kind of RELATIONSHIPS.kinds.values()) {
+      expect(keysOf(doc, kind.name), kind.name).toEqual(['id', naturalKeyFields(kind), 'kind naturalKey']);
+    }
+    expect(keysOf(doc, 'Project')).toEqual(['id', 'name', 'kind naturalKey']);
+    expect(keysOf(doc, 'Cluster')).toEqual(['id', 'provider { name } name', 'kind naturalKey']);
   });
 
   it('makes the remote types entities keyed by their remote key, with @shareable fields', () => {
@@ -279,18 +282,38 @@ describe.each(OPERATIONAL_KINDS)('_entities on %s', (store) => {
     ]);
   });
 
-  it('resolves the entity interface by id to the concrete kind; unknown ids are null', async () => {
-    const { _entities } = await s.ok(`query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Resource { id kind } ... on Cluster { name } } }`, {
-      r: [
-        { __typename: 'Resource', id: ids.c },
-        { __typename: 'Resource', id: '01900000-0000-7000-8000-000000000000' },
-        { __typename: 'Resource', id: ids.p },
-      ],
-    });
+  it('resolves the entity interface by id or by `kind naturalKey` to the concrete kind; unknown is null', async () => {
+    const { _entities } = await s.ok(
+      `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Resource { id kind naturalKey } ... on Cluster { name } } }`,
+      {
+        r: [
+          { __typename: 'Resource', id: ids.c },
+          { __typename: 'Resource', id: '01900000-0000-7000-8000-000000000000' },
+          { __typename: 'Resource', id: ids.p },
+          { __typename: 'Resource', kind: 'DeploymentIntentGroup', naturalKey: 'fed/app/prof/grp' },
+          { __typename: 'Resource', kind: 'Cluster', naturalKey: 'prov/c1' },
+          { __typename: 'Cluster', kind: 'Cluster', naturalKey: 'prov/c1' },
+          { __typename: 'Project', kind: 'Cluster', naturalKey: 'prov/c1' },
+          { __typename: 'Resource', kind: 'Cluster', naturalKey: 'prov' },
+          { __typename: 'Resource', kind: 'Cluster', naturalKey: 'prov/c1/x' },
+          { __typename: 'Resource', kind: 'Nope', naturalKey: 'fed' },
+          { __typename: 'Resource', kind: 'Project', naturalKey: 'nope' },
+        ],
+      },
+    );
+    const cluster = { __typename: 'Cluster', id: ids.c, kind: 'Cluster', naturalKey: 'prov/c1', name: 'c1' };
     expect(_entities).toEqual([
-      { __typename: 'Cluster', id: ids.c, kind: 'Cluster', name: 'c1' },
+      cluster,
       null,
-      { __typename: 'Project', id: ids.p, kind: 'Project' },
+      { __typename: 'Project', id: ids.p, kind: 'Project', naturalKey: 'fed' },
+      { __typename: 'DeploymentIntentGroup', id: ids.g, kind: 'DeploymentIntentGroup', naturalKey: 'fed/app/prof/grp' },
+      cluster,
+      cluster,
+      null,
+      null,
+      null,
+      null,
+      null,
     ]);
   });
 

@@ -96,6 +96,43 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     expect(twenty.statements).toBe(two.statements);
   });
 
+  const TAGGED = `{ tagged { kind naturalKey tags ... on Resource { id } ... on Project { description } ... on DeploymentIntentGroup { owner { entity { employeeId } } } } }`;
+
+  it('crosses into this subgraph through the entity interface by natural key (`kind naturalKey`), and out of it', async () => {
+    sg.tagged = [
+      { kind: 'Project', naturalKey: 'shop' },
+      { kind: 'DeploymentIntentGroup', naturalKey: 'shop/web/std/g1' },
+      { kind: 'Cluster', naturalKey: 'aws/nope' },
+      { kind: 'Project', naturalKey: 'gone' },
+      { kind: 'NoSuchKind', naturalKey: 'x' },
+      { kind: 'Cluster', naturalKey: 'too/many/names' },
+    ];
+    const { tagged } = await ok(TAGGED);
+    expect(tagged).toEqual([
+      { kind: 'Project', naturalKey: 'shop', tags: ['Project:shop'], id: ids.p, description: 'the shop' },
+      { kind: 'DeploymentIntentGroup', naturalKey: 'shop/web/std/g1', tags: ['DeploymentIntentGroup:shop/web/std/g1'], id: groupIds[1], owner: { entity: { employeeId: 'e-2' } } },
+      null,
+      null,
+      null,
+      null,
+    ]);
+    const { project, resource } = await ok(`{ project(name: "lab") { naturalKey tags } resource(id: "${clusterIds[3]}") { naturalKey tags } }`);
+    expect(project).toEqual({ naturalKey: 'lab', tags: ['Project:lab'] });
+    expect(resource).toEqual({ naturalKey: 'aws/c3', tags: ['Cluster:aws/c3'] });
+  });
+
+  it('batches the interface\'s natural key: one _entities call and the same statements for 2 resources or 20', async () => {
+    const at = (n: number) => clusterIds.slice(0, n).map((_, i) => ({ kind: 'Cluster', naturalKey: `aws/c${i}` }));
+    sg.tagged = at(2);
+    const two = await measured(TAGGED);
+    sg.tagged = at(N);
+    const twenty = await measured<{ tagged: { id: string }[] }>(TAGGED);
+    expect(twenty.data.tagged.map((t) => t.id)).toEqual(clusterIds);
+    expect(two.entityCalls.map((c) => c.typenames)).toEqual([['Resource', 'Resource']]);
+    expect(twenty.entityCalls.map((c) => c.typenames)).toEqual([Array(N).fill('Resource')]);
+    expect(twenty.statements).toBe(two.statements);
+  });
+
   const LISTINGS = `{ listings {
     title
     project { id description logicalClusters { name } }

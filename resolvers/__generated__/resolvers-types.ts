@@ -103,6 +103,7 @@ export type Cluster = Resource & {
   labels: Array<Scalars['String']['output']>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   provider: ClusterProvider;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -136,6 +137,7 @@ export type ClusterProvider = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -163,6 +165,7 @@ export type CompositeApp = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   profiles: Array<CompositeProfile>;
   project: Project;
   referencedBy: Array<ResourceReference>;
@@ -193,6 +196,7 @@ export type CompositeProfile = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -279,6 +283,7 @@ export type DeploymentIntentGroup = Resource & {
   logicalCluster?: Maybe<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   owner?: Maybe<EmployeeRef>;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -345,6 +350,7 @@ export type LogicalCluster = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   project: Project;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -508,6 +514,7 @@ export type Project = Resource & {
   logicalClusters: Array<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -677,6 +684,8 @@ export type Resource = {
   /** The kind's name, as in the relationship schema: Project, CompositeApp, ... */
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The natural identity as one string: the identity's names joined by '/', e.g. `retail/web/std/prod-east`. */
+  naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included. */
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -843,37 +852,45 @@ export type FederationReferenceTypes = {
   Cluster:
     ( { __typename: 'Cluster' }
     & ( GraphQLRecursivePick<FederationTypes['Cluster'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['Cluster'], {"provider":{"name":true},"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['Cluster'], {"provider":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['Cluster'], {"kind":true,"naturalKey":true}> ) );
   ClusterProvider:
     ( { __typename: 'ClusterProvider' }
     & ( GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"name":true}>
+        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"kind":true,"naturalKey":true}> ) );
   CompositeApp:
     ( { __typename: 'CompositeApp' }
     & ( GraphQLRecursivePick<FederationTypes['CompositeApp'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"project":{"name":true},"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"project":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"kind":true,"naturalKey":true}> ) );
   CompositeProfile:
     ( { __typename: 'CompositeProfile' }
     & ( GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"compositeApp":{"project":{"name":true},"name":true},"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"compositeApp":{"project":{"name":true},"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"kind":true,"naturalKey":true}> ) );
   DeploymentIntentGroup:
     ( { __typename: 'DeploymentIntentGroup' }
     & ( GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"compositeProfile":{"compositeApp":{"project":{"name":true},"name":true},"name":true},"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"compositeProfile":{"compositeApp":{"project":{"name":true},"name":true},"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"kind":true,"naturalKey":true}> ) );
   Employee:
     ( { __typename: 'Employee' }
     & GraphQLRecursivePick<FederationTypes['Employee'], {"employeeId":true}> );
   LogicalCluster:
     ( { __typename: 'LogicalCluster' }
     & ( GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"project":{"name":true},"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"project":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"kind":true,"naturalKey":true}> ) );
   Project:
     ( { __typename: 'Project' }
     & ( GraphQLRecursivePick<FederationTypes['Project'], {"id":true}>
-        | GraphQLRecursivePick<FederationTypes['Project'], {"name":true}> ) );
+        | GraphQLRecursivePick<FederationTypes['Project'], {"name":true}>
+        | GraphQLRecursivePick<FederationTypes['Project'], {"kind":true,"naturalKey":true}> ) );
   Resource:
     ( { __typename: 'Resource' }
-    & GraphQLRecursivePick<FederationTypes['Resource'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Resource'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Resource'], {"kind":true,"naturalKey":true}> ) );
 };
 
 
@@ -1041,6 +1058,7 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['ClusterProvider'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1060,6 +1078,7 @@ export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType ex
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1078,6 +1097,7 @@ export type CompositeAppResolvers<ContextType = GraphQLContext, ParentType exten
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   profiles?: Resolver<Array<ResolversTypes['CompositeProfile']>, ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
@@ -1099,6 +1119,7 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1132,6 +1153,7 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   logicalCluster?: Resolver<Maybe<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['EmployeeRef']>, ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1183,6 +1205,7 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1232,6 +1255,7 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
   logicalClusters?: Resolver<Array<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;

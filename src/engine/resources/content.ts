@@ -11,6 +11,9 @@ const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const naturalKeyOf = (values: readonly unknown[]) => JSON.stringify(values);
 
+/** The natural key as one string, its names joined by '/' (a name cannot hold one): `retail/web/std/prod-east`. */
+export const naturalKeyText = (naturalKey: string) => (JSON.parse(naturalKey) as string[]).join('/');
+
 /** `/clusters/1/name` → `clusters[1].name` */
 function fieldPath(pointer: string): string {
   return pointer
@@ -143,6 +146,13 @@ export class ContentRules {
     }
     if (values.length !== kind.identity.length || !values.every((v) => typeof v === 'string' && NAME_RE.test(v))) return null;
     return naturalKeyOf(values);
+  }
+
+  /** Identity of a kind from its natural key as one string (`naturalKeyText`); null when no resource can have it. */
+  naturalKeyFromText(kind: KindDef, text: unknown): string | null {
+    if (typeof text !== 'string') return null;
+    const values = text.split('/');
+    return values.length === kind.identity.length && values.every((v) => NAME_RE.test(v)) ? naturalKeyOf(values) : null;
   }
 
   /** Identity of a kind from a natural-key object the user gave (e.g. a query's arguments). */
