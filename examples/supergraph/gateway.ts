@@ -7,6 +7,10 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 
+interface GatewayContext {
+  authorization?: string;
+}
+
 export interface Gateway {
   url: string;
   stop(): Promise<void>;
@@ -30,20 +34,28 @@ export async function startGateway(options: {
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }: ServiceEndpointDefinition) =>
-      new RemoteGraphQLDataSource({
+      new RemoteGraphQLDataSource<GatewayContext>({
         url,
-        willSendRequest: ({ request }) => options.onSubgraphRequest?.(name, request),
+        willSendRequest: ({ request, context }) => {
+          // The caller's bearer token reaches every subgraph (AUTH_MODE=jwt checks it there).
+          if (context.authorization) request.http?.headers.set('authorization', context.authorization);
+          options.onSubgraphRequest?.(name, request);
+        },
       }),
   });
   const app = express();
   const server = createServer(app);
-  const apollo = new ApolloServer({
+  const apollo = new ApolloServer<GatewayContext>({
     gateway,
     csrfPrevention: true,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
   });
   await apollo.start();
-  app.use('/graphql', express.json({ limit: '5mb' }), expressMiddleware(apollo));
+  app.use(
+    '/graphql',
+    express.json({ limit: '5mb' }),
+    expressMiddleware(apollo, { context: async ({ req }) => ({ authorization: req.headers.authorization }) }),
+  );
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => res());
