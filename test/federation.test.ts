@@ -14,6 +14,8 @@ import type { KindDef } from '../src/engine/schema/model.js';
 import { buildSchema } from '../src/server/schema.js';
 import { ROOT } from './fixtures/subgraph-process.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
+import { execClientSql } from '../src/remote/client-demo.js';
+import { hashKey } from '../src/remote/hash.js';
 import { countingRemote, evictAll, remoteRefRows } from './support/remote-fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -412,5 +414,26 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
     expect(await measure(12)).toEqual(warm12);
     await evictAll(s);
     expect(await measure(2)).toEqual(cold12);
+  });
+
+  it('answers REMOTE_SOURCE_UNAVAILABLE in place of an entity the cache lacks while its store is down; cached ones still resolve', async () => {
+    await s.ok(Q, { r: employees(12) }); // every cached row filled
+    await s.app.db.execute(`UPDATE remote_ref SET cached_entity = NULL WHERE entity_type = 'Employee' AND remote_hash_key = ?`, [hashKey({ employeeId: 'e-4' })]);
+    await execClientSql(s.clientUrl, ['ALTER TABLE employee RENAME TO employee_gone']);
+    try {
+      const res = await s.gql<{ _entities: unknown[] }>(Q, { r: employees(4).slice(2).concat({ __typename: 'Employee', employeeId: 'e-20' }) });
+      expect(res.data!._entities).toEqual([
+        { __typename: 'Employee', employeeId: 'e-3', name: 'Grace Hopper', department: 'Engineering', referencedBy: [{ path: 'owner', from: { name: 'g2' } }] },
+        null,
+        null,
+      ]);
+      expect(res.errors!.map((e) => [e.path, e.extensions?.code])).toEqual([
+        [['_entities', 1], 'REMOTE_SOURCE_UNAVAILABLE'],
+        [['_entities', 2], 'REMOTE_SOURCE_UNAVAILABLE'],
+      ]);
+      expect(res.errors![0].message).toMatch(/unavailable/);
+    } finally {
+      await execClientSql(s.clientUrl, ['ALTER TABLE employee_gone RENAME TO employee']);
+    }
   });
 });

@@ -18,7 +18,7 @@ import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesById
 export function createLoaders(ctx: RemoteContext, options: { batching: boolean }) {
   const db = ctx.db;
   const opts = { batch: options.batching };
-  const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<V[]>, cacheKeyFn: (k: K) => string) =>
+  const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
