@@ -62,6 +62,11 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     return { data: result, entityCalls: sg.entityCalls('integrity', from), statements: statements.length };
   };
 
+  it('composes this subgraph, the owner of employees and three subgraphs that refer to resources with no errors and no hints', () => {
+    expect(sg.subgraphs.map((g) => g.name)).toEqual(['integrity', 'employees', 'notes', 'catalog', 'tags']);
+    expect(sg.hints).toEqual([]);
+  });
+
   const NOTED = `{ notedResources { id note kind ... on Project { name description } ... on Cluster { name labels provider { name } } } }`;
 
   it('crosses into this subgraph through the entity interface (@interfaceObject), by id', async () => {
