@@ -2,6 +2,7 @@ import { chunks, placeholders, readInChunks } from '../data/chunk.js';
 import type { Sql } from '../data/db.js';
 import type { RemoteRefRow } from '../data/entities.js';
 import type { Timestamp } from '../data/time.js';
+import { groupBy } from '../util/group-by.js';
 import type { RemoteKey } from './hash.js';
 import type { RemoteEntity } from './sources/source.js';
 
@@ -121,13 +122,11 @@ export interface TypedHash {
 
 /** `(entity_type = ? AND remote_hash_key IN (…)) OR …` for one chunk of keys of any types. */
 function typedHashWhere(keys: readonly TypedHash[], alias: string): { where: string; params: string[] } {
-  const byType = new Map<string, string[]>();
-  for (const k of keys) byType.set(k.entityType, [...(byType.get(k.entityType) ?? []), k.hashKey]);
   const params: string[] = [];
-  const where = [...byType]
-    .map(([type, hashes]) => {
-      params.push(type, ...hashes);
-      return `(${alias}entity_type = ? AND ${alias}remote_hash_key IN (${placeholders(hashes.length)}))`;
+  const where = [...groupBy(keys, (k) => k.entityType)]
+    .map(([type, group]) => {
+      params.push(type, ...group.map((k) => k.hashKey));
+      return `(${alias}entity_type = ? AND ${alias}remote_hash_key IN (${placeholders(group.length)}))`;
     })
     .join(' OR ');
   return { where, params };
