@@ -11,7 +11,7 @@ const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const naturalKeyOf = (values: readonly unknown[]) => JSON.stringify(values);
 
-/** The natural key as one string, its names joined by '/' (a name cannot hold one): `retail/web/std/prod-east`. */
+/** The natural key as one string, its names joined by '/' (a name cannot hold one): `shelf-a/w1`. */
 export const naturalKeyText = (naturalKey: string) => (JSON.parse(naturalKey) as string[]).join('/');
 
 /** `/clusters/1/name` → `clusters[1].name` */
@@ -131,7 +131,7 @@ export class ContentRules {
 
   /**
    * Identity of a kind from its natural key as nested objects, each parent under its kind's key:
-   * `{ provider: { name: "aws" }, name: "c1" }` for a Cluster. Null when the shape or a name is
+   * `{ shelf: { name: "a" }, name: "w1" }` for a kind whose parent's key is `shelf`. Null when the shape or a name is
    * not one any resource can have.
    */
   naturalKeyFromNested(kind: KindDef, value: unknown): string | null {
