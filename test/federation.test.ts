@@ -146,6 +146,11 @@ describe('the subgraph SDL', () => {
       compose({ name: 'integrity', sdl: printed }),
       compose({ name: 'integrity', sdl: printed }, { name: 'owner', sdl: MINIMAL_OWNER }),
       compose({ name: 'integrity', sdl: printed }, { name: 'employees', sdl: EMPLOYEES_SDL }),
+      // An owner that also serves the employee list: Query.employees is @shareable here too.
+      compose(
+        { name: 'integrity', sdl: printed },
+        { name: 'owner', sdl: MINIMAL_OWNER.replace('type Query {', 'type Query { employees(first: Int = 50, after: ID): [Employee!]! @shareable') },
+      ),
     ]) {
       expect(result.errors?.map((e) => e.message) ?? []).toEqual([]);
       expect((result.hints ?? []).map((h) => h.message)).toEqual([]);
