@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { graphqlUrl } from './serve-subgraph.js';
 
 interface GatewayContext {
   authorization?: string;
@@ -61,5 +62,5 @@ export async function startGateway(options: {
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => res());
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`, stop: () => apollo.stop() };
+  return { url: graphqlUrl(options.host ?? '127.0.0.1', port), stop: () => apollo.stop() };
 }

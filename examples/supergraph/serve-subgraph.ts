@@ -9,6 +9,12 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { parse } from 'graphql';
 
+/** The URL of /graphql on a listening address (a wildcard host is reached on loopback). */
+export function graphqlUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}/graphql`;
+}
+
 export interface ServedSubgraph {
   url: string;
   stop(): Promise<void>;
@@ -38,5 +44,5 @@ export async function serveSubgraph<C extends BaseContext>(options: {
     server.listen(options.port ?? 0, host, () => res());
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${host}:${port}/graphql`, stop: () => apollo.stop() };
+  return { url: graphqlUrl(host, port), stop: () => apollo.stop() };
 }
