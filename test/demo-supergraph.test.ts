@@ -38,6 +38,13 @@ describe('npm run demo:supergraph', () => {
     expect(body.data.employee.name).toBe('Ada Lovelace');
     expect(body.data.employee.referencedBy).toContainEqual({ path: 'owner', from: { kind: 'DeploymentIntentGroup', name: 'prod-east' } });
 
+    // The gateway answers a local frontend's preflight as the subgraph does (CORS_ORIGINS).
+    const preflight = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+
     process.kill(proc.child.pid!, 'SIGTERM');
     expect((await proc.waitForExit(20_000)).code).toBe(0);
   });

@@ -20,7 +20,7 @@ const employees = await startEmployeesSubgraph({ clientUrl: config.clientDatabas
 const stops = [() => app.stop(), () => employees.stop()];
 try {
   const { supergraphSdl } = composeSupergraph(demoSubgraphs({ integrity: app.url, employees: employees.url }));
-  const gateway = await startGateway({ supergraphSdl, port: port('GATEWAY_PORT', 4000), host: config.host });
+  const gateway = await startGateway({ supergraphSdl, port: port('GATEWAY_PORT', 4000), host: config.host, corsOrigins: config.corsOrigins });
   stops.unshift(() => gateway.stop());
   process.stdout.write(
     `\n  Subgraphs: integrity ${app.url}, employees ${employees.url}\n` +

@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { corsFor } from '../../src/server/cors.js';
 import { graphqlUrl } from './serve-subgraph.js';
 
 interface GatewayContext {
@@ -29,6 +30,8 @@ export async function startGateway(options: {
   supergraphSdl: string;
   port?: number;
   host?: string;
+  /** Browser origins allowed to call it (as CORS_ORIGINS for the subgraph); none when absent. */
+  corsOrigins?: readonly string[];
   onSubgraphRequest?: SubgraphRequestListener;
 }): Promise<Gateway> {
   if (!process.env.APOLLO_TELEMETRY_DISABLED) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -54,6 +57,7 @@ export async function startGateway(options: {
   await apollo.start();
   app.use(
     '/graphql',
+    corsFor(options.corsOrigins ?? []),
     express.json({ limit: '5mb' }),
     expressMiddleware(apollo, { context: async ({ req }) => ({ authorization: req.headers.authorization }) }),
   );
