@@ -197,6 +197,21 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     ]);
   });
 
+  it('crosses out in one _entities call per step whatever the list length, and the cache join costs the same statements', async () => {
+    const Q = (first: number) => `{ deploymentIntentGroups(project: "shop", first: ${first}) { owner { entity { name bankAccounts { number } } } } }`;
+    const run = async (first: number) => {
+      const from = sg.requests.length;
+      const { result, statements } = await countStatements(s.app.db.statementLog, () => ok<{ deploymentIntentGroups: unknown[] }>(Q(first)));
+      expect(result.deploymentIntentGroups).toHaveLength(first);
+      return { calls: sg.entityCalls('employees', from).map((c) => c.typenames.length), statements: statements.length };
+    };
+    const two = await run(2);
+    const twenty = await run(N);
+    expect(two.calls).toEqual([2]);
+    expect(twenty.calls).toEqual([N]);
+    expect(twenty.statements).toBe(two.statements);
+  });
+
   it('crosses in from the owning subgraph: which documents refer to an employee', async () => {
     const { employee, unreferenced } = await ok(`{
       employee(employeeId: "e-2") { name referencedBy { path from { kind ... on DeploymentIntentGroup { name } } } }
