@@ -1,9 +1,11 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
+import { anyResource } from './support.js';
 import { Cluster, ClusterProvider, CompositeApp, CompositeProfile, DeploymentIntentGroup, LogicalCluster, Project } from './kinds.js';
 import { Approval, ApprovalPin } from './approvals.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { BankAccountRef, EmployeeRef, RemoteReference } from './remote.js';
+import { BankAccount, Employee } from './remote-entities.js';
 import { DateTime, JSONScalar } from './scalars.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
 import type { GraphQLContext } from './context.js';
@@ -13,7 +15,7 @@ export const resolvers: Resolvers = {
   JSON: JSONScalar,
   Query,
   Mutation,
-  Resource: { __resolveType: (r) => r.kind as ResourceRecord['kind'] as never },
+  Resource: { __resolveReference: anyResource, __resolveType: (r) => r.kind as ResourceRecord['kind'] as never },
   ResourceReference: {
     from: (ref, _, ctx: GraphQLContext) => ctx.loaders.resource.load(ref.fromId).then(must(ref.fromId)),
     to: (ref, _, ctx: GraphQLContext) => ctx.loaders.resource.load(ref.toId).then(must(ref.toId)),
@@ -28,6 +30,8 @@ export const resolvers: Resolvers = {
   RemoteReference,
   EmployeeRef,
   BankAccountRef,
+  Employee,
+  BankAccount,
   Approval,
   ApprovalPin,
 };

@@ -1,3 +1,4 @@
+import { naturalKeyText } from '../src/engine/resources/content.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
 import type { GraphQLContext } from './context.js';
 
@@ -9,11 +10,33 @@ export const resourceFields = {
     ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first) }),
   asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at }),
   name: (r: ResourceRecord) => String(r.content.name),
+  naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),
 };
 
-/** Federation entity lookup, batched through the request's loader; another kind's id is null. */
-export const entityOfKind = (kind: string) => (ref: { id: string }, ctx: GraphQLContext) =>
-  ctx.loaders.resource.load(ref.id).then((r) => (r && r.kind === kind ? r : null));
+/** A resource by natural key as one string (the `kind naturalKey` @key); null for an unknown kind or key. */
+function byNaturalKeyText(ctx: GraphQLContext, kind: unknown, text: unknown): Promise<ResourceRecord | null> {
+  if (typeof kind !== 'string' || !ctx.engine.schema.kinds.has(kind)) return Promise.resolve(null);
+  const naturalKey = ctx.engine.rules.naturalKeyFromText(ctx.engine.schema.kind(kind), text);
+  return naturalKey ? ctx.loaders.resourceByNaturalKey.load({ kind, naturalKey }) : Promise.resolve(null);
+}
+
+/**
+ * Federation entity lookup by any of a kind's @keys, batched through the request's loaders: by id
+ * (another kind's id is null), by `kind naturalKey`, or by the natural key nested as in the SDL.
+ * Unknown is null, never an error.
+ */
+export const entityOfKind =
+  (kind: string) =>
+  (ref: Record<string, unknown>, ctx: GraphQLContext): Promise<ResourceRecord | null> => {
+    if (typeof ref.id === 'string') return ctx.loaders.resource.load(ref.id).then((r) => (r && r.kind === kind ? r : null));
+    if ('naturalKey' in ref) return ref.kind === kind ? byNaturalKeyText(ctx, kind, ref.naturalKey) : Promise.resolve(null);
+    const naturalKey = ctx.engine.rules.naturalKeyFromNested(ctx.engine.schema.kind(kind), ref);
+    return naturalKey ? ctx.loaders.resourceByNaturalKey.load({ kind, naturalKey }) : Promise.resolve(null);
+  };
+
+/** The entity interface's lookup, by id or by `kind naturalKey`: a resource of any kind, typed by its record. */
+export const anyResource = (ref: Record<string, unknown>, ctx: GraphQLContext): Promise<ResourceRecord | null> =>
+  typeof ref.id === 'string' ? ctx.loaders.resource.load(ref.id) : byNaturalKeyText(ctx, ref.kind, ref.naturalKey);
 
 export const contentString = (field: string) => (r: ResourceRecord) => (r.content[field] as string | undefined) ?? null;
 

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { CORS_ORIGIN_PATTERN, DEFAULT_CORS_ORIGINS } from './server/cors.js';
 
 /** Settings from the environment (see ../shared/runtime-contract.md and the README). */
 export interface Config {
@@ -22,6 +23,8 @@ export interface Config {
   relationshipSchemaFile?: string;
   batching: boolean;
   logLevel: string;
+  /** Browser origins allowed to call /graphql (CORS_ORIGINS, comma-separated). */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +45,16 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['false', '0', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
+}
+
+function corsOrigins(env: NodeJS.ProcessEnv): string[] {
+  const raw = env.CORS_ORIGINS?.trim();
+  if (!raw) return [...DEFAULT_CORS_ORIGINS];
+  if (raw === 'none') return [];
+  const list = raw.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+  const bad = list.find((o) => !CORS_ORIGIN_PATTERN.test(o));
+  if (bad) throw new ConfigError(`CORS_ORIGINS must be origins like https://app.example.com or http://localhost:*, * or none (got "${bad}")`);
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -81,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
+    corsOrigins: corsOrigins(env),
   };
 }

@@ -9,6 +9,7 @@ import type { ApplyRemoteChangesResult as RemoteChangesOutcome } from '../../src
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -63,12 +64,15 @@ export type ApprovalPin = {
   version: Scalars['Int']['output'];
 };
 
+/** A bank account of the client store, as the remote_ref cache holds it. */
 export type BankAccount = {
   __typename?: 'BankAccount';
   bank?: Maybe<Scalars['String']['output']>;
   currency?: Maybe<Scalars['String']['output']>;
   number: Scalars['String']['output'];
   owner: Scalars['String']['output'];
+  /** The documents whose remote references point at this account. */
+  referencedBy: Array<RemoteReferrer>;
 };
 
 export type BankAccountKey = {
@@ -99,6 +103,7 @@ export type Cluster = Resource & {
   labels: Array<Scalars['String']['output']>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   provider: ClusterProvider;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -132,6 +137,7 @@ export type ClusterProvider = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -159,6 +165,7 @@ export type CompositeApp = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   profiles: Array<CompositeProfile>;
   project: Project;
   referencedBy: Array<ResourceReference>;
@@ -189,6 +196,7 @@ export type CompositeProfile = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -275,6 +283,7 @@ export type DeploymentIntentGroup = Resource & {
   logicalCluster?: Maybe<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   owner?: Maybe<EmployeeRef>;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -292,12 +301,15 @@ export type DeploymentIntentGroupHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** An employee of the client store, as the remote_ref cache holds it. */
 export type Employee = {
   __typename?: 'Employee';
   department?: Maybe<Scalars['String']['output']>;
   email?: Maybe<Scalars['String']['output']>;
   employeeId: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /** The documents whose remote references point at this employee. */
+  referencedBy: Array<RemoteReferrer>;
 };
 
 export type EmployeeKey = {
@@ -338,6 +350,7 @@ export type LogicalCluster = Resource & {
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   project: Project;
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -501,6 +514,7 @@ export type Project = Resource & {
   logicalClusters: Array<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -638,6 +652,14 @@ export type RemoteReference = {
   status: RemoteRefStatus;
 };
 
+/** A document field that refers to a remote entity. */
+export type RemoteReferrer = {
+  __typename?: 'RemoteReferrer';
+  from: Resource;
+  /** The field of `from` that holds the reference, e.g. `owner`. */
+  path: Scalars['String']['output'];
+};
+
 /** A copy of a remote entity taken when an approval was made. */
 export type RemoteSnapshot = {
   __typename?: 'RemoteSnapshot';
@@ -662,6 +684,8 @@ export type Resource = {
   /** The kind's name, as in the relationship schema: Project, CompositeApp, ... */
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The natural identity as one string: the identity's names joined by '/', e.g. `retail/web/std/prod-east`. */
+  naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included. */
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
@@ -808,38 +832,65 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of federation types */
 export type FederationTypes = {
+  BankAccount: BankAccount;
   Cluster: Cluster;
   ClusterProvider: ClusterProvider;
   CompositeApp: CompositeApp;
   CompositeProfile: CompositeProfile;
   DeploymentIntentGroup: DeploymentIntentGroup;
+  Employee: Employee;
   LogicalCluster: LogicalCluster;
   Project: Project;
+  Resource: Resource;
 };
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = {
+  BankAccount:
+    ( { __typename: 'BankAccount' }
+    & GraphQLRecursivePick<FederationTypes['BankAccount'], {"number":true,"owner":true}> );
   Cluster:
     ( { __typename: 'Cluster' }
-    & GraphQLRecursivePick<FederationTypes['Cluster'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Cluster'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Cluster'], {"provider":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['Cluster'], {"kind":true,"naturalKey":true}> ) );
   ClusterProvider:
     ( { __typename: 'ClusterProvider' }
-    & GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"name":true}>
+        | GraphQLRecursivePick<FederationTypes['ClusterProvider'], {"kind":true,"naturalKey":true}> ) );
   CompositeApp:
     ( { __typename: 'CompositeApp' }
-    & GraphQLRecursivePick<FederationTypes['CompositeApp'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['CompositeApp'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"project":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeApp'], {"kind":true,"naturalKey":true}> ) );
   CompositeProfile:
     ( { __typename: 'CompositeProfile' }
-    & GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"compositeApp":{"project":{"name":true},"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['CompositeProfile'], {"kind":true,"naturalKey":true}> ) );
   DeploymentIntentGroup:
     ( { __typename: 'DeploymentIntentGroup' }
-    & GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"compositeProfile":{"compositeApp":{"project":{"name":true},"name":true},"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['DeploymentIntentGroup'], {"kind":true,"naturalKey":true}> ) );
+  Employee:
+    ( { __typename: 'Employee' }
+    & GraphQLRecursivePick<FederationTypes['Employee'], {"employeeId":true}> );
   LogicalCluster:
     ( { __typename: 'LogicalCluster' }
-    & GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"project":{"name":true},"name":true}>
+        | GraphQLRecursivePick<FederationTypes['LogicalCluster'], {"kind":true,"naturalKey":true}> ) );
   Project:
     ( { __typename: 'Project' }
-    & GraphQLRecursivePick<FederationTypes['Project'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Project'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Project'], {"name":true}>
+        | GraphQLRecursivePick<FederationTypes['Project'], {"kind":true,"naturalKey":true}> ) );
+  Resource:
+    ( { __typename: 'Resource' }
+    & ( GraphQLRecursivePick<FederationTypes['Resource'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Resource'], {"kind":true,"naturalKey":true}> ) );
 };
 
 
@@ -887,6 +938,7 @@ export type ResolversTypes = {
   RemoteChangeOp: RemoteChangeOp;
   RemoteRefStatus: RemoteRefStatus;
   RemoteReference: ResolverTypeWrapper<RemoteRefRecord>;
+  RemoteReferrer: ResolverTypeWrapper<Omit<RemoteReferrer, 'from'> & { from: ResolversTypes['Resource'] }>;
   RemoteSnapshot: ResolverTypeWrapper<RemoteSnapshotRecord>;
   Resource: ResolverTypeWrapper<ResourceRecord>;
   ResourceReference: ResolverTypeWrapper<ReferenceRecord>;
@@ -938,6 +990,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RemoteChangeInput: RemoteChangeInput;
   RemoteReference: RemoteRefRecord;
+  RemoteReferrer: Omit<RemoteReferrer, 'from'> & { from: ResolversParentTypes['Resource'] };
   RemoteSnapshot: RemoteSnapshotRecord;
   Resource: ResourceRecord;
   ResourceReference: ReferenceRecord;
@@ -973,11 +1026,13 @@ export type ApprovalPinResolvers<ContextType = GraphQLContext, ParentType extend
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type BankAccountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccount'] = ResolversParentTypes['BankAccount']> = {
+export type BankAccountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccount'] = ResolversParentTypes['BankAccount'], FederationReferenceType extends FederationReferenceTypes['BankAccount'] = FederationReferenceTypes['BankAccount']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['BankAccount']> | FederationReferenceType, FederationReferenceType, ContextType>;
   bank?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   currency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
 };
 
 export type BankAccountRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccountRef'] = ResolversParentTypes['BankAccountRef']> = {
@@ -1003,6 +1058,7 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['ClusterProvider'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1022,6 +1078,7 @@ export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType ex
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1040,6 +1097,7 @@ export type CompositeAppResolvers<ContextType = GraphQLContext, ParentType exten
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   profiles?: Resolver<Array<ResolversTypes['CompositeProfile']>, ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
@@ -1061,6 +1119,7 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1094,6 +1153,7 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   logicalCluster?: Resolver<Maybe<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['EmployeeRef']>, ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1102,11 +1162,13 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
-export type EmployeeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Employee'] = ResolversParentTypes['Employee']> = {
+export type EmployeeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Employee'] = ResolversParentTypes['Employee'], FederationReferenceType extends FederationReferenceTypes['Employee'] = FederationReferenceTypes['Employee']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Employee']> | FederationReferenceType, FederationReferenceType, ContextType>;
   department?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   employeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
 };
 
 export type EmployeeRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EmployeeRef'] = ResolversParentTypes['EmployeeRef']> = {
@@ -1143,6 +1205,7 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
@@ -1192,6 +1255,7 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
   logicalClusters?: Resolver<Array<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1221,6 +1285,11 @@ export type RemoteReferenceResolvers<ContextType = GraphQLContext, ParentType ex
   __resolveType: TypeResolveFn<'BankAccountRef' | 'EmployeeRef', ParentType, ContextType>;
 };
 
+export type RemoteReferrerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteReferrer'] = ResolversParentTypes['RemoteReferrer']> = {
+  from?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteSnapshot'] = ResolversParentTypes['RemoteSnapshot']> = {
   entity?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1228,8 +1297,9 @@ export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType ext
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
-export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource']> = {
+export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource'], FederationReferenceType extends FederationReferenceTypes['Resource'] = FederationReferenceTypes['Resource']> = {
   __resolveType: TypeResolveFn<'Cluster' | 'ClusterProvider' | 'CompositeApp' | 'CompositeProfile' | 'DeploymentIntentGroup' | 'LogicalCluster' | 'Project', ParentType, ContextType>;
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Resource']> | FederationReferenceType, FederationReferenceType, ContextType>;
 };
 
 export type ResourceReferenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResourceReference'] = ResolversParentTypes['ResourceReference']> = {
@@ -1270,6 +1340,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PruneHistoryReport?: PruneHistoryReportResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemoteReference?: RemoteReferenceResolvers<ContextType>;
+  RemoteReferrer?: RemoteReferrerResolvers<ContextType>;
   RemoteSnapshot?: RemoteSnapshotResolvers<ContextType>;
   Resource?: ResourceResolvers<ContextType>;
   ResourceReference?: ResourceReferenceResolvers<ContextType>;

@@ -1,13 +1,14 @@
 import DataLoader from 'dataloader';
 import type { Timestamp } from '../data/time.js';
 import type { RemoteContext } from '../remote/context.js';
-import { loadRemoteLinks, refill, type RemoteLinkKey } from '../remote/reader.js';
-import { remoteRefsByIds, type RemoteRefRecord } from '../remote/remote-ref-store.js';
+import { loadRemoteEntities, loadRemoteLinks, refill, type RemoteEntityKey, type RemoteLinkKey } from '../remote/reader.js';
+import { remoteReferrers, remoteRefsByIds, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
+import type { RemoteEntity } from '../remote/sources/source.js';
 import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesByIds, versionsAt } from './resources/store.js';
+import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
 
 /**
  * Per-request DataLoaders: whatever one GraphQL operation asks for in a tick is fetched with one
@@ -17,7 +18,7 @@ import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesById
 export function createLoaders(ctx: RemoteContext, options: { batching: boolean }) {
   const db = ctx.db;
   const opts = { batch: options.batching };
-  const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<V[]>, cacheKeyFn: (k: K) => string) =>
+  const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
@@ -29,6 +30,15 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
     for (const r of records) resource.prime(r.id, r);
     return records;
   };
+
+  /** Federation's second @key: resources by kind and natural key, one statement per kind. */
+  const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(async (keys) => {
+    const found = new Map<string, ResourceRecord>();
+    for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
+      for (const r of prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey)))) found.set(`${kind}|${r.naturalKey}`, r);
+    }
+    return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
+  }, (k) => `${k.kind}|${k.naturalKey}`);
 
   const children = keyed<{ parentId: string; kind: string }, ResourceRecord[]>(async (keys) => {
     const found = new Map<string, ResourceRecord[]>();
@@ -75,6 +85,13 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
+  const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>((keys) => loadRemoteEntities(ctx, keys), (k) => `${k.entityType}|${k.hashKey}`);
+
+  const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(async (keys) => {
+    const by = groupBy(await remoteReferrers(db, keys), (r) => `${r.entity_type}|${r.remote_hash_key}`);
+    return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
+  }, (k) => `${k.entityType}|${k.hashKey}`);
+
   const approval = new DataLoader<string, ApprovalRecord | null>(async (ids) => {
     const by = new Map((await approvalsByIds(db, ids)).map((a) => [a.id, a]));
     return ids.map((id) => by.get(id) ?? null);
@@ -107,6 +124,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
 
   return {
     resource,
+    resourceByNaturalKey,
     children,
     referencesOut,
     referencesIn,
@@ -114,6 +132,8 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
     asOf,
     remoteLink,
     remoteRef,
+    remoteEntity,
+    referrersOfRemote,
     prime,
     approval,
     approvalInForce,

@@ -1,7 +1,18 @@
 import { DomainError } from '../engine/errors.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
-import { linkedRemoteRows, storeFailure, storeFetched, storeGone, toRemoteRecord, type RemoteRefRecord } from './remote-ref-store.js';
+import type { RemoteKey } from './hash.js';
+import {
+  linkedRemoteRows,
+  remoteRefsByTypedHashes,
+  storeFailure,
+  storeFetched,
+  storeGone,
+  toRemoteRecord,
+  type RemoteRefRecord,
+  type TypedHash,
+} from './remote-ref-store.js';
+import type { RemoteEntity } from './sources/source.js';
 
 export interface RemoteLinkKey {
   resourceId: string;
@@ -25,6 +36,49 @@ export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteL
   await refill(ctx, [...records.values()].filter((r) => r.entity === null && !r.deleted));
   return keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
 }
+
+export interface RemoteEntityKey extends TypedHash {
+  key: RemoteKey;
+}
+
+/**
+ * Remote entities by key, as a federation `_entities` call asks for them: the cache rows of every
+ * key in one local query, evicted rows refetched (and stored) with one remote query per type, as
+ * the remote LEFT JOIN does. A key no document refers to has no cache row: it is read through from
+ * its store (one remote query per type, not cached: the cache holds what documents refer to). What
+ * the store does not have is null; a DELETED row gives its last copy, as `EmployeeRef.entity` does.
+ * An entity the cache lacks while its store is down is a REMOTE_SOURCE_UNAVAILABLE error (in its
+ * place only), so that no caller mistakes "cannot tell now" for "does not exist".
+ */
+export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly RemoteEntityKey[]): Promise<(RemoteEntity | DomainError | null)[]> {
+  const rows = new Map((await remoteRefsByTypedHashes(ctx.db, keys)).map((r) => [`${r.entityType}|${r.hashKey}`, r]));
+  await refill(ctx, [...rows.values()].filter((r) => r.entity === null && !r.deleted));
+  const uncached = keys.filter((k) => !rows.has(`${k.entityType}|${k.hashKey}`));
+  const readThrough = new Map<string, RemoteEntity>();
+  const unavailable = new Map<string, DomainError>();
+  for (const [typeName, group] of groupBy(uncached, (k) => k.entityType)) {
+    const type = ctx.schema.remoteType(typeName);
+    const asked = new Map(group.map((k) => [k.hashKey, k.key]));
+    try {
+      for (const [hash, entity] of await fetchEntities(ctx, type, [...asked.values()])) {
+        const key = asked.get(hash);
+        if (key) readThrough.set(`${typeName}|${hash}`, normalizeEntity(type, key, entity));
+      }
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      unavailable.set(typeName, e);
+    }
+  }
+  return keys.map((k) => {
+    const id = `${k.entityType}|${k.hashKey}`;
+    const row = rows.get(id);
+    if (row) return row.entity ?? (row.deleted ? null : unavailableError(row));
+    return readThrough.get(id) ?? unavailable.get(k.entityType) ?? null;
+  });
+}
+
+const unavailableError = (row: RemoteRefRecord) =>
+  new DomainError('REMOTE_SOURCE_UNAVAILABLE', row.lastError ?? `The store holding ${row.entityType} is unavailable`, { entityType: row.entityType });
 
 /** Refetches evicted rows in place (the records passed in are updated). */
 export async function refill(ctx: RemoteContext, evicted: RemoteRefRecord[]): Promise<void> {

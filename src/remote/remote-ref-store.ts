@@ -2,6 +2,7 @@ import { chunks, placeholders, readInChunks } from '../data/chunk.js';
 import type { Sql } from '../data/db.js';
 import type { RemoteRefRow } from '../data/entities.js';
 import type { Timestamp } from '../data/time.js';
+import { groupBy } from '../util/group-by.js';
 import type { RemoteKey } from './hash.js';
 import type { RemoteEntity } from './sources/source.js';
 
@@ -112,4 +113,56 @@ export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: rea
       c,
     ),
   );
+}
+
+export interface TypedHash {
+  entityType: string;
+  hashKey: string;
+}
+
+/** `(entity_type = ? AND remote_hash_key IN (…)) OR …` for one chunk of keys of any types. */
+function typedHashWhere(keys: readonly TypedHash[], alias: string): { where: string; params: string[] } {
+  const params: string[] = [];
+  const where = [...groupBy(keys, (k) => k.entityType)]
+    .map(([type, group]) => {
+      params.push(type, ...group.map((k) => k.hashKey));
+      return `(${alias}entity_type = ? AND ${alias}remote_hash_key IN (${placeholders(group.length)}))`;
+    })
+    .join(' OR ');
+  return { where, params };
+}
+
+/** Cache rows of remote entities of any types by key hash: one statement per chunk of keys. */
+export async function remoteRefsByTypedHashes(sql: Pick<Sql, 'query'>, keys: readonly TypedHash[]): Promise<RemoteRefRecord[]> {
+  const out: RemoteRefRecord[] = [];
+  for (const c of chunks(keys)) {
+    if (!c.length) continue;
+    const { where, params } = typedHashWhere(c, '');
+    out.push(...(await sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE ${where}`, params)).map(toRemoteRecord));
+  }
+  return out;
+}
+
+export interface RemoteReferrerRow {
+  entity_type: string;
+  remote_hash_key: string;
+  resource_id: string;
+  path: string;
+}
+
+/** The document fields that link to these remote entities, in resource and path order. */
+export async function remoteReferrers(sql: Pick<Sql, 'query'>, keys: readonly TypedHash[]): Promise<RemoteReferrerRow[]> {
+  const out: RemoteReferrerRow[] = [];
+  for (const c of chunks(keys)) {
+    if (!c.length) continue;
+    const { where, params } = typedHashWhere(c, 'r.');
+    out.push(
+      ...(await sql.query<RemoteReferrerRow>(
+        `SELECT r.entity_type, r.remote_hash_key, l.resource_id, l.path FROM remote_ref r JOIN remote_link l ON l.remote_ref_id = r.id
+         WHERE ${where} ORDER BY l.resource_id, l.path`,
+        params,
+      )),
+    );
+  }
+  return out;
 }

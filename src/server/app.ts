@@ -64,7 +64,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       });
       stops.push(() => feed.stop());
     }
-    const http = await startHttp(engine, { host: config.host, port: config.port, log });
+    const http = await startHttp(engine, { host: config.host, port: config.port, log, corsOrigins: config.corsOrigins });
     stops.push(() => http.stop());
     return { url: http.url, engine, db, stop: stopAll };
   } catch (e) {

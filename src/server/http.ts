@@ -11,6 +11,7 @@ import type { GraphQLContext } from '../../resolvers/context.js';
 import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import { corsFor } from './cors.js';
 import { formatError } from './errors.js';
 import { buildSchema } from './schema.js';
 
@@ -50,7 +51,10 @@ async function storeAnswers(engine: Engine): Promise<boolean> {
 }
 
 /** Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql, /health beside it. */
-export async function startHttp(engine: Engine, options: { host: string; port: number; log: Logger }): Promise<HttpServer> {
+export async function startHttp(
+  engine: Engine,
+  options: { host: string; port: number; log: Logger; corsOrigins: readonly string[] },
+): Promise<HttpServer> {
   const app = express();
   const server = createServer(app);
   const apollo = new ApolloServer<GraphQLContext>({
@@ -78,6 +82,7 @@ export async function startHttp(engine: Engine, options: { host: string; port: n
   });
   app.use(
     '/graphql',
+    corsFor(options.corsOrigins),
     express.json({ limit: '5mb' }),
     expressMiddleware(apollo, {
       context: async () => ({ engine, loaders: engine.loaders() }),

@@ -7,8 +7,12 @@ import type { Content, PlannedReference } from './model.js';
 export const NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$';
 const NAME_RULE = "must be 1 to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit";
 const nameSchema = { type: 'string', pattern: NAME_PATTERN };
+const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const naturalKeyOf = (values: readonly unknown[]) => JSON.stringify(values);
+
+/** The natural key as one string, its names joined by '/' (a name cannot hold one): `shelf-a/w1`. */
+export const naturalKeyText = (naturalKey: string) => (JSON.parse(naturalKey) as string[]).join('/');
 
 /** `/clusters/1/name` → `clusters[1].name` */
 function fieldPath(pointer: string): string {
@@ -123,6 +127,32 @@ export class ContentRules {
       else plan(value, ref.field);
     }
     return out;
+  }
+
+  /**
+   * Identity of a kind from its natural key as nested objects, each parent under its kind's key:
+   * `{ shelf: { name: "a" }, name: "w1" }` for a kind whose parent's key is `shelf`. Null when the shape or a name is
+   * not one any resource can have.
+   */
+  naturalKeyFromNested(kind: KindDef, value: unknown): string | null {
+    const values: unknown[] = [];
+    let def: KindDef | null = kind;
+    let at = value;
+    while (def) {
+      if (!at || typeof at !== 'object') return null;
+      values.unshift((at as Record<string, unknown>).name);
+      at = def.parent ? (at as Record<string, unknown>)[this.schema.kind(def.parent).key] : undefined;
+      def = def.parent ? this.schema.kind(def.parent) : null;
+    }
+    if (values.length !== kind.identity.length || !values.every((v) => typeof v === 'string' && NAME_RE.test(v))) return null;
+    return naturalKeyOf(values);
+  }
+
+  /** Identity of a kind from its natural key as one string (`naturalKeyText`); null when no resource can have it. */
+  naturalKeyFromText(kind: KindDef, text: unknown): string | null {
+    if (typeof text !== 'string') return null;
+    const values = text.split('/');
+    return values.length === kind.identity.length && values.every((v) => NAME_RE.test(v)) ? naturalKeyOf(values) : null;
   }
 
   /** Identity of a kind from a natural-key object the user gave (e.g. a query's arguments). */

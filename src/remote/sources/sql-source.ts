@@ -119,6 +119,23 @@ export class SqlSource implements RemoteSource {
     return out;
   }
 
+  /** Entities whose `field` holds one of `values` (e.g. the bank accounts of some owners), in key order. */
+  async fetchWhere(type: RemoteTypeDef, field: string, values: readonly string[]): Promise<RemoteEntity[]> {
+    const table = this.tableOf(type);
+    const column = type.columns[field];
+    if (!column) throw new Error(`remote type ${type.name} has no column for field "${field}"`);
+    const out: RemoteEntity[] = [];
+    const distinct = [...new Set(values)];
+    for (let i = 0; i < distinct.length; i += SQL_KEY_CHUNK) {
+      const chunk = distinct.slice(i, i + SQL_KEY_CHUNK);
+      const where = `${this.q(column)} IN (${chunk.map((_, n) => this.param(n + 1)).join(', ')})`;
+      const order = type.key.map((f) => this.q(type.columns[f])).join(', ');
+      const rows = await this.run(`SELECT ${this.selectList(type)} FROM ${this.q(table)} WHERE ${where} ORDER BY ${order}`, chunk, table);
+      out.push(...rows.map((r) => this.toEntity(type, r)));
+    }
+    return out;
+  }
+
   /**
    * Entities in key order. `after` is the first key field's value of the last entity seen; for a
    * composite key it may instead be that entity's canonical key JSON, which pages without skipping
