@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Timestamp } from '../data/time.js';
 import type { RemoteContext } from '../remote/context.js';
-import { loadRemoteLinks, refill, type RemoteLinkKey } from '../remote/reader.js';
+import { loadRemoteLinks, needsFetch, refill, type RemoteLinkKey } from '../remote/reader.js';
 import { remoteRefsByIds, type RemoteRefRecord } from '../remote/remote-ref-store.js';
 import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
@@ -70,7 +70,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
 
   const remoteRef = new DataLoader<string, RemoteRefRecord | null>(async (ids) => {
     const rows = await remoteRefsByIds(db, ids);
-    await refill(ctx, rows.filter((r) => r.entity === null && !r.deleted));
+    await refill(ctx, needsFetch(ctx, rows));
     const by = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
