@@ -61,6 +61,10 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
         apply: (events) => engine.applyRemoteChanges(events),
         remoteTypes: schema.remoteTypes.values(),
         log,
+        maxDeliveries: config.changeFeedMaxDeliveries,
+        retryDelayMs: config.changeFeedRetryDelayMs,
+        ackWaitMs: config.changeFeedRedeliverMs,
+        claimIdleMs: config.changeFeedRedeliverMs,
       });
       stops.push(() => feed.stop());
     }
