@@ -1,4 +1,5 @@
-import { insertIgnore } from '../data/db.js';
+import { chunks, placeholders, readInChunks } from '../data/chunk.js';
+import { insertIgnore, type Tx } from '../data/db.js';
 import { badInput } from '../engine/errors.js';
 import type { RemoteTypeDef } from '../engine/schema/model.js';
 import { hashKey, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
@@ -88,13 +89,12 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
     // Events without a position are as of now, in the order given (µs of the clock, then index).
     const nowMs = Date.parse(toIso(now));
     const nowMicros = Number(now.slice(-3));
+    const applied = await rememberEvents(tx, changes, now);
+    const dirty = new Set<RemoteRefRecord>();
     for (const [i, c] of changes.entries()) {
-      if (c.eventId) {
-        const fresh = await tx.execute(`${insertIgnore(tx)} INTO applied_event (event_id, applied_at) VALUES (?, ?)`, [c.eventId, now]);
-        if (fresh === 0) {
-          result.ignored++;
-          continue;
-        }
+      if (c.eventId && !applied.has(c)) {
+        result.ignored++;
+        continue;
       }
       const row = rows.get(`${c.type.name}|${c.hash}`);
       const position = c.position ?? encodePosition({ tsMs: nowMs, pos: nowMicros, sequence: i + 1 });
@@ -103,24 +103,68 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
         continue;
       }
       if (c.op === 'DELETE') {
-        await tx.execute(`UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = NULL, source_position = ? WHERE id = ?`, [now, position, row.id]);
-        Object.assign(row, { deleted: true, position });
+        Object.assign(row, { deleted: true, position, fetchedAt: now, lastError: null });
         result.markedDeleted++;
       } else if (c.entity && (row.entity || c.type.fields.every((f) => f in c.entity!))) {
         const merged = normalizeEntity(c.type, c.key, { ...(row.entity ?? {}), ...c.entity });
-        await tx.execute(
-          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, source_position = ? WHERE id = ?`,
-          [JSON.stringify(merged), now, position, row.id],
-        );
-        Object.assign(row, { entity: merged, deleted: false, position });
+        Object.assign(row, { entity: merged, deleted: false, position, fetchedAt: now, lastError: null, failures: 0 });
         result.refreshed++;
       } else {
         // No entity, or a partial one with no cached copy to complete it: refetch on the next read.
-        await tx.execute(`UPDATE remote_ref SET cached_entity = NULL, deleted = 0, source_position = ? WHERE id = ?`, [position, row.id]);
         Object.assign(row, { entity: null, deleted: false, position });
         result.evicted++;
       }
+      dirty.add(row);
     }
+    // The rows are locked: their final states go back in one statement per chunk.
+    await writeRows(tx, [...dirty]);
     return result;
   });
+}
+
+/**
+ * Records the event ids of a batch (two statements per chunk instead of one per event) and
+ * returns the changes seen for the first time. Two replicas racing on one id may both take it
+ * for new: harmless, as the compare-and-set on the source position lets only one write through.
+ */
+async function rememberEvents(tx: Tx, changes: readonly CheckedChange[], now: string): Promise<Set<CheckedChange>> {
+  const fresh = new Set<CheckedChange>();
+  const ids = [...new Set(changes.map((c) => c.eventId).filter((id): id is string => id !== null))];
+  if (!ids.length) return fresh;
+  const known = new Set(
+    (await readInChunks(ids, (c) => tx.query<{ event_id: string }>(`SELECT event_id FROM applied_event WHERE event_id IN (${placeholders(c.length)})`, c))).map(
+      (r) => r.event_id,
+    ),
+  );
+  const taken = new Set<string>();
+  for (const c of changes) {
+    if (c.eventId === null || known.has(c.eventId) || taken.has(c.eventId)) continue;
+    taken.add(c.eventId);
+    fresh.add(c);
+  }
+  for (const c of chunks([...taken], 200)) {
+    if (!c.length) continue;
+    await tx.execute(`${insertIgnore(tx)} INTO applied_event (event_id, applied_at) VALUES ${c.map(() => '(?, ?)').join(', ')}`, c.flatMap((id) => [id, now]));
+  }
+  return fresh;
+}
+
+/** Writes the in-memory state of locked rows, one UPDATE per chunk (a CASE per column). */
+async function writeRows(tx: Tx, rows: readonly RemoteRefRecord[]): Promise<void> {
+  for (const c of chunks(rows, 100)) {
+    if (!c.length) continue;
+    const column = (value: (r: RemoteRefRecord) => unknown) => ({ sql: `CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END`, params: c.flatMap((r) => [r.id, value(r)]) });
+    const sets = {
+      cached_entity: column((r) => (r.entity === null ? null : JSON.stringify(r.entity))),
+      deleted: column((r) => (r.deleted ? 1 : 0)),
+      fetched_at: column((r) => r.fetchedAt),
+      last_error: column((r) => r.lastError),
+      failures: column((r) => r.failures),
+      source_position: column((r) => r.position),
+    };
+    await tx.execute(
+      `UPDATE remote_ref SET ${Object.entries(sets).map(([name, s]) => `${name} = ${s.sql}`).join(', ')} WHERE id IN (${placeholders(c.length)})`,
+      [...Object.values(sets).flatMap((s) => s.params), ...c.map((r) => r.id)],
+    );
+  }
 }
