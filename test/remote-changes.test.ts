@@ -208,6 +208,14 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     await insertDemoClientRows(s.clientUrl, { employees: [employee(6)] });
   });
 
+  it('forgets applied event ids older than their retention (its own job, whatever GC_INTERVAL_SECONDS says)', async () => {
+    await s.app.db.execute(`INSERT INTO applied_event (event_id, applied_at) VALUES ('evt-ancient', '2000-01-01 00:00:00.000000')`);
+    await applied([{ entityType: 'Employee', key: key(4), op: 'UPSERT', entity: employee(4), eventId: 'evt-recent' }]);
+    expect(await s.app.engine.maintenance.forgetAppliedEvents()).toBeGreaterThanOrEqual(1);
+    expect(await rowCount(s, 'applied_event', 'event_id = ?', ['evt-ancient'])).toBe(0);
+    expect(await rowCount(s, 'applied_event', 'event_id = ?', ['evt-recent'])).toBe(1);
+  });
+
   it('deletes remote_ref rows nobody links to and keeps linked ones', async () => {
     const g8Ref = await linkedRef(s, group[8], 'owner');
     expect(g8Ref).not.toBeNull();
