@@ -70,6 +70,26 @@ describe('change feed wired into the running subgraph', () => {
       await nc.close();
     }
   });
+  it('starts while the feed\'s stream does not exist yet, and consumes it once it does', async () => {
+    const stream = unique('LATE').toUpperCase();
+    const nc = await connect({ servers: '127.0.0.1:4222' });
+    const jsm = await nc.jetstreamManager();
+    const s = await startTestServer('sqlite', { env: { CHANGE_FEED_URL: `nats://127.0.0.1:4222/${stream}`, CHANGE_FEED_RETRY_DELAY_MS: '50' } });
+    try {
+      const id = await ownerOfNewGroup(s, 'latefeed', 'e-6');
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+      const js = nc.jetstream();
+      await js.publish(`${stream}.client.employee`, JSON.stringify(debezium('u', { employee_id: 'e-6', name: 'Renamed once the feed was up' })));
+      expect(await until('the late feed\'s rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed once the feed was up' && o; })).toEqual({
+        status: 'FRESH',
+        entity: { name: 'Renamed once the feed was up' },
+      });
+    } finally {
+      await s.close();
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
 });
 
 describe('a remote type served by another subgraph (GraphQL source)', () => {
