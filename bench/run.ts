@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the list benchmark (issue 3), the approval-closure benchmark (issue 5) and the
- * garbage-collection benchmark (issue 4), on SQLite and, when BENCH_MYSQL_URL is set, on MariaDB.
+ * `npm run bench`: the list benchmark (issue 3), the approval-closure benchmark (issue 5), the
+ * garbage-collection benchmark (issue 4) and the change-feed burst (issue 9), on SQLite and, when BENCH_MYSQL_URL is set, on MariaDB.
  * Markdown tables on stdout, progress on stderr, figures in bench/results/. See bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runApprovalBench, type ApprovalResult } from './approval.js';
+import { FEED_KEYS, runFeedBench, type FeedResult } from './feed.js';
 import { runGcBench, type GcResult } from './gc.js';
 import { fmt, ratio, table } from './lib/markdown.js';
 import { benchOptions, progress } from './lib/options.js';
@@ -26,6 +27,7 @@ progress(`stores: ${stores.join(', ')}; benchmarks: ${[...options.only].join(', 
 const list: ListResult[] = [];
 const approval: ApprovalResult[] = [];
 const gc: GcResult[] = [];
+const feed: FeedResult[] = [];
 const errors: { benchmark: string; store: StoreKind; error: string }[] = [];
 
 async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise<T>, into: T[]): Promise<void> {
@@ -41,6 +43,7 @@ async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise
 if (options.only.has('list')) for (const s of stores) await attempt('list', s, () => runListBench(s, options), list);
 if (options.only.has('approval')) for (const s of stores) await attempt('approval', s, () => runApprovalBench(s, options), approval);
 if (options.only.has('gc')) for (const s of stores) await attempt('gc', s, () => runGcBench(s, options), gc);
+if (options.only.has('feed')) for (const s of stores) await attempt('feed', s, () => runFeedBench(s, options), feed);
 
 // ---- tables ----
 const ms = (n: number | undefined) => fmt(n, n !== undefined && n >= 100 ? 0 : n !== undefined && n >= 10 ? 1 : 2);
@@ -122,6 +125,23 @@ if (gc.length) {
   );
 }
 
+if (feed.length) {
+  const rows = feed.flatMap((r) =>
+    r.rows.map((x) => [r.store, x.case, x.events, fmt(x.eventsPerSecond, 0), ms(x.convergedMs), ms(x.drainedMs), x.publishPerSecond === undefined ? null : fmt(x.publishPerSecond, 0), ratio(x.xFloor, 1)]),
+  );
+  sections.push(
+    [
+      `### A burst of ${(FEED_KEYS * 5).toLocaleString('en')} change events against ${FEED_KEYS.toLocaleString('en')} cached keys (issue 9)`,
+      '',
+      'Five versions per key published out of source order (v3, v1, v5, v2, v4) as fast as the producer can, consumed by one replica ' +
+        '(batches of 100, compare-and-set on the source position). "converged" = from the first publish until every row holds its v5; ' +
+        '"drained" = until the broker has every event acknowledged. ×floor = the floor\'s events/s ÷ this case\'s.',
+      '',
+      table(['store', 'case', 'events', 'events/s', 'converged ms', 'drained ms', 'published/s', '×floor'], rows),
+    ].join('\n'),
+  );
+}
+
 const header = [
   `Run ${date} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
     `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end. ` +
@@ -140,6 +160,7 @@ const results = {
   list,
   approval,
   gc,
+  feed,
   errors,
 };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -19,6 +19,12 @@ export interface Config {
   historyKeepLast?: number;
   historyMaxAgeSeconds?: number;
   changeFeedUrl?: string;
+  /** Attempts at one change event before it goes to the dead letter. */
+  changeFeedMaxDeliveries: number;
+  /** Wait before a failed change event is delivered again. */
+  changeFeedRetryDelayMs: number;
+  /** An event a dead replica took but never acknowledged goes to another replica after this long. */
+  changeFeedRedeliverMs: number;
   leaseTtlSeconds: number;
   relationshipSchemaFile?: string;
   batching: boolean;
@@ -72,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (changeFeedUrl && !/^(nats|redis):\/\/[^/]+\/.+/.test(changeFeedUrl)) {
     throw new ConfigError(`CHANGE_FEED_URL must be nats://host:port/STREAM or redis://host:port/KEY (got "${changeFeedUrl}")`);
   }
-  const revalidateAfterSeconds = integer(env, 'REVALIDATE_AFTER_SECONDS', 300);
+  const revalidateAfterSeconds = integer(env, 'REVALIDATE_AFTER_SECONDS', 60);
   return {
     port: integer(env, 'PORT', 4001),
     host: env.HOST || '127.0.0.1',
@@ -83,13 +89,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: boolean(env, 'SEED_DEMO', embeddedStore),
     retentionSeconds: integer(env, 'RETENTION_SECONDS', undefined),
     revalidateAfterSeconds,
-    revalidateIntervalSeconds: integer(env, 'REVALIDATE_INTERVAL_SECONDS', Math.max(5, Math.floor(revalidateAfterSeconds / 2))),
+    revalidateIntervalSeconds: integer(env, 'REVALIDATE_INTERVAL_SECONDS', Math.max(1, Math.floor(revalidateAfterSeconds / 2))),
     appliedEventRetentionSeconds: integer(env, 'APPLIED_EVENT_RETENTION_SECONDS', 7 * 86400, 60),
     gcBatchSize: integer(env, 'GC_BATCH_SIZE', 500, 1),
     gcIntervalSeconds: integer(env, 'GC_INTERVAL_SECONDS', 300),
     historyKeepLast: integer(env, 'HISTORY_KEEP_LAST', undefined, 1),
     historyMaxAgeSeconds: integer(env, 'HISTORY_MAX_AGE_SECONDS', undefined),
     changeFeedUrl,
+    changeFeedMaxDeliveries: integer(env, 'CHANGE_FEED_MAX_DELIVERIES', 5, 1),
+    changeFeedRetryDelayMs: integer(env, 'CHANGE_FEED_RETRY_DELAY_MS', 5000, 10),
+    changeFeedRedeliverMs: integer(env, 'CHANGE_FEED_REDELIVER_MS', 30_000, 500),
     leaseTtlSeconds: integer(env, 'LEASE_TTL_SECONDS', 60, 1),
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),

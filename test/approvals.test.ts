@@ -4,6 +4,8 @@ import { Engine, DEFAULT_MAINTENANCE } from '../src/engine/engine.js';
 import { loadRelationshipSchema } from '../src/engine/schema/load.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
+import { DEMO_EMPLOYEES, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';
+import { EMPLOYEE_AWAY, EMPLOYEE_BACK } from './support/remote-fixtures.js';
 
 const APPROVAL = `id approvedAt revokedAt stale resource { id } pins { resourceId kind version content remoteSnapshots { path entityType key entity } }`;
 
@@ -86,6 +88,48 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { entity } } } }`, { id: ids.g });
     expect(a.pinned.remoteSnapshots).toEqual([{ entity: expect.objectContaining({ employeeId: 'e-4', name: expect.any(String) }) }]);
     await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
+  });
+
+  it('refuses with REMOTE_SOURCE_UNAVAILABLE when an evicted owner cannot be fetched, and stores nothing', async () => {
+    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT }]) { evicted } }`);
+    const approvals = async () => Number((await s.app.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM approval`))[0].n);
+    const before = await approvals();
+    await execClientSql(s.clientUrl, EMPLOYEE_AWAY);
+    try {
+      const res = await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.g });
+      expect(codes(res)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
+      expect(await approvals()).toBe(before);
+    } finally {
+      await execClientSql(s.clientUrl, EMPLOYEE_BACK);
+    }
+  });
+
+  it('pins the last copy of a deleted owner with its status and fetch time', async () => {
+    const owner = async () => (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { status } } } }`, { id: ids.g })).resource.owner;
+    expect(await owner()).toEqual({ status: 'FRESH' });
+    await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-4'`]);
+    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: DELETE }]) { markedDeleted } }`);
+    expect(await owner()).toEqual({ status: 'DELETED' });
+    try {
+      const { approveDeploymentIntentGroup: a } = await s.ok(
+        `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { entity status fetchedAt } } } }`,
+        { id: ids.g },
+      );
+      expect(a.pinned.remoteSnapshots).toEqual([
+        { entity: expect.objectContaining({ employeeId: 'e-4', name: DEMO_EMPLOYEES[3].name }), status: 'DELETED', fetchedAt: expect.stringMatching(/Z$/) },
+      ]);
+      await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
+    } finally {
+      await insertDemoClientRows(s.clientUrl, { employees: [DEMO_EMPLOYEES[3]] });
+    }
+    // the key is back: approving again heals the row and pins it FRESH
+    await s.app.db.execute(`UPDATE remote_ref SET fetched_at = '2000-01-01 00:00:00.000000' WHERE deleted = 1`);
+    const { approveDeploymentIntentGroup: b } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { status } } } }`,
+      { id: ids.g },
+    );
+    expect(b.pinned.remoteSnapshots).toEqual([{ status: 'FRESH' }]);
+    await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: b.id });
   });
 
   it('agrees with asOf: versions at t1, t1+1, approval at t1+2, t1+3 shows the t1+1 content', async () => {

@@ -4,6 +4,8 @@ import { connect, type JetStreamClient, type JetStreamManager, type NatsConnecti
 import { pino } from 'pino';
 import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from 'prom-client';
+import { DomainError } from '../src/engine/errors.js';
 import type { RemoteTypeDef } from '../src/engine/schema/model.js';
 import { MalformedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from '../src/remote/feed/events.js';
 import { startChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../src/remote/feed/index.js';
@@ -48,12 +50,20 @@ const envelope = (payload: unknown) => ({ schema: { type: 'struct', name: 'envel
 const employee = (id: number, name: string) => ({ employee_id: id, name, salary: 1 });
 const account = (number: string, owner: number, bank: string) => ({ account_number: number, owner_id: owner, bank });
 
+/** An event without its source position (checked on its own). */
+const bare = (e: RemoteChangeEvent | null) => {
+  if (!e) return e;
+  const { position: _position, ...rest } = e;
+  return rest;
+};
+
 /** Records what `apply` is given; `until` resolves once a condition holds (bounded). */
 function recorder(fail?: (events: RemoteChangeEvent[], attempt: number) => boolean) {
   const attempts: RemoteChangeEvent[][] = [];
   const applied: RemoteChangeEvent[] = [];
   const waiters = new Set<() => void>();
-  const apply = async (events: RemoteChangeEvent[]) => {
+  const apply = async (withPositions: RemoteChangeEvent[]) => {
+    const events = withPositions.map(({ position: _position, ...e }) => e);
     attempts.push(events);
     if (fail?.(events, attempts.length)) {
       waiters.forEach((w) => w());
@@ -91,8 +101,10 @@ async function timedStop(feed: ChangeFeed) {
 
 describe('parseDebezium', () => {
   it('reads an enveloped create, mapping columns to fields and the key to strings', () => {
-    const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1');
-    expect(event).toEqual({
+    const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1', 1);
+    // ts_ms of the envelope (the source has none here), the PostgreSQL lsn, the transport sequence
+    expect(event?.position).toBe(`001700000000000-${'0'.repeat(10)}${'123456'.padStart(20, '0')}${'0'.repeat(10)}-${'1'.padStart(24, '0')}`);
+    expect(bare(event)).toEqual({
       entityType: 'Employee',
       key: { employeeId: '7' },
       op: 'UPSERT',
@@ -104,12 +116,12 @@ describe('parseDebezium', () => {
   it('reads bare updates and snapshot reads as upserts', () => {
     for (const op of ['u', 'r']) {
       const event = parseDebezium(change(op, 'employee', employee(7, 'Ann'), employee(7, 'Anne')), byTable, `id-${op}`);
-      expect(event).toEqual({ entityType: 'Employee', key: { employeeId: '7' }, op: 'UPSERT', entity: { employeeId: 7, name: 'Anne' }, eventId: `id-${op}` });
+      expect(bare(event)).toEqual({ entityType: 'Employee', key: { employeeId: '7' }, op: 'UPSERT', entity: { employeeId: 7, name: 'Anne' }, eventId: `id-${op}` });
     }
   });
 
   it('reads a delete from the before row', () => {
-    expect(parseDebezium(change('d', 'employee', employee(8, 'Bob'), null), byTable, 'x')).toEqual({
+    expect(bare(parseDebezium(change('d', 'employee', employee(8, 'Bob'), null), byTable, 'x'))).toEqual({
       entityType: 'Employee',
       key: { employeeId: '8' },
       op: 'DELETE',
@@ -177,13 +189,21 @@ describe('NATS JetStream feed', () => {
   });
 
   afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {});
+    for (const s of streams) {
+      await jsm.streams.delete(s).catch(() => {});
+      await jsm.streams.delete(`${s}_DEADLETTER`).catch(() => {});
+    }
     await nc?.close();
   });
 
+  const identities = new Map<string, string>();
+  /** Event ids carry the stream's creation time: a stream created again does not repeat them. */
+  const natsId = (stream: string, seq: number) => `nats:${stream}:${identities.get(stream)}:${seq}`;
+
   async function newStream() {
     const name = unique('feedtest');
-    await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    const info = await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    identities.set(name, String(info.created).replace(/\D/g, ''));
     streams.push(name);
     return name;
   }
@@ -210,9 +230,9 @@ describe('NATS JetStream feed', () => {
       const s3 = await publish(`${stream}.public.employee`, change('d', 'employee', employee(1, 'Ann'), null));
       await rec.until(() => rec.applied.length >= 3, 'three events');
       expect(rec.applied).toEqual([
-        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: `nats:${stream}:${s1}` },
-        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: `nats:${stream}:${s2}` },
-        { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: `nats:${stream}:${s3}` },
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: natsId(stream, s1) },
+        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: natsId(stream, s2) },
+        { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: natsId(stream, s3) },
       ]);
       await settled(stream, 'c1');
     } finally {
@@ -230,9 +250,9 @@ describe('NATS JetStream feed', () => {
     const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'c2', retryDelayMs: 100 });
     try {
       const seq = await publish(`${stream}.public.employee`, change('c', 'employee', null, employee(5, 'Eve')));
-      await rec.until(() => rec.ids().includes(`nats:${stream}:${seq}`), 'the redelivered event');
+      await rec.until(() => rec.ids().includes(natsId(stream, seq)), 'the redelivered event');
       expect(failed).toBe(true);
-      const tries = rec.attempts.filter((batch) => batch.some((e) => e.eventId === `nats:${stream}:${seq}`));
+      const tries = rec.attempts.filter((batch) => batch.some((e) => e.eventId === natsId(stream, seq)));
       expect(tries.length).toBeGreaterThanOrEqual(2);
       await settled(stream, 'c2');
     } finally {
@@ -249,7 +269,7 @@ describe('NATS JetStream feed', () => {
     const s2 = await publish(`${stream}.b`, change('c', 'employee', null, employee(2, 'Bob')));
     await first.until(() => first.applied.length >= 2, 'the first two events');
     await timedStop(feedA);
-    expect(first.ids()).toEqual([`nats:${stream}:${s1}`, `nats:${stream}:${s2}`]);
+    expect(first.ids()).toEqual([natsId(stream, s1), natsId(stream, s2)]);
     const info = await jsm.consumers.info(stream, 'durable');
     expect(info.num_ack_pending).toBe(0);
 
@@ -257,8 +277,8 @@ describe('NATS JetStream feed', () => {
     const feedB = await startChangeFeed(url, { apply: second.apply, remoteTypes, log, consumer: 'durable' });
     try {
       const s3 = await publish(`${stream}.a`, change('u', 'employee', null, employee(1, 'Anne')));
-      await second.until(() => second.ids().includes(`nats:${stream}:${s3}`), 'the new event');
-      expect(second.ids()).toEqual([`nats:${stream}:${s3}`]);
+      await second.until(() => second.ids().includes(natsId(stream, s3)), 'the new event');
+      expect(second.ids()).toEqual([natsId(stream, s3)]);
       await settled(stream, 'durable');
     } finally {
       await timedStop(feedB);
@@ -279,10 +299,74 @@ describe('NATS JetStream feed', () => {
       for (let i = 0; i < 40; i++) seqs.push(await publish(`${stream}.e`, change('c', 'employee', null, employee(i, `n${i}`))));
       const all = () => new Set([...a.ids(), ...b.ids()]);
       await a.until(() => all().size === seqs.length, 'every event on some replica');
-      expect([...all()].sort()).toEqual(seqs.map((s) => `nats:${stream}:${s}`).sort());
+      expect([...all()].sort()).toEqual(seqs.map((s) => natsId(stream, s)).sort());
       await settled(stream, 'shared');
     } finally {
       for (const f of feeds) await timedStop(f);
+    }
+  });
+
+  it('moves a poison event to the dead letter after maxDeliveries, with its reason, and applies the events behind it', async () => {
+    const stream = await newStream();
+    const rec = recorder((events) => events.some((e) => e.key.employeeId === '13'));
+    const poison = (events: RemoteChangeEvent[]) => {
+      if (events.some((e) => e.key.employeeId === '13')) throw new DomainError('BAD_USER_INPUT', 'employee 13 is poison');
+    };
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, {
+      apply: async (events) => {
+        poison(events);
+        return rec.apply(events);
+      },
+      remoteTypes,
+      log,
+      consumer: 'dl',
+      retryDelayMs: 50,
+      maxDeliveries: 3,
+    });
+    try {
+      const s1 = await publish(`${stream}.e`, change('c', 'employee', null, employee(1, 'Ann')));
+      const bad = await publish(`${stream}.e`, change('c', 'employee', null, employee(13, 'Poison')));
+      await publish(`${stream}.e`, 'not json');
+      const s2 = await publish(`${stream}.e`, change('c', 'employee', null, employee(2, 'Bob')));
+      await rec.until(() => rec.ids().includes(natsId(stream, s2)), 'the event behind the poison one');
+      expect(rec.ids()).toEqual(expect.arrayContaining([natsId(stream, s1), natsId(stream, s2)]));
+      const dead = await eventually(async () => {
+        const info = await jsm.streams.info(`${stream}_DEADLETTER`).catch(() => null);
+        return info?.state.messages === 2;
+      }, 'two dead letters');
+      expect(dead).toBe(true);
+      const reasons: string[] = [];
+      for (const seq of [1, 2]) {
+        const m = await jsm.streams.getMessage(`${stream}_DEADLETTER`, { seq });
+        reasons.push(`${m.header.get('Integrity-Event-Id')} ${m.header.get('Integrity-Dead-Letter-Reason')}`);
+      }
+      expect(reasons.some((r) => /cannot be read/.test(r))).toBe(true);
+      expect(reasons.find((r) => r.includes('poison'))).toBe(`${natsId(stream, bad)} employee 13 is poison`);
+      await settled(stream, 'dl');
+      const metrics = await register.getSingleMetricAsString('integrity_change_events_dead_lettered_total');
+      expect(metrics).toMatch(/integrity_change_events_dead_lettered_total\{transport="nats"\} [1-9]/);
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('applies the events of a stream deleted and created again (new ids, not taken for applied ones)', async () => {
+    const stream = await newStream();
+    const rec = recorder();
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'again', retryDelayMs: 50 });
+    try {
+      const s1 = await publish(`${stream}.e`, change('c', 'employee', null, employee(1, 'Ann')));
+      const firstId = natsId(stream, s1);
+      await rec.until(() => rec.ids().includes(firstId), 'the first event');
+      await jsm.streams.delete(stream);
+      const info = await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+      identities.set(stream, String(info.created).replace(/\D/g, ''));
+      const again = await publish(`${stream}.e`, change('u', 'employee', null, employee(1, 'Anne')));
+      expect(again).toBe(s1);
+      await rec.until(() => rec.ids().includes(natsId(stream, again)), 'the recreated stream\'s event', 30_000);
+      expect(natsId(stream, again)).not.toBe(firstId);
+    } finally {
+      await timedStop(feed);
     }
   });
 });
@@ -297,7 +381,7 @@ describe('Redis stream feed', () => {
   });
 
   afterAll(async () => {
-    if (keys.length) await redis.del(...keys);
+    if (keys.length) await redis.del(...keys, ...keys.map((k) => `${k}:deadletter`));
     await redis?.quit();
   });
 
@@ -407,6 +491,42 @@ describe('Redis stream feed', () => {
         { entityType: 'Employee', key: { employeeId: '9' }, op: 'UPSERT', entity: { employeeId: 9, name: 'Ivy' }, eventId: `redis:${key}:${id}` },
       ]);
       await settled(key, 'g4');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+  it('moves a poison entry to the dead letter after maxDeliveries, with its reason, and applies the entries behind it', async () => {
+    const key = newKey();
+    const rec = recorder();
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: async (events) => {
+        if (events.some((e) => e.key.employeeId === '13')) throw new DomainError('BAD_USER_INPUT', 'employee 13 is poison');
+        return rec.apply(events);
+      },
+      remoteTypes,
+      log,
+      consumer: 'dl',
+      retryDelayMs: 50,
+      maxDeliveries: 3,
+    });
+    try {
+      const id1 = await add(key, change('c', 'employee', null, employee(1, 'Ann')));
+      const bad = await add(key, change('c', 'employee', null, employee(13, 'Poison')));
+      await add(key, 'not json');
+      const id2 = await add(key, change('c', 'employee', null, employee(2, 'Bob')));
+      await rec.until(() => rec.ids().includes(`redis:${key}:${id2}`), 'the entry behind the poison one');
+      expect(rec.ids()).toEqual(expect.arrayContaining([`redis:${key}:${id1}`, `redis:${key}:${id2}`]));
+      await eventually(async () => (await redis.xlen(`${key}:deadletter`)) === 2, 'two dead letters');
+      const dead = (await redis.xrange(`${key}:deadletter`, '-', '+')).map(([, fields]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) o[fields[i]] = fields[i + 1];
+        return o;
+      });
+      const poisoned = dead.find((d) => d.dead_letter_event_id === `redis:${key}:${bad}`);
+      expect(poisoned).toMatchObject({ dead_letter_reason: 'employee 13 is poison', dead_letter_deliveries: '3' });
+      expect(JSON.parse(poisoned!.value)).toMatchObject({ op: 'c' });
+      expect(dead.some((d) => /cannot be read/.test(d.dead_letter_reason))).toBe(true);
+      await settled(key, 'dl');
     } finally {
       await timedStop(feed);
     }

@@ -192,8 +192,8 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     const { result: owner, remote } = await countingRemote(s, () => ownerOf(5));
     expect(remote).toBe(0);
     expect(owner).toMatchObject({ status: 'FRESH', entity: { name: 'Barbara H. Liskov' } });
-    // rows the change feed marked deleted are left alone
-    expect((await ownerOf(3)).status).toBe('DELETED');
+    // a row a change event flagged deleted, whose key the store still has, heals
+    expect(await ownerOf(3)).toMatchObject({ status: 'FRESH', lastError: null, entity: { employeeId: 'e-3' } });
 
     await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-6'`]);
     const report2 = await revalidateStale(s.app.engine.remote, { olderThanSeconds: 0 });
@@ -206,6 +206,14 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     const report3 = await revalidateStale(s.app.engine.remote, { olderThanSeconds: 3600 });
     expect(report3).toEqual({ checked: 0, refreshed: 0, markedDeleted: 0, failed: 0 });
     await insertDemoClientRows(s.clientUrl, { employees: [employee(6)] });
+  });
+
+  it('forgets applied event ids older than their retention (its own job, whatever GC_INTERVAL_SECONDS says)', async () => {
+    await s.app.db.execute(`INSERT INTO applied_event (event_id, applied_at) VALUES ('evt-ancient', '2000-01-01 00:00:00.000000')`);
+    await applied([{ entityType: 'Employee', key: key(4), op: 'UPSERT', entity: employee(4), eventId: 'evt-recent' }]);
+    expect(await s.app.engine.maintenance.forgetAppliedEvents()).toBeGreaterThanOrEqual(1);
+    expect(await rowCount(s, 'applied_event', 'event_id = ?', ['evt-ancient'])).toBe(0);
+    expect(await rowCount(s, 'applied_event', 'event_id = ?', ['evt-recent'])).toBe(1);
   });
 
   it('deletes remote_ref rows nobody links to and keeps linked ones', async () => {

@@ -9,6 +9,7 @@ import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { until } from './support/poll.js';
+import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -64,6 +65,33 @@ describe('change feed wired into the running subgraph', () => {
       const js = nc.jetstream();
       await js.publish(`${stream}.client.employee`, JSON.stringify(debezium('u', { employee_id: 'e-5', name: 'Renamed by NATS' })));
       expect(await until('the NATS rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed by NATS' && o; })).toEqual({ status: 'FRESH', entity: { name: 'Renamed by NATS' } });
+      // an event from before the cached state (source ts_ms in 1970) is acknowledged and counted as ignored
+      const ignored = async () => (await register.getSingleMetric('integrity_change_events_ignored_total')!.get()).values.find((v) => v.labels.transport === 'nats')?.value ?? 0;
+      const before = await ignored();
+      const old = debezium('u', { employee_id: 'e-5', name: 'An old name' });
+      await js.publish(`${stream}.client.employee`, JSON.stringify({ payload: { ...old.payload, source: { table: 'employee', ts_ms: 1000 } } }));
+      await until('the repeat to be counted as ignored', async () => (await ignored()) > before);
+      expect((await owner(s, id)).entity.name).toBe('Renamed by NATS');
+    } finally {
+      await s.close();
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
+  it('starts while the feed\'s stream does not exist yet, and consumes it once it does', async () => {
+    const stream = unique('LATE').toUpperCase();
+    const nc = await connect({ servers: '127.0.0.1:4222' });
+    const jsm = await nc.jetstreamManager();
+    const s = await startTestServer('sqlite', { env: { CHANGE_FEED_URL: `nats://127.0.0.1:4222/${stream}`, CHANGE_FEED_RETRY_DELAY_MS: '50' } });
+    try {
+      const id = await ownerOfNewGroup(s, 'latefeed', 'e-6');
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+      const js = nc.jetstream();
+      await js.publish(`${stream}.client.employee`, JSON.stringify(debezium('u', { employee_id: 'e-6', name: 'Renamed once the feed was up' })));
+      expect(await until('the late feed\'s rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed once the feed was up' && o; })).toEqual({
+        status: 'FRESH',
+        entity: { name: 'Renamed once the feed was up' },
+      });
     } finally {
       await s.close();
       await jsm.streams.delete(stream).catch(() => undefined);

@@ -144,6 +144,33 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
     expect(ok.createDeploymentIntentGroup.owner).toMatchObject({ key: { employeeId: 'e-4' }, status: 'FRESH' });
   });
 
+  it('saving a key flagged deleted asks the store: heals the row when it is back, refuses REMOTE_ENTITY_NOT_FOUND when it is gone', async () => {
+    const flagDeleted = () =>
+      s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: DELETE }]) { markedDeleted } }`);
+    expect((await flagDeleted()).applyRemoteChanges.markedDeleted).toBe(1);
+    // the store still has e-3: the save refetches it and the row is FRESH again
+    const { result, remote } = await countingRemote(s, () => s.ok(createGroup('healed', 'owner: { employeeId: "e-3" }')));
+    expect(remote).toBe(1);
+    expect(result.createDeploymentIntentGroup.owner).toMatchObject({ id: g1.owner.id, status: 'FRESH', lastError: null });
+
+    await flagDeleted();
+    await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-3'`]);
+    try {
+      const before = await writeFootprint(s);
+      const res = await s.gql(createGroup('refused', 'owner: { employeeId: "e-3" }'));
+      expect(codes(res)).toEqual(['REMOTE_ENTITY_NOT_FOUND']);
+      expect(await writeFootprint(s)).toEqual(before);
+    } finally {
+      const e3 = DEMO_EMPLOYEES[2];
+      await execClientSql(s.clientUrl, [
+        `INSERT INTO employee (employee_id, name, email, department) VALUES ('e-3', '${e3.name}', '${e3.email}', '${e3.department}')`,
+      ]);
+      await s.ok(`mutation($e: JSON) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: UPSERT, entity: $e }]) { refreshed } }`, {
+        e: e3,
+      });
+    }
+  });
+
   it('relinks on an owner change, keeps the owner when omitted, unlinks on null', async () => {
     const q = (input: string) =>
       s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { version description owner { id key entity { name } } } }`, { id: g1.id });

@@ -19,7 +19,7 @@ export interface BenchOptions {
    * resource_history (see bench/README.md), so the default there is 1.
    */
   createConcurrency: { sqlite: number; mariadb: number };
-  /** Which benchmarks run: list, gc, approval. */
+  /** Which benchmarks run: list, gc, approval, feed. */
   only: Set<string>;
 }
 
@@ -34,8 +34,8 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 }
 
 export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const only = new Set((env.BENCH_ONLY || 'list,gc,approval').split(',').map((s) => s.trim()).filter(Boolean));
-  for (const o of only) if (!['list', 'gc', 'approval'].includes(o)) throw new Error(`BENCH_ONLY: unknown benchmark "${o}" (list, gc, approval)`);
+  const only = new Set((env.BENCH_ONLY || 'list,gc,approval,feed').split(',').map((s) => s.trim()).filter(Boolean));
+  for (const o of only) if (!['list', 'gc', 'approval', 'feed'].includes(o)) throw new Error(`BENCH_ONLY: unknown benchmark "${o}" (list, gc, approval, feed)`);
   const mysqlUrl = env.BENCH_MYSQL_URL?.trim() || undefined;
   if (mysqlUrl && !/^(mysql|mariadb):\/\//.test(mysqlUrl)) throw new Error('BENCH_MYSQL_URL must be mysql://user:pass@host:port/db');
   return {

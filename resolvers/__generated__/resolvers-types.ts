@@ -663,12 +663,16 @@ export type RemoteReferrer = {
 /** A copy of a remote entity taken when an approval was made. */
 export type RemoteSnapshot = {
   __typename?: 'RemoteSnapshot';
-  /** Null when the entity could not be fetched at approval time. */
+  /** The copy pinned: the cached entity at approval time (the last copy seen when the store reported it deleted). */
   entity?: Maybe<Scalars['JSON']['output']>;
   entityType: Scalars['String']['output'];
+  /** When the pinned copy was fetched from its store. */
+  fetchedAt?: Maybe<Scalars['DateTime']['output']>;
   key: Scalars['JSON']['output'];
   /** The field of the pinned resource that refers to it, e.g. `owner`. */
   path: Scalars['String']['output'];
+  /** FRESH, or DELETED when the store had reported it gone (the entity is then the last copy). Null on approvals made before it was recorded. */
+  status?: Maybe<RemoteRefStatus>;
 };
 
 /** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
@@ -1293,8 +1297,10 @@ export type RemoteReferrerResolvers<ContextType = GraphQLContext, ParentType ext
 export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteSnapshot'] = ResolversParentTypes['RemoteSnapshot']> = {
   entity?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fetchedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   key?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['RemoteRefStatus']>, ParentType, ContextType>;
 };
 
 export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource'], FederationReferenceType extends FederationReferenceTypes['Resource'] = FederationReferenceTypes['Resource']> = {

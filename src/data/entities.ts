@@ -47,6 +47,7 @@ export interface RemoteRefRow {
   last_error: string | null;
   failures: number;
   created_at: string;
+  source_position: string | null;
 }
 export interface RemoteLinkRow {
   resource_id: string;
@@ -116,6 +117,7 @@ export const RemoteRefEntity = new EntitySchema<RemoteRefRow>({
     last_error: { type: 'text', nullable: true },
     failures: int(),
     created_at: time(),
+    source_position: str(96, { nullable: true }),
   },
 });
 export const RemoteLinkEntity = new EntitySchema<RemoteLinkRow>({

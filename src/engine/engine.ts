@@ -2,6 +2,7 @@ import type { Db } from '../data/db.js';
 import { applyRemoteChanges, type RemoteChange } from '../remote/changes.js';
 import type { RemoteContext } from '../remote/context.js';
 import { RemoteLinks } from '../remote/linker.js';
+import { DEFAULT_DELETED_RECHECK_MS } from '../remote/reader.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
 import { DomainError } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -53,7 +54,8 @@ export class Engine {
     log?: Logger,
   ) {
     this.rules = new ContentRules(schema);
-    this.remote = { db, schema, sources };
+    // A read looks at a deleted row again after this back-off: at most the sweep's age, at most 10 s.
+    this.remote = { db, schema, sources, deletedRecheckMs: Math.min(DEFAULT_DELETED_RECHECK_MS, settings.maintenance.revalidateAfterSeconds * 1000) };
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
     this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize);
     this.approvals = new Approvals(db, this.remote);

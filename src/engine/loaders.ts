@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Timestamp } from '../data/time.js';
 import type { RemoteContext } from '../remote/context.js';
-import { loadRemoteEntities, loadRemoteLinks, refill, type RemoteEntityKey, type RemoteLinkKey } from '../remote/reader.js';
+import { loadRemoteEntities, loadRemoteLinks, needsFetch, refill, type RemoteEntityKey, type RemoteLinkKey } from '../remote/reader.js';
 import { remoteReferrers, remoteRefsByIds, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
 import type { RemoteEntity } from '../remote/sources/source.js';
 import { groupBy } from '../util/group-by.js';
@@ -80,7 +80,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
 
   const remoteRef = new DataLoader<string, RemoteRefRecord | null>(async (ids) => {
     const rows = await remoteRefsByIds(db, ids);
-    await refill(ctx, rows.filter((r) => r.entity === null && !r.deleted));
+    await refill(ctx, needsFetch(ctx, rows));
     const by = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => by.get(id) ?? null);
   }, opts);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../data/db.js';
+import { placeholders } from '../data/chunk.js';
 import { addSeconds } from '../data/time.js';
 import type { GarbageCollector } from '../engine/lifecycle/collector.js';
 import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
@@ -73,9 +74,23 @@ export class Maintenance {
     if (keepLast !== undefined || maxAge !== undefined) {
       pruned = await this.pruner.prune(run, { keepLast, olderThan: maxAge !== undefined ? addSeconds(now, -maxAge) : undefined });
     }
-    const cutoff = addSeconds(now, -this.settings.appliedEventRetentionSeconds);
-    await run.transaction((tx) => tx.execute(`DELETE FROM applied_event WHERE applied_at < ?`, [cutoff]));
+    await this.forgetAppliedEvents();
     this.log?.info({ deleted: gc.deleted.length, blocked: gc.blocked.length, orphans: gc.orphanRemoteRefsDeleted, pruned }, 'maintenance run');
+  }
+
+  /**
+   * Forgets applied change-event ids older than their retention, a bounded batch per statement.
+   * Any replica may run it (deleting old rows twice is harmless), so it needs no lease.
+   */
+  async forgetAppliedEvents(): Promise<number> {
+    const cutoff = addSeconds(await this.db.now(), -this.settings.appliedEventRetentionSeconds);
+    let total = 0;
+    for (;;) {
+      const old = await this.db.query<{ event_id: string }>(`SELECT event_id FROM applied_event WHERE applied_at < ? ORDER BY applied_at LIMIT 1000`, [cutoff]);
+      if (!old.length) return total;
+      total += await this.db.execute(`DELETE FROM applied_event WHERE event_id IN (${placeholders(old.length)})`, old.map((r) => r.event_id));
+      if (old.length < 1000) return total;
+    }
   }
 
   /** Starts the timers; an interval of 0 turns that job off. */
@@ -89,6 +104,8 @@ export class Maintenance {
       this.timers.push(timer);
     };
     every(this.settings.gcIntervalSeconds, () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run)));
+    // Applied event ids are forgotten on their own schedule, also with GC_INTERVAL_SECONDS=0.
+    every(Math.min(3600, Math.max(1, Math.floor(this.settings.appliedEventRetentionSeconds / 4))), () => this.forgetAppliedEvents());
     every(this.settings.revalidateIntervalSeconds, () =>
       this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
         revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),

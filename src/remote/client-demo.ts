@@ -81,7 +81,8 @@ export const DEMO_BANK_ACCOUNTS: readonly DemoBankAccount[] = [
   { number: 'ACC-4001', owner: 'e-13', bank: null, currency: null },
 ];
 
-type Exec = (sql: string, params?: unknown[]) => Promise<void>;
+type Row = Record<string, unknown>;
+type Exec = (sql: string, params?: unknown[]) => Promise<Row[]>;
 
 /** One short-lived connection for set-up work (the SqlSource itself never writes). */
 async function withConnection<T>(url: string, fn: (exec: Exec, dialect: SqlDialect) => Promise<T>): Promise<T> {
@@ -91,7 +92,12 @@ async function withConnection<T>(url: string, fn: (exec: Exec, dialect: SqlDiale
       if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
       const db = new Database(target.path, { timeout: 10_000 });
       try {
-        return await fn(async (sql, params = []) => void db.prepare(sql).run(...params), 'sqlite');
+        return await fn(async (sql, params = []) => {
+          const statement = db.prepare(sql);
+          if (statement.reader) return statement.all(...params) as Row[];
+          statement.run(...params);
+          return [];
+        }, 'sqlite');
       } finally {
         db.close();
       }
@@ -99,7 +105,10 @@ async function withConnection<T>(url: string, fn: (exec: Exec, dialect: SqlDiale
     case 'mysql': {
       const conn = await mysql.createConnection({ uri: target.uri, connectTimeout: CONNECT_TIMEOUT_MS, charset: 'utf8mb4' });
       try {
-        return await fn(async (sql, params = []) => void (await conn.query(sql, params)), 'mysql');
+        return await fn(async (sql, params = []) => {
+          const [rows] = await conn.query(sql, params);
+          return Array.isArray(rows) ? (rows as Row[]) : [];
+        }, 'mysql');
       } finally {
         await conn.end();
       }
@@ -108,12 +117,26 @@ async function withConnection<T>(url: string, fn: (exec: Exec, dialect: SqlDiale
       const client = new pg.Client({ connectionString: target.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       await client.connect();
       try {
-        return await fn(async (sql, params = []) => void (await client.query(sql, params)), 'postgres');
+        // Statements are written with `?`; PostgreSQL numbers its placeholders.
+        return await fn(async (sql, params = []) => {
+          let n = 0;
+          const text = params.length ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+          return (await client.query(text, params)).rows as Row[];
+        }, 'postgres');
       } finally {
         await client.end();
       }
     }
   }
+}
+
+/** Runs statements (`?` placeholders on every dialect) on one connection and returns each one's rows. */
+export async function queryClientSql(url: string, statements: readonly { sql: string; params?: unknown[] }[]): Promise<Row[][]> {
+  return withConnection(url, async (exec) => {
+    const out: Row[][] = [];
+    for (const s of statements) out.push(await exec(s.sql, s.params));
+    return out;
+  });
 }
 
 /** Runs statements one after the other on one connection (tests use it to change the store behind the subgraph's back). */
@@ -138,13 +161,11 @@ export async function insertDemoClientRows(
     bankAccounts: DEMO_BANK_ACCOUNTS,
   },
 ): Promise<void> {
-  await withConnection(url, async (exec, dialect) => {
+  await withConnection(url, async (exec) => {
     const insert = async (table: string, columns: string[], values: unknown[][]) => {
       for (let i = 0; i < values.length; i += INSERT_BATCH) {
         const batch = values.slice(i, i + INSERT_BATCH);
-        let n = 0;
-        const ph = () => (dialect === 'postgres' ? `$${++n}` : '?');
-        const tuples = batch.map((r) => `(${r.map(ph).join(', ')})`).join(', ');
+        const tuples = batch.map((r) => `(${r.map(() => '?').join(', ')})`).join(', ');
         await exec(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples}`, batch.flat());
       }
     };

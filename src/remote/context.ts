@@ -2,6 +2,7 @@ import type { Db } from '../data/db.js';
 import { DomainError } from '../engine/errors.js';
 import type { RelationshipSchema, RemoteTypeDef } from '../engine/schema/model.js';
 import { hashKey, type RemoteKey } from './hash.js';
+import { readPosition, type SourcePosition } from './position.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from './sources/source.js';
 
 /** What every remote-reference operation works with. */
@@ -9,7 +10,12 @@ export interface RemoteContext {
   db: Db;
   schema: RelationshipSchema;
   sources: Map<string, RemoteSource>;
+  /** A read refetches a row flagged deleted once its last check is this old (healing without a sweep). */
+  deletedRecheckMs?: number;
 }
+
+/** The entities found, keyed by hashKey, and the source position the read is as of. */
+export type Fetched = Map<string, RemoteEntity> & { position: SourcePosition };
 
 export function sourceOf(ctx: RemoteContext, type: RemoteTypeDef): RemoteSource {
   const source = ctx.sources.get(type.source);
@@ -44,9 +50,15 @@ export function normalizeEntity(type: RemoteTypeDef, key: RemoteKey, entity: Rem
   return out;
 }
 
-export async function fetchEntities(ctx: RemoteContext, type: RemoteTypeDef, keys: RemoteKey[]): Promise<Map<string, RemoteEntity>> {
+/**
+ * Fetches from the type's store. The position is the store's clock when the read began, or this
+ * host's clock before the call for stores without one (a subgraph).
+ */
+export async function fetchEntities(ctx: RemoteContext, type: RemoteTypeDef, keys: RemoteKey[]): Promise<Fetched> {
+  const before = Date.now();
   try {
-    return await sourceOf(ctx, type).fetchMany(type, keys);
+    const found = await sourceOf(ctx, type).fetchMany(type, keys);
+    return Object.assign(found, { position: readPosition(found.readAtMs ?? before) });
   } catch (e) {
     if (e instanceof SourceUnavailableError) {
       throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`, {

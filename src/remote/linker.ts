@@ -8,7 +8,8 @@ import type { KindDef, RemoteTypeDef } from '../engine/schema/model.js';
 import { placeholders } from '../data/chunk.js';
 import { fetchEntities, hashKey, keyLabel, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';
-import { remoteRefsByHash } from './remote-ref-store.js';
+import type { SourcePosition } from './position.js';
+import { NEWER_THAN_ROW, remoteRefsByHash } from './remote-ref-store.js';
 import type { RemoteEntity } from './sources/source.js';
 
 interface PreparedLink {
@@ -18,6 +19,8 @@ interface PreparedLink {
   hash: string;
   /** Set when the row did not exist (or was flagged deleted) and the store was asked. */
   fetched?: RemoteEntity;
+  /** The source position of that fetch. */
+  position?: SourcePosition;
 }
 
 /**
@@ -48,7 +51,7 @@ export class RemoteLinks implements RemoteLinker {
           { entityType: type.name, keys: missing.map((m) => m.key) },
         );
       }
-      for (const u of unknown) u.fetched = normalizeEntity(type, u.key, found.get(u.hash)!);
+      for (const u of unknown) Object.assign(u, { fetched: normalizeEntity(type, u.key, found.get(u.hash)!), position: found.position });
     }
     return links;
   }
@@ -69,21 +72,25 @@ export class RemoteLinks implements RemoteLinker {
         const entity = JSON.stringify(l.fetched);
         // Two replicas saving the same new key: the unique (entity_type, hash) keeps one row.
         await tx.execute(
-          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at)
-           VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?)`,
-          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now],
+          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, source_position)
+           VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?, ?)`,
+          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now, l.position],
         );
+        // A row flagged deleted that the store has again: what was just read, unless a newer change landed.
         await tx.execute(
-          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0
-           WHERE entity_type = ? AND remote_hash_key = ? AND deleted = 1`,
-          [entity, now, l.type.name, l.hash],
+          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, source_position = ?
+           WHERE entity_type = ? AND remote_hash_key = ? AND deleted = 1 AND ${NEWER_THAN_ROW}`,
+          [entity, now, l.position, l.type.name, l.hash, l.position],
         );
       }
     }
     for (const [type, group] of groupBy(links, (l) => l.type.name)) {
-      const rows = new Map((await remoteRefsByHash(tx, type, group.map((g) => g.hash), tx.forShare)).map((r) => [r.hashKey, r.id]));
-      // The row was there before the transaction but orphan collection removed it since: start over.
-      if (group.some((g) => !rows.has(g.hash))) throw new StalePreparation();
+      const found = await remoteRefsByHash(tx, type, group.map((g) => g.hash), tx.forShare);
+      const rows = new Map(found.map((r) => [r.hashKey, r.id]));
+      // The row was there before the transaction but orphan collection removed it since, or a
+      // newer change flagged it deleted since: start over (the store is asked again).
+      const deleted = new Set(found.filter((r) => r.deleted).map((r) => r.hashKey));
+      if (group.some((g) => !rows.has(g.hash) || deleted.has(g.hash))) throw new StalePreparation();
       await tx.execute(
         `INSERT INTO remote_link (resource_id, path, remote_ref_id) VALUES ${group.map(() => '(?, ?, ?)').join(', ')}`,
         group.flatMap((g) => [resourceId, g.field, rows.get(g.hash)!]),

@@ -1,9 +1,11 @@
+import { toIso } from '../data/time.js';
 import { DomainError } from '../engine/errors.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';
 import {
   linkedRemoteRows,
+  remoteRefsByIds,
   remoteRefsByTypedHashes,
   storeFailure,
   storeFetched,
@@ -19,10 +21,15 @@ export interface RemoteLinkKey {
   path: string;
 }
 
+/** A deleted row is asked about again on read once this long has passed since its last check. */
+export const DEFAULT_DELETED_RECHECK_MS = 10_000;
+
 /**
  * The "remote LEFT JOIN": every remote reference of the resources asked for in one local query,
- * then one remote query per entity type (chunked) for rows whose cached entity was evicted. A
- * failing store leaves those rows MISSING with `lastError`; nothing else in the response fails.
+ * then one remote query per entity type (chunked) for rows whose cached entity was evicted, and
+ * for rows flagged deleted whose last check is older than the back-off (so a key that came back
+ * heals on read). A failing store leaves those rows MISSING with `lastError`; nothing else in the
+ * response fails.
  */
 export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteLinkKey[]): Promise<(RemoteRefRecord | null)[]> {
   const rows = await linkedRemoteRows(ctx.db, keys.map((k) => k.resourceId));
@@ -33,7 +40,7 @@ export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteL
     records.set(row.id, rec);
     byLink.set(`${row.resource_id}|${row.path}`, rec);
   }
-  await refill(ctx, [...records.values()].filter((r) => r.entity === null && !r.deleted));
+  await refill(ctx, needsFetch(ctx, [...records.values()]));
   return keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
 }
 
@@ -52,7 +59,7 @@ export interface RemoteEntityKey extends TypedHash {
  */
 export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly RemoteEntityKey[]): Promise<(RemoteEntity | DomainError | null)[]> {
   const rows = new Map((await remoteRefsByTypedHashes(ctx.db, keys)).map((r) => [`${r.entityType}|${r.hashKey}`, r]));
-  await refill(ctx, [...rows.values()].filter((r) => r.entity === null && !r.deleted));
+  await refill(ctx, needsFetch(ctx, [...rows.values()]));
   const uncached = keys.filter((k) => !rows.has(`${k.entityType}|${k.hashKey}`));
   const readThrough = new Map<string, RemoteEntity>();
   const unavailable = new Map<string, DomainError>();
@@ -80,11 +87,26 @@ export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly Remo
 const unavailableError = (row: RemoteRefRecord) =>
   new DomainError('REMOTE_SOURCE_UNAVAILABLE', row.lastError ?? `The store holding ${row.entityType} is unavailable`, { entityType: row.entityType });
 
-/** Refetches evicted rows in place (the records passed in are updated). */
-export async function refill(ctx: RemoteContext, evicted: RemoteRefRecord[]): Promise<void> {
-  if (!evicted.length) return;
+/** Evicted rows, and deleted rows due for another look. */
+export function needsFetch(ctx: RemoteContext, rows: readonly RemoteRefRecord[]): RemoteRefRecord[] {
+  const backoff = ctx.deletedRecheckMs ?? DEFAULT_DELETED_RECHECK_MS;
+  const now = Date.now();
+  return rows.filter((r) => {
+    if (!r.deleted) return r.entity === null;
+    return r.fetchedAt === null || now - Date.parse(toIso(r.fetchedAt)) >= backoff;
+  });
+}
+
+/**
+ * Refetches rows in place (the records passed in are updated). Each write is a compare-and-set on
+ * the source position: a row that meanwhile reflects a newer state keeps it, and the record is
+ * read back so the caller sees that state.
+ */
+export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promise<void> {
+  if (!rows.length) return;
   const now = await ctx.db.now();
-  for (const [typeName, group] of groupBy(evicted, (r) => r.entityType)) {
+  const overtaken: RemoteRefRecord[] = [];
+  for (const [typeName, group] of groupBy(rows, (r) => r.entityType)) {
     const type = ctx.schema.remoteTypes.get(typeName);
     if (!type) continue;
     let found: Awaited<ReturnType<typeof fetchEntities>>;
@@ -93,15 +115,25 @@ export async function refill(ctx: RemoteContext, evicted: RemoteRefRecord[]): Pr
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       await storeFailure(ctx.db, group.map((r) => r.id), e.message);
-      for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: 'MISSING' });
+      for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: r.deleted ? 'DELETED' : 'MISSING' });
       continue;
     }
     const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ r, entity: normalizeEntity(type, r.key, found.get(r.hashKey)!) }));
     const gone = group.filter((r) => !found.has(r.hashKey));
-    await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, { onlyEvicted: true });
-    for (const { r, entity } of fetched) Object.assign(r, { entity, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH' });
     const message = `${type.name} no longer exists in its store`;
-    await storeGone(ctx.db, gone.map((r) => r.id), now, message);
-    for (const r of gone) Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED' });
+    const written =
+      (await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, found.position)) +
+      (await storeGone(ctx.db, gone.map((r) => r.id), now, message, found.position));
+    for (const { r, entity } of fetched) {
+      Object.assign(r, { entity, deleted: false, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH', position: found.position });
+    }
+    for (const r of gone) Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED', position: found.position });
+    if (written < group.length) overtaken.push(...group);
+  }
+  if (!overtaken.length) return;
+  const current = new Map((await remoteRefsByIds(ctx.db, overtaken.map((r) => r.id))).map((r) => [r.id, r]));
+  for (const r of overtaken) {
+    const now = current.get(r.id);
+    if (now) Object.assign(r, now);
   }
 }

@@ -4,6 +4,7 @@ import type { RemoteRefRow } from '../data/entities.js';
 import type { Timestamp } from '../data/time.js';
 import { groupBy } from '../util/group-by.js';
 import type { RemoteKey } from './hash.js';
+import type { SourcePosition } from './position.js';
 import type { RemoteEntity } from './sources/source.js';
 
 /** SQL over the remote_ref cache. */
@@ -21,10 +22,12 @@ export interface RemoteRefRecord {
   lastError: string | null;
   failures: number;
   status: RemoteRefStatus;
+  /** Where in the store's history the cached state comes from (src/remote/position.ts). */
+  position: SourcePosition | null;
 }
 
 export const REMOTE_COLUMNS =
-  'id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at';
+  'id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, source_position';
 
 export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
   const entity = row.cached_entity === null ? null : (JSON.parse(row.cached_entity) as RemoteEntity);
@@ -40,6 +43,7 @@ export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
     lastError: row.last_error,
     failures: Number(row.failures),
     status: deleted ? 'DELETED' : entity ? 'FRESH' : 'MISSING',
+    position: row.source_position ?? null,
   };
 }
 
@@ -58,35 +62,51 @@ export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise
   return rows.map(toRemoteRecord);
 }
 
+/** Only a state newer than the row's: the compare-and-set every write-back goes through. */
+export const NEWER_THAN_ROW = '(source_position IS NULL OR source_position < ?)';
+
 /**
- * Refills cached entities of many rows with one statement per chunk. With `onlyEvicted`, a row a
- * change event refreshed or flagged since the fetch began keeps what the event wrote.
+ * Refills cached entities of many rows with one statement per chunk, as read at `position`: a row
+ * that already reflects a newer state (a change event, another replica's read) keeps it.
+ * Returns the ids actually written.
  */
 export async function storeFetched(
   sql: Sql,
   fetched: readonly { id: string; entity: RemoteEntity }[],
   now: Timestamp,
-  options: { onlyEvicted?: boolean } = {},
-): Promise<void> {
+  position: SourcePosition,
+): Promise<number> {
+  let written = 0;
   for (const c of chunks(fetched, 200)) {
     if (!c.length) continue;
-    await sql.execute(
+    written += await sql.execute(
       `UPDATE remote_ref SET cached_entity = CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END,
-         deleted = 0, fetched_at = ?, last_error = NULL, failures = 0
-       WHERE id IN (${placeholders(c.length)})${options.onlyEvicted ? ' AND cached_entity IS NULL AND deleted = 0' : ''}`,
-      [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, ...c.map((f) => f.id)],
+         deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, source_position = ?
+       WHERE id IN (${placeholders(c.length)}) AND ${NEWER_THAN_ROW}`,
+      [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, position, ...c.map((f) => f.id), position],
     );
   }
+  return written;
 }
 
-/** The store no longer has these: keep the last copy, flag it deleted. */
-export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp, message: string): Promise<void> {
+/** The store no longer had these at `position`: keep the last copy, flag it deleted (unless the row knows better). */
+export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp, message: string, position: SourcePosition): Promise<number> {
+  let written = 0;
   for (const c of chunks(ids)) {
     if (!c.length) continue;
-    await sql.execute(
-      `UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = ? WHERE id IN (${placeholders(c.length)})`,
-      [now, message, ...c],
+    written += await sql.execute(
+      `UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = ?, source_position = ? WHERE id IN (${placeholders(c.length)}) AND ${NEWER_THAN_ROW}`,
+      [now, message, position, ...c, position],
     );
+  }
+  return written;
+}
+
+/** These rows were checked at `now`, whatever was written (the sweep's progress). */
+export async function touchChecked(sql: Sql, ids: readonly string[], now: Timestamp): Promise<void> {
+  for (const c of chunks(ids)) {
+    if (!c.length) continue;
+    await sql.execute(`UPDATE remote_ref SET fetched_at = ? WHERE id IN (${placeholders(c.length)}) AND (fetched_at IS NULL OR fetched_at < ?)`, [now, ...c, now]);
   }
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { ensureDemoClientStore } from '../remote/client-demo.js';
 import { closeSources, createSources } from '../remote/sources/registry.js';
 import { resilienceFromEnv } from '../remote/sources/resilient-source.js';
-import { startChangeFeed } from '../remote/feed/index.js';
+import { superviseChangeFeed } from '../remote/feed/supervisor.js';
 import { startHttp } from './http.js';
 
 export interface App {
@@ -57,11 +57,16 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     engine.maintenance.start();
     stops.push(() => engine.maintenance.stop());
     if (config.changeFeedUrl) {
-      const feed = await startChangeFeed(config.changeFeedUrl, {
+      const feed = await superviseChangeFeed(config.changeFeedUrl, {
         apply: (events) => engine.applyRemoteChanges(events),
-        remoteTypes: schema.remoteTypes.values(),
+        // An array, not an iterator: a retried start reads it again.
+        remoteTypes: [...schema.remoteTypes.values()],
         log,
-      });
+        maxDeliveries: config.changeFeedMaxDeliveries,
+        retryDelayMs: config.changeFeedRetryDelayMs,
+        ackWaitMs: config.changeFeedRedeliverMs,
+        claimIdleMs: config.changeFeedRedeliverMs,
+      }, log, config.changeFeedRetryDelayMs);
       stops.push(() => feed.stop());
     }
     const http = await startHttp(engine, { host: config.host, port: config.port, log, corsOrigins: config.corsOrigins });

@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../data/db.js';
 import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
 import { newId } from '../../data/ids.js';
 import type { RemoteContext } from '../../remote/context.js';
-import { refill } from '../../remote/reader.js';
+import { needsFetch, refill } from '../../remote/reader.js';
 import { linkedRemoteRows, toRemoteRecord, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { badInput, DomainError, notFound } from '../errors.js';
 import { toApproval } from '../lifecycle/queries.js';
@@ -34,7 +34,7 @@ export class Approvals {
     } catch (e) {
       if (!(e instanceof EvictedRemoteEntities)) throw e;
       // Refetch outside the transaction (no network call while holding locks), then approve for real;
-      // what still cannot be fetched is snapshotted as null.
+      // an entity that still has no copy refuses the approval (REMOTE_SOURCE_UNAVAILABLE).
       await refill(this.remote, e.evicted);
       return this.db.transaction((tx) => this.approveIn(tx, kind, id, false));
     }
@@ -53,8 +53,19 @@ export class Approvals {
       );
     }
     const remote = await linkedRemoteRows(tx, closure.map((r) => r.id));
-    const evicted = remote.map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
-    if (firstAttempt && evicted.length) throw new EvictedRemoteEntities(evicted);
+    const records = remote.map(toRemoteRecord);
+    // Evicted copies, and deleted ones due for another look: asked for before pinning.
+    const due = needsFetch(this.remote, records);
+    if (firstAttempt && due.length) throw new EvictedRemoteEntities(due);
+    const unavailable = records.filter((r) => !r.entity && !r.deleted);
+    if (unavailable.length) {
+      const r = unavailable[0];
+      throw new DomainError(
+        'REMOTE_SOURCE_UNAVAILABLE',
+        `Cannot approve ${kind} ${labelOf(root)}: ${r.entityType} ${JSON.stringify(r.key)} has no cached copy and its store cannot be read`,
+        { entityType: r.entityType, keys: unavailable.map((u) => u.key) },
+      );
+    }
 
     const now = await tx.now();
     await tx.execute(`UPDATE approval SET revoked_at = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, id]);
@@ -68,8 +79,11 @@ export class Approvals {
     }
     for (const c of chunks(remote, 200)) {
       await tx.execute(
-        `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        c.flatMap((r) => [approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity]),
+        `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity, status, fetched_at) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        c.flatMap((r) => [
+          approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity,
+          Number(r.deleted) === 1 ? 'DELETED' : 'FRESH', r.fetched_at,
+        ]),
       );
     }
     return approval;
@@ -101,6 +115,8 @@ export const toSnapshot = (r: {
   entity_type: string;
   remote_key_payload: string;
   entity: string | null;
+  status: string | null;
+  fetched_at: string | null;
 }): RemoteSnapshotRecord => ({
   approvalId: r.approval_id,
   resourceId: r.resource_id,
@@ -108,4 +124,6 @@ export const toSnapshot = (r: {
   entityType: r.entity_type,
   key: JSON.parse(r.remote_key_payload) as Record<string, string>,
   entity: r.entity === null ? null : (JSON.parse(r.entity) as Record<string, unknown>),
+  status: r.status === 'FRESH' || r.status === 'DELETED' ? r.status : null,
+  fetchedAt: r.fetched_at,
 });

@@ -24,4 +24,7 @@ export interface RemoteSnapshotRecord {
   entityType: string;
   key: Record<string, string>;
   entity: Record<string, unknown> | null;
+  /** FRESH or DELETED as the cache knew it at approval time; null for approvals made before it was recorded. */
+  status: 'FRESH' | 'DELETED' | null;
+  fetchedAt: Timestamp | null;
 }

@@ -60,7 +60,7 @@ export const snapshotsOf = (sql: Sql, approvalIds: readonly string[]): Promise<R
   readInChunks(approvalIds, async (c) =>
     (
       await sql.query<Parameters<typeof toSnapshot>[0]>(
-        `SELECT approval_id, resource_id, path, entity_type, remote_key_payload, entity FROM approval_remote_snapshot
+        `SELECT approval_id, resource_id, path, entity_type, remote_key_payload, entity, status, fetched_at FROM approval_remote_snapshot
          WHERE approval_id IN (${placeholders(c.length)}) ORDER BY resource_id, path`,
         c,
       )

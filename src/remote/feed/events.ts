@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import type { RemoteKey } from '../hash.js';
+import { debeziumPosition } from '../position.js';
 
 /** One change of one remote entity, as the cache applies it. */
 export interface RemoteChangeEvent {
@@ -11,6 +12,8 @@ export interface RemoteChangeEvent {
   entity?: Record<string, unknown> | null;
   /** Transport position: applying the same id twice is a no-op. */
   eventId?: string | null;
+  /** Source position (src/remote/position.ts): the cache takes only what is newer than what it has. */
+  position?: string | null;
 }
 
 /** The message is not a change event this parser can read (as opposed to one it deliberately ignores). */
@@ -93,13 +96,15 @@ function keyOf(type: RemoteTypeDef, row: Row, table: string): RemoteKey {
  * tables no remote type maps, and operations other than c/u/r/d (truncate, messages). Throws
  * MalformedChangeEventError for messages that cannot be read at all.
  *
- * The event id is always `fallbackEventId` (the transport's position): Debezium's own source
- * position differs per connector and is not comparable across them.
+ * The event id is always `fallbackEventId` (the transport's position). The source position comes
+ * from the `source` block (ts_ms, binlog file/pos/row or lsn), with `sequence` (the transport's
+ * order) as tie-break: it orders events per key whatever order they arrive in.
  */
 export function parseDebezium(
   message: unknown,
   typesByTable: Map<string, RemoteTypeDef>,
   fallbackEventId: string,
+  sequence: bigint | number = 0,
 ): RemoteChangeEvent | null {
   let value = decode(message);
   if (value === null || value === undefined) return null; // tombstone
@@ -120,6 +125,7 @@ export function parseDebezium(
   // Schema-qualified first (`public.employee`), then bare.
   const type = (schema !== null ? typesByTable.get(`${schema}.${table}`) : undefined) ?? typesByTable.get(table);
   if (!type) return null;
+  const position = debeziumPosition(source, value.ts_ms, sequence);
 
   switch (op) {
     case 'c':
@@ -127,12 +133,12 @@ export function parseDebezium(
     case 'r': {
       const after = decode(value.after);
       if (!isObject(after)) throw new MalformedChangeEventError(`change event "${op}" on "${table}" has no "after" row`);
-      return { entityType: type.name, key: keyOf(type, after, table), op: 'UPSERT', entity: mapRow(type, after), eventId: fallbackEventId };
+      return { entityType: type.name, key: keyOf(type, after, table), op: 'UPSERT', entity: mapRow(type, after), eventId: fallbackEventId, position };
     }
     case 'd': {
       const before = decode(value.before);
       if (!isObject(before)) throw new MalformedChangeEventError(`change event "d" on "${table}" has no "before" row`);
-      return { entityType: type.name, key: keyOf(type, before, table), op: 'DELETE', entity: null, eventId: fallbackEventId };
+      return { entityType: type.name, key: keyOf(type, before, table), op: 'DELETE', entity: null, eventId: fallbackEventId, position };
     }
     default:
       return null;
@@ -149,6 +155,8 @@ export interface FeedRuntime {
   batchSize: number;
   /** How long a failed batch waits before it is delivered again. */
   retryDelayMs: number;
+  /** Deliveries of one event before it goes to the dead letter. */
+  maxDeliveries: number;
 }
 
 /** A sleep that stop() can cut short. */

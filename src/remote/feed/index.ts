@@ -19,6 +19,8 @@ export interface ChangeFeedOptions {
   batchSize?: number;
   /** Wait before a failed batch is delivered again (default 5 s). */
   retryDelayMs?: number;
+  /** Deliveries of one event before it is moved to the dead letter (default 5). */
+  maxDeliveries?: number;
   /** NATS: redelivery after this long without an ack (default 30 s). */
   ackWaitMs?: number;
   /** Redis: entries pending this long on another consumer are taken over (default 60 s). */
@@ -52,6 +54,7 @@ export async function startChangeFeed(url: string, options: ChangeFeedOptions): 
     log,
     batchSize: Math.max(1, options.batchSize ?? 100),
     retryDelayMs: options.retryDelayMs ?? 5000,
+    maxDeliveries: Math.max(1, options.maxDeliveries ?? 5),
   };
   switch (parsed.protocol) {
     case 'nats:':

@@ -3,12 +3,15 @@ import {
   ConsumerEvents,
   DeliverPolicy,
   connect,
+  headers,
   nanos,
   type ConsumerMessages,
   type JetStreamManager,
   type JsMsg,
 } from 'nats';
-import { Pause, parseDebezium, type FeedRuntime, type RemoteChangeEvent } from './events.js';
+import { Pause, parseDebezium, type FeedRuntime } from './events.js';
+import { applyIsolated, reportDeadLetter, type Attempt } from './isolation.js';
+import { feedMetrics } from './metrics.js';
 
 export interface NatsFeedOptions extends FeedRuntime {
   /** Unacknowledged messages are redelivered after this long (a long apply keeps them alive). */
@@ -122,10 +125,13 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
 
   async function watchStatus(msgs: ConsumerMessages) {
     for await (const s of await msgs.status()) {
-      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound) {
-        log.warn({ status: s.type }, 'durable consumer is gone; creating it again');
-        await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs).catch((err) => log.error({ err }, 'cannot create the durable consumer'));
-      } else if (s.type === ConsumerEvents.StreamNotFound || s.type === ConsumerEvents.NoResponders) {
+      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound) {
+        // The consumer (or its whole stream) is gone: start reading over, which creates the
+        // consumer again once the stream is there and reads the stream's new identity.
+        log.warn({ status: s.type }, 'durable consumer or stream is gone; reading again once it is back');
+        await msgs.close().catch(() => {});
+        return;
+      } else if (s.type === ConsumerEvents.NoResponders) {
         log.warn({ status: s.type }, 'change feed stream is not available');
       }
     }
@@ -134,6 +140,9 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
   async function read() {
     while (!stopping) {
       try {
+        // Also after the stream was deleted and created again (the consumer went with it).
+        await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs);
+        await refreshIdentity();
         const consumer = await js.consumers.get(stream, rt.consumer);
         const msgs = await consumer.consume({ max_messages: rt.batchSize });
         messages = msgs;
@@ -155,34 +164,82 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
     }
   }
 
+  /**
+   * The stream's identity (its creation time) goes into every event id: a stream deleted and
+   * created again restarts its sequence at 1, and its events must not pass for applied ones.
+   */
+  let identity = '';
+  let highestSeq = 0;
+  const refreshIdentity = async () => {
+    const info = await jsm.streams.info(stream);
+    identity = String(info.created).replace(/\D/g, '');
+    highestSeq = 0;
+  };
+  await refreshIdentity();
+
+  const deadLetterStream = `${stream}_DEADLETTER`;
+  const deadLetterSubject = `deadletter.${stream}`;
+  let deadLetterReady = false;
+  async function deadLetter(m: JsMsg, eventId: string, reason: string, deliveries: number): Promise<void> {
+    try {
+      if (!deadLetterReady) {
+        await jsm.streams.add({ name: deadLetterStream, subjects: [deadLetterSubject] }).catch(async (err) => {
+          await jsm.streams.info(deadLetterStream).catch(() => Promise.reject(err));
+        });
+        deadLetterReady = true;
+      }
+      const h = headers();
+      h.set('Integrity-Dead-Letter-Reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+      h.set('Integrity-Event-Id', eventId);
+      h.set('Integrity-Subject', m.subject);
+      h.set('Integrity-Deliveries', String(deliveries));
+      await js.publish(deadLetterSubject, m.data, { headers: h });
+      m.ack();
+      reportDeadLetter(rt, 'nats', { eventId, reason, deliveries, deadLetter: deadLetterSubject });
+    } catch (err) {
+      log.error({ err, eventId }, 'cannot move a change event to the dead letter; it is delivered again');
+      m.nak(rt.retryDelayMs);
+    }
+  }
+
   async function handle(batch: JsMsg[]) {
-    const events: RemoteChangeEvent[] = [];
+    if (batch.some((m) => m.seq < highestSeq && m.info.deliveryCount === 1)) {
+      // A first delivery behind what was seen: the stream was created again.
+      await refreshIdentity().catch((err) => log.warn({ err }, 'cannot read the stream identity'));
+    }
+    const attempts: Attempt[] = [];
     const parsed: JsMsg[] = [];
     for (const m of batch) {
-      const eventId = `nats:${stream}:${m.seq}`;
+      highestSeq = Math.max(highestSeq, m.seq);
+      const eventId = `nats:${stream}:${identity}:${m.seq}`;
       try {
-        const event = parseDebezium(m.data.length === 0 ? null : JSON.parse(m.string()), rt.typesByTable, eventId);
+        const event = parseDebezium(m.data.length === 0 ? null : JSON.parse(m.string()), rt.typesByTable, eventId, m.seq);
         if (event) {
-          events.push(event);
+          attempts.push({ event, deliveries: m.info.deliveryCount });
           parsed.push(m);
         } else {
           log.debug({ eventId, subject: m.subject }, 'change event ignored');
+          feedMetrics.ignored.inc({ transport: 'nats' });
           m.ack();
         }
       } catch (err) {
-        // A message nobody can read must not hold up the ones behind it.
-        log.warn({ err, eventId, subject: m.subject }, 'change event cannot be read; skipped');
-        m.ack();
+        // A message nobody can read will never be readable: straight to the dead letter.
+        await deadLetter(m, eventId, `cannot be read: ${(err as Error).message}`, m.info.deliveryCount);
       }
     }
-    if (events.length === 0) return;
+    if (attempts.length === 0) return;
     const keepAlive = setInterval(() => parsed.forEach((m) => m.working()), Math.max(1000, rt.ackWaitMs / 2));
     try {
-      await rt.apply(events);
-      for (const m of parsed) m.ack();
-    } catch (err) {
-      log.error({ err, events: events.length, firstEventId: events[0].eventId }, 'applying change events failed; redelivery after delay');
-      for (const m of parsed) m.nak(rt.retryDelayMs);
+      const verdicts = await applyIsolated(rt, 'nats', attempts);
+      for (const [i, v] of verdicts.entries()) {
+        const m = parsed[i];
+        if (v.kind === 'done') m.ack();
+        else if (v.kind === 'dead') await deadLetter(m, attempts[i].event.eventId!, v.reason, attempts[i].deliveries);
+        else {
+          log.error({ err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries }, 'applying a change event failed; redelivery after delay');
+          m.nak(rt.retryDelayMs);
+        }
+      }
     } finally {
       clearInterval(keepAlive);
     }

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { Pause, parseDebezium, type FeedRuntime, type RemoteChangeEvent } from './events.js';
+import { redisSequence } from '../position.js';
+import { Pause, parseDebezium, type FeedRuntime } from './events.js';
+import { applyIsolated, reportDeadLetter, type Attempt, type Verdict } from './isolation.js';
+import { feedMetrics } from './metrics.js';
 
 export interface RedisFeedOptions extends FeedRuntime {
   /** Pending entries idle this long are taken over from their consumer (presumed dead). */
@@ -84,52 +87,88 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
   const claimEveryMs = Math.max(100, Math.floor(rt.claimIdleMs / 2));
   const pause = new Pause();
 
+  /** Deliveries per entry id as this process counts them (XPENDING's counter may lag for history reads). */
+  const delivered = new Map<string, number>();
+  const deadLetterKey = `${key}:deadletter`;
+
+  async function deliveriesOf(ids: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!ids.length) return out;
+    const pending = (await cmd.call('XPENDING', key, group, ids[0], ids[ids.length - 1], ids.length * 2, me)) as unknown[];
+    for (const p of pending) {
+      if (Array.isArray(p)) out.set(String(p[0]), Number(p[3]));
+    }
+    return out;
+  }
+
+  async function deadLetter(id: string, fields: string[] | null, reason: string, deliveries: number): Promise<void> {
+    const eventId = `redis:${key}:${id}`;
+    await cmd.call('XADD', deadLetterKey, '*', ...(fields ?? []), 'dead_letter_reason', reason, 'dead_letter_event_id', eventId, 'dead_letter_deliveries', String(deliveries));
+    await cmd.call('XACK', key, group, id);
+    delivered.delete(id);
+    reportDeadLetter(rt, 'redis', { eventId, reason, deliveries, deadLetter: deadLetterKey });
+  }
+
   async function handle(entries: Entry[]) {
-    const events: RemoteChangeEvent[] = [];
-    const parsedIds: string[] = [];
+    const attempts: Attempt[] = [];
+    const parsed: Entry[] = [];
     const skippedIds: string[] = [];
-    for (const { id, fields } of entries) {
+    const counted = await deliveriesOf(entries.map((e) => e.id));
+    for (const entry of entries) {
+      const { id, fields } = entry;
       const eventId = `redis:${key}:${id}`;
+      const deliveries = Math.max((delivered.get(id) ?? 0) + 1, counted.get(id) ?? 1);
+      delivered.set(id, deliveries);
       if (fields === null) {
         skippedIds.push(id); // trimmed or deleted from the stream while pending
         continue;
       }
       try {
-        const event = parseDebezium(bodyOf(fields), rt.typesByTable, eventId);
+        const event = parseDebezium(bodyOf(fields), rt.typesByTable, eventId, redisSequence(id));
         if (event) {
-          events.push(event);
-          parsedIds.push(id);
+          attempts.push({ event, deliveries });
+          parsed.push(entry);
         } else {
           log.debug({ eventId }, 'change event ignored');
+          feedMetrics.ignored.inc({ transport: 'redis' });
           skippedIds.push(id);
         }
       } catch (err) {
-        // An entry nobody can read must not hold up the ones behind it.
-        log.warn({ err, eventId }, 'change event cannot be read; skipped');
-        skippedIds.push(id);
+        // An entry nobody can read will never be readable: straight to the dead letter.
+        await deadLetter(id, fields, `cannot be read: ${(err as Error).message}`, deliveries);
       }
     }
-    if (skippedIds.length) await cmd.call('XACK', key, group, ...skippedIds);
-    if (events.length === 0) return;
+    if (skippedIds.length) {
+      await cmd.call('XACK', key, group, ...skippedIds);
+      for (const id of skippedIds) delivered.delete(id);
+    }
+    if (attempts.length === 0) return;
+    const parsedIds = parsed.map((e) => e.id);
     // A long apply must not look like a dead consumer to the other replicas' XAUTOCLAIM.
     const keepAlive = setInterval(() => {
       cmd.call('XCLAIM', key, group, me, 0, ...parsedIds, 'JUSTID').catch(() => {});
     }, claimEveryMs);
-    let failure: { err: unknown } | null = null;
+    let verdicts: Verdict[];
     try {
-      await rt.apply(events);
-    } catch (err) {
-      failure = { err };
+      verdicts = await applyIsolated(rt, 'redis', attempts);
     } finally {
       clearInterval(keepAlive);
     }
-    if (failure) {
-      log.error({ err: failure.err, events: events.length, firstEventId: events[0].eventId }, 'applying change events failed; retrying after delay');
+    const done = parsedIds.filter((_, i) => verdicts[i].kind === 'done');
+    if (done.length) await cmd.call('XACK', key, group, ...done);
+    for (const id of done) delivered.delete(id);
+    let retry = false;
+    for (const [i, v] of verdicts.entries()) {
+      if (v.kind === 'dead') await deadLetter(parsed[i].id, parsed[i].fields, v.reason, attempts[i].deliveries);
+      else if (v.kind === 'retry') {
+        retry = true;
+        log.error({ err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries }, 'applying a change event failed; retrying after delay');
+      }
+    }
+    if (retry) {
       retryOwn = true; // they stay pending on this consumer and are read again first, in order
       await pause.sleep(rt.retryDelayMs);
-      return;
     }
-    await cmd.call('XACK', key, group, ...parsedIds);
   }
 
   async function next(): Promise<Entry[]> {

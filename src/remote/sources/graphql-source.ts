@@ -1,7 +1,7 @@
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import { hashKey, type RemoteKey } from '../hash.js';
 import { describeError } from './sql-source.js';
-import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from './source.js';
+import { SourceUnavailableError, type FetchedEntities, type RemoteEntity, type RemoteSource } from './source.js';
 
 /**
  * A request the source can never serve, however often it is retried. `permanent` tells the
@@ -41,7 +41,7 @@ export class GraphqlSource implements RemoteSource {
     return () => this.listeners.delete(listener);
   }
 
-  async fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<Map<string, RemoteEntity>> {
+  async fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<FetchedEntities> {
     for (const f of [type.typename, ...type.fields]) if (!NAME.test(f)) throw new Error(`"${f}" is not a GraphQL name`);
     const unique = new Map<string, RemoteKey>();
     for (const key of keys) {

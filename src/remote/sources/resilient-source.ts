@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import type { RemoteKey } from '../hash.js';
-import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from './source.js';
+import { SourceUnavailableError, type FetchedEntities, type RemoteSource } from './source.js';
 
 export interface ResilienceSettings {
   /** Per attempt. */
@@ -126,7 +126,7 @@ export function resilient(source: RemoteSource, settings: ResilienceSettings, lo
     name,
     inner: source,
     settings: { ...settings },
-    fetchMany: (type: RemoteTypeDef, keys: RemoteKey[]): Promise<Map<string, RemoteEntity>> =>
+    fetchMany: (type: RemoteTypeDef, keys: RemoteKey[]): Promise<FetchedEntities> =>
       keys.length === 0 ? Promise.resolve(new Map()) : guarded(() => source.fetchMany(type, keys)),
     list: (type: RemoteTypeDef, first: number, after?: string) => guarded(() => source.list(type, first, after)),
     onQuery: (listener) => source.onQuery(listener),

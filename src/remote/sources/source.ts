@@ -3,6 +3,12 @@ import type { RemoteKey } from '../hash.js';
 
 export type RemoteEntity = Record<string, unknown>;
 
+/**
+ * What a fetch found, keyed by `hashKey(key)`. `readAtMs` is the store's own clock (epoch ms) when
+ * the read began, for stores that have one: the source position the fetched state is as of.
+ */
+export type FetchedEntities = Map<string, RemoteEntity> & { readAtMs?: number };
+
 /** The remote store did not answer (down, timed out, circuit open, or the query failed). */
 export class SourceUnavailableError extends Error {
   constructor(
@@ -25,7 +31,7 @@ export interface RemoteSource {
    * `hashKey(key)` to the entity (field names as in the remote type); keys the store does not have
    * are absent. Throws SourceUnavailableError when the store cannot answer.
    */
-  fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<Map<string, RemoteEntity>>;
+  fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<FetchedEntities>;
   /** Pages through the entities of a type in key order; `after` is the last key's hash-free value (single-field keys). */
   list(type: RemoteTypeDef, first: number, after?: string): Promise<RemoteEntity[]>;
   /** Called with a short description of every remote query sent (for statement counts in tests and benches). */

@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import { hashKey, type RemoteKey } from '../hash.js';
-import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from './source.js';
+import { SourceUnavailableError, type FetchedEntities, type RemoteEntity, type RemoteSource } from './source.js';
 
 export type SqlDialect = 'mysql' | 'postgres' | 'sqlite';
 
@@ -12,6 +12,9 @@ export type ClientUrl =
   | { dialect: 'mysql'; uri: string }
   | { dialect: 'postgres'; connectionString: string }
   | { dialect: 'sqlite'; path: string };
+
+/** The column alias of the store's clock in a fetch (not a field name: fields are GraphQL names). */
+const CLOCK = '__read_at_ms';
 
 /** Keys per statement: keeps every driver under its parameter limit. */
 export const SQL_KEY_CHUNK = 500;
@@ -88,7 +91,7 @@ export class SqlSource implements RemoteSource {
     return () => this.listeners.delete(listener);
   }
 
-  async fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<Map<string, RemoteEntity>> {
+  async fetchMany(type: RemoteTypeDef, keys: RemoteKey[]): Promise<FetchedEntities> {
     const table = this.tableOf(type);
     const unique = new Map<string, RemoteKey>();
     for (const key of keys) {
@@ -97,9 +100,9 @@ export class SqlSource implements RemoteSource {
       }
       unique.set(hashKey(pick(key, type.key)), key);
     }
-    const out = new Map<string, RemoteEntity>();
+    const out: FetchedEntities = new Map<string, RemoteEntity>();
     const all = [...unique.values()];
-    const keyCols = type.key.map((f) => this.q(type.columns[f]));
+    const keyCols = type.key.map((f) => `t.${this.q(type.columns[f])}`);
     for (let i = 0; i < all.length; i += SQL_KEY_CHUNK) {
       const chunk = all.slice(i, i + SQL_KEY_CHUNK);
       const params: string[] = [];
@@ -110,8 +113,17 @@ export class SqlSource implements RemoteSource {
         type.key.length === 1
           ? `${keyCols[0]} IN (${chunk.map(tuple).join(', ')})`
           : `(${keyCols.join(', ')}) IN (${chunk.map((k) => `(${tuple(k)})`).join(', ')})`;
-      const rows = await this.run(`SELECT ${this.selectList(type)} FROM ${this.q(table)} WHERE ${where}`, params, table);
+      // The store's clock in the same statement, read when it starts: the one-row clock table
+      // left-joined to the rows keeps the reading even when no key is found.
+      const rows = await this.run(
+        `SELECT c.${this.q(CLOCK)}, ${this.selectList(type, 't.')} FROM (SELECT ${this.clockSql()} AS ${this.q(CLOCK)}) c LEFT JOIN ${this.q(table)} t ON ${where}`,
+        params,
+        table,
+      );
       for (const row of rows) {
+        const at = Number(row[CLOCK]);
+        if (Number.isFinite(at)) out.readAtMs = Math.min(out.readAtMs ?? at, at);
+        if (type.key.some((f) => row[f] === null || row[f] === undefined)) continue; // the clock row, nothing found
         const entity = this.toEntity(type, row);
         out.set(hashKey(pick(entity as RemoteKey, type.key)), entity);
       }
@@ -188,10 +200,22 @@ export class SqlSource implements RemoteSource {
   }
 
   /** Columns aliased to field names, so rows come back keyed as the entity is. */
-  private selectList(type: RemoteTypeDef): string {
+  private selectList(type: RemoteTypeDef, prefix = ''): string {
     return Object.entries(type.columns)
-      .map(([field, col]) => `${this.q(col)} AS ${this.q(field)}`)
+      .map(([field, col]) => `${prefix}${this.q(col)} AS ${this.q(field)}`)
       .join(', ');
+  }
+
+  /** The store's clock as epoch milliseconds (with fractions), as of the start of the statement. */
+  private clockSql(): string {
+    switch (this.dialect) {
+      case 'mysql':
+        return 'UNIX_TIMESTAMP(NOW(6)) * 1000';
+      case 'postgres':
+        return 'EXTRACT(EPOCH FROM statement_timestamp()) * 1000';
+      case 'sqlite':
+        return "(julianday('now') - 2440587.5) * 86400000.0";
+    }
   }
 
   private toEntity(type: RemoteTypeDef, row: Row): RemoteEntity {
