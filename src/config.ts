@@ -19,6 +19,7 @@ export interface Config {
   historyMaxAgeSeconds?: number;
   changeFeedUrl?: string;
   leaseTtlSeconds: number;
+  maintenanceTxTimeoutSeconds: number;
   relationshipSchemaFile?: string;
   batching: boolean;
   logLevel: string;
@@ -78,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyMaxAgeSeconds: integer(env, 'HISTORY_MAX_AGE_SECONDS', undefined),
     changeFeedUrl,
     leaseTtlSeconds: integer(env, 'LEASE_TTL_SECONDS', 60, 1),
+    maintenanceTxTimeoutSeconds: integer(env, 'MAINTENANCE_TX_TIMEOUT_SECONDS', 10, 1),
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',

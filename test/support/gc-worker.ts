@@ -3,7 +3,7 @@
  * Db and Engine on the shared MariaDB database, reporting to the gc_test_* tables.
  *
  *   node --import tsx test/support/gc-worker.ts collect <url> <worker> [startFlag|-] [start|pauseBeforeTransaction]
- *     Runs one collection through Maintenance (waiting for the lease like the API does) with an
+ *     Runs one collection through Maintenance (retrying on MAINTENANCE_BUSY like an operator) with an
  *     instrumented collector. With a pause point it parks at the start of its run or before that
  *     fenced transaction (outside any transaction) until the `continue-<worker>` flag is set: the
  *     test SIGSTOPs it there.
@@ -68,7 +68,17 @@ async function collect(): Promise<void> {
   if (startFlag && startFlag !== '-') await waitForFlag(startFlag);
   await log(g.db, worker, 'call');
   try {
-    const report = await maintenance.collectGarbage(false);
+    // Like an operator told MAINTENANCE_BUSY: try again until the other run is done.
+    let report: Awaited<ReturnType<typeof maintenance.collectGarbage>> | undefined;
+    while (!report) {
+      try {
+        report = await maintenance.collectGarbage(false);
+      } catch (e) {
+        if (!(e instanceof MaintenanceBusyError)) throw e;
+        await log(g.db, worker, 'busy', null, JSON.stringify(e.details));
+        await delay(50);
+      }
+    }
     await log(g.db, worker, 'done', null, JSON.stringify({ deleted: report.deleted, blocked: report.blocked.map((b) => b.resource.id) }));
   } catch (e) {
     if (!(e instanceof LeaseLostError)) throw e;
