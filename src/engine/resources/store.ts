@@ -75,8 +75,10 @@ export async function listResources(
   const params: unknown[] = [kind];
   if (options.keyPrefix?.length) {
     // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
-    where.push(`natural_key LIKE ? ESCAPE '!'`);
-    params.push(`${escapeLike(JSON.stringify(options.keyPrefix).slice(0, -1))},%`);
+    // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
+    const prefix = `${JSON.stringify(options.keyPrefix).slice(0, -1)},`;
+    where.push(`natural_key LIKE ? ESCAPE '!' AND SUBSTR(natural_key, 1, ?) = ?`);
+    params.push(`${escapeLike(prefix)}%`, prefix.length, prefix);
   }
   if (options.after) {
     where.push('id > ?');
