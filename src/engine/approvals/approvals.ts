@@ -52,7 +52,7 @@ export class Approvals {
         { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
       );
     }
-    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id));
+    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id), tx.forShare);
     const evicted = remote.map(toRemoteRecord).filter((r) => !r.entity && !r.deleted);
     if (firstAttempt && evicted.length) throw new EvictedRemoteEntities(evicted);
 

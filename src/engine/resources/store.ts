@@ -89,9 +89,9 @@ export async function listResources(
   return rows.map(toRecord);
 }
 
-export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
+export async function referencesFrom(sql: Sql, ids: readonly string[], lock = ''): Promise<ReferenceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
-    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
+    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})${lock}`, c),
   );
   return rows.map(toReference);
 }
