@@ -228,11 +228,12 @@ export class Db implements Sql {
   }
 
   /**
-   * Sets the session's lock-wait, statement and idle-in-transaction limits for one transaction and
-   * returns the statement that puts the previous values back (the connection goes back to a pool).
-   * MariaDB: innodb_lock_wait_timeout, max_statement_time, idle_transaction_timeout. MySQL:
-   * innodb_lock_wait_timeout, max_execution_time (reads) and wait_timeout (an idle connection,
-   * in a transaction or not, is closed: the server rolls the transaction back).
+   * Sets the session's lock-wait, statement and idle-in-transaction limits for one transaction
+   * (saving the previous values in session variables, in the same statement) and returns the
+   * statement that puts them back: the connection goes back to a pool. MariaDB:
+   * innodb_lock_wait_timeout, max_statement_time, idle_transaction_timeout. MySQL:
+   * innodb_lock_wait_timeout, max_execution_time (reads) and wait_timeout (an idle connection, in a
+   * transaction or not, is closed and its transaction rolled back).
    */
   private async bindSession(runner: QueryRunner, bounds: TransactionBounds): Promise<{ sql: string; params: unknown[] }> {
     const seconds = Math.max(1, Math.ceil(bounds.timeoutSeconds));
@@ -244,10 +245,14 @@ export class Db implements Sql {
       (await this.flavor) === 'mariadb'
         ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
         : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
-    const [before] = (await runner.query(`SELECT ${vars.map(([v], i) => `@@SESSION.${v} AS v${i}`).join(', ')}`)) as Record<string, unknown>[];
-    await runner.query(`SET SESSION ${vars.map(([v]) => `${v} = ?`).join(', ')}`, vars.map(([, n]) => n));
-    return { sql: `SET SESSION ${vars.map(([v]) => `${v} = ?`).join(', ')}`, params: vars.map((_, i) => before[`v${i}`]) };
+    const saved = (i: number) => `@isg_bound_${i}`;
+    await runner.query(
+      `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`,
+      vars.map(([, n]) => n),
+    );
+    return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
+
 
   private txFor(runner: QueryRunner): Tx {
     let now: Timestamp | undefined;
