@@ -253,7 +253,6 @@ export class Db implements Sql {
     return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
 
-
   private txFor(runner: QueryRunner): Tx {
     let now: Timestamp | undefined;
     const mysql = this.kind === 'mysql';
