@@ -5,13 +5,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * already; on MySQL/MariaDB a table takes the database's default collation (often a
  * case-insensitive one, where `C1` and `c1` collide), so every table of the subgraph is converted
  * to utf8mb4_bin whatever that default is. Also records since when the maintenance lease is held,
- * so an operator told MAINTENANCE_BUSY learns who runs it and since when.
+ * so an operator told MAINTENANCE_BUSY learns who runs it and since when, and indexes references
+ * by target and type for the ancestor rule.
  */
 export class BinaryNamesAndLeaseSince1764600000000 implements MigrationInterface {
   name = 'BinaryNamesAndLeaseSince1764600000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE lease ADD acquired_at VARCHAR(26) NULL`);
+    // The ancestor rule looks for arbitrary references into a resource without reading its
+    // children's parent references.
+    await q.query(`CREATE INDEX ix_ref_to_type ON resource_ref (to_id, type, from_id)`);
     if (q.connection.options.type !== 'mysql') return;
     const tables = (await q.query(
       `SELECT TABLE_NAME AS name FROM information_schema.TABLES
@@ -48,6 +52,7 @@ export class BinaryNamesAndLeaseSince1764600000000 implements MigrationInterface
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(q.connection.options.type === 'mysql' ? `DROP INDEX ix_ref_to_type ON resource_ref` : `DROP INDEX ix_ref_to_type`);
     await q.query(`ALTER TABLE lease DROP COLUMN acquired_at`);
   }
 }

@@ -92,16 +92,19 @@ export class GarbageCollector {
     const pinned = `SELECT DISTINCT p.resource_id AS id FROM approval_pin p
        JOIN approval a ON a.id = p.approval_id AND a.revoked_at IS NULL
        JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${this.batchSize}`;
-    // The ancestor rule, one statement per level up the parent chain (the schema bounds its depth).
+    // The ancestor rule: the parent chain joined up to the depth the schema allows, then one index
+    // seek for a holding reference from outside into any of those ancestors.
     const h = holdingSql(this.schema);
+    const depth = maxDepth(this.schema);
     const viaAncestor: [string, unknown[]][] = [];
-    for (let level = 1; level <= maxDepth(this.schema); level++) {
-      const chain = Array.from({ length: level }, (_, i) => ` JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`).join('');
+    if (depth > 0) {
+      const chain = Array.from({ length: depth }, (_, i) => ` LEFT JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`).join('');
+      const ancestors = Array.from({ length: depth }, (_, i) => `a${i + 1}.id`).join(', ');
       viaAncestor.push([
-        `SELECT DISTINCT t.resource_id AS id FROM gc_candidate t JOIN resource x ON x.id = t.resource_id${chain}
-         JOIN resource_ref f ON f.to_id = a${level}.id${h.join}
-         LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
-         WHERE t.run_token = ? AND c.resource_id IS NULL AND ${h.where} LIMIT ${this.batchSize}`,
+        `SELECT t.resource_id AS id FROM gc_candidate t JOIN resource x ON x.id = t.resource_id${chain}
+         WHERE t.run_token = ? AND x.parent_id IS NOT NULL AND EXISTS (
+           SELECT 1 FROM resource_ref f${h.join} LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
+           WHERE f.to_id IN (${ancestors}) AND ${h.where} AND c.resource_id IS NULL) LIMIT ${this.batchSize}`,
         [token, token, ...h.params],
       ]);
     }

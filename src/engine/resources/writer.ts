@@ -1,4 +1,4 @@
-import { placeholders } from '../../data/chunk.js';
+import { chunks, placeholders } from '../../data/chunk.js';
 import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
 import { DomainError, notFound } from '../errors.js';
@@ -142,8 +142,8 @@ export class ResourceWriter {
       const same = (a: ReferenceRecord, b: ReferenceRecord) => a.path === b.path && a.toId === b.toId;
       const gone = heldRefs.filter((h) => !rows.some((r) => same(r, h)));
       const added = rows.filter((r) => !heldRefs.some((h) => same(r, h)));
-      if (gone.length) {
-        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(gone.length)})`, [id, ...gone.map((g) => g.path)]);
+      for (const c of chunks(gone)) {
+        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(c.length)})`, [id, ...c.map((g) => g.path)]);
       }
       await insertReferences(tx, added);
       if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
