@@ -273,8 +273,10 @@ describe('lease across processes on mariadb', () => {
       await until('the frozen point', async () => (await logOf('frozen')).some((r) => r.event === 'frozen-point'));
       frozen.child.kill('SIGSTOP');
       const frozenToken = (await eventToken('frozen', 'ran'))!;
-      // Until then the lease row stays locked: a second replica is told "held" without waiting.
+      // While it is frozen a second replica is told "held" without waiting, and who holds it.
       const b = new LeaseManager(db, { holder: 'b', ttlSeconds: 30 });
+      expect(await b.runExclusive('maintenance', async () => 'b')).toEqual({ ran: false });
+      expect(await b.holderOf('maintenance')).toMatchObject({ holder: 'frozen' });
       await untilExpired(db);
       // After expiry plus the bound, the server has ended the frozen transaction: b takes over.
       const taken = await until('b to take the lease over', async () => {

@@ -93,19 +93,20 @@ export class GarbageCollector {
        JOIN approval a ON a.id = p.approval_id AND a.revoked_at IS NULL
        JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${this.batchSize}`;
     // The ancestor rule: the parent chain joined up to the depth the schema allows, then one index
-    // seek for a holding reference from outside into any of those ancestors.
+    // seek per ancestor for a holding reference from outside (MariaDB cannot seek `IN (a1.id, …)`).
     const h = holdingSql(this.schema);
     const depth = maxDepth(this.schema);
     const viaAncestor: [string, unknown[]][] = [];
     if (depth > 0) {
       const chain = Array.from({ length: depth }, (_, i) => ` LEFT JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`).join('');
-      const ancestors = Array.from({ length: depth }, (_, i) => `a${i + 1}.id`).join(', ');
+      const heldFromOutside = (a: string) =>
+        `EXISTS (SELECT 1 FROM resource_ref f${h.join} LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
+           WHERE f.to_id = ${a}.id AND ${h.where} AND c.resource_id IS NULL)`;
+      const levels = Array.from({ length: depth }, (_, i) => `a${i + 1}`);
       viaAncestor.push([
         `SELECT t.resource_id AS id FROM gc_candidate t JOIN resource x ON x.id = t.resource_id${chain}
-         WHERE t.run_token = ? AND x.parent_id IS NOT NULL AND EXISTS (
-           SELECT 1 FROM resource_ref f${h.join} LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
-           WHERE f.to_id IN (${ancestors}) AND ${h.where} AND c.resource_id IS NULL) LIMIT ${this.batchSize}`,
-        [token, token, ...h.params],
+         WHERE t.run_token = ? AND (${levels.map(heldFromOutside).join(' OR ')}) LIMIT ${this.batchSize}`,
+        [token, ...levels.flatMap(() => [token, ...h.params])],
       ]);
     }
     for (;;) {
