@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { addSeconds } from '../src/data/time.js';
 import { LeaseManager } from '../src/maintenance/lease.js';
+import { MaintenanceBusyError } from '../src/maintenance/maintenance.js';
 import { createClientTables, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { GC_TEST_TABLES, openGcEngine, type GcEngine } from './support/gc-engine.js';
 import { buildEstate, cloneProject } from './support/gc-fixtures.js';
@@ -385,6 +386,42 @@ describe('garbage collection across processes on mariadb', () => {
       await expectCollected(db, e);
     } finally {
       for (const w of [early, successor]) if (w && w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGCONT');
+    }
+  });
+
+  it('a collector frozen inside a batch transaction: operators are told MAINTENANCE_BUSY, the server frees its locks, another replica collects', async () => {
+    const { url, g, db } = await freshDatabase();
+    const e = await markedEstate(g, 3);
+    // Parks inside its second batch transaction (lease row and batch rows locked): a 5 s lease, a 1 s server-side bound.
+    const frozen = workerWith({ GC_TX_TIMEOUT: '1', GC_TTL: '5' }, 'collect', url, 'frozen', '-', 'inside:1');
+    try {
+      await until('the frozen point', async () => event(db, 'frozen', 'paused-point'));
+      frozen.child.kill('SIGSTOP');
+      const frozenToken = (await event(db, 'frozen', 'run-start'))!.token!;
+      const busy = await g.engine.collectGarbage(false).catch((err: unknown) => err);
+      expect(busy).toBeInstanceOf(MaintenanceBusyError);
+      expect((busy as MaintenanceBusyError).details).toMatchObject({ lease: 'maintenance', holder: expect.stringMatching(/^replica-/), since: expect.any(String) });
+
+      // Past expiry plus the bound the server has ended the frozen transaction: this replica collects.
+      const report = await until(
+        'another replica to collect',
+        () => g.engine.collectGarbage(false).catch((err: unknown) => (err instanceof MaintenanceBusyError ? null : Promise.reject(err))),
+        40_000,
+        100,
+      );
+      expect(report.deleted.length).toBeGreaterThan(0);
+      const byFrozen = await deletedBy(db, frozenToken);
+      expect(byFrozen.length).toBe(BATCH); // its first batch committed; the one it froze in did not
+      expect([...byFrozen, ...report.deleted].sort()).toEqual(e.collectable);
+      await expectCollected(db, e);
+
+      await db.execute(`INSERT INTO gc_test_control (name) VALUES ('continue-frozen')`);
+      frozen.child.kill('SIGCONT');
+      await expectExit(frozen, 4);
+      expect(await deletedBy(db, frozenToken)).toEqual(byFrozen);
+      expect(await violations(db)).toEqual(CLEAN);
+    } finally {
+      if (frozen.child.exitCode === null && frozen.child.signalCode === null) frozen.child.kill('SIGCONT');
     }
   });
 

@@ -4,10 +4,12 @@
  *
  *   node --import tsx test/support/gc-worker.ts collect <url> <worker> [startFlag|-] [start|pauseBeforeTransaction]
  *     Runs one collection through Maintenance (retrying on MAINTENANCE_BUSY like an operator) with an
- *     instrumented collector. With a pause point it parks at the start of its run or before that
- *     fenced transaction (outside any transaction) until the `continue-<worker>` flag is set: the
- *     test SIGSTOPs it there.
- *     Exit 0 when done, 3 when a fenced write was refused (LeaseLostError), 1 on any other error.
+ *     instrumented collector. With a pause point it parks at the start of its run, before that
+ *     fenced transaction (outside any transaction) or, with `inside:N`, inside the Nth fenced
+ *     transaction before its commit (holding its locks) until the `continue-<worker>` flag is set:
+ *     the test SIGSTOPs it there.
+ *     Exit 0 when done, 3 when a fenced write was refused (LeaseLostError), 4 when the transaction it
+ *     parked inside was ended by the server, 1 on any other error.
  *
  *   node --import tsx test/support/gc-worker.ts random <url> <worker> <seed> <durationMs> [loops]
  *     Random operations through the Engine for a while; domain refusals are counted, anything else
@@ -35,6 +37,7 @@ const options: GcEngineOptions = {
   clientUrl: process.env.GC_CLIENT_URL ?? 'sqlite::memory:',
   leaseTtlSeconds: Number(process.env.GC_TTL ?? 2),
   gcBatchSize: Number(process.env.GC_BATCH ?? 20),
+  transactionTimeoutSeconds: process.env.GC_TX_TIMEOUT ? Number(process.env.GC_TX_TIMEOUT) : undefined,
 };
 
 const g: GcEngine = await openGcEngine(options);
@@ -51,6 +54,7 @@ async function waitForFlag(flag: string, timeoutMs = 60_000): Promise<void> {
 
 async function collect(): Promise<void> {
   const [startFlag, pauseAt] = rest;
+  let parkedInside = false;
   const park = async (token: number, where: string) => {
     await log(g.db, worker, 'paused-point', token, where);
     await waitForFlag(`continue-${worker}`);
@@ -62,6 +66,12 @@ async function collect(): Promise<void> {
     },
     async beforeTransaction(n, token) {
       if (pauseAt !== undefined && pauseAt !== 'start' && n === Number(pauseAt)) await park(token, String(n));
+    },
+    async insideTransaction(n, token) {
+      if (pauseAt === `inside:${n}`) {
+        parkedInside = true;
+        await park(token, pauseAt);
+      }
     },
   });
   await log(g.db, worker, 'ready');
@@ -81,6 +91,11 @@ async function collect(): Promise<void> {
     }
     await log(g.db, worker, 'done', null, JSON.stringify({ deleted: report.deleted, blocked: report.blocked.map((b) => b.resource.id) }));
   } catch (e) {
+    if (parkedInside && !(e instanceof LeaseLostError)) {
+      await log(g.db, worker, 'tx-ended', null, (e as Error).message);
+      process.exitCode = 4;
+      return;
+    }
     if (!(e instanceof LeaseLostError)) throw e;
     await log(g.db, worker, 'lease-lost', e.token, e.message);
     process.exitCode = 3;
