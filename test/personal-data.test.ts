@@ -24,7 +24,7 @@ describe.each(OPERATIONAL_KINDS)('collecting personal resources on %s', (store) 
     schema.kinds.ClusterProvider.personal = true;
     const file = join(dir, 'relationships.json');
     writeFileSync(file, JSON.stringify(schema));
-    s = await startTestServer(store, { env: { RELATIONSHIP_SCHEMA: file, RETENTION_SECONDS: '0' } });
+    s = await startTestServer(store, { env: { RELATIONSHIP_SCHEMA: file, RETENTION_SECONDS: '0', AUTH_MODE: 'none' } });
   });
   afterAll(async () => {
     await s?.close();
