@@ -370,6 +370,7 @@ export type Mutation = {
   approveDeploymentIntentGroup: Approval;
   /** Un-marks what one markForDeletion marked, if not yet collected. */
   cancelDeletion: Resource;
+  /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   collectGarbage: GarbageCollectionReport;
   createCluster: Cluster;
   createClusterProvider: ClusterProvider;
@@ -380,6 +381,7 @@ export type Mutation = {
   createProject: Project;
   /** Never refused for being referenced: marks the resource and its descendants. */
   markForDeletion: MarkForDeletionResult;
+  /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   pruneHistory: PruneHistoryReport;
   revokeApproval: Approval;
   updateCluster: Cluster;
