@@ -26,6 +26,7 @@ export interface Config {
   /** An event a dead replica took but never acknowledged goes to another replica after this long. */
   changeFeedRedeliverMs: number;
   leaseTtlSeconds: number;
+  maintenanceTxTimeoutSeconds: number;
   relationshipSchemaFile?: string;
   batching: boolean;
   logLevel: string;
@@ -100,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     changeFeedRetryDelayMs: integer(env, 'CHANGE_FEED_RETRY_DELAY_MS', 5000, 10),
     changeFeedRedeliverMs: integer(env, 'CHANGE_FEED_REDELIVER_MS', 30_000, 500),
     leaseTtlSeconds: integer(env, 'LEASE_TTL_SECONDS', 60, 1),
+    maintenanceTxTimeoutSeconds: integer(env, 'MAINTENANCE_TX_TIMEOUT_SECONDS', 10, 1),
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',

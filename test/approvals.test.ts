@@ -200,6 +200,18 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     expect((b.res.data as any).approval.pins.length).toBe(60 + 5); // clusters, their provider, the group, profile, app, project
     expect(b.statements.length).toBe(a.statements.length);
   });
+
+  it('reads everything it pins under locks, inside the approval transaction', async () => {
+    const { res, statements } = await s.countedGql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.g });
+    expect(codes(res)).toEqual([]);
+    const begin = statements.findIndex((q) => /^(START TRANSACTION|BEGIN)/i.test(q.trim()));
+    const end = statements.findIndex((q, i) => i > begin && /^COMMIT/i.test(q.trim()));
+    const reads = statements.slice(begin + 1, end).filter((q) => /^SELECT/i.test(q.trim()) && /\bFROM (resource|resource_ref|remote_link)\b/.test(q));
+    expect(reads.length).toBeGreaterThan(3);
+    // On SQLite the transaction holds the whole file; on MariaDB every read of the closure takes row locks,
+    // so it sees (and holds) the latest committed rows, not the transaction's first snapshot.
+    if (store === 'mariadb') expect(reads.filter((q) => !/(LOCK IN SHARE MODE|FOR UPDATE)\s*$/.test(q.trim()))).toEqual([]);
+  });
 });
 
 describe('two replicas approving and editing the same group at once (mariadb)', () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseManager } from '../src/maintenance/lease.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 
@@ -59,9 +60,29 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     const readOnly = await s.gql(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["x"] }) { id } }`, { id: ids.c2 });
     expect(codes(readOnly)).toEqual(['RESOURCE_MARKED_FOR_DELETION']);
 
-    // existing referrers keep working: reads, and edits that keep the reference
-    const keep = await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "still here" }) { version clusters { name status } } }`, { id: ids.og });
-    expect(keep.updateDeploymentIntentGroup).toEqual({ version: 2, clusters: [{ name: 'c2', status: 'MARKED_FOR_DELETION' }] });
+    // existing referrers keep working for reads…
+    const read = await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { version clusters { name status } } } }`, { id: ids.og });
+    expect(read.resource).toEqual({ version: 1, clusters: [{ name: 'c2', status: 'MARKED_FOR_DELETION' }] });
+  });
+
+  it('freezes referrers of a marked resource for admins: every write that keeps the reference is refused, naming the marked target', async () => {
+    const update = (input: string) => s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { id version } }`, { id: ids.og });
+    for (const input of [
+      '{ description: "still here" }', // an unrelated field
+      '{ owner: { employeeId: "e-2" } }', // a remote reference
+      '{ clusters: [{ provider: "prov", name: "c2" }] }', // no change at all
+      '{ clusters: [{ provider: "prov", name: "c3" }, { provider: "prov", name: "c2" }] }', // reordered, one added
+    ]) {
+      const res = await update(input);
+      expect(codes(res), input).toEqual(['REFERENCES_MARKED_RESOURCE']);
+      expect(res.errors![0].message).toContain('Cluster prov/c2');
+      expect(res.errors![0].extensions!.targets).toEqual([expect.objectContaining({ id: ids.c2, kind: 'Cluster' })]);
+    }
+    // Nothing changed, and the group still reads fine.
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { description owner { key } clusters { name } } } }`, { id: ids.og });
+    expect(resource).toEqual({ version: 1, description: null, owner: null, clusters: [{ name: 'c2' }] });
+    // Approving it covers a marked resource: refused as well.
+    expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.og }))).toEqual(['REFERENCES_MARKED_RESOURCE']);
   });
 
   it('keeps a referenced resource through collection and reports why', async () => {
@@ -178,6 +199,27 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id } }`, { id: r.pp.id });
     const { cancelDeletion } = await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { status } }`, { id: r.kk.id });
     expect(cancelDeletion.status).toBe('ACTIVE');
+  });
+
+  it('refuses collectGarbage and pruneHistory at once with MAINTENANCE_BUSY while another replica holds the lease', async () => {
+    const other = new LeaseManager(s.app.db, { holder: 'replica-other', ttlSeconds: 30 });
+    const held = await other.runExclusive('maintenance', async () => {
+      const [{ since }] = await s.app.db.query<{ since: string }>(`SELECT acquired_at AS since FROM lease WHERE name = 'maintenance'`);
+      const gc = await s.gql(GC);
+      const prune = await s.gql(`mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`);
+      return { since, gc, prune };
+    });
+    expect(held.ran).toBe(true);
+    if (!held.ran) return;
+    const { since, gc, prune } = held.result;
+    const iso = `${since.replace(' ', 'T')}Z`;
+    for (const res of [gc, prune]) {
+      expect(codes(res)).toEqual(['MAINTENANCE_BUSY']);
+      expect(res.errors![0].extensions).toMatchObject({ code: 'MAINTENANCE_BUSY', holder: 'replica-other', since: iso });
+      expect(res.errors![0].message).toContain('replica-other');
+    }
+    // Free again: the operator's run goes ahead.
+    expect(codes(await s.gql(GC, { dry: true }))).toEqual([]);
   });
 
   it('refuses unknown ids', async () => {

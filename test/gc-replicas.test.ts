@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { addSeconds } from '../src/data/time.js';
 import { LeaseManager } from '../src/maintenance/lease.js';
+import { MaintenanceBusyError } from '../src/maintenance/maintenance.js';
 import { createClientTables, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { GC_TEST_TABLES, openGcEngine, type GcEngine } from './support/gc-engine.js';
 import { buildEstate, cloneProject } from './support/gc-fixtures.js';
@@ -228,7 +229,7 @@ describe('garbage collection across processes on mariadb', () => {
     expect(second.token).toBe(first.token + 1);
     const timeline = JSON.stringify(runs.map(({ name, call, token, start, end }) => ({ name, call, token, start, end })));
     expect([first.start < first.end, first.end < second.start, second.start <= second.end], timeline).toEqual([true, true, true]);
-    // …although it was asked for while the first was running: it waited for the lease.
+    // …although it was asked for while the first was running (told MAINTENANCE_BUSY, it asked again).
     expect(second.call < first.end, timeline).toBe(true);
     for (const run of runs) {
       const batches = await db.query<{ at: string; n: number }>(`SELECT at, COUNT(*) AS n FROM gc_test_deleted WHERE token = ? GROUP BY batch, at`, [run.token]);
@@ -386,6 +387,42 @@ describe('garbage collection across processes on mariadb', () => {
     }
   });
 
+  it('a collector frozen inside a batch transaction: operators are told MAINTENANCE_BUSY, the server frees its locks, another replica collects', async () => {
+    const { url, g, db } = await freshDatabase();
+    const e = await markedEstate(g, 3);
+    // Parks inside its second batch transaction (lease row and batch rows locked): a 5 s lease, a 1 s server-side bound.
+    const frozen = workerWith({ GC_TX_TIMEOUT: '1', GC_TTL: '5' }, 'collect', url, 'frozen', '-', 'inside:1');
+    try {
+      await until('the frozen point', async () => event(db, 'frozen', 'paused-point'));
+      frozen.child.kill('SIGSTOP');
+      const frozenToken = (await event(db, 'frozen', 'run-start'))!.token!;
+      const busy = await g.engine.collectGarbage(false).catch((err: unknown) => err);
+      expect(busy).toBeInstanceOf(MaintenanceBusyError);
+      expect((busy as MaintenanceBusyError).details).toMatchObject({ lease: 'maintenance', holder: expect.stringMatching(/^replica-/), since: expect.any(String) });
+
+      // Past expiry plus the bound the server has ended the frozen transaction: this replica collects.
+      const report = await until(
+        'another replica to collect',
+        () => g.engine.collectGarbage(false).catch((err: unknown) => (err instanceof MaintenanceBusyError ? null : Promise.reject(err))),
+        40_000,
+        100,
+      );
+      expect(report.deleted.length).toBeGreaterThan(0);
+      const byFrozen = await deletedBy(db, frozenToken);
+      expect(byFrozen.length).toBe(BATCH); // its first batch committed; the one it froze in did not
+      expect([...byFrozen, ...report.deleted].sort()).toEqual(e.collectable);
+      await expectCollected(db, e);
+
+      await db.execute(`INSERT INTO gc_test_control (name) VALUES ('continue-frozen')`);
+      frozen.child.kill('SIGCONT');
+      await expectExit(frozen, 4);
+      expect(await deletedBy(db, frozenToken)).toEqual(byFrozen);
+      expect(await violations(db)).toEqual(CLEAN);
+    } finally {
+      if (frozen.child.exitCode === null && frozen.child.signalCode === null) frozen.child.kill('SIGCONT');
+    }
+  });
+
   it('many replicas creating references, marking, cancelling and collecting keep every reference honest', async () => {
     const { url, g, db } = await freshDatabase();
     const base = Number(process.env.GC_SEED ?? Math.floor(Math.random() * 1e9));
@@ -419,7 +456,8 @@ describe('garbage collection across processes on mariadb', () => {
       expect(s.deadlocksLeaked).toBe(0);
     }
     const all = [...stats.values()];
-    expect(all.reduce((n, s) => n + (s.ok.updateGroup ?? 0), 0)).toBeGreaterThan(0);
+    // Group updates reached existing groups: applied, or (a referrer of a marked resource is frozen) refused.
+    expect(all.reduce((n, s) => n + (s.ok.updateGroup ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0), 0)).toBeGreaterThan(0);
     expect(all.reduce((n, s) => n + (s.ok.cancel ?? 0), 0)).toBeGreaterThan(0);
     expect(all.reduce((n, s) => n + s.gcDeleted, 0)).toBeGreaterThan(0);
     expect(all.reduce((n, s) => n + (s.refused.create?.REFERENCES_MARKED_RESOURCE ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0), 0)).toBeGreaterThan(0);

@@ -265,6 +265,43 @@ describe('lease across processes on mariadb', () => {
     expect(await leaseRow(db)).toMatchObject({ token: killedToken + 1, expires_at: null });
   });
 
+  it('a holder frozen inside a fenced transaction loses its lock within the bound; the lease is taken over; it writes nothing', async () => {
+    await reset();
+    const TX_TIMEOUT = 1; // the frozen holder's locks go within 2 × this after its last statement
+    const frozen = worker('freeze', 'frozen', TTL, TX_TIMEOUT);
+    try {
+      await until('the frozen point', async () => (await logOf('frozen')).some((r) => r.event === 'frozen-point'));
+      frozen.child.kill('SIGSTOP');
+      const frozenToken = (await eventToken('frozen', 'ran'))!;
+      // While it is frozen a second replica is told "held" without waiting, and who holds it.
+      const b = new LeaseManager(db, { holder: 'b', ttlSeconds: 30 });
+      expect(await b.runExclusive('maintenance', async () => 'b')).toEqual({ ran: false });
+      expect(await b.holderOf('maintenance')).toMatchObject({ holder: 'frozen' });
+      await untilExpired(db);
+      // After expiry plus the bound, the server has ended the frozen transaction: b takes over.
+      const taken = await until('b to take the lease over', async () => {
+        const r = await b.runExclusive('maintenance', async (run) => {
+          await run.transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (2, 0, 'b', ?)`, [run.token]));
+          return run.token;
+        });
+        return r.ran ? r : null;
+      });
+      expect(taken).toEqual({ ran: true, result: frozenToken + 1 });
+
+      await db.execute(`INSERT INTO lease_test_control (name) VALUES ('thaw')`);
+      frozen.child.kill('SIGCONT');
+      await succeeded(frozen);
+      const log = await logOf('frozen');
+      // The frozen transaction was ended by the server (not committed), and its next write is fenced off.
+      expect(log.find((r) => r.event === 'frozen-tx')?.detail).toBe('failed');
+      expect(log.find((r) => r.event === 'after-thaw')?.detail).toBe('lost');
+      expect(await batchShape()).toEqual([{ batch: 2, token: frozenToken + 1, n: 1 }]);
+      expect(await leaseRow(db)).toMatchObject({ holder: null, token: frozenToken + 1, expires_at: null });
+    } finally {
+      if (frozen.child.exitCode === null) frozen.child.kill('SIGCONT');
+    }
+  });
+
   it('a worker paused past its ttl cannot write after it resumes', async () => {
     await reset();
     const BATCHES = 6;

@@ -91,8 +91,8 @@ describe('the shipped relationship schema', () => {
   it('derives arbitrary and remote references', () => {
     const dig = schema.kind('DeploymentIntentGroup');
     expect(dig.references).toEqual([
-      { field: 'logicalCluster', kind: 'LogicalCluster', list: false, maxItems: 100, scope: ['project'], valueFields: ['name'] },
-      { field: 'clusters', kind: 'Cluster', list: true, maxItems: 500, scope: [], valueFields: ['provider', 'name'] },
+      { field: 'logicalCluster', kind: 'LogicalCluster', list: false, maxItems: 100, scope: ['project'], valueFields: ['name'], holdsSubtree: true },
+      { field: 'clusters', kind: 'Cluster', list: true, maxItems: 500, scope: [], valueFields: ['provider', 'name'], holdsSubtree: true },
     ]);
     expect(dig.remoteReferences).toEqual([{ field: 'owner', type: 'Employee' }]);
     expect(schema.kind('Project').remoteReferences).toEqual([{ field: 'billingAccount', type: 'BankAccount' }]);
@@ -128,6 +128,12 @@ describe('a broken relationship schema file', () => {
       (s) => void (s.kinds.DeploymentIntentGroup.references.clusters.kind = 'Clustr'),
       '$.kinds.DeploymentIntentGroup.references.clusters.kind',
       /unknown kind "Clustr"/,
+    ],
+    [
+      'holdsSubtree that is not a boolean',
+      (s) => void (s.kinds.DeploymentIntentGroup.references.clusters.holdsSubtree = 'no'),
+      '$.kinds.DeploymentIntentGroup.references.clusters.holdsSubtree',
+      /must be boolean/,
     ],
     [
       'a remote reference to an unknown remote type',

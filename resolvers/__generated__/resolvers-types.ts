@@ -383,6 +383,7 @@ export type Mutation = {
   approveDeploymentIntentGroup: Approval;
   /** Un-marks what one markForDeletion marked, if not yet collected. */
   cancelDeletion: Resource;
+  /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   collectGarbage: GarbageCollectionReport;
   createCluster: Cluster;
   createClusterProvider: ClusterProvider;
@@ -393,6 +394,7 @@ export type Mutation = {
   createProject: Project;
   /** Never refused for being referenced: marks the resource and its descendants. */
   markForDeletion: MarkForDeletionResult;
+  /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   pruneHistory: PruneHistoryReport;
   revokeApproval: Approval;
   updateCluster: Cluster;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
@@ -26,6 +27,15 @@ export interface Tx extends Sql {
   now(): Promise<Timestamp>;
   readonly forUpdate: string;
   readonly forShare: string;
+}
+
+/**
+ * Server-side limits for one transaction (MySQL/MariaDB; SQLite has no other connection to wait
+ * on): a lock wait, a statement and an idle moment inside the transaction each end within
+ * `timeoutSeconds`, so a client frozen mid-transaction loses its locks within twice that.
+ */
+export interface TransactionBounds {
+  timeoutSeconds: number;
 }
 
 export interface DbOptions {
@@ -79,6 +89,9 @@ export class Db implements Sql {
   readonly kind: DbKind;
   readonly statementLog: StatementLog;
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  /** Set while a queued SQLite transaction runs: its own plain statements must not queue behind it. */
+  private readonly sqliteOwner = new AsyncLocalStorage<true>();
+  private flavor?: Promise<'mariadb' | 'mysql'>;
   private lastNow: Timestamp = '0000-00-00 00:00:00.000000';
   private readonly txRetry = retry(handleWhen(retryable), {
     maxAttempts: 8,
@@ -132,16 +145,28 @@ export class Db implements Sql {
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.dataSource.query(sql, params) as Promise<T[]>;
+    return this.queued(() => this.dataSource.query(sql, params) as Promise<T[]>);
   }
 
-  async execute(sql: string, params: unknown[] = []): Promise<number> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      return (await runner.query(sql, params, true)).affected ?? 0;
-    } finally {
-      await runner.release();
-    }
+  execute(sql: string, params: unknown[] = []): Promise<number> {
+    return this.queued(async () => {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        return (await runner.query(sql, params, true)).affected ?? 0;
+      } finally {
+        await runner.release();
+      }
+    });
+  }
+
+  /**
+   * SQLite has one connection per process: a plain statement sent while a transaction is open
+   * would run inside it (read its uncommitted rows, be rolled back with it). So every statement
+   * waits its turn in the one queue transactions use.
+   */
+  private queued<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.kind !== 'sqlite' || this.sqliteOwner.getStore()) return fn();
+    return this.serialized(fn);
   }
 
   /** The database clock, as a stored timestamp. */
@@ -166,9 +191,14 @@ export class Db implements Sql {
     return next;
   }
 
-  /** Runs `fn` in one transaction; it is run again from the start after a deadlock. */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.txRetry.execute(() => (this.kind === 'sqlite' ? this.serialized(() => this.runOnce(fn)) : this.runOnce(fn)));
+  /**
+   * Runs `fn` in one transaction; it is run again from the start after a deadlock. With `bounds`
+   * the server ends the transaction (and frees its locks) when it waits, runs or idles too long.
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
+    return this.txRetry.execute(() =>
+      this.kind === 'sqlite' ? this.serialized(() => this.sqliteOwner.run(true, () => this.runOnce(fn))) : this.runOnce(fn, bounds),
+    );
   }
 
   /** better-sqlite3 has one connection per process: transactions must not interleave on it. */
@@ -178,9 +208,10 @@ export class Db implements Sql {
     return run;
   }
 
-  private async runOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  private async runOnce<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
+    const restore = bounds ? await this.bindSession(runner, bounds) : undefined;
     try {
       await runner.startTransaction();
       const tx = this.txFor(runner);
@@ -191,8 +222,35 @@ export class Db implements Sql {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       throw e;
     } finally {
+      if (restore) await runner.query(restore.sql, restore.params).catch(() => undefined);
       await runner.release();
     }
+  }
+
+  /**
+   * Sets the session's lock-wait, statement and idle-in-transaction limits for one transaction
+   * (saving the previous values in session variables, in the same statement) and returns the
+   * statement that puts them back: the connection goes back to a pool. MariaDB:
+   * innodb_lock_wait_timeout, max_statement_time, idle_transaction_timeout. MySQL:
+   * innodb_lock_wait_timeout, max_execution_time (reads) and wait_timeout (an idle connection, in a
+   * transaction or not, is closed and its transaction rolled back).
+   */
+  private async bindSession(runner: QueryRunner, bounds: TransactionBounds): Promise<{ sql: string; params: unknown[] }> {
+    const seconds = Math.max(1, Math.ceil(bounds.timeoutSeconds));
+    this.flavor ??= (async () => {
+      const [row] = (await runner.query(`SELECT VERSION() AS v`)) as { v: string }[];
+      return /mariadb/i.test(row.v) ? 'mariadb' : 'mysql';
+    })();
+    const vars: [string, number][] =
+      (await this.flavor) === 'mariadb'
+        ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
+        : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
+    const saved = (i: number) => `@isg_bound_${i}`;
+    await runner.query(
+      `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`,
+      vars.map(([, n]) => n),
+    );
+    return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
 
   private txFor(runner: QueryRunner): Tx {

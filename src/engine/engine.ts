@@ -81,7 +81,7 @@ export class Engine {
 
   /** Marked resources, oldest mark first, with what keeps each from being collected. */
   deletionQueue(first: number | null | undefined): Promise<DeletionCandidateRecord[]> {
-    return this.collector.markedResources(undefined, pageSize(first, 100)).then((records) => describeCandidates(this.db, records));
+    return this.collector.markedResources(undefined, pageSize(first, 100)).then((records) => describeCandidates(this.db, this.schema, records));
   }
 
   collectGarbage(dryRun: boolean): Promise<GcReport> {

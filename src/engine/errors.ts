@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'REFERENCES_MARKED_RESOURCE'
   | 'RESOURCE_MARKED_FOR_DELETION'
   | 'REMOTE_ENTITY_NOT_FOUND'
-  | 'REMOTE_SOURCE_UNAVAILABLE';
+  | 'REMOTE_SOURCE_UNAVAILABLE'
+  | 'MAINTENANCE_BUSY';
 
 /** A refusal the user can act on. Anything else reaching the API is an internal error. */
 export class DomainError extends Error {

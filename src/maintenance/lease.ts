@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { insertIgnore, type Db, type Tx } from '../data/db.js';
+import { insertIgnore, type Db, type TransactionBounds, type Tx } from '../data/db.js';
 import { addSeconds, type Timestamp } from '../data/time.js';
 
 /**
@@ -35,8 +35,23 @@ export interface LeaseOptions {
   /** Who holds the lease (replica id); stored for operators, the token is what is checked. */
   holder: string;
   ttlSeconds: number;
+  /**
+   * Server-side bound on every lease transaction (lock wait, statement, idle time inside it; see
+   * Db.transaction): a holder frozen inside one loses its row locks within twice this, so the
+   * lease can be taken over at expiry plus that bound. Default 10 seconds.
+   */
+  transactionTimeoutSeconds?: number;
   log?: Logger;
 }
+
+/** Who holds a lease, for an operator who was told to wait. */
+export interface LeaseHolder {
+  holder: string | null;
+  since: Timestamp | null;
+  expiresAt: Timestamp | null;
+}
+
+export const DEFAULT_LEASE_TRANSACTION_SECONDS = 10;
 
 export type ExclusiveResult<T> = { ran: true; result: T } | { ran: false };
 
@@ -47,12 +62,23 @@ interface LeaseRow {
 
 export class LeaseManager {
   private readonly known = new Set<string>();
+  private readonly bounds: TransactionBounds;
 
   constructor(
     private readonly db: Db,
     private readonly options: LeaseOptions,
   ) {
     if (!(options.ttlSeconds > 0)) throw new Error('ttlSeconds must be positive');
+    this.bounds = { timeoutSeconds: options.transactionTimeoutSeconds ?? DEFAULT_LEASE_TRANSACTION_SECONDS };
+  }
+
+  /** The lease's last committed state (a plain read: it never waits for a holder's lock). */
+  async holderOf(name: string): Promise<LeaseHolder> {
+    const [row] = await this.db.query<{ holder: string | null; acquired_at: string | null; expires_at: string | null }>(
+      `SELECT holder, acquired_at, expires_at FROM lease WHERE name = ?`,
+      [name],
+    );
+    return { holder: row?.holder ?? null, since: row?.acquired_at ?? null, expiresAt: row?.expires_at ?? null };
   }
 
   /**
@@ -86,15 +112,15 @@ export class LeaseManager {
       const now = await tx.now();
       if (!isFree(row, now)) return null;
       const changed = await tx.execute(
-        `UPDATE lease SET holder = ?, token = token + 1, expires_at = ? WHERE name = ? AND (expires_at IS NULL OR expires_at < ?)`,
-        [holder, addSeconds(now, ttlSeconds), name, now],
+        `UPDATE lease SET holder = ?, token = token + 1, expires_at = ?, acquired_at = ? WHERE name = ? AND (expires_at IS NULL OR expires_at < ?)`,
+        [holder, addSeconds(now, ttlSeconds), now, name, now],
       );
       return changed === 1 ? Number(row.token) + 1 : null;
-    });
+    }, this.bounds);
   }
 
   private leasedRun(name: string, token: number): LeasedRun {
-    const { db } = this;
+    const { db, bounds } = this;
     const { ttlSeconds, log } = this.options;
     return {
       token,
@@ -109,7 +135,7 @@ export class LeaseManager {
           }
           await tx.execute(`UPDATE lease SET expires_at = ? WHERE name = ? AND token = ?`, [addSeconds(now, ttlSeconds), name, token]);
           return fn(tx);
-        });
+        }, bounds);
       },
     };
   }
@@ -117,7 +143,7 @@ export class LeaseManager {
   /** Frees the lease only if it is still ours; a failure is logged, the ttl frees it anyway. */
   private async release(name: string, token: number): Promise<void> {
     try {
-      const changed = await this.db.execute(`UPDATE lease SET holder = NULL, expires_at = NULL WHERE name = ? AND token = ?`, [name, token]);
+      const changed = await this.db.execute(`UPDATE lease SET holder = NULL, expires_at = NULL, acquired_at = NULL WHERE name = ? AND token = ?`, [name, token]);
       this.options.log?.info({ lease: name, token, released: changed === 1 }, changed === 1 ? 'lease released' : 'lease already taken over');
     } catch (err) {
       this.options.log?.error({ err, lease: name, token }, 'lease release failed; it frees itself at expiry');

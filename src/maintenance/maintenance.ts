@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../data/db.js';
 import { placeholders } from '../data/chunk.js';
-import { addSeconds } from '../data/time.js';
+import { addSeconds, toIso } from '../data/time.js';
+import { DomainError } from '../engine/errors.js';
 import type { GarbageCollector } from '../engine/lifecycle/collector.js';
 import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
 import type { HistoryPruner, PruneRule } from '../engine/lifecycle/pruner.js';
@@ -22,17 +22,24 @@ export interface MaintenanceSettings {
   appliedEventRetentionSeconds: number;
   /** Resources per garbage-collection transaction. */
   gcBatchSize?: number;
+  /** Server-side bound on each maintenance transaction (see LeaseOptions.transactionTimeoutSeconds). */
+  transactionTimeoutSeconds?: number;
 }
 
-/** Raised when an operator's run cannot get the lease because another replica keeps it. */
-export class MaintenanceBusyError extends Error {}
+/** An operator's run found the lease held (by another replica, or by this one's timer): it does not wait. */
+export class MaintenanceBusyError extends DomainError {
+  constructor(message: string, details: { lease: string; holder: string | null; since: string | null }) {
+    super('MAINTENANCE_BUSY', message, details);
+  }
+}
 
 const GC_LEASE = 'maintenance';
 const REVALIDATION_LEASE = 'revalidation';
 
 /**
  * Garbage collection, history pruning and revalidation: each runs in one replica at a time under a
- * lease, on a timer and on demand. Runs asked for through the API wait their turn for the lease.
+ * lease, on a timer and on demand. A run asked for through the API while the lease is held
+ * elsewhere is refused at once (MAINTENANCE_BUSY, naming the holder and since when).
  */
 export class Maintenance {
   private readonly leases: LeaseManager;
@@ -47,8 +54,15 @@ export class Maintenance {
     private readonly settings: MaintenanceSettings,
     private readonly log?: Logger,
   ) {
-    const holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.leases = new LeaseManager(db, { holder, ttlSeconds: settings.leaseTtlSeconds, log });
+    // The holder id reaches operators (MAINTENANCE_BUSY): it names the replica, not its host.
+    const holder = `replica-${process.pid}-${randomBytes(3).toString('hex')}`;
+    log?.info({ holder }, 'maintenance replica id');
+    this.leases = new LeaseManager(db, {
+      holder,
+      ttlSeconds: settings.leaseTtlSeconds,
+      transactionTimeoutSeconds: settings.transactionTimeoutSeconds,
+      log,
+    });
   }
 
   collectGarbage(dryRun: boolean): Promise<GcReport> {
@@ -120,14 +134,15 @@ export class Maintenance {
     await this.running;
   }
 
-  /** Waits (bounded) for the lease when another replica holds it: an operator's request should not just fail. */
+  /** Runs the job under the lease, or refuses at once when it is held: an operator is told who holds it. */
   private async exclusive<T>(name: string, job: (run: LeasedRun) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.settings.leaseTtlSeconds * 2000;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-      const result = await this.leases.runExclusive(name, job);
-      if (result.ran) return result.result;
-      if (Date.now() > deadline) throw new MaintenanceBusyError(`another replica is running ${name}; try again shortly`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
+    const result = await this.leases.runExclusive(name, job);
+    if (result.ran) return result.result;
+    const { holder, since } = await this.leases.holderOf(name);
+    const at = since ? toIso(since) : null;
+    throw new MaintenanceBusyError(
+      `Maintenance (${name}) is running${holder ? ` in replica ${holder}` : ''}${at ? ` since ${at}` : ''}; try again when it has finished`,
+      { lease: name, holder, since: at },
+    );
   }
 }

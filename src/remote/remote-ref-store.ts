@@ -124,12 +124,12 @@ export async function storeFailure(sql: Sql, ids: readonly string[], message: st
 export type LinkedRemoteRow = RemoteRefRow & { resource_id: string; path: string };
 
 /** The remote LEFT JOIN's local half: every remote_ref row the given documents link to, with the link. */
-export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: readonly string[]): Promise<LinkedRemoteRow[]> {
+export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: readonly string[], lock = ''): Promise<LinkedRemoteRow[]> {
   const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
   return readInChunks(resourceIds, (c) =>
     sql.query<LinkedRemoteRow>(
       `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
-       WHERE l.resource_id IN (${placeholders(c.length)})`,
+       WHERE l.resource_id IN (${placeholders(c.length)})${lock}`,
       c,
     ),
   );

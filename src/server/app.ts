@@ -49,6 +49,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
           revalidateIntervalSeconds: config.revalidateIntervalSeconds,
           appliedEventRetentionSeconds: config.appliedEventRetentionSeconds,
           gcBatchSize: config.gcBatchSize,
+          transactionTimeoutSeconds: config.maintenanceTxTimeoutSeconds,
         },
       },
       log,

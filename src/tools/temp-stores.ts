@@ -23,12 +23,15 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** A new database on the MySQL/MariaDB server `serverUrl` names, with a binary collation. */
-export async function tempMysql(serverUrl: string, prefix: string): Promise<TempStore> {
+/**
+ * A new database on the MySQL/MariaDB server `serverUrl` names, with a binary collation (or, with
+ * `serverDefaultCollation`, whatever the server's default is).
+ */
+export async function tempMysql(serverUrl: string, prefix: string, options: { serverDefaultCollation?: boolean } = {}): Promise<TempStore> {
   const name = uniqueName(prefix);
   const conn = await mysql.createConnection(serverUrl);
   try {
-    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await conn.query(`CREATE DATABASE \`${name}\`${options.serverDefaultCollation ? '' : ' CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'}`);
   } finally {
     await conn.end();
   }

@@ -22,6 +22,8 @@ export interface GcEngineOptions {
   clientUrl: string;
   leaseTtlSeconds: number;
   gcBatchSize: number;
+  /** Server-side bound on each maintenance transaction (MAINTENANCE_TX_TIMEOUT_SECONDS). */
+  transactionTimeoutSeconds?: number;
   poolSize?: number;
 }
 
@@ -73,6 +75,8 @@ export interface InstrumentHooks {
   beforeRun?(token: number): Promise<void>;
   /** Called before each fenced transaction of a run, outside any transaction (`n` counts from 0). */
   beforeTransaction?(n: number, token: number): Promise<void>;
+  /** Called inside each fenced transaction, after its work and before its commit. */
+  insideTransaction?(n: number, token: number): Promise<void>;
 }
 
 /**
@@ -101,9 +105,11 @@ export class InstrumentedCollector extends GarbageCollector {
     const observed: FencedWriter = {
       token: run.token,
       transaction: async (fn) => {
-        await hooks.beforeTransaction?.(transactions++, run.token);
+        const n = transactions++;
+        await hooks.beforeTransaction?.(n, run.token);
         return run.transaction(async (tx) => {
           const result = await fn(tx);
+          await hooks.insideTransaction?.(n, run.token);
           const deleted = (result as { deleted?: unknown } | null)?.deleted;
           if (Array.isArray(deleted) && deleted.length) {
             const at = await tx.now();
@@ -131,7 +137,12 @@ export function instrumentedMaintenance(g: GcEngine, worker: string, options: Gc
     collector,
     new HistoryPruner(g.db),
     { db: g.db, schema: g.schema, sources: g.sources },
-    { ...DEFAULT_MAINTENANCE, leaseTtlSeconds: options.leaseTtlSeconds, gcBatchSize: options.gcBatchSize },
+    {
+      ...DEFAULT_MAINTENANCE,
+      leaseTtlSeconds: options.leaseTtlSeconds,
+      gcBatchSize: options.gcBatchSize,
+      transactionTimeoutSeconds: options.transactionTimeoutSeconds,
+    },
   );
 }
 

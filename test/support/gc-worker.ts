@@ -3,11 +3,13 @@
  * Db and Engine on the shared MariaDB database, reporting to the gc_test_* tables.
  *
  *   node --import tsx test/support/gc-worker.ts collect <url> <worker> [startFlag|-] [start|pauseBeforeTransaction]
- *     Runs one collection through Maintenance (waiting for the lease like the API does) with an
- *     instrumented collector. With a pause point it parks at the start of its run or before that
- *     fenced transaction (outside any transaction) until the `continue-<worker>` flag is set: the
- *     test SIGSTOPs it there.
- *     Exit 0 when done, 3 when a fenced write was refused (LeaseLostError), 1 on any other error.
+ *     Runs one collection through Maintenance (retrying on MAINTENANCE_BUSY like an operator) with an
+ *     instrumented collector. With a pause point it parks at the start of its run, before that
+ *     fenced transaction (outside any transaction) or, with `inside:N`, inside the Nth fenced
+ *     transaction before its commit (holding its locks) until the `continue-<worker>` flag is set:
+ *     the test SIGSTOPs it there.
+ *     Exit 0 when done, 3 when a fenced write was refused (LeaseLostError), 4 when the transaction it
+ *     parked inside was ended by the server, 1 on any other error.
  *
  *   node --import tsx test/support/gc-worker.ts random <url> <worker> <seed> <durationMs> [loops]
  *     Random operations through the Engine for a while; domain refusals are counted, anything else
@@ -35,6 +37,7 @@ const options: GcEngineOptions = {
   clientUrl: process.env.GC_CLIENT_URL ?? 'sqlite::memory:',
   leaseTtlSeconds: Number(process.env.GC_TTL ?? 2),
   gcBatchSize: Number(process.env.GC_BATCH ?? 20),
+  transactionTimeoutSeconds: process.env.GC_TX_TIMEOUT ? Number(process.env.GC_TX_TIMEOUT) : undefined,
 };
 
 const g: GcEngine = await openGcEngine(options);
@@ -51,6 +54,7 @@ async function waitForFlag(flag: string, timeoutMs = 60_000): Promise<void> {
 
 async function collect(): Promise<void> {
   const [startFlag, pauseAt] = rest;
+  let parkedInside = false;
   const park = async (token: number, where: string) => {
     await log(g.db, worker, 'paused-point', token, where);
     await waitForFlag(`continue-${worker}`);
@@ -63,14 +67,35 @@ async function collect(): Promise<void> {
     async beforeTransaction(n, token) {
       if (pauseAt !== undefined && pauseAt !== 'start' && n === Number(pauseAt)) await park(token, String(n));
     },
+    async insideTransaction(n, token) {
+      if (pauseAt === `inside:${n}`) {
+        parkedInside = true;
+        await park(token, pauseAt);
+      }
+    },
   });
   await log(g.db, worker, 'ready');
   if (startFlag && startFlag !== '-') await waitForFlag(startFlag);
   await log(g.db, worker, 'call');
   try {
-    const report = await maintenance.collectGarbage(false);
+    // Like an operator told MAINTENANCE_BUSY: try again until the other run is done.
+    let report: Awaited<ReturnType<typeof maintenance.collectGarbage>> | undefined;
+    while (!report) {
+      try {
+        report = await maintenance.collectGarbage(false);
+      } catch (e) {
+        if (!(e instanceof MaintenanceBusyError)) throw e;
+        await log(g.db, worker, 'busy', null, JSON.stringify(e.details));
+        await delay(50);
+      }
+    }
     await log(g.db, worker, 'done', null, JSON.stringify({ deleted: report.deleted, blocked: report.blocked.map((b) => b.resource.id) }));
   } catch (e) {
+    if (parkedInside && !(e instanceof LeaseLostError)) {
+      await log(g.db, worker, 'tx-ended', null, (e as Error).message);
+      process.exitCode = 4;
+      return;
+    }
     if (!(e instanceof LeaseLostError)) throw e;
     await log(g.db, worker, 'lease-lost', e.token, e.message);
     process.exitCode = 3;

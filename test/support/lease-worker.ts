@@ -3,6 +3,10 @@
  *
  *   node --import tsx test/support/lease-worker.ts <url> race <holder> <ttl>
  *   node --import tsx test/support/lease-worker.ts <url> batches <holder> <ttl> <batches> <rowsPerBatch> [pauseBeforeBatch]
+ *   node --import tsx test/support/lease-worker.ts <url> freeze <holder> <ttl> <txTimeoutSeconds>
+ *     Writes a row inside a fenced transaction, logs `frozen-point` and waits there (the test
+ *     SIGSTOPs it) until the `thaw` flag; then reports how that transaction ended and tries one
+ *     more fenced write.
  *
  * It reports to tables the test creates: lease_test_log (what happened), lease_test_rows (the job's
  * writes) and lease_test_control (flags the test sets to move it on).
@@ -18,7 +22,11 @@ if (!url || !mode || !holder || !ttlArg) {
 }
 
 const db = await Db.open({ url, poolSize: 2 });
-const leases = new LeaseManager(db, { holder, ttlSeconds: Number(ttlArg) });
+const leases = new LeaseManager(db, {
+  holder,
+  ttlSeconds: Number(ttlArg),
+  ...(mode === 'freeze' ? { transactionTimeoutSeconds: Number(rest[0]) } : {}),
+});
 
 const log = (event: string, token: number | null = null, detail: string | null = null) =>
   db.execute(`INSERT INTO lease_test_log (holder, event, token, detail) VALUES (?, ?, ?, ?)`, [holder, event, token, detail]);
@@ -76,8 +84,35 @@ async function batches(): Promise<void> {
   if (!outcome.ran) await log('skipped');
 }
 
+async function freeze(): Promise<void> {
+  const outcome = await leases.runExclusive('maintenance', async (run) => {
+    await log('ran', run.token);
+    const frozen = await run
+      .transaction(async (tx) => {
+        await tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (0, 0, ?, ?)`, [holder, run.token]);
+        // Another connection of the pool: the transaction's own connection stays idle, holding the lease row.
+        await log('frozen-point', run.token);
+        await waitForFlag('thaw');
+      })
+      .then(
+        () => 'committed',
+        (e: unknown) => (e instanceof LeaseLostError ? 'lost' : 'failed'),
+      );
+    await log('frozen-tx', run.token, frozen);
+    const after = await run
+      .transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (1, 0, ?, ?)`, [holder, run.token]))
+      .then(
+        () => 'committed',
+        (e: unknown) => (e instanceof LeaseLostError ? 'lost' : 'failed'),
+      );
+    await log('after-thaw', run.token, after);
+  });
+  if (!outcome.ran) await log('skipped');
+}
+
 try {
   if (mode === 'race') await race();
+  else if (mode === 'freeze') await freeze();
   else if (mode === 'batches') await batches();
   else throw new Error(`unknown mode ${mode}`);
 } catch (e) {

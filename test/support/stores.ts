@@ -14,7 +14,7 @@ export type ClientKind = 'sqlite' | 'mariadb' | 'postgres';
 export const OPERATIONAL_KINDS: OperationalKind[] = ['sqlite', 'mariadb'];
 export const CLIENT_KINDS: ClientKind[] = ['sqlite', 'postgres', 'mariadb'];
 
-export const tempMysql = (prefix = 'it') => mysqlOn(MYSQL_URL, prefix);
+export const tempMysql = (prefix = 'it', options: { serverDefaultCollation?: boolean } = {}) => mysqlOn(MYSQL_URL, prefix, options);
 export const tempPostgres = (prefix = 'it') => postgresOn(PG_URL, prefix);
 export const tempSqlite = (file = 'store.sqlite') => sqliteFile(file);
 

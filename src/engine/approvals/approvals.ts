@@ -52,7 +52,7 @@ export class Approvals {
         { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
       );
     }
-    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id));
+    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id), tx.forShare);
     const records = remote.map(toRemoteRecord);
     // Evicted copies, and deleted ones due for another look: asked for before pinning.
     const due = needsFetch(this.remote, records);

@@ -7,7 +7,8 @@ import { descendantsOf } from '../lifecycle/subtree.js';
  * The closure an approval pins: the resource, its sub-resources, its parents up to the root (the
  * parent documents only, not their other children) and, transitively, every resource any member
  * refers to, each with its own parents and sub-resources. One set query per step, never one per
- * resource; with a lock suffix every member is share-locked as it is read.
+ * resource; with a lock suffix every member, and the reference rows followed, are locked as they
+ * are read (a locking read sees the latest committed rows, not the transaction's first snapshot).
  */
 export async function closureOf(sql: Sql, root: ResourceRecord, lock = ''): Promise<ResourceRecord[]> {
   const members = new Map<string, ResourceRecord>([[root.id, root]]);
@@ -28,7 +29,7 @@ export async function closureOf(sql: Sql, root: ResourceRecord, lock = ''): Prom
     const sources = [...fresh, ...added];
     const targetIds = [
       ...new Set(
-        (await referencesFrom(sql, sources.map((r) => r.id))).filter((r) => r.type === 'ARBITRARY' && !members.has(r.toId)).map((r) => r.toId),
+        (await referencesFrom(sql, sources.map((r) => r.id), lock)).filter((r) => r.type === 'ARBITRARY' && !members.has(r.toId)).map((r) => r.toId),
       ),
     ];
     const targets = targetIds.length ? addAll(await resourcesByIds(sql, targetIds, lock)) : [];

@@ -1,13 +1,14 @@
-import { chunks, placeholders } from '../../data/chunk.js';
+import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Db, Tx } from '../../data/db.js';
 import type { HistoryRow, ResourceRow } from '../../data/entities.js';
 import { deleteOrphanRemoteRefs } from '../../remote/orphans.js';
 import type { ApprovalRecord } from '../approvals/model.js';
-import type { ResourceRecord } from '../resources/model.js';
+import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
 import { referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
+import { ancestorBlockers, ancestorsOf, holdingReferencesTo, holdingSql, maxDepth } from './ancestors.js';
 import { approvalsPinning, referencesFromOutside } from './queries.js';
 import { ancestorsWithin } from './subtree.js';
 import { groupBy } from '../../util/group-by.js';
@@ -15,15 +16,27 @@ import { groupBy } from '../../util/group-by.js';
 const DEFAULT_BATCH = 500;
 /** How many blocked resources a report lists: the report stays bounded, whatever is marked. */
 export const REPORT_LIMIT = 1000;
+/** What a collected personal resource leaves in other approvals' pins instead of its content. */
+export const PERSONAL_TOMBSTONE = JSON.stringify({ tombstone: true, reason: 'personal data removed when the resource was collected' });
+
+/** Runs a statement per chunk of `ids` (`IN (…)` lists stay bounded) and adds up the rows changed. */
+async function executeInChunks(tx: Tx, ids: readonly string[], sql: (inList: string) => string, before: unknown[] = []): Promise<number> {
+  let n = 0;
+  for (const c of chunks(ids)) n += await tx.execute(sql(placeholders(c.length)), [...before, ...c]);
+  return n;
+}
 
 /**
  * Garbage collection. The collectable set is a fixpoint over the reference index, computed in the
  * `gc_candidate` working table with set statements (never one query per resource):
  *   start with every marked resource whose deleteAfter has passed, then drop, until nothing
  *   changes, each candidate that a non-candidate refers to (children refer to their parent, so a
- *   parent stays while a child stays) and each one an approval in force pins.
+ *   parent stays while a child stays), each one whose ancestor a non-candidate refers to through a
+ *   reference that holds its subtree (the ancestor rule), and each one an approval in force pins.
  * Deletion then peels the set from the leaves: a batch holds candidates nothing refers to any
- * more, so after every committed batch no reference points at a missing resource.
+ * more, so after every committed batch no reference points at a missing resource. Candidates that
+ * refer to each other in cycles go in batches closed under "refers to" (bounded by the batch size
+ * unless one cycle alone is larger: a cycle cannot be split without a dangling reference).
  */
 export class GarbageCollector {
   constructor(
@@ -54,7 +67,7 @@ export class GarbageCollector {
         report.deleted = ids.map((i) => i.resource_id);
         report.archived = ids.filter((i) => !this.schema.kind(i.kind).personal).length;
         report.orphanRemoteRefsDeleted = await this.countOrphansAfter(token);
-        report.blocked = await describeCandidates(this.db, await this.markedResources(token), { markedReferrersBlock: true });
+        report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(token), { markedReferrersBlock: true });
       } else {
         await this.deleteInBatches(run, report);
         report.orphanRemoteRefsDeleted = await deleteOrphanRemoteRefs(this.db, { write: (fn) => run.transaction((tx) => fn(tx)) });
@@ -66,11 +79,11 @@ export class GarbageCollector {
       await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
     }
     // After a run, whatever still refers to a marked resource is what holds it, marked or not.
-    if (!dryRun) report.blocked = await describeCandidates(this.db, await this.markedResources(), { markedReferrersBlock: true });
+    if (!dryRun) report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(), { markedReferrersBlock: true });
     return report;
   }
 
-  /** Drops candidates referred to from outside the set, and pinned ones, until neither changes anything. */
+  /** Drops candidates held from outside the set (directly or through an ancestor), and pinned ones, until nothing changes. */
   private async fixpoint(token: number): Promise<void> {
     const referred = `SELECT DISTINCT f.to_id AS id FROM resource_ref f
        JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = f.to_id
@@ -79,16 +92,32 @@ export class GarbageCollector {
     const pinned = `SELECT DISTINCT p.resource_id AS id FROM approval_pin p
        JOIN approval a ON a.id = p.approval_id AND a.revoked_at IS NULL
        JOIN gc_candidate t ON t.run_token = ? AND t.resource_id = p.resource_id LIMIT ${this.batchSize}`;
+    // The ancestor rule: the parent chain joined up to the depth the schema allows, then one index
+    // seek per ancestor for a holding reference from outside (MariaDB cannot seek `IN (a1.id, …)`).
+    const h = holdingSql(this.schema);
+    const depth = maxDepth(this.schema);
+    const viaAncestor: [string, unknown[]][] = [];
+    if (depth > 0) {
+      const chain = Array.from({ length: depth }, (_, i) => ` LEFT JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`).join('');
+      const heldFromOutside = (a: string) =>
+        `EXISTS (SELECT 1 FROM resource_ref f${h.join} LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
+           WHERE f.to_id = ${a}.id AND ${h.where} AND c.resource_id IS NULL)`;
+      const levels = Array.from({ length: depth }, (_, i) => `a${i + 1}`);
+      viaAncestor.push([
+        `SELECT t.resource_id AS id FROM gc_candidate t JOIN resource x ON x.id = t.resource_id${chain}
+         WHERE t.run_token = ? AND (${levels.map(heldFromOutside).join(' OR ')}) LIMIT ${this.batchSize}`,
+        [token, ...levels.flatMap(() => [token, ...h.params])],
+      ]);
+    }
     for (;;) {
       let removed = 0;
-      for (const [sql, params] of [
-        [referred, [token, token]],
-        [pinned, [token]],
-      ] as const) {
+      for (const [sql, params] of [[referred, [token, token]], [pinned, [token]], ...viaAncestor] as [string, unknown[]][]) {
         for (;;) {
-          const ids = (await this.db.query<{ id: string }>(sql, [...params])).map((r) => r.id);
+          const ids = (await this.db.query<{ id: string }>(sql, params)).map((r) => r.id);
           if (!ids.length) break;
-          await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(ids.length)})`, [token, ...ids]);
+          for (const c of chunks(ids)) {
+            await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(c.length)})`, [token, ...c]);
+          }
           removed += ids.length;
         }
       }
@@ -105,16 +134,12 @@ export class GarbageCollector {
           [run.token],
         )
       ).map((r) => r.resource_id);
-      if (!ids.length) {
-        // Only candidates that refer to each other in a cycle remain: they go together.
-        ids = (await this.db.query<{ resource_id: string }>(`SELECT resource_id FROM gc_candidate WHERE run_token = ?`, [run.token])).map(
-          (r) => r.resource_id,
-        );
-        if (!ids.length) return;
-      }
+      // Only candidates that refer to each other in cycles remain.
+      if (!ids.length) ids = await this.cycleBatch(run.token);
+      if (!ids.length) return;
       const { deleted, archived } = await run.transaction(async (tx) => {
-        const done = await this.deleteBatch(tx, ids);
-        await tx.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(ids.length)})`, [run.token, ...ids]);
+        const done = await this.deleteBatch(tx, run.token, ids);
+        await executeInChunks(tx, ids, (inList) => `DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${inList})`, [run.token]);
         return done;
       });
       report.deleted.push(...deleted);
@@ -123,49 +148,109 @@ export class GarbageCollector {
   }
 
   /**
-   * One batch, one transaction: re-checks under row locks what the fixpoint assumed (still
-   * marked, due, unreferenced from outside the batch, unpinned), archives, then deletes.
+   * A batch of cycle members that nothing outside the batch refers to: whole cycles (with whatever
+   * refers into them), added while they fit in the batch size. A first cycle larger than the batch
+   * size goes alone: splitting it would leave a reference to a deleted resource.
    */
-  private async deleteBatch(tx: Tx, ids: string[]): Promise<{ deleted: string[]; archived: number }> {
+  private async cycleBatch(token: number): Promise<string[]> {
+    const seeds = (
+      await this.db.query<{ resource_id: string }>(`SELECT resource_id FROM gc_candidate WHERE run_token = ? ORDER BY resource_id LIMIT ${this.batchSize}`, [token])
+    ).map((r) => r.resource_id);
+    const batch = new Set<string>();
+    for (const seed of seeds) {
+      if (batch.has(seed)) continue;
+      const closed = new Set([seed]);
+      for (let frontier = [seed]; frontier.length; ) {
+        const referrers = await readInChunks(frontier, (c) =>
+          this.db.query<{ id: string }>(
+            `SELECT DISTINCT f.from_id AS id FROM resource_ref f JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
+             WHERE f.to_id IN (${placeholders(c.length)})`,
+            [token, ...c],
+          ),
+        );
+        frontier = referrers.map((r) => r.id).filter((id) => !closed.has(id) && !batch.has(id));
+        for (const id of frontier) closed.add(id);
+        if (batch.size && batch.size + closed.size > this.batchSize) return [...batch];
+      }
+      for (const id of closed) batch.add(id);
+      if (batch.size >= this.batchSize) break;
+    }
+    return [...batch];
+  }
+
+  /**
+   * One batch, one transaction: re-checks under row locks what the fixpoint assumed (still
+   * marked, due, unreferenced from outside the batch, no ancestor held from outside the collected
+   * set, unpinned), archives, scrubs personal content from other approvals, then deletes.
+   */
+  private async deleteBatch(tx: Tx, token: number, ids: string[]): Promise<{ deleted: string[]; archived: number }> {
     const now = await tx.now();
     let batch = (await resourcesByIds(tx, ids, tx.forUpdate)).filter(
       (r) => r.status === 'MARKED_FOR_DELETION' && r.deleteAfter !== null && r.deleteAfter <= now,
     );
+    // Ancestors are locked before the first plain read: a reference made to one concurrently is
+    // either committed (and seen below) or waits until this batch is done.
+    const chains = await ancestorsOf(tx, batch, tx.forUpdate);
     for (;;) {
       const ids = batch.map((r) => r.id);
+      const inBatch = new Set(ids);
       const held = new Set((await referencesFromOutside(tx, ids)).map((r) => r.toId));
       for (const id of (await approvalsPinning(tx, ids)).keys()) held.add(id);
+      const ancestors = [...new Set(batch.flatMap((r) => chains.get(r.id) ?? []))];
+      const intoAncestors = (ancestors.length ? await holdingReferencesTo(tx, this.schema, ancestors) : []).filter((r) => !inBatch.has(r.fromId));
+      const collected = await this.stillCollected(tx, token, intoAncestors.map((r) => r.fromId), now);
+      const heldAncestors = new Set(intoAncestors.filter((r) => !collected.has(r.fromId)).map((r) => r.toId));
+      for (const r of batch) if ((chains.get(r.id) ?? []).some((a) => heldAncestors.has(a))) held.add(r.id);
       if (!held.size) break;
       batch = batch.filter((r) => !held.has(r.id));
     }
     if (!batch.length) return { deleted: [], archived: 0 };
     const batchIds = batch.map((r) => r.id);
     const archived = await this.archive(tx, batch.filter((r) => !this.schema.kind(r.kind).personal), now);
-    const inBatch = placeholders(batchIds.length);
-    await tx.execute(`DELETE FROM remote_link WHERE resource_id IN (${inBatch})`, batchIds);
-    await tx.execute(`DELETE FROM resource_ref WHERE from_id IN (${inBatch})`, batchIds);
-    await tx.execute(`DELETE FROM resource_history WHERE resource_id IN (${inBatch})`, batchIds);
+    const each = (sql: (inList: string) => string) => executeInChunks(tx, batchIds, sql);
+    await each((l) => `DELETE FROM remote_link WHERE resource_id IN (${l})`);
+    await each((l) => `DELETE FROM resource_ref WHERE from_id IN (${l})`);
+    await each((l) => `DELETE FROM resource_history WHERE resource_id IN (${l})`);
     // Approvals of a collected group were revoked (an approval in force pins its group): they go with it.
-    const approvals = `SELECT id FROM approval WHERE resource_id IN (${inBatch})`;
     for (const table of ['approval_pin', 'approval_remote_snapshot']) {
-      await tx.execute(`DELETE FROM ${table} WHERE approval_id IN (SELECT id FROM (${approvals}) a)`, batchIds);
+      await each((l) => `DELETE FROM ${table} WHERE approval_id IN (SELECT id FROM (SELECT id FROM approval WHERE resource_id IN (${l})) a)`);
     }
-    await tx.execute(`DELETE FROM approval WHERE resource_id IN (${inBatch})`, batchIds);
-    await tx.execute(`DELETE FROM resource WHERE id IN (${inBatch})`, batchIds);
+    await each((l) => `DELETE FROM approval WHERE resource_id IN (${l})`);
+    // Personal means gone: other (revoked) approvals keep the pin's id, kind and version, not its content.
+    const personal = batch.filter((r) => this.schema.kind(r.kind).personal).map((r) => r.id);
+    await executeInChunks(tx, personal, (l) => `UPDATE approval_pin SET content = ? WHERE resource_id IN (${l})`, [PERSONAL_TOMBSTONE]);
+    await executeInChunks(tx, personal, (l) => `DELETE FROM approval_remote_snapshot WHERE resource_id IN (${l})`);
+    await each((l) => `DELETE FROM resource WHERE id IN (${l})`);
     return { deleted: batchIds, archived };
+  }
+
+  /** Which of `ids` are candidates of this run and still marked and due (share-locked: a cancel waits). */
+  private async stillCollected(tx: Tx, token: number, ids: readonly string[], now: string): Promise<Set<string>> {
+    const rows = await readInChunks(ids, (c) =>
+      tx.query<{ id: string }>(
+        `SELECT r.id FROM resource r JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = r.id
+         WHERE r.id IN (${placeholders(c.length)}) AND r.status = 'MARKED_FOR_DELETION' AND r.delete_after <= ?${tx.forShare}`,
+        [token, ...c, now],
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Non-personal resources are kept in the archive with every kept version and the references they held. */
   private async archive(tx: Tx, records: ResourceRecord[], now: string): Promise<number> {
     if (!records.length) return 0;
     const ids = records.map((r) => r.id);
-    const history = await tx.query<HistoryRow>(
-      `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history WHERE resource_id IN (${placeholders(ids.length)}) ORDER BY resource_id, version`,
-      ids,
+    const history = await readInChunks(ids, (c) =>
+      tx.query<HistoryRow>(
+        `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history WHERE resource_id IN (${placeholders(c.length)}) ORDER BY resource_id, version`,
+        c,
+      ),
     );
-    const refs = await tx.query<{ from_id: string; path: string; to_id: string; type: string }>(
-      `SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(ids.length)})`,
-      ids,
+    const refs = await readInChunks(ids, (c) =>
+      tx.query<{ from_id: string; path: string; to_id: string; type: string }>(
+        `SELECT from_id, path, to_id, type FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`,
+        c,
+      ),
     );
     const historyOf = groupBy(history, (h) => h.resource_id);
     const refsOf = groupBy(refs, (x) => x.from_id);
@@ -217,16 +302,21 @@ export class GarbageCollector {
  */
 export async function describeCandidates(
   db: Db,
+  schema: RelationshipSchema,
   records: ResourceRecord[],
   options: { markedReferrersBlock?: boolean } = {},
 ): Promise<DeletionCandidateRecord[]> {
   const ids = records.map((r) => r.id);
   const incoming = await referencesTo(db, ids);
-  let blockers = incoming;
+  // The ancestor rule: a reference to an ancestor holds the record too; it is named as a blocker.
+  const viaAncestors = await ancestorBlockers(db, schema, records);
+  let counts = (_: ReferenceRecord) => true;
   if (!options.markedReferrersBlock) {
-    const referrers = new Map((await resourcesByIds(db, [...new Set(incoming.map((r) => r.fromId))])).map((r) => [r.id, r]));
-    blockers = incoming.filter((r) => referrers.get(r.fromId)?.status !== 'MARKED_FOR_DELETION');
+    const from = [...new Set([...incoming, ...[...viaAncestors.values()].flat()].map((r) => r.fromId))];
+    const referrers = new Map((await resourcesByIds(db, from)).map((r) => [r.id, r]));
+    counts = (r) => referrers.get(r.fromId)?.status !== 'MARKED_FOR_DELETION';
   }
+  const blockers = incoming.filter(counts);
   const pins = await approvalsPinning(db, ids);
   const pinnedBy = new Map<string, Map<string, ApprovalRecord>>();
   const ancestors = ancestorsWithin(records);
@@ -240,7 +330,7 @@ export async function describeCandidates(
   return records.map((r) => ({
     resource: r,
     deleteAfter: r.deleteAfter!,
-    blockers: blockers.filter((b) => b.toId === r.id),
+    blockers: [...blockers.filter((b) => b.toId === r.id), ...(viaAncestors.get(r.id) ?? []).filter(counts)],
     pinnedBy: [...(pinnedBy.get(r.id)?.values() ?? [])],
   }));
 }

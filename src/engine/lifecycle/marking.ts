@@ -8,6 +8,7 @@ import { resourcesByIds } from '../resources/store.js';
 import { labelOf } from '../resources/writer.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import type { MarkResult } from './model.js';
+import { ancestorBlockers } from './ancestors.js';
 import { referencesFromOutside } from './queries.js';
 import { descendantsOf } from './subtree.js';
 
@@ -42,7 +43,10 @@ export async function markForDeletion(db: Db, schema: RelationshipSchema, id: st
         }
       }
     }
-    const blockers = await referencesFromOutside(tx, subtree.map((r) => r.id));
+    const inside = new Set(subtree.map((r) => r.id));
+    // Who holds the subtree: references into it, and (the ancestor rule) references to the root's ancestors.
+    const viaAncestors = ((await ancestorBlockers(tx, schema, [root])).get(root.id) ?? []).filter((b) => !inside.has(b.fromId));
+    const blockers = [...(await referencesFromOutside(tx, [...inside])), ...viaAncestors];
     const current = marked.find((m) => m.id === id) ?? root;
     return { resource: current, marked, blockers };
   });

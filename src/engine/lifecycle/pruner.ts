@@ -1,10 +1,12 @@
+import { IN_CHUNK } from '../../data/chunk.js';
 import type { Db } from '../../data/db.js';
 import type { Timestamp } from '../../data/time.js';
 import { badInput } from '../errors.js';
 import type { FencedWriter } from './fenced.js';
 import type { PruneReport } from './model.js';
 
-const BATCH = 500;
+/** Versions per pruning transaction: one `IN` list, so no larger than a chunk. */
+const BATCH = IN_CHUNK;
 
 export interface PruneRule {
   /** Versions that ended before this instant go. */

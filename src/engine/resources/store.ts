@@ -75,8 +75,10 @@ export async function listResources(
   const params: unknown[] = [kind];
   if (options.keyPrefix?.length) {
     // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
-    where.push(`natural_key LIKE ? ESCAPE '!'`);
-    params.push(`${escapeLike(JSON.stringify(options.keyPrefix).slice(0, -1))},%`);
+    // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
+    const prefix = `${JSON.stringify(options.keyPrefix).slice(0, -1)},`;
+    where.push(`natural_key LIKE ? ESCAPE '!' AND SUBSTR(natural_key, 1, ?) = ?`);
+    params.push(`${escapeLike(prefix)}%`, prefix.length, prefix);
   }
   if (options.after) {
     where.push('id > ?');
@@ -87,9 +89,9 @@ export async function listResources(
   return rows.map(toRecord);
 }
 
-export async function referencesFrom(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
+export async function referencesFrom(sql: Sql, ids: readonly string[], lock = ''): Promise<ReferenceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
-    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})`, c),
+    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})${lock}`, c),
   );
   return rows.map(toReference);
 }

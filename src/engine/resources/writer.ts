@@ -1,4 +1,4 @@
-import { placeholders } from '../../data/chunk.js';
+import { chunks, placeholders } from '../../data/chunk.js';
 import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
 import { DomainError, notFound } from '../errors.js';
@@ -118,14 +118,16 @@ export class ResourceWriter {
         );
       }
       const content = this.rules.merge(kind, current.content, patch);
-      if (stableJson(content) === stableJson(current.content)) return current;
-
       const planned = this.rules.bodyReferences(kind, content);
       const targets = await this.lockTargets(tx, planned);
       const heldRefs = (await referencesFrom(tx, [id])).filter((r) => r.type === 'ARBITRARY');
       const held = new Map<string, string>();
       for (const r of heldRefs) if (!held.has(r.toId) || held.get(r.toId)! > r.createdAt) held.set(r.toId, r.createdAt);
-      this.refuseMarked(planned, targets, new Set(held.keys()));
+      // A referrer of a marked resource is frozen for admins: whatever the write changes, the
+      // result may keep no reference to a marked resource (dereferencing them all is allowed),
+      // and it may not add one. Checked before the no-change shortcut: a no-op is refused too.
+      this.refuseMarked(planned, targets, new Set(held.keys()), current);
+      if (stableJson(content) === stableJson(current.content)) return current;
 
       const now = await tx.now();
       const next: ResourceRecord = { ...current, content, version: current.version + 1, updatedAt: now };
@@ -140,8 +142,8 @@ export class ResourceWriter {
       const same = (a: ReferenceRecord, b: ReferenceRecord) => a.path === b.path && a.toId === b.toId;
       const gone = heldRefs.filter((h) => !rows.some((r) => same(r, h)));
       const added = rows.filter((r) => !heldRefs.some((h) => same(r, h)));
-      if (gone.length) {
-        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(gone.length)})`, [id, ...gone.map((g) => g.path)]);
+      for (const c of chunks(gone)) {
+        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(c.length)})`, [id, ...c.map((g) => g.path)]);
       }
       await insertReferences(tx, added);
       if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
@@ -167,14 +169,27 @@ export class ResourceWriter {
     return found;
   }
 
-  /** No new reference to a marked resource; references the document already holds may stay. */
-  private refuseMarked(planned: readonly PlannedReference[], targets: Map<string, ResourceRecord>, held: Set<string>): void {
-    const marked = planned
-      .map((p) => ({ p, t: targets.get(p.naturalKey + p.kind)! }))
-      .filter(({ t }) => t.status === 'MARKED_FOR_DELETION' && !held.has(t.id));
+  /**
+   * The written document may refer to no marked resource: not newly, and (for an update of a
+   * referrer) not still. `held` are the targets the document referred to before this write.
+   */
+  private refuseMarked(
+    planned: readonly PlannedReference[],
+    targets: Map<string, ResourceRecord>,
+    held: Set<string>,
+    referrer?: ResourceRecord,
+  ): void {
+    const marked = planned.map((p) => ({ p, t: targets.get(p.naturalKey + p.kind)! })).filter(({ t }) => t.status === 'MARKED_FOR_DELETION');
     if (!marked.length) return;
-    const names = [...new Set(marked.map(({ p }) => p.label))];
-    throw new DomainError('REFERENCES_MARKED_RESOURCE', `Cannot refer to resources marked for deletion: ${names.join(', ')}`, {
+    const kept = marked.filter(({ t }) => held.has(t.id));
+    const names = (list: typeof marked) => [...new Set(list.map(({ p }) => p.label))].join(', ');
+    const message =
+      referrer && kept.length
+        ? `${referrer.kind} ${labelOf(referrer)} refers to resources marked for deletion (${names(kept)}): ` +
+          `it cannot change until a write removes every such reference (or it is marked for deletion itself)` +
+          (kept.length < marked.length ? `; it also cannot newly refer to ${names(marked.filter((m) => !kept.includes(m)))}` : '')
+        : `Cannot refer to resources marked for deletion: ${names(marked)}`;
+    throw new DomainError('REFERENCES_MARKED_RESOURCE', message, {
       targets: marked.map(({ p, t }) => ({ id: t.id, kind: t.kind, path: p.path })),
     });
   }

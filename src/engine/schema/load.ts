@@ -27,7 +27,7 @@ interface RawKind {
   parent?: string;
   identity: string[];
   fields?: Record<string, Record<string, unknown>>;
-  references?: Record<string, { kind: string; list?: boolean; maxItems?: number; scope?: string[] }>;
+  references?: Record<string, { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean }>;
   remoteReferences?: Record<string, { type: string }>;
   retentionSeconds: number;
   personal?: boolean;
@@ -184,7 +184,15 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
       }
       const valueFields = target.identity.filter((f) => !scope.includes(f));
       if (valueFields.length === 0) fail(`${rat}.scope`, 'leaves no field for the reference value');
-      references.push({ field, kind: r.kind, list: r.list ?? false, maxItems: r.maxItems ?? DEFAULT_MAX_ITEMS, scope, valueFields });
+      references.push({
+        field,
+        kind: r.kind,
+        list: r.list ?? false,
+        maxItems: r.maxItems ?? DEFAULT_MAX_ITEMS,
+        scope,
+        valueFields,
+        holdsSubtree: r.holdsSubtree ?? true,
+      });
     }
     const remoteReferences = Object.entries(k.remoteReferences ?? {}).map(([field, r]) => {
       claim(field, `${at}.remoteReferences.${field}`);

@@ -11,6 +11,8 @@ export interface ReferenceDef {
   scope: string[];
   /** Target identity fields the value itself carries; one field means the value is a plain string. */
   valueFields: string[];
+  /** Whether the reference also holds the target's descendants back from collection (the ancestor rule; default true). */
+  holdsSubtree: boolean;
 }
 
 export interface RemoteReferenceDef {
