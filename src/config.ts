@@ -22,6 +22,31 @@ export interface Config {
   relationshipSchemaFile?: string;
   batching: boolean;
   logLevel: string;
+  auth: AuthSettings;
+  limits: LimitSettings;
+}
+
+/** How callers prove who they are (see "Access control" in the README). */
+export interface AuthSettings {
+  mode: 'jwt' | 'none';
+  jwtSecret?: string;
+  jwksUrl?: string;
+  /** Seconds before an unknown key id may refetch the JWKS (rotation vs. hammering the endpoint). */
+  jwksCooldownSeconds: number;
+  issuer?: string;
+  audience?: string;
+  /** Unset: `scope` (space-separated) or else `scp`. */
+  scopesClaim?: string;
+  projectsClaim: string;
+}
+
+/** Per-request bounds on the operation document (see src/server/limits). */
+export interface LimitSettings {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +106,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
+    auth: authSettings(env, embeddedStore),
+    limits: {
+      maxDepth: integer(env, 'LIMIT_MAX_DEPTH', 15, 1),
+      maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 20, 0),
+      maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 5000, 100),
+      maxDirectives: integer(env, 'LIMIT_MAX_DIRECTIVES', 50, 0),
+      maxCost: integer(env, 'LIMIT_MAX_COST', 500_000, 1),
+    },
   };
+}
+
+function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSettings {
+  const mode = (env.AUTH_MODE || (embeddedStore ? 'none' : 'jwt')).toLowerCase();
+  if (mode !== 'jwt' && mode !== 'none') throw new ConfigError(`AUTH_MODE must be jwt or none (got "${env.AUTH_MODE}")`);
+  const auth: AuthSettings = {
+    mode,
+    jwtSecret: env.AUTH_JWT_SECRET || undefined,
+    jwksUrl: env.AUTH_JWKS_URL || undefined,
+    jwksCooldownSeconds: integer(env, 'AUTH_JWKS_COOLDOWN_SECONDS', 30),
+    issuer: env.AUTH_ISSUER || undefined,
+    audience: env.AUTH_AUDIENCE || undefined,
+    scopesClaim: env.AUTH_SCOPES_CLAIM || undefined,
+    projectsClaim: env.AUTH_PROJECTS_CLAIM || 'projects',
+  };
+  if (auth.jwksUrl && !/^https?:\/\/[^/]/.test(auth.jwksUrl)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL`);
+  if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl) {
+    throw new ConfigError(
+      'AUTH_MODE=jwt (the default off the embedded store) needs a key to verify tokens: set AUTH_JWKS_URL (RS256/ES256, production) ' +
+        'or AUTH_JWT_SECRET (HS256, development), or set AUTH_MODE=none to run without authentication',
+    );
+  }
+  return auth;
 }

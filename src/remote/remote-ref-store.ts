@@ -52,8 +52,14 @@ export async function remoteRefsByHash(sql: Sql, entityType: string, hashes: rea
   return rows.map(toRemoteRecord);
 }
 
-export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise<RemoteRefRecord[]> {
-  const rows = await readInChunks(ids, (c) => sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})`, c));
+/** Rows by id; with a tenancy condition (`AND …` on `resource`), only rows some resource the caller may read links to. */
+export async function remoteRefsByIds(sql: Sql, ids: readonly string[], only: { sql: string; params: unknown[] } = { sql: '', params: [] }): Promise<RemoteRefRecord[]> {
+  const linked = only.sql
+    ? ` AND EXISTS (SELECT 1 FROM remote_link l JOIN resource ON resource.id = l.resource_id WHERE l.remote_ref_id = remote_ref.id${only.sql})`
+    : '';
+  const rows = await readInChunks(ids, (c) =>
+    sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})${linked}`, [...c, ...only.params]),
+  );
   return rows.map(toRemoteRecord);
 }
 

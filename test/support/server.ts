@@ -36,6 +36,8 @@ export async function startTestServer(
   await createClientTables(client.url);
   await insertDemoClientRows(client.url);
   const env: NodeJS.ProcessEnv = {
+    // Suites about other features run open; access-control suites set AUTH_MODE and keys in `env`.
+    AUTH_MODE: 'none',
     DATABASE_URL: op.url,
     CLIENT_DATABASE_URL: client.url,
     PORT: '0',

@@ -1,4 +1,5 @@
 import { InitialSchema1763750000000 } from './1763750000000-InitialSchema.js';
+import { Audit1764400000000 } from './1764400000000-Audit.js';
 
 /** Every committed migration, oldest first. Never edit one that has shipped: add a new one. */
-export const migrations = [InitialSchema1763750000000];
+export const migrations = [InitialSchema1763750000000, Audit1764400000000];
