@@ -109,10 +109,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: authSettings(env, embeddedStore),
     limits: {
       maxDepth: integer(env, 'LIMIT_MAX_DEPTH', 15, 1),
-      maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 20, 0),
-      maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 5000, 100),
+      maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 100, 0),
+      maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 10_000, 100),
       maxDirectives: integer(env, 'LIMIT_MAX_DIRECTIVES', 50, 0),
-      maxCost: integer(env, 'LIMIT_MAX_COST', 500_000, 1),
+      maxCost: integer(env, 'LIMIT_MAX_COST', 2_000_000, 1),
     },
   };
 }

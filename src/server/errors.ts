@@ -49,7 +49,7 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
   }
   const code = formatted.extensions?.code;
   // graphql-js's parser token limit (src/server/limits): a refused document, like the other limits.
-  if (code === 'GRAPHQL_PARSE_FAILED' && /more than \d+ tokens/.test(formatted.message)) {
+  if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
     return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
   }
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {

@@ -14,10 +14,10 @@ export interface TestServer {
   app: App;
   url: string;
   clientUrl: string;
-  /** POSTs an operation to the real HTTP endpoint. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** POSTs an operation to the real HTTP endpoint (with extra headers, e.g. Authorization). */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Like gql, but fails the test on any error and returns data. */
-  ok<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  ok<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<T>;
   /** Runs an operation and counts the SQL statements the operational store received meanwhile. */
   countedGql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<{ res: GraphQLResponse<T>; statements: string[] }>;
   close(): Promise<void>;
@@ -49,10 +49,10 @@ export async function startTestServer(
   };
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await startApp(loadConfig(env), log, env);
-  const gql = async <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
+  const gql = async <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> => {
     const res = await fetch(app.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query, variables }),
     });
     return (await res.json()) as GraphQLResponse<T>;
@@ -62,8 +62,8 @@ export async function startTestServer(
     url: app.url,
     clientUrl: client.url,
     gql,
-    async ok<T>(query: string, variables?: Record<string, unknown>) {
-      const res = await gql<T>(query, variables);
+    async ok<T>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
+      const res = await gql<T>(query, variables, headers);
       if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors, null, 1)}`);
       return res.data as T;
     },

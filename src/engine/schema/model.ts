@@ -33,7 +33,7 @@ export interface KindDef {
   /** Distance from the root of the parent chain (roots are 0). */
   depth: number;
   /**
-   * The tenancy root kind at the top of this kind's parent chain (e.g. Project), or null for shared
+   * The tenancy root kind at the top of this kind's parent chain, or null for shared
    * kinds outside every tenant. Its name is the first identity value of every kind under it.
    */
   tenantRoot: string | null;

@@ -44,7 +44,12 @@ export class TokenVerifier {
 
   private async verify(token: string): Promise<JWTPayload> {
     const options = { issuer: this.settings.issuer, audience: this.settings.audience };
-    const { alg } = decodeProtectedHeader(token);
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new errors.JWTInvalid('malformed');
+    }
     if (alg === 'HS256' && this.secret) return (await jwtVerify(token, this.secret, { ...options, algorithms: ['HS256'] })).payload;
     if (alg && ASYMMETRIC.includes(alg) && this.jwks) return (await jwtVerify(token, this.jwks, { ...options, algorithms: ASYMMETRIC })).payload;
     throw new UnacceptedAlgorithm(alg);

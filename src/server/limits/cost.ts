@@ -20,10 +20,19 @@ import {
 /** What a list without `first` is assumed to hold. The schema test keeps every object list paged. */
 export const UNPAGED_LIST_SIZE = 100;
 
+/** The federation `@listSize(assumedSize:)` the SDL declares on a field, if any. */
+function assumedSize(def: GraphQLField<unknown, unknown>): number | undefined {
+  const d = def.astNode?.directives?.find((x) => x.name.value === 'listSize' || x.name.value === 'federation__listSize');
+  const arg = d?.arguments?.find((a) => a.name.value === 'assumedSize');
+  return arg?.value.kind === Kind.INT ? Number(arg.value.value) : undefined;
+}
+
 /**
  * Estimated cost of an operation: the number of objects it may return, where a list multiplies
- * what is under it by its size: `first` as given (literal or variable) or its schema default,
- * the number of representations for `_entities`. Scalars cost nothing (they ride on their object).
+ * what is under it by its size: `first` as the caller gives it (literal or variable); without one,
+ * the size the SDL assumes for that list (`@listSize(assumedSize:)`, as routers' demand control
+ * reads it: children of one parent are few) or else its default page; for `_entities` the number
+ * of representations. Scalars cost nothing (they ride on their object).
  *
  * Why not GraphQL Armor's cost-limit: it multiplies only by a literal `first`, so a variable or a
  * schema default (every nested list here has one) counts as 1, and the depth-4 fan-out that
@@ -54,9 +63,9 @@ export function estimateCost(
     const first = def.args.find((a) => a.name === 'first');
     if (!first) return UNPAGED_LIST_SIZE;
     const arg = node.arguments?.find((a) => a.name.value === 'first');
-    const value = arg ? valueFromAST(arg.value, first.type, variables) : first.defaultValue;
-    // A bad or missing value is refused later (BAD_USER_INPUT); count what the default would be.
-    return typeof value === 'number' && value >= 0 ? value : typeof first.defaultValue === 'number' ? first.defaultValue : UNPAGED_LIST_SIZE;
+    const value = arg ? valueFromAST(arg.value, first.type, variables) : undefined;
+    if (typeof value === 'number' && value >= 0) return value; // a bad value is refused later (BAD_USER_INPUT)
+    return assumedSize(def) ?? (typeof first.defaultValue === 'number' ? first.defaultValue : UNPAGED_LIST_SIZE);
   };
 
   const costOf = (set: SelectionSetNode, parent: GraphQLCompositeType): number => {
@@ -88,4 +97,30 @@ export function estimateCost(
   };
 
   return costOf(operation.selectionSet, root);
+}
+
+/**
+ * The largest number of items the operation asks of any one root list field, summed over its
+ * aliases: fifty aliases of a list at its page cap must not fetch fifty pages in one request.
+ */
+export function largestRootPage(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): { field: string; items: number } | undefined {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return undefined;
+  const totals = new Map<string, number>();
+  for (const sel of operation.selectionSet.selections) {
+    if (sel.kind !== Kind.FIELD) continue;
+    const def = root.getFields()[sel.name.value];
+    const first = def?.args.find((a) => a.name === 'first');
+    if (!def || !first || !isListType(getNullableType(def.type))) continue;
+    const arg = sel.arguments?.find((a) => a.name.value === 'first');
+    const value = arg ? valueFromAST(arg.value, first.type, variables) : first.defaultValue;
+    if (typeof value === 'number') totals.set(def.name, (totals.get(def.name) ?? 0) + value);
+  }
+  let largest: { field: string; items: number } | undefined;
+  for (const [field, items] of totals) if (!largest || items > largest.items) largest = { field, items };
+  return largest;
 }

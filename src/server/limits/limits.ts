@@ -3,7 +3,8 @@ import type { ParseOptions, ValidationRule } from 'graphql';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import type { LimitSettings } from '../../config.js';
-import { estimateCost } from './cost.js';
+import { MAX_PAGE } from '../../engine/paging.js';
+import { estimateCost, largestRootPage } from './cost.js';
 
 const refusal = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
 
@@ -31,6 +32,12 @@ export function requestLimits(limits: LimitSettings): { validationRules: Validat
         return {
           async didResolveOperation({ schema, document, operation, request }) {
             if (!operation) return;
+            const page = largestRootPage(schema, operation, request.variables ?? {});
+            if (page && page.items > MAX_PAGE) {
+              throw refusal(
+                `The operation asks ${page.field} for ${page.items} items (first, summed over its aliases); one request may ask a list for at most ${MAX_PAGE}`,
+              );
+            }
             const cost = estimateCost(schema, document, operation, request.variables ?? {}, limits.maxCost);
             if (cost > limits.maxCost) {
               throw refusal(
