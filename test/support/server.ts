@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { countStatements } from '../../src/data/statement-log.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createClientTables, insertDemoClientRows } from '../../src/remote/client-demo.js';
 import { startApp, type App } from '../../src/server/app.js';
 import { tempClientStore, tempOperationalStore, type ClientKind, type OperationalKind, type TempStore } from './stores.js';
@@ -29,7 +29,7 @@ export interface TestServer {
  */
 export async function startTestServer(
   kind: OperationalKind,
-  options: { client?: ClientKind; env?: Record<string, string>; seedDemo?: boolean } = {},
+  options: { client?: ClientKind; env?: Record<string, string>; seedDemo?: boolean; log?: Logger } = {},
 ): Promise<TestServer> {
   const op: TempStore = await tempOperationalStore(kind);
   const client: TempStore = await tempClientStore(options.client ?? 'sqlite');
@@ -47,7 +47,7 @@ export async function startTestServer(
     REMOTE_RETRIES: '0',
     ...options.env,
   };
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await startApp(loadConfig(env), log, env);
   const gql = async <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> => {
     const res = await fetch(app.url, {
