@@ -47,6 +47,8 @@ export interface LimitSettings {
   maxTokens: number;
   maxDirectives: number;
   maxCost: number;
+  /** Items one request may ask of one root list, summed over its aliases. */
+  maxListItems: number;
 }
 
 export class ConfigError extends Error {}
@@ -113,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 10_000, 100),
       maxDirectives: integer(env, 'LIMIT_MAX_DIRECTIVES', 50, 0),
       maxCost: integer(env, 'LIMIT_MAX_COST', 2_000_000, 1),
+      maxListItems: integer(env, 'LIMIT_MAX_LIST_ITEMS', 1000, 1),
     },
   };
 }

@@ -3,7 +3,6 @@ import type { ParseOptions, ValidationRule } from 'graphql';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import type { LimitSettings } from '../../config.js';
-import { MAX_PAGE } from '../../engine/paging.js';
 import { estimateCost, largestRootPage } from './cost.js';
 
 const refusal = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
@@ -33,9 +32,9 @@ export function requestLimits(limits: LimitSettings): { validationRules: Validat
           async didResolveOperation({ schema, document, operation, request }) {
             if (!operation) return;
             const page = largestRootPage(schema, operation, request.variables ?? {});
-            if (page && page.items > MAX_PAGE) {
+            if (page && page.items > limits.maxListItems) {
               throw refusal(
-                `The operation asks ${page.field} for ${page.items} items (first, summed over its aliases); one request may ask a list for at most ${MAX_PAGE}`,
+                `The operation asks ${page.field} for ${page.items} items (first, summed over its aliases); one request may ask a list for at most ${limits.maxListItems}`,
               );
             }
             const cost = estimateCost(schema, document, operation, request.variables ?? {}, limits.maxCost);
