@@ -59,7 +59,9 @@ async function storeAnswers(engine: Engine): Promise<boolean> {
 
 /** The engine's view of the caller: who to record, which projects it is confined to. */
 function actorOf(auth: AuthState): Actor {
-  return auth.mode === 'jwt' && auth.principal ? { subject: auth.principal.subject, projects: auth.principal.projects } : { subject: null, projects: null };
+  if (auth.mode === 'none') return { subject: null, projects: null };
+  // Without a valid token the plugin refuses every guarded field; should anything slip past it, it sees no project.
+  return auth.principal ? { subject: auth.principal.subject, projects: auth.principal.projects } : { subject: null, projects: [] };
 }
 
 export interface HttpOptions {
