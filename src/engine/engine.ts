@@ -114,7 +114,9 @@ export class Engine {
   async findByIdentity(kind: string, identity: Record<string, unknown>, loaders?: Loaders, actor: Actor = UNRESTRICTED): Promise<ResourceRecord | null> {
     const def = this.schema.kind(kind);
     const key = this.rules.naturalKeyFromArgs(def, identity);
-    const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', this.tenancy.andReadable(actor));
+    // The request's loaders carry its caller: a resolver that passes them cannot forget the tenancy.
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', only);
     if (found) loaders?.prime([found]);
     return found ?? null;
   }
@@ -134,7 +136,8 @@ export class Engine {
       const fields = def.identity.filter((f) => f in within);
       keyPrefix = JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
     }
-    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix }, this.tenancy.andReadable(actor));
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix }, only);
     loaders?.prime(rows);
     return rows;
   }

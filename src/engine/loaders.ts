@@ -115,6 +115,8 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   }, (k) => `${k.approvalId}|${k.resourceId}`);
 
   return {
+    /** The caller's tenancy condition: reads made for this request outside the loaders use it too. */
+    only,
     resource,
     children,
     referencesOut,
