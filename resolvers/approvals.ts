@@ -1,4 +1,5 @@
 import type { ApprovalPinResolvers, ApprovalResolvers } from './__generated__/resolvers-types.js';
+import { firstOf } from './support.js';
 
 export const Approval: ApprovalResolvers = {
   resource: async (a, _, ctx) => {
@@ -7,10 +8,10 @@ export const Approval: ApprovalResolvers = {
     return r;
   },
   stale: (a, _, ctx) => ctx.loaders.stale.load(a.id),
-  pins: (a, _, ctx) => ctx.loaders.pins.load(a.id),
+  pins: async (a, args, ctx) => firstOf(await ctx.loaders.pins.load(a.id), args, ctx, 1000),
   pinned: (a, { resourceId }, ctx) => ctx.loaders.pin.load({ approvalId: a.id, resourceId }),
 };
 
 export const ApprovalPin: ApprovalPinResolvers = {
-  remoteSnapshots: (p, _, ctx) => ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }),
+  remoteSnapshots: async (p, args, ctx) => firstOf(await ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }), args, ctx),
 };

@@ -20,10 +20,11 @@ const remoteEntityOf = (typeName: string) => (ref: Record<string, unknown>, ctx:
   return key ? ctx.loaders.remoteEntity.load({ entityType: typeName, hashKey: hashKey(key), key }) : Promise.resolve(null);
 };
 
-const referencedBy = (typeName: string) => async (entity: RemoteEntity, _: unknown, ctx: GraphQLContext) => {
+const referencedBy = (typeName: string) => async (entity: RemoteEntity, args: { first?: number | null }, ctx: GraphQLContext) => {
   const key = keyOf(ctx, typeName, entity);
   if (!key) return [];
-  const links = await ctx.loaders.referrersOfRemote.load({ entityType: typeName, hashKey: hashKey(key) });
+  const all = await ctx.loaders.referrersOfRemote.load({ entityType: typeName, hashKey: hashKey(key) });
+  const links = all.slice(0, ctx.engine.nestedPage(args.first));
   const from = await ctx.loaders.resource.loadMany(links.map((l) => l.resourceId));
   return links.flatMap((l, i) => {
     const r = from[i];

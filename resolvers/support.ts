@@ -2,10 +2,18 @@ import { naturalKeyText } from '../src/engine/resources/content.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
 import type { GraphQLContext } from './context.js';
 
+type Page = { first?: number | null };
+
+/** The first `first` items of a list the engine already holds (reports, pins); `fallback` as in the SDL. */
+export const firstOf = <T>(list: readonly T[], args: Page, ctx: GraphQLContext, fallback = 100): T[] =>
+  list.slice(0, ctx.engine.nestedPage(args.first, fallback));
+
 /** Field resolvers every Resource type shares. */
 export const resourceFields = {
   markedForDeletionAt: (r: ResourceRecord) => r.markedAt,
-  referencedBy: (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => ctx.loaders.referencesIn.load(r.id),
+  markedForDeletionBy: (r: ResourceRecord) => r.markedBy,
+  referencedBy: (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
+    ctx.loaders.referencesIn.load({ id: r.id, first: ctx.engine.nestedPage(args.first) }),
   history: (r: ResourceRecord, args: { first?: number | null }, ctx: GraphQLContext) =>
     ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first) }),
   asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at }),
@@ -48,8 +56,8 @@ export const parentOf = async (r: ResourceRecord, _: unknown, ctx: GraphQLContex
   return parent;
 };
 
-export const childrenOfKind = (kind: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) =>
-  ctx.loaders.children.load({ parentId: r.id, kind });
+export const childrenOfKind = (kind: string) => (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
+  ctx.loaders.children.load({ parentId: r.id, kind, first: ctx.engine.nestedPage(args.first) });
 
 /** A single reference of the body, through the reference index. */
 export const referenceAt = (path: string) => async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
@@ -60,11 +68,12 @@ export const referenceAt = (path: string) => async (r: ResourceRecord, _: unknow
 /** A list reference of the body (`clusters[0]`, `clusters[1]`, ...) in list order. */
 export const referencesAt = (field: string) => {
   const at = new RegExp(`^${field}\\[(\\d+)\\]$`);
-  return async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+  return async (r: ResourceRecord, args: Page, ctx: GraphQLContext) => {
     const refs = (await ctx.loaders.referencesOut.load(r.id))
       .map((x) => ({ x, i: at.exec(x.path) }))
       .filter((e) => e.i)
-      .sort((a, b) => Number(a.i![1]) - Number(b.i![1]));
+      .sort((a, b) => Number(a.i![1]) - Number(b.i![1]))
+      .slice(0, ctx.engine.nestedPage(args.first));
     const targets = await ctx.loaders.resource.loadMany(refs.map((e) => e.x.toId));
     return targets.filter((t): t is ResourceRecord => !!t && !(t instanceof Error));
   };

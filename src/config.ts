@@ -32,6 +32,33 @@ export interface Config {
   logLevel: string;
   /** Browser origins allowed to call /graphql (CORS_ORIGINS, comma-separated). */
   corsOrigins: string[];
+  auth: AuthSettings;
+  limits: LimitSettings;
+}
+
+/** How callers prove who they are (see "Access control" in the README). */
+export interface AuthSettings {
+  mode: 'jwt' | 'none';
+  jwtSecret?: string;
+  jwksUrl?: string;
+  /** Seconds before an unknown key id may refetch the JWKS (rotation vs. hammering the endpoint). */
+  jwksCooldownSeconds: number;
+  issuer?: string;
+  audience?: string;
+  /** Unset: `scope` (space-separated) or else `scp`. */
+  scopesClaim?: string;
+  projectsClaim: string;
+}
+
+/** Per-request bounds on the operation document (see src/server/limits). */
+export interface LimitSettings {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  /** Items one request may ask of one root list, summed over its aliases. */
+  maxListItems: number;
 }
 
 export class ConfigError extends Error {}
@@ -106,5 +133,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
     corsOrigins: corsOrigins(env),
+    auth: authSettings(env, embeddedStore),
+    limits: {
+      maxDepth: integer(env, 'LIMIT_MAX_DEPTH', 15, 1),
+      maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 100, 0),
+      maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 10_000, 100),
+      maxDirectives: integer(env, 'LIMIT_MAX_DIRECTIVES', 50, 0),
+      maxCost: integer(env, 'LIMIT_MAX_COST', 2_000_000, 1),
+      maxListItems: integer(env, 'LIMIT_MAX_LIST_ITEMS', 1000, 1),
+    },
   };
+}
+
+function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSettings {
+  const mode = (env.AUTH_MODE || (embeddedStore ? 'none' : 'jwt')).toLowerCase();
+  if (mode !== 'jwt' && mode !== 'none') throw new ConfigError(`AUTH_MODE must be jwt or none (got "${env.AUTH_MODE}")`);
+  const auth: AuthSettings = {
+    mode,
+    jwtSecret: env.AUTH_JWT_SECRET || undefined,
+    jwksUrl: env.AUTH_JWKS_URL || undefined,
+    jwksCooldownSeconds: integer(env, 'AUTH_JWKS_COOLDOWN_SECONDS', 30),
+    issuer: env.AUTH_ISSUER || undefined,
+    audience: env.AUTH_AUDIENCE || undefined,
+    scopesClaim: env.AUTH_SCOPES_CLAIM || undefined,
+    projectsClaim: env.AUTH_PROJECTS_CLAIM || 'projects',
+  };
+  if (auth.jwksUrl && !/^https?:\/\/[^/]/.test(auth.jwksUrl)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL`);
+  if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl) {
+    throw new ConfigError(
+      'AUTH_MODE=jwt (the default off the embedded store) needs a key to verify tokens: set AUTH_JWKS_URL (RS256/ES256, production) ' +
+        'or AUTH_JWT_SECRET (HS256, development), or set AUTH_MODE=none to run without authentication',
+    );
+  }
+  return auth;
 }

@@ -41,6 +41,7 @@ describe.each<ClientKind>(['sqlite', 'mariadb'])('two replicas saving the same n
     // keys nobody has saved yet: each round races on a fresh one
     await insertDemoClientRows(client.url, { employees: keys.map((k, i) => ({ employeeId: k, name: `New Hire ${i}`, email: null, department: 'Onboarding' })) });
     const env: NodeJS.ProcessEnv = {
+      AUTH_MODE: 'none',
       DATABASE_URL: op.url,
       CLIENT_DATABASE_URL: client.url,
       PORT: '0',

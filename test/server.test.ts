@@ -159,7 +159,9 @@ describe('graceful shutdown of the real process', () => {
 
   it.each([['node --import tsx src/main.ts (what npm start runs)', 'node']] as const)('%s: on SIGTERM finishes the request in flight with a complete 200, then exits 0', async (_, launcher) => {
     const port = await freePort();
-    const proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: String(port), GC_INTERVAL_SECONDS: '0' }, launcher);
+    // HEAVY is deliberately expensive (500 aliases of nested lists): above the default request limits, which are not what this test is about.
+    const limits = { LIMIT_MAX_ALIASES: '500', LIMIT_MAX_TOKENS: '100000', LIMIT_MAX_COST: String(Number.MAX_SAFE_INTEGER), LIMIT_MAX_LIST_ITEMS: '100000' };
+    const proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: String(port), GC_INTERVAL_SECONDS: '0', ...limits }, launcher);
     try {
       const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
       expect(url).toBe(`http://127.0.0.1:${port}/graphql`);

@@ -28,6 +28,8 @@ export function parseBody<T>(text: string): T {
 
 export async function startBenchApp(databaseUrl: string, clientUrl: string, extraEnv: Record<string, string> = {}): Promise<BenchApp> {
   const env: NodeJS.ProcessEnv = {
+    // Benchmarks measure the engine, not token verification.
+    AUTH_MODE: 'none',
     DATABASE_URL: databaseUrl,
     CLIENT_DATABASE_URL: clientUrl,
     HOST: '127.0.0.1',

@@ -37,6 +37,8 @@ export type ApplyRemoteChangesResult = {
 export type Approval = {
   __typename?: 'Approval';
   approvedAt: Scalars['DateTime']['output'];
+  /** Subject of the token that approved; null when approved without authentication. */
+  approvedBy?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   /** The approved view of one resource of the closure; null if not in it. */
   pinned?: Maybe<ApprovalPin>;
@@ -44,6 +46,8 @@ export type Approval = {
   pins: Array<ApprovalPin>;
   resource: DeploymentIntentGroup;
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that revoked it (or replaced it with a new approval). */
+  revokedBy?: Maybe<Scalars['String']['output']>;
   /** True once any pinned resource has a version newer than its pin. */
   stale: Scalars['Boolean']['output'];
 };
@@ -51,6 +55,11 @@ export type Approval = {
 
 export type ApprovalPinnedArgs = {
   resourceId: Scalars['ID']['input'];
+};
+
+
+export type ApprovalPinsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type ApprovalPin = {
@@ -64,6 +73,11 @@ export type ApprovalPin = {
   version: Scalars['Int']['output'];
 };
 
+
+export type ApprovalPinRemoteSnapshotsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** A bank account of the client store, as the remote_ref cache holds it. */
 export type BankAccount = {
   __typename?: 'BankAccount';
@@ -73,6 +87,12 @@ export type BankAccount = {
   owner: Scalars['String']['output'];
   /** The documents whose remote references point at this account. */
   referencedBy: Array<RemoteReferrer>;
+};
+
+
+/** A bank account of the client store, as the remote_ref cache holds it. */
+export type BankAccountReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type BankAccountKey = {
@@ -102,6 +122,8 @@ export type Cluster = Resource & {
   kind: Scalars['String']['output'];
   labels: Array<Scalars['String']['output']>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   provider: ClusterProvider;
@@ -121,6 +143,11 @@ export type ClusterHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type ClusterReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type ClusterKey = {
   name: Scalars['String']['input'];
   provider: Scalars['String']['input'];
@@ -136,6 +163,8 @@ export type ClusterProvider = Resource & {
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
@@ -150,7 +179,17 @@ export type ClusterProviderAsOfArgs = {
 };
 
 
+export type ClusterProviderClustersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type ClusterProviderHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ClusterProviderReferencedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -164,6 +203,8 @@ export type CompositeApp = Resource & {
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   profiles: Array<CompositeProfile>;
@@ -184,6 +225,16 @@ export type CompositeAppHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type CompositeAppProfilesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeAppReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type CompositeProfile = Resource & {
   __typename?: 'CompositeProfile';
   asOf?: Maybe<ResourceVersion>;
@@ -195,6 +246,8 @@ export type CompositeProfile = Resource & {
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
@@ -209,7 +262,17 @@ export type CompositeProfileAsOfArgs = {
 };
 
 
+export type CompositeProfileDeploymentIntentGroupsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type CompositeProfileHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeProfileReferencedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -267,6 +330,16 @@ export type DeletionCandidate = {
   resource: Resource;
 };
 
+
+export type DeletionCandidateBlockersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type DeletionCandidatePinnedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type DeploymentIntentGroup = Resource & {
   __typename?: 'DeploymentIntentGroup';
   /** The approval in force (not revoked), if any. */
@@ -282,6 +355,8 @@ export type DeploymentIntentGroup = Resource & {
   kind: Scalars['String']['output'];
   logicalCluster?: Maybe<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   owner?: Maybe<EmployeeRef>;
@@ -297,7 +372,17 @@ export type DeploymentIntentGroupAsOfArgs = {
 };
 
 
+export type DeploymentIntentGroupClustersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type DeploymentIntentGroupHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type DeploymentIntentGroupReferencedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -310,6 +395,12 @@ export type Employee = {
   name: Scalars['String']['output'];
   /** The documents whose remote references point at this employee. */
   referencedBy: Array<RemoteReferrer>;
+};
+
+
+/** An employee of the client store, as the remote_ref cache holds it. */
+export type EmployeeReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type EmployeeKey = {
@@ -340,6 +431,11 @@ export type GarbageCollectionReport = {
   orphanRemoteRefsDeleted: Scalars['Int']['output'];
 };
 
+
+export type GarbageCollectionReportBlockedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type LogicalCluster = Resource & {
   __typename?: 'LogicalCluster';
   asOf?: Maybe<ResourceVersion>;
@@ -349,6 +445,8 @@ export type LogicalCluster = Resource & {
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   project: Project;
@@ -368,6 +466,11 @@ export type LogicalClusterHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type LogicalClusterReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type MarkForDeletionResult = {
   __typename?: 'MarkForDeletionResult';
   /** References from outside the marked set that keep it from being collected today. */
@@ -375,6 +478,16 @@ export type MarkForDeletionResult = {
   /** Every resource this call marked: the resource and its descendants. */
   marked: Array<Resource>;
   resource: Resource;
+};
+
+
+export type MarkForDeletionResultBlockersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type MarkForDeletionResultMarkedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type Mutation = {
@@ -385,7 +498,9 @@ export type Mutation = {
   cancelDeletion: Resource;
   /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   collectGarbage: GarbageCollectionReport;
+  /** Shared infrastructure (outside every project): admins only. */
   createCluster: Cluster;
+  /** Shared infrastructure (outside every project): admins only. */
   createClusterProvider: ClusterProvider;
   createCompositeApp: CompositeApp;
   createCompositeProfile: CompositeProfile;
@@ -397,6 +512,7 @@ export type Mutation = {
   /** Runs under the maintenance lease; while another run holds it, refused at once with MAINTENANCE_BUSY (extensions: holder, since). */
   pruneHistory: PruneHistoryReport;
   revokeApproval: Approval;
+  /** Shared infrastructure (outside every project): admins only. */
   updateCluster: Cluster;
   updateCompositeApp: CompositeApp;
   updateDeploymentIntentGroup: DeploymentIntentGroup;
@@ -515,6 +631,8 @@ export type Project = Resource & {
   kind: Scalars['String']['output'];
   logicalClusters: Array<LogicalCluster>;
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   naturalKey: Scalars['String']['output'];
   referencedBy: Array<ResourceReference>;
@@ -529,7 +647,22 @@ export type ProjectAsOfArgs = {
 };
 
 
+export type ProjectCompositeAppsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type ProjectHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ProjectLogicalClustersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ProjectReferencedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -690,9 +823,11 @@ export type Resource = {
   /** The kind's name, as in the relationship schema: Project, CompositeApp, ... */
   kind: Scalars['String']['output'];
   markedForDeletionAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Subject of the token that marked it; null when marked without authentication. */
+  markedForDeletionBy?: Maybe<Scalars['String']['output']>;
   /** The natural identity as one string: the identity's names joined by '/', e.g. `retail/web/std/prod-east`. */
   naturalKey: Scalars['String']['output'];
-  /** Every resource that refers to this one, children included. */
+  /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
@@ -711,6 +846,12 @@ export type ResourceHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+/** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
+export type ResourceReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type ResourceReference = {
   __typename?: 'ResourceReference';
   from: Resource;
@@ -726,6 +867,8 @@ export type ResourceStatus =
 
 export type ResourceVersion = {
   __typename?: 'ResourceVersion';
+  /** Subject of the token that made this version; null when made without authentication. */
+  changedBy?: Maybe<Scalars['String']['output']>;
   /** The resource's own fields at that version; references by natural key. */
   content: Scalars['JSON']['output'];
   validFrom: Scalars['DateTime']['output'];
@@ -906,10 +1049,10 @@ export type ResolversTypes = {
   ApplyRemoteChangesResult: ResolverTypeWrapper<RemoteChangesOutcome>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Approval: ResolverTypeWrapper<ApprovalRecord>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ApprovalPin: ResolverTypeWrapper<PinRecord>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   BankAccount: ResolverTypeWrapper<RemoteEntity>;
   BankAccountKey: BankAccountKey;
   BankAccountRef: ResolverTypeWrapper<RemoteRefRecord>;
@@ -961,10 +1104,10 @@ export type ResolversParentTypes = {
   ApplyRemoteChangesResult: RemoteChangesOutcome;
   Int: Scalars['Int']['output'];
   Approval: ApprovalRecord;
+  String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   Boolean: Scalars['Boolean']['output'];
   ApprovalPin: PinRecord;
-  String: Scalars['String']['output'];
   BankAccount: RemoteEntity;
   BankAccountKey: BankAccountKey;
   BankAccountRef: RemoteRefRecord;
@@ -1016,18 +1159,20 @@ export type ApplyRemoteChangesResultResolvers<ContextType = GraphQLContext, Pare
 
 export type ApprovalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Approval'] = ResolversParentTypes['Approval']> = {
   approvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  approvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   pinned?: Resolver<Maybe<ResolversTypes['ApprovalPin']>, ParentType, ContextType, RequireFields<ApprovalPinnedArgs, 'resourceId'>>;
-  pins?: Resolver<Array<ResolversTypes['ApprovalPin']>, ParentType, ContextType>;
+  pins?: Resolver<Array<ResolversTypes['ApprovalPin']>, ParentType, ContextType, RequireFields<ApprovalPinsArgs, 'first'>>;
   resource?: Resolver<ResolversTypes['DeploymentIntentGroup'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  revokedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   stale?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type ApprovalPinResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApprovalPin'] = ResolversParentTypes['ApprovalPin']> = {
   content?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  remoteSnapshots?: Resolver<Array<ResolversTypes['RemoteSnapshot']>, ParentType, ContextType>;
+  remoteSnapshots?: Resolver<Array<ResolversTypes['RemoteSnapshot']>, ParentType, ContextType, RequireFields<ApprovalPinRemoteSnapshotsArgs, 'first'>>;
   resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -1038,7 +1183,7 @@ export type BankAccountResolvers<ContextType = GraphQLContext, ParentType extend
   currency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType, RequireFields<BankAccountReferencedByArgs, 'first'>>;
 };
 
 export type BankAccountRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BankAccountRef'] = ResolversParentTypes['BankAccountRef']> = {
@@ -1063,10 +1208,11 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['ClusterProvider'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1076,16 +1222,17 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
 export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClusterProvider'] = ResolversParentTypes['ClusterProvider'], FederationReferenceType extends FederationReferenceTypes['ClusterProvider'] = FederationReferenceTypes['ClusterProvider']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ClusterProvider']> | FederationReferenceType, FederationReferenceType, ContextType>;
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterProviderAsOfArgs, 'at'>>;
-  clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType>;
+  clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType, RequireFields<ClusterProviderClustersArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterProviderHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterProviderReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1102,11 +1249,12 @@ export type CompositeAppResolvers<ContextType = GraphQLContext, ParentType exten
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  profiles?: Resolver<Array<ResolversTypes['CompositeProfile']>, ParentType, ContextType>;
+  profiles?: Resolver<Array<ResolversTypes['CompositeProfile']>, ParentType, ContextType, RequireFields<CompositeAppProfilesArgs, 'first'>>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeAppReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1119,14 +1267,15 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   compositeApp?: Resolver<ResolversTypes['CompositeApp'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType>;
+  deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<CompositeProfileDeploymentIntentGroupsArgs, 'first'>>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<CompositeProfileHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeProfileReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1138,9 +1287,9 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type DeletionCandidateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeletionCandidate'] = ResolversParentTypes['DeletionCandidate']> = {
-  blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<DeletionCandidateBlockersArgs, 'first'>>;
   deleteAfter?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  pinnedBy?: Resolver<Array<ResolversTypes['Approval']>, ParentType, ContextType>;
+  pinnedBy?: Resolver<Array<ResolversTypes['Approval']>, ParentType, ContextType, RequireFields<DeletionCandidatePinnedByArgs, 'first'>>;
   resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
 };
 
@@ -1148,7 +1297,7 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['DeploymentIntentGroup']> | FederationReferenceType, FederationReferenceType, ContextType>;
   approval?: Resolver<Maybe<ResolversTypes['Approval']>, ParentType, ContextType>;
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupAsOfArgs, 'at'>>;
-  clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType>;
+  clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupClustersArgs, 'first'>>;
   compositeProfile?: Resolver<ResolversTypes['CompositeProfile'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1158,10 +1307,11 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   logicalCluster?: Resolver<Maybe<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['EmployeeRef']>, ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1174,7 +1324,7 @@ export type EmployeeResolvers<ContextType = GraphQLContext, ParentType extends R
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   employeeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['RemoteReferrer']>, ParentType, ContextType, RequireFields<EmployeeReferencedByArgs, 'first'>>;
 };
 
 export type EmployeeRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EmployeeRef'] = ResolversParentTypes['EmployeeRef']> = {
@@ -1191,7 +1341,7 @@ export type EmployeeRefResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type GarbageCollectionReportResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GarbageCollectionReport'] = ResolversParentTypes['GarbageCollectionReport']> = {
   archived?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  blocked?: Resolver<Array<ResolversTypes['DeletionCandidate']>, ParentType, ContextType>;
+  blocked?: Resolver<Array<ResolversTypes['DeletionCandidate']>, ParentType, ContextType, RequireFields<GarbageCollectionReportBlockedArgs, 'first'>>;
   deleted?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   orphanRemoteRefsDeleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1210,10 +1360,11 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<LogicalClusterReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1221,8 +1372,8 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type MarkForDeletionResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MarkForDeletionResult'] = ResolversParentTypes['MarkForDeletionResult']> = {
-  blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
-  marked?: Resolver<Array<ResolversTypes['Resource']>, ParentType, ContextType>;
+  blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<MarkForDeletionResultBlockersArgs, 'first'>>;
+  marked?: Resolver<Array<ResolversTypes['Resource']>, ParentType, ContextType, RequireFields<MarkForDeletionResultMarkedArgs, 'first'>>;
   resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
 };
 
@@ -1251,18 +1402,19 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Project']> | FederationReferenceType, FederationReferenceType, ContextType>;
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ProjectAsOfArgs, 'at'>>;
   billingAccount?: Resolver<Maybe<ResolversTypes['BankAccountRef']>, ParentType, ContextType>;
-  compositeApps?: Resolver<Array<ResolversTypes['CompositeApp']>, ParentType, ContextType>;
+  compositeApps?: Resolver<Array<ResolversTypes['CompositeApp']>, ParentType, ContextType, RequireFields<ProjectCompositeAppsArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ProjectHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  logicalClusters?: Resolver<Array<ResolversTypes['LogicalCluster']>, ParentType, ContextType>;
+  logicalClusters?: Resolver<Array<ResolversTypes['LogicalCluster']>, ParentType, ContextType, RequireFields<ProjectLogicalClustersArgs, 'first'>>;
   markedForDeletionAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  markedForDeletionBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ProjectReferencedByArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1318,6 +1470,7 @@ export type ResourceReferenceResolvers<ContextType = GraphQLContext, ParentType 
 };
 
 export type ResourceVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResourceVersion'] = ResolversParentTypes['ResourceVersion']> = {
+  changedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   content?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   validFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   validTo?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;

@@ -21,6 +21,7 @@ export interface ResourceRow {
   marked_at: string | null;
   delete_after: string | null;
   mark_id: string | null;
+  marked_by: string | null;
 }
 export interface HistoryRow {
   resource_id: string;
@@ -28,6 +29,7 @@ export interface HistoryRow {
   content: string;
   valid_from: string;
   valid_to: string | null;
+  changed_by: string | null;
 }
 export interface RefRow {
   from_id: string;
@@ -59,6 +61,8 @@ export interface ApprovalRow {
   resource_id: string;
   approved_at: string;
   revoked_at: string | null;
+  approved_by: string | null;
+  revoked_by: string | null;
 }
 export interface ApprovalPinRow {
   approval_id: string;
@@ -76,6 +80,7 @@ const str = (length: number, extra: Partial<EntitySchemaColumnOptions> = {}): En
 const id = (primary = false, nullable = false) => str(36, { primary, nullable });
 const time = (nullable = false) => str(26, { nullable });
 const json = (nullable = false): EntitySchemaColumnOptions => ({ type: 'text', nullable });
+const subject = () => str(255, { nullable: true });
 const int = (primary = false): EntitySchemaColumnOptions => ({ type: 'int', primary });
 
 export const ResourceEntity = new EntitySchema<ResourceRow>({
@@ -94,11 +99,12 @@ export const ResourceEntity = new EntitySchema<ResourceRow>({
     marked_at: time(true),
     delete_after: time(true),
     mark_id: id(false, true),
+    marked_by: subject(),
   },
 });
 export const HistoryEntity = new EntitySchema<HistoryRow>({
   name: 'resource_history',
-  columns: { resource_id: id(true), version: int(true), content: json(), valid_from: time(), valid_to: time(true) },
+  columns: { resource_id: id(true), version: int(true), content: json(), valid_from: time(), valid_to: time(true), changed_by: subject() },
 });
 export const RefEntity = new EntitySchema<RefRow>({
   name: 'resource_ref',
@@ -126,7 +132,7 @@ export const RemoteLinkEntity = new EntitySchema<RemoteLinkRow>({
 });
 export const ApprovalEntity = new EntitySchema<ApprovalRow>({
   name: 'approval',
-  columns: { id: id(true), resource_id: id(), approved_at: time(), revoked_at: time(true) },
+  columns: { id: id(true), resource_id: id(), approved_at: time(), revoked_at: time(true), approved_by: subject(), revoked_by: subject() },
 });
 export const ApprovalPinEntity = new EntitySchema<ApprovalPinRow>({
   name: 'approval_pin',

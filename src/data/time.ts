@@ -26,11 +26,30 @@ export function fromIso(value: string): Timestamp | null {
   const [, date, time, frac = '', zone] = m;
   if (!zone) return null; // an instant without a zone is ambiguous
   const hhmmss = time.length === 5 ? `${time}:00` : time;
+  if (!realDate(date) || !realTime(hhmmss) || !realZone(zone)) return null;
   const micros = frac.padEnd(6, '0').slice(0, 6);
   const base = new Date(`${date}T${hhmmss}.000${zone.toUpperCase() === 'Z' ? 'Z' : zone}`);
   if (Number.isNaN(base.getTime())) return null;
   const iso = base.toISOString(); // UTC, milliseconds zero
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${micros}`;
+}
+
+/** Date parsing rolls 2026-02-30 over to March 2nd; a user who wrote it meant something else. */
+function realDate(date: string): boolean {
+  const [y, m, d] = date.split('-').map(Number);
+  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/** 24:00:00 (end of day) and leap seconds read as the next day or minute: refused, say 00:00 of the next day. */
+function realTime(hhmmss: string): boolean {
+  const [h, m, s] = hhmmss.split(':').map(Number);
+  return h <= 23 && m <= 59 && s <= 59;
+}
+
+function realZone(zone: string): boolean {
+  const m = /^[+-](\d{2}):?(\d{2})$/.exec(zone);
+  return !m || (Number(m[1]) <= 23 && Number(m[2]) <= 59);
 }
 
 function toEpochMicros(ts: Timestamp): bigint {

@@ -4,12 +4,14 @@ import type { RemoteContext } from '../remote/context.js';
 import { RemoteLinks } from '../remote/linker.js';
 import { DEFAULT_DELETED_RECHECK_MS } from '../remote/reader.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
+import { requireUnconfined, UNRESTRICTED, type Actor } from './actor.js';
 import { DomainError } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
 import type { Content, ResourceRecord } from './resources/model.js';
 import { listResources, resourcesByNaturalKeys } from './resources/store.js';
+import { Tenancy } from './resources/tenancy.js';
 import { ResourceWriter } from './resources/writer.js';
 import type { RelationshipSchema } from './schema/model.js';
 import type { Logger } from '../logger.js';
@@ -43,6 +45,7 @@ export class Engine {
   readonly writer: ResourceWriter;
   readonly remote: RemoteContext;
   readonly maintenance: Maintenance;
+  readonly tenancy: Tenancy;
   private readonly collector: GarbageCollector;
   private readonly approvals: Approvals;
 
@@ -56,65 +59,78 @@ export class Engine {
     this.rules = new ContentRules(schema);
     // A read looks at a deleted row again after this back-off: at most the sweep's age, at most 10 s.
     this.remote = { db, schema, sources, deletedRecheckMs: Math.min(DEFAULT_DELETED_RECHECK_MS, settings.maintenance.revalidateAfterSeconds * 1000) };
-    this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote));
+    this.tenancy = new Tenancy(schema);
+    this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote), this.tenancy);
     this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize);
-    this.approvals = new Approvals(db, this.remote);
+    this.approvals = new Approvals(db, this.remote, this.tenancy);
     this.maintenance = new Maintenance(db, this.collector, new HistoryPruner(db), this.remote, settings.maintenance, log);
   }
 
   /** Pins the closure of a resource of this kind; replaces the approval in force, if any. */
-  approve(kind: string, id: string): Promise<ApprovalRecord> {
-    return this.approvals.approve(kind, id);
+  approve(kind: string, id: string, actor: Actor = UNRESTRICTED): Promise<ApprovalRecord> {
+    return this.approvals.approve(kind, id, actor);
   }
 
-  revokeApproval(id: string): Promise<ApprovalRecord> {
-    return this.approvals.revoke(id);
+  revokeApproval(id: string, actor: Actor = UNRESTRICTED): Promise<ApprovalRecord> {
+    return this.approvals.revoke(id, actor);
   }
 
-  markForDeletion(id: string): Promise<MarkResult> {
-    return markForDeletion(this.db, this.schema, id, this.settings.retentionSeconds);
+  markForDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<MarkResult> {
+    return markForDeletion(this.db, this.schema, id, { actor, tenancy: this.tenancy }, this.settings.retentionSeconds);
   }
 
-  cancelDeletion(id: string): Promise<ResourceRecord> {
-    return cancelDeletion(this.db, id);
+  cancelDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {
+    return cancelDeletion(this.db, id, { actor, tenancy: this.tenancy });
   }
 
-  /** Marked resources, oldest mark first, with what keeps each from being collected. */
-  deletionQueue(first: number | null | undefined): Promise<DeletionCandidateRecord[]> {
-    return this.collector.markedResources(undefined, pageSize(first, 100)).then((records) => describeCandidates(this.db, this.schema, records));
+  /** Marked resources the actor may read, oldest mark first, with what keeps each from being collected. */
+  deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED): Promise<DeletionCandidateRecord[]> {
+    const only = this.tenancy.andReadable(actor);
+    return this.collector.markedResources(undefined, pageSize(first, 100), only).then((records) => describeCandidates(this.db, this.schema, records, { only }));
   }
 
-  collectGarbage(dryRun: boolean): Promise<GcReport> {
-    return this.maintenance.collectGarbage(dryRun);
+  collectGarbage(dryRun: boolean, actor: Actor = UNRESTRICTED): Promise<GcReport> {
+    requireUnconfined(actor, 'Garbage collection');
+    return this.maintenance.collectGarbage(dryRun, { subject: actor.subject });
   }
 
-  pruneHistory(rule: PruneRule): Promise<PruneReport> {
+  pruneHistory(rule: PruneRule, actor: Actor = UNRESTRICTED): Promise<PruneReport> {
+    requireUnconfined(actor, 'History pruning');
     HistoryPruner.check(rule);
-    return this.maintenance.pruneHistory(rule);
+    return this.maintenance.pruneHistory(rule, { subject: actor.subject });
   }
 
-  /** Fresh loaders for one request: their caches must never outlive it. */
-  loaders(): Loaders {
-    return createLoaders(this.remote, { batching: this.settings.batching });
+  /** Fresh loaders for one request and one caller: their caches must never outlive it. */
+  loaders(actor: Actor = UNRESTRICTED): Loaders {
+    return createLoaders(this.remote, { batching: this.settings.batching, only: this.tenancy.andReadable(actor) });
   }
 
-  create(kind: string, input: Content): Promise<ResourceRecord> {
-    return this.writer.create(kind, input);
+  create(kind: string, input: Content, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {
+    return this.writer.create(kind, input, actor);
   }
 
-  update(kind: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
-    return this.writer.update(kind, id, patch, expectedVersion);
+  update(kind: string, id: string, patch: Content, expectedVersion?: number | null, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {
+    return this.writer.update(kind, id, patch, expectedVersion, actor);
   }
 
-  async findByIdentity(kind: string, identity: Record<string, unknown>, loaders?: Loaders): Promise<ResourceRecord | null> {
+  async findByIdentity(kind: string, identity: Record<string, unknown>, loaders?: Loaders, actor: Actor = UNRESTRICTED): Promise<ResourceRecord | null> {
     const def = this.schema.kind(kind);
-    const [found] = await resourcesByNaturalKeys(this.db, def.name, [this.rules.naturalKeyFromArgs(def, identity)]);
+    const key = this.rules.naturalKeyFromArgs(def, identity);
+    // The request's loaders carry its caller: a resolver that passes them cannot forget the tenancy.
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', only);
     if (found) loaders?.prime([found]);
     return found ?? null;
   }
 
   /** A page of a kind in id order; `within` narrows to the descendants of an ancestor named by identity values. */
-  async list(kind: string, page: { first?: number | null; after?: string | null }, within?: Record<string, unknown>, loaders?: Loaders) {
+  async list(
+    kind: string,
+    page: { first?: number | null; after?: string | null },
+    within?: Record<string, unknown>,
+    loaders?: Loaders,
+    actor: Actor = UNRESTRICTED,
+  ) {
     const def = this.schema.kind(kind);
     const first = pageSize(page.first, 100);
     let keyPrefix: string[] | undefined;
@@ -122,13 +138,19 @@ export class Engine {
       const fields = def.identity.filter((f) => f in within);
       keyPrefix = JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
     }
-    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix });
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix }, only);
     loaders?.prime(rows);
     return rows;
   }
 
   historyPage(first: number | null | undefined): number {
     return pageSize(first, 20);
+  }
+
+  /** A nested list's `first`: the schema gives the default, the engine the bounds. */
+  nestedPage(first: number | null | undefined, fallback = 100): number {
+    return pageSize(first, fallback);
   }
 
 

@@ -8,21 +8,25 @@ import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenOf, latestVersions, referencesFrom, referencesTo, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
+import { childrenPage, EVERYTHING, latestVersions, referencesFrom, referencesToPage, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
+import type { SqlCondition } from './resources/tenancy.js';
 
 /**
  * Per-request DataLoaders: whatever one GraphQL operation asks for in a tick is fetched with one
  * statement per loader (chunked), so statement counts do not grow with list sizes. With
  * `batching: false` every load is its own statement: the N+1 baseline benchmarks compare with.
+ * `only` is the caller's tenancy condition: every statement that finds resources by id, parent or
+ * reference carries it, so rows of projects the caller may not see are never read.
  */
-export function createLoaders(ctx: RemoteContext, options: { batching: boolean }) {
+export function createLoaders(ctx: RemoteContext, options: { batching: boolean; only?: SqlCondition }) {
+  const only = options.only ?? EVERYTHING;
   const db = ctx.db;
   const opts = { batch: options.batching };
   const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
-    const byId = new Map((await resourcesByIds(db, ids)).map((r) => [r.id, r]));
+    const byId = new Map((await resourcesByIds(db, ids, '', only)).map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
   }, opts);
 
@@ -35,29 +39,34 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
   const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(async (keys) => {
     const found = new Map<string, ResourceRecord>();
     for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
-      for (const r of prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey)))) found.set(`${kind}|${r.naturalKey}`, r);
+      for (const r of prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
     }
     return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
   }, (k) => `${k.kind}|${k.naturalKey}`);
 
-  const children = keyed<{ parentId: string; kind: string }, ResourceRecord[]>(async (keys) => {
+  const children = keyed<{ parentId: string; kind: string; first: number }, ResourceRecord[]>(async (keys) => {
     const found = new Map<string, ResourceRecord[]>();
-    for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
-      const rows = prime(await childrenOf(db, group.map((g) => g.parentId), kind));
-      for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kind}`, list);
+    for (const [kindAndFirst, group] of groupBy(keys, (k) => `${k.kind}|${k.first}`)) {
+      const { kind, first } = group[0];
+      const rows = prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
+      for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kindAndFirst}`, list);
     }
-    return keys.map((k) => found.get(`${k.parentId}|${k.kind}`) ?? []);
-  }, (k) => `${k.parentId}|${k.kind}`);
+    return keys.map((k) => found.get(`${k.parentId}|${k.kind}|${k.first}`) ?? []);
+  }, (k) => `${k.parentId}|${k.kind}|${k.first}`);
 
   const referencesOut = new DataLoader<string, ReferenceRecord[]>(async (ids) => {
     const by = groupBy(await referencesFrom(db, ids), (r) => r.fromId);
     return ids.map((id) => by.get(id) ?? []);
   }, opts);
 
-  const referencesIn = new DataLoader<string, ReferenceRecord[]>(async (ids) => {
-    const by = groupBy(await referencesTo(db, ids), (r) => r.toId);
-    return ids.map((id) => by.get(id) ?? []);
-  }, opts);
+  const referencesIn = keyed<{ id: string; first: number }, ReferenceRecord[]>(async (keys) => {
+    const out = new Map<string, ReferenceRecord[]>();
+    for (const [first, group] of groupBy(keys, (k) => k.first)) {
+      const by = groupBy(await referencesToPage(db, group.map((g) => g.id), first, only), (r) => r.toId);
+      for (const g of group) out.set(`${g.id}|${first}`, by.get(g.id) ?? []);
+    }
+    return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
+  }, (k) => `${k.id}|${k.first}`);
 
   const history = keyed<{ id: string; first: number }, VersionRecord[]>(async (keys) => {
     const out = new Map<string, VersionRecord[]>();
@@ -79,7 +88,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
   const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>((keys) => loadRemoteLinks(ctx, keys), (k) => `${k.resourceId}|${k.path}`);
 
   const remoteRef = new DataLoader<string, RemoteRefRecord | null>(async (ids) => {
-    const rows = await remoteRefsByIds(db, ids);
+    const rows = await remoteRefsByIds(db, ids, only);
     await refill(ctx, needsFetch(ctx, rows));
     const by = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => by.get(id) ?? null);
@@ -88,12 +97,12 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
   const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>((keys) => loadRemoteEntities(ctx, keys), (k) => `${k.entityType}|${k.hashKey}`);
 
   const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(async (keys) => {
-    const by = groupBy(await remoteReferrers(db, keys), (r) => `${r.entity_type}|${r.remote_hash_key}`);
+    const by = groupBy(await remoteReferrers(db, keys, only), (r) => `${r.entity_type}|${r.remote_hash_key}`);
     return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
   }, (k) => `${k.entityType}|${k.hashKey}`);
 
   const approval = new DataLoader<string, ApprovalRecord | null>(async (ids) => {
-    const by = new Map((await approvalsByIds(db, ids)).map((a) => [a.id, a]));
+    const by = new Map((await approvalsByIds(db, ids, only)).map((a) => [a.id, a]));
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
@@ -123,6 +132,8 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean }
   }, (k) => `${k.approvalId}|${k.resourceId}`);
 
   return {
+    /** The caller's tenancy condition: reads made for this request outside the loaders use it too. */
+    only,
     resource,
     resourceByNaturalKey,
     children,

@@ -33,6 +33,11 @@ export class MaintenanceBusyError extends DomainError {
   }
 }
 
+/** Who asked for a run through the API (null subject: AUTH_MODE=none); timer runs have no caller. */
+export interface Caller {
+  subject: string | null;
+}
+
 const GC_LEASE = 'maintenance';
 const REVALIDATION_LEASE = 'revalidation';
 
@@ -65,12 +70,25 @@ export class Maintenance {
     });
   }
 
-  collectGarbage(dryRun: boolean): Promise<GcReport> {
-    return this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun));
+  async collectGarbage(dryRun: boolean, caller: Caller = { subject: null }): Promise<GcReport> {
+    const trigger = this.logTrigger('collectGarbage', caller, { dryRun });
+    const report = await this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun));
+    this.log?.info({ ...trigger, deleted: report.deleted.length, blocked: report.blocked.length, orphans: report.orphanRemoteRefsDeleted }, 'garbage collection done');
+    return report;
   }
 
-  pruneHistory(rule: PruneRule): Promise<PruneReport> {
-    return this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule));
+  async pruneHistory(rule: PruneRule, caller: Caller = { subject: null }): Promise<PruneReport> {
+    const trigger = this.logTrigger('pruneHistory', caller, { keepLast: rule.keepLast ?? null, olderThan: rule.olderThan ?? null });
+    const report = await this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule));
+    this.log?.info({ ...trigger, ...report }, 'history pruning done');
+    return report;
+  }
+
+  /** Every run says who or what started it: an API caller (by token subject) or the timer. */
+  private logTrigger(job: string, caller: Caller, args: Record<string, unknown>) {
+    const trigger = { job, trigger: 'api', subject: caller.subject ?? 'anonymous (AUTH_MODE=none)' };
+    this.log?.info({ ...trigger, ...args }, `${job} requested`);
+    return trigger;
   }
 
   revalidate(): Promise<RevalidationReport> {
@@ -89,7 +107,10 @@ export class Maintenance {
       pruned = await this.pruner.prune(run, { keepLast, olderThan: maxAge !== undefined ? addSeconds(now, -maxAge) : undefined });
     }
     await this.forgetAppliedEvents();
-    this.log?.info({ deleted: gc.deleted.length, blocked: gc.blocked.length, orphans: gc.orphanRemoteRefsDeleted, pruned }, 'maintenance run');
+    this.log?.info(
+      { job: 'periodic', trigger: 'timer', deleted: gc.deleted.length, blocked: gc.blocked.length, orphans: gc.orphanRemoteRefsDeleted, pruned },
+      'maintenance run',
+    );
   }
 
   /**

@@ -57,8 +57,14 @@ export async function remoteRefsByHash(sql: Sql, entityType: string, hashes: rea
   return rows.map(toRemoteRecord);
 }
 
-export async function remoteRefsByIds(sql: Sql, ids: readonly string[]): Promise<RemoteRefRecord[]> {
-  const rows = await readInChunks(ids, (c) => sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})`, c));
+/** Rows by id; with a tenancy condition (`AND …` on `resource`), only rows some resource the caller may read links to. */
+export async function remoteRefsByIds(sql: Sql, ids: readonly string[], only: { sql: string; params: unknown[] } = { sql: '', params: [] }): Promise<RemoteRefRecord[]> {
+  const linked = only.sql
+    ? ` AND EXISTS (SELECT 1 FROM remote_link l JOIN resource ON resource.id = l.resource_id WHERE l.remote_ref_id = remote_ref.id${only.sql})`
+    : '';
+  const rows = await readInChunks(ids, (c) =>
+    sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})${linked}`, [...c, ...only.params]),
+  );
   return rows.map(toRemoteRecord);
 }
 
@@ -171,16 +177,21 @@ export interface RemoteReferrerRow {
 }
 
 /** The document fields that link to these remote entities, in resource and path order. */
-export async function remoteReferrers(sql: Pick<Sql, 'query'>, keys: readonly TypedHash[]): Promise<RemoteReferrerRow[]> {
+export async function remoteReferrers(
+  sql: Pick<Sql, 'query'>,
+  keys: readonly TypedHash[],
+  only: { sql: string; params: unknown[] } = { sql: '', params: [] },
+): Promise<RemoteReferrerRow[]> {
   const out: RemoteReferrerRow[] = [];
   for (const c of chunks(keys)) {
     if (!c.length) continue;
     const { where, params } = typedHashWhere(c, 'r.');
+    // `only` (the caller's tenancy, on the referrer's row aliased `resource`) keeps other projects' documents out.
     out.push(
       ...(await sql.query<RemoteReferrerRow>(
         `SELECT r.entity_type, r.remote_hash_key, l.resource_id, l.path FROM remote_ref r JOIN remote_link l ON l.remote_ref_id = r.id
-         WHERE ${where} ORDER BY l.resource_id, l.path`,
-        params,
+         ${only.sql ? 'JOIN resource ON resource.id = l.resource_id ' : ''}WHERE ${where}${only.sql} ORDER BY l.resource_id, l.path`,
+        [...params, ...only.params],
       )),
     );
   }

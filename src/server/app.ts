@@ -70,7 +70,12 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       }, log, config.changeFeedRetryDelayMs);
       stops.push(() => feed.stop());
     }
-    const http = await startHttp(engine, { host: config.host, port: config.port, log, corsOrigins: config.corsOrigins });
+    if (config.auth.mode === 'none') {
+      log.warn('AUTH_MODE=none: every caller may read, change and delete everything; set AUTH_MODE=jwt with AUTH_JWKS_URL or AUTH_JWT_SECRET to require tokens');
+    } else {
+      log.info({ jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience }, 'AUTH_MODE=jwt: operations need a bearer token');
+    }
+    const http = await startHttp(engine, { host: config.host, port: config.port, log, auth: config.auth, limits: config.limits, corsOrigins: config.corsOrigins });
     stops.push(() => http.stop());
     return { url: http.url, engine, db, stop: stopAll };
   } catch (e) {

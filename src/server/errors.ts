@@ -2,11 +2,37 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../engine/errors.js';
 
+const MAX_MESSAGE = 500;
+const MAX_VALUE = 200;
+
+/** Shortens a string that echoes user input: a 1 MB id must not come back as a 1 MB error. */
+function cap(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters in all)`;
+}
+
+/** Caps every string inside error details (ids, names, keys the user sent). */
+function capValues(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return cap(value, MAX_VALUE);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => capValues(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capValues(v, depth + 1)]));
+}
+
+/** Every error leaves with its echoed input capped. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const out = classify(formatted, error);
+  return {
+    ...out,
+    message: cap(out.message, MAX_MESSAGE),
+    ...(out.extensions ? { extensions: capValues(out.extensions) as Record<string, unknown> } : {}),
+  };
+}
+
 /**
  * Engine refusals become errors with the contract's code and the engine's message; anything else
  * is an internal error whose details stay in the log, not in the response.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof DomainError) {
     return {
@@ -22,6 +48,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     }
   }
   const code = formatted.extensions?.code;
+  // graphql-js's parser token limit (src/server/limits): a refused document, like the other limits.
+  if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+  }
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   }

@@ -8,12 +8,20 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLContext } from '../../resolvers/context.js';
+import type { AuthSettings, LimitSettings } from '../config.js';
+import type { Actor } from '../engine/actor.js';
 import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { corsFor } from './cors.js';
+import { accessControl } from './auth/enforce.js';
+import type { AuthState } from './auth/principal.js';
+import { AccessRules } from './auth/rules.js';
+import { TokenVerifier } from './auth/verifier.js';
 import { formatError } from './errors.js';
+import { requestLimits } from './limits/limits.js';
 import { buildSchema } from './schema.js';
+import { jsonTransportErrors, requireJsonBody } from './transport-errors.js';
 
 export interface HttpServer {
   url: string;
@@ -50,16 +58,36 @@ async function storeAnswers(engine: Engine): Promise<boolean> {
   }
 }
 
+/** The engine's view of the caller: who to record, which projects it is confined to. */
+function actorOf(auth: AuthState): Actor {
+  if (auth.mode === 'none') return { subject: null, projects: null };
+  // Without a valid token the plugin refuses every guarded field; should anything slip past it, it sees no project.
+  return auth.principal ? { subject: auth.principal.subject, projects: auth.principal.projects } : { subject: null, projects: [] };
+}
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  auth: AuthSettings;
+  limits: LimitSettings;
+  /** Browser origins allowed to call /graphql (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
+}
+
 /** Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql, /health beside it. */
-export async function startHttp(
-  engine: Engine,
-  options: { host: string; port: number; log: Logger; corsOrigins: readonly string[] },
-): Promise<HttpServer> {
+export async function startHttp(engine: Engine, options: HttpOptions): Promise<HttpServer> {
   const app = express();
   const server = createServer(app);
+  const schema = buildSchema();
+  const verifier = new TokenVerifier(options.auth, options.log);
+  const limits = requestLimits(options.limits);
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema,
     logger: options.log,
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
+    allowBatchedHttpRequests: false,
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -71,6 +99,9 @@ export async function startHttp(
       // The embedded Sandbox in every mode: it is how people explore this subgraph.
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
       errorLogging(options.log),
+      // Limits before access control: a hostile document is refused whoever sends it.
+      limits.plugin,
+      accessControl(new AccessRules(schema)),
     ],
   });
   await apollo.start();
@@ -83,10 +114,17 @@ export async function startHttp(
   app.use(
     '/graphql',
     corsFor(options.corsOrigins),
-    express.json({ limit: '5mb' }),
+    requireJsonBody,
+    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'] }),
     expressMiddleware(apollo, {
-      context: async () => ({ engine, loaders: engine.loaders() }),
+      context: async ({ req }) => {
+        // A missing or bad token is not refused here: `_service` stays open; the access-control plugin decides.
+        const auth = await verifier.authenticate(req.headers.authorization);
+        const actor = actorOf(auth);
+        return { engine, actor, auth, loaders: engine.loaders(actor) };
+      },
     }),
+    jsonTransportErrors,
   );
 
   await new Promise<void>((res, rej) => {

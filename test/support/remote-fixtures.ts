@@ -50,8 +50,9 @@ export function groupInput(name: string, extra = '', project: string = DOMAIN.pr
  */
 export async function createGroups(s: TestServer, names: string[], owners: (string | null)[], project: string = DOMAIN.project): Promise<string[]> {
   const out: string[] = [];
-  for (let start = 0; start < names.length; start += 200) {
-    const fields = names.slice(start, start + 200).map((name, j) => {
+  // 50 creates per request: within the default alias and token limits of one operation.
+  for (let start = 0; start < names.length; start += 50) {
+    const fields = names.slice(start, start + 50).map((name, j) => {
       const owner = owners[start + j];
       const extra = `logicalCluster: "${DOMAIN.lc}", clusters: [{ provider: "${DOMAIN.provider}", name: "c1" }, { provider: "${DOMAIN.provider}", name: "c2" }]${
         owner ? `, owner: { employeeId: "${owner}" }` : ''

@@ -35,6 +35,7 @@ export interface WorkerRound {
 }
 
 const env: NodeJS.ProcessEnv = {
+  AUTH_MODE: 'none',
   ...process.env,
   PORT: '0',
   SEED_DEMO: 'false',

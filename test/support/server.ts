@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { countStatements } from '../../src/data/statement-log.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createClientTables, insertDemoClientRows } from '../../src/remote/client-demo.js';
 import { startApp, type App } from '../../src/server/app.js';
 import { tempClientStore, tempOperationalStore, type ClientKind, type OperationalKind, type TempStore } from './stores.js';
@@ -14,10 +14,10 @@ export interface TestServer {
   app: App;
   url: string;
   clientUrl: string;
-  /** POSTs an operation to the real HTTP endpoint. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** POSTs an operation to the real HTTP endpoint (with extra headers, e.g. Authorization). */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Like gql, but fails the test on any error and returns data. */
-  ok<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  ok<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<T>;
   /** Runs an operation and counts the SQL statements the operational store received meanwhile. */
   countedGql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<{ res: GraphQLResponse<T>; statements: string[] }>;
   close(): Promise<void>;
@@ -29,13 +29,15 @@ export interface TestServer {
  */
 export async function startTestServer(
   kind: OperationalKind,
-  options: { client?: ClientKind; env?: Record<string, string>; seedDemo?: boolean } = {},
+  options: { client?: ClientKind; env?: Record<string, string>; seedDemo?: boolean; log?: Logger } = {},
 ): Promise<TestServer> {
   const op: TempStore = await tempOperationalStore(kind);
   const client: TempStore = await tempClientStore(options.client ?? 'sqlite');
   await createClientTables(client.url);
   await insertDemoClientRows(client.url);
   const env: NodeJS.ProcessEnv = {
+    // Suites about other features run open; access-control suites set AUTH_MODE and keys in `env`.
+    AUTH_MODE: 'none',
     DATABASE_URL: op.url,
     CLIENT_DATABASE_URL: client.url,
     PORT: '0',
@@ -45,12 +47,12 @@ export async function startTestServer(
     REMOTE_RETRIES: '0',
     ...options.env,
   };
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await startApp(loadConfig(env), log, env);
-  const gql = async <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
+  const gql = async <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> => {
     const res = await fetch(app.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query, variables }),
     });
     return (await res.json()) as GraphQLResponse<T>;
@@ -60,8 +62,8 @@ export async function startTestServer(
     url: app.url,
     clientUrl: client.url,
     gql,
-    async ok<T>(query: string, variables?: Record<string, unknown>) {
-      const res = await gql<T>(query, variables);
+    async ok<T>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
+      const res = await gql<T>(query, variables, headers);
       if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors, null, 1)}`);
       return res.data as T;
     },

@@ -6,9 +6,11 @@ import type { RemoteContext } from '../../remote/context.js';
 import { needsFetch, refill } from '../../remote/reader.js';
 import { linkedRemoteRows, toRemoteRecord, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { badInput, DomainError, notFound } from '../errors.js';
-import { toApproval } from '../lifecycle/queries.js';
+import type { Actor } from '../actor.js';
+import { approvalColumns, toApproval } from '../lifecycle/queries.js';
 import type { Content, ResourceRecord } from '../resources/model.js';
 import { resourcesByIds } from '../resources/store.js';
+import type { Tenancy } from '../resources/tenancy.js';
 import { labelOf } from '../resources/writer.js';
 import { closureOf } from './closure.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './model.js';
@@ -26,23 +28,25 @@ export class Approvals {
   constructor(
     private readonly db: Db,
     private readonly remote: RemoteContext,
+    private readonly tenancy: Tenancy,
   ) {}
 
-  async approve(kind: string, id: string): Promise<ApprovalRecord> {
+  async approve(kind: string, id: string, actor: Actor): Promise<ApprovalRecord> {
     try {
-      return await this.db.transaction((tx) => this.approveIn(tx, kind, id, true));
+      return await this.db.transaction((tx) => this.approveIn(tx, kind, id, actor, true));
     } catch (e) {
       if (!(e instanceof EvictedRemoteEntities)) throw e;
       // Refetch outside the transaction (no network call while holding locks), then approve for real;
       // an entity that still has no copy refuses the approval (REMOTE_SOURCE_UNAVAILABLE).
       await refill(this.remote, e.evicted);
-      return this.db.transaction((tx) => this.approveIn(tx, kind, id, false));
+      return this.db.transaction((tx) => this.approveIn(tx, kind, id, actor, false));
     }
   }
 
-  private async approveIn(tx: Tx, kind: string, id: string, firstAttempt: boolean): Promise<ApprovalRecord> {
+  private async approveIn(tx: Tx, kind: string, id: string, actor: Actor, firstAttempt: boolean): Promise<ApprovalRecord> {
     const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
     if (!root || root.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
+    this.tenancy.assertWritable(actor, root);
     const closure = await closureOf(tx, root, tx.forShare);
     const marked = closure.filter((r) => r.status === 'MARKED_FOR_DELETION');
     if (marked.length) {
@@ -68,9 +72,10 @@ export class Approvals {
     }
 
     const now = await tx.now();
-    await tx.execute(`UPDATE approval SET revoked_at = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, id]);
-    const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null };
-    await tx.execute(`INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, ?, NULL)`, [approval.id, id, now]);
+    // The approval this one replaces ends by the same hand.
+    await tx.execute(`UPDATE approval SET revoked_at = ?, revoked_by = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, actor.subject, id]);
+    const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null, approvedBy: actor.subject, revokedBy: null };
+    await tx.execute(`INSERT INTO approval (${approvalColumns()}) VALUES (?, ?, ?, NULL, ?, NULL)`, [approval.id, id, now, actor.subject]);
     for (const c of chunks(closure, 200)) {
       await tx.execute(
         `INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) VALUES ${c.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
@@ -89,14 +94,16 @@ export class Approvals {
     return approval;
   }
 
-  async revoke(approvalId: string): Promise<ApprovalRecord> {
+  async revoke(approvalId: string, actor: Actor): Promise<ApprovalRecord> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<ApprovalRow>(`SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE id = ?${tx.forUpdate}`, [approvalId]);
+      const [row] = await tx.query<ApprovalRow>(`SELECT ${approvalColumns()} FROM approval WHERE id = ?${tx.forUpdate}`, [approvalId]);
       if (!row) throw notFound(`Approval ${approvalId} does not exist`, { id: approvalId });
+      const [group] = await resourcesByIds(tx, [row.resource_id], tx.forShare);
+      if (group) this.tenancy.assertWritable(actor, group);
       if (row.revoked_at) throw badInput(`Approval ${approvalId} was already revoked`, { id: approvalId });
       const now = await tx.now();
-      await tx.execute(`UPDATE approval SET revoked_at = ? WHERE id = ?`, [now, approvalId]);
-      return { ...toApproval(row), revokedAt: now };
+      await tx.execute(`UPDATE approval SET revoked_at = ?, revoked_by = ? WHERE id = ?`, [now, actor.subject, approvalId]);
+      return { ...toApproval(row), revokedAt: now, revokedBy: actor.subject };
     });
   }
 }

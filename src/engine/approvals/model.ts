@@ -6,6 +6,8 @@ export interface ApprovalRecord {
   resourceId: string;
   approvedAt: Timestamp;
   revokedAt: Timestamp | null;
+  approvedBy: string | null;
+  revokedBy: string | null;
 }
 
 export interface PinRecord {

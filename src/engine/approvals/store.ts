@@ -1,22 +1,31 @@
 import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
 import type { ApprovalPinRow, ApprovalRow } from '../../data/entities.js';
-import { toApproval } from '../lifecycle/queries.js';
+import { approvalColumns, toApproval } from '../lifecycle/queries.js';
+import { EVERYTHING } from '../resources/store.js';
+import type { SqlCondition } from '../resources/tenancy.js';
 import { toPin, toSnapshot } from './approvals.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './model.js';
 
 /** Reads of approvals: one statement per batch, whatever the size of the pinned closure. */
 
-export const approvalsByIds = (sql: Sql, ids: readonly string[]): Promise<ApprovalRecord[]> =>
+/** Approvals by id; with `only`, approvals of groups the caller may read. */
+export const approvalsByIds = (sql: Sql, ids: readonly string[], only: SqlCondition = EVERYTHING): Promise<ApprovalRecord[]> =>
   readInChunks(ids, async (c) =>
-    (await sql.query<ApprovalRow>(`SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE id IN (${placeholders(c.length)})`, c)).map(toApproval),
+    (
+      await sql.query<ApprovalRow>(
+        `SELECT ${approvalColumns('a')} FROM approval a${only.sql ? ' JOIN resource ON resource.id = a.resource_id' : ''}
+         WHERE a.id IN (${placeholders(c.length)})${only.sql}`,
+        [...c, ...only.params],
+      )
+    ).map(toApproval),
   );
 
 export const approvalsInForce = (sql: Sql, resourceIds: readonly string[]): Promise<ApprovalRecord[]> =>
   readInChunks(resourceIds, async (c) =>
     (
       await sql.query<ApprovalRow>(
-        `SELECT id, resource_id, approved_at, revoked_at FROM approval WHERE revoked_at IS NULL AND resource_id IN (${placeholders(c.length)})`,
+        `SELECT ${approvalColumns()} FROM approval WHERE revoked_at IS NULL AND resource_id IN (${placeholders(c.length)})`,
         c,
       )
     ).map(toApproval),

@@ -4,7 +4,8 @@ import type { HistoryRow, ResourceRow } from '../../data/entities.js';
 import { deleteOrphanRemoteRefs } from '../../remote/orphans.js';
 import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
-import { referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
+import { EVERYTHING, RESOURCE_COLUMNS, referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
+import type { SqlCondition } from '../resources/tenancy.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
@@ -283,13 +284,13 @@ export class GarbageCollector {
     return Number(row.n);
   }
 
-  /** Marked resources (oldest mark first, bounded), leaving out the candidates of a dry run. */
-  async markedResources(dryRunToken?: number, limit = REPORT_LIMIT): Promise<ResourceRecord[]> {
+  /** Marked resources (oldest mark first, bounded) the caller may read, leaving out the candidates of a dry run. */
+  async markedResources(dryRunToken?: number, limit = REPORT_LIMIT, only: SqlCondition = EVERYTHING): Promise<ResourceRecord[]> {
     const exclude = dryRunToken === undefined ? '' : ' AND NOT EXISTS (SELECT 1 FROM gc_candidate c WHERE c.run_token = ? AND c.resource_id = resource.id)';
     const rows = await this.db.query<ResourceRow>(
-      `SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id
-       FROM resource WHERE status = 'MARKED_FOR_DELETION'${exclude} ORDER BY marked_at, id LIMIT ?`,
-      dryRunToken === undefined ? [limit] : [dryRunToken, limit],
+      `SELECT ${RESOURCE_COLUMNS}
+       FROM resource WHERE status = 'MARKED_FOR_DELETION'${exclude}${only.sql} ORDER BY marked_at, id LIMIT ?`,
+      [...(dryRunToken === undefined ? [] : [dryRunToken]), ...only.params, limit],
     );
     return rows.map(toRecord);
   }
@@ -304,20 +305,22 @@ export async function describeCandidates(
   db: Db,
   schema: RelationshipSchema,
   records: ResourceRecord[],
-  options: { markedReferrersBlock?: boolean } = {},
+  options: { markedReferrersBlock?: boolean; only?: SqlCondition } = {},
 ): Promise<DeletionCandidateRecord[]> {
   const ids = records.map((r) => r.id);
-  const incoming = await referencesTo(db, ids);
+  const only = options.only ?? EVERYTHING;
+  const incoming = await referencesTo(db, ids, only);
   // The ancestor rule: a reference to an ancestor holds the record too; it is named as a blocker.
   const viaAncestors = await ancestorBlockers(db, schema, records);
-  let counts = (_: ReferenceRecord) => true;
-  if (!options.markedReferrersBlock) {
-    const from = [...new Set([...incoming, ...[...viaAncestors.values()].flat()].map((r) => r.fromId))];
-    const referrers = new Map((await resourcesByIds(db, from)).map((r) => [r.id, r]));
-    counts = (r) => referrers.get(r.fromId)?.status !== 'MARKED_FOR_DELETION';
-  }
+  // Only referrers the caller may read are named (tenancy), and by default only unmarked ones.
+  const from = [...new Set([...incoming, ...[...viaAncestors.values()].flat()].map((r) => r.fromId))];
+  const referrers = new Map((await resourcesByIds(db, from, '', only)).map((r) => [r.id, r]));
+  const counts = (r: ReferenceRecord) => {
+    const referrer = referrers.get(r.fromId);
+    return referrer !== undefined && (options.markedReferrersBlock === true || referrer.status !== 'MARKED_FOR_DELETION');
+  };
   const blockers = incoming.filter(counts);
-  const pins = await approvalsPinning(db, ids);
+  const pins = await approvalsPinning(db, ids, only);
   const pinnedBy = new Map<string, Map<string, ApprovalRecord>>();
   const ancestors = ancestorsWithin(records);
   for (const [pinnedId, approvals] of pins) {

@@ -2,7 +2,9 @@ import { chunks, placeholders } from '../../data/chunk.js';
 import type { Db } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
 import { addSeconds } from '../../data/time.js';
+import type { Actor } from '../actor.js';
 import { badInput, notFound } from '../errors.js';
+import type { Tenancy } from '../resources/tenancy.js';
 import type { ResourceRecord } from '../resources/model.js';
 import { resourcesByIds } from '../resources/store.js';
 import { labelOf } from '../resources/writer.js';
@@ -16,10 +18,18 @@ import { descendantsOf } from './subtree.js';
  * Marks a resource and every descendant as one mark. Never refused for being referenced: the
  * result names who still refers to the subtree. Marking a marked resource marks nothing new.
  */
-export async function markForDeletion(db: Db, schema: RelationshipSchema, id: string, retentionOverride?: number): Promise<MarkResult> {
+export async function markForDeletion(
+  db: Db,
+  schema: RelationshipSchema,
+  id: string,
+  who: { actor: Actor; tenancy: Tenancy },
+  retentionOverride?: number,
+): Promise<MarkResult> {
   return db.transaction(async (tx) => {
     const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
     if (!root) throw notFound(`Resource ${id} does not exist`, { id });
+    // Descendants share the root's project: checking the root covers the subtree.
+    who.tenancy.assertWritable(who.actor, root);
     const subtree = [root, ...(await descendantsOf(tx, [id], tx.forUpdate))];
     const toMark = subtree.filter((r) => r.status === 'ACTIVE');
     const now = await tx.now();
@@ -36,10 +46,11 @@ export async function markForDeletion(db: Db, schema: RelationshipSchema, id: st
         const deleteAfter = addSeconds(now, seconds);
         for (const c of chunks(group)) {
           await tx.execute(
-            `UPDATE resource SET status = 'MARKED_FOR_DELETION', marked_at = ?, delete_after = ?, mark_id = ? WHERE id IN (${placeholders(c.length)})`,
-            [now, deleteAfter, markId, ...c.map((r) => r.id)],
+            `UPDATE resource SET status = 'MARKED_FOR_DELETION', marked_at = ?, delete_after = ?, mark_id = ?, marked_by = ? WHERE id IN (${placeholders(c.length)})`,
+            [now, deleteAfter, markId, who.actor.subject, ...c.map((r) => r.id)],
           );
-          marked.push(...c.map((r) => ({ ...r, status: 'MARKED_FOR_DELETION' as const, markedAt: now, deleteAfter, markId })));
+          const markedBy = who.actor.subject;
+          marked.push(...c.map((r) => ({ ...r, status: 'MARKED_FOR_DELETION' as const, markedAt: now, deleteAfter, markId, markedBy })));
         }
       }
     }
@@ -53,10 +64,11 @@ export async function markForDeletion(db: Db, schema: RelationshipSchema, id: st
 }
 
 /** Undoes the mark `id` belongs to, as long as none of what it marked has been collected. */
-export async function cancelDeletion(db: Db, id: string): Promise<ResourceRecord> {
+export async function cancelDeletion(db: Db, id: string, who: { actor: Actor; tenancy: Tenancy }): Promise<ResourceRecord> {
   return db.transaction(async (tx) => {
     const [r] = await resourcesByIds(tx, [id], tx.forUpdate);
     if (!r) throw notFound(`Resource ${id} does not exist`, { id });
+    who.tenancy.assertWritable(who.actor, r);
     if (r.status !== 'MARKED_FOR_DELETION' || !r.markId) throw badInput(`${r.kind} ${labelOf(r)} is not marked for deletion`, { id });
     const [mark] = await tx.query<{ id: string; size: number }>(`SELECT id, size FROM deletion_mark WHERE id = ?${tx.forUpdate}`, [r.markId]);
     const members = await tx.query<{ id: string }>(`SELECT id FROM resource WHERE mark_id = ?${tx.forUpdate}`, [r.markId]);
@@ -74,8 +86,10 @@ export async function cancelDeletion(db: Db, id: string): Promise<ResourceRecord
       const parent = `${markedParent.kind} ${labelOf({ naturalKey: markedParent.natural_key })}`;
       throw badInput(`${parent} is marked for deletion too (a separate mark); cancel that deletion first`, { id });
     }
-    await tx.execute(`UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL WHERE mark_id = ?`, [r.markId]);
+    await tx.execute(`UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL, marked_by = NULL WHERE mark_id = ?`, [
+      r.markId,
+    ]);
     await tx.execute(`DELETE FROM deletion_mark WHERE id = ?`, [r.markId]);
-    return { ...r, status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null };
+    return { ...r, status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null, markedBy: null };
   });
 }

@@ -3,14 +3,21 @@ import type { Sql } from '../../data/db.js';
 import type { ApprovalRow } from '../../data/entities.js';
 import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord } from '../resources/model.js';
-import { referencesTo } from '../resources/store.js';
+import { EVERYTHING, referencesTo } from '../resources/store.js';
+import type { SqlCondition } from '../resources/tenancy.js';
 
 export const toApproval = (a: ApprovalRow): ApprovalRecord => ({
   id: a.id,
   resourceId: a.resource_id,
   approvedAt: a.approved_at,
   revokedAt: a.revoked_at,
+  approvedBy: a.approved_by ?? null,
+  revokedBy: a.revoked_by ?? null,
 });
+
+/** The approval columns, qualified by `alias` when given. */
+export const approvalColumns = (alias = '') =>
+  ['id', 'resource_id', 'approved_at', 'revoked_at', 'approved_by', 'revoked_by'].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 
 /** References into `ids` from resources outside `ids`. */
 export async function referencesFromOutside(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
@@ -18,14 +25,14 @@ export async function referencesFromOutside(sql: Sql, ids: readonly string[]): P
   return (await referencesTo(sql, ids)).filter((r) => !inside.has(r.fromId));
 }
 
-/** Approvals in force that pin any of `ids`, by pinned resource. */
-export async function approvalsPinning(sql: Sql, ids: readonly string[]): Promise<Map<string, ApprovalRecord[]>> {
+/** Approvals in force that pin any of `ids`, by pinned resource (only approvals of groups `only` lets the caller read). */
+export async function approvalsPinning(sql: Sql, ids: readonly string[], only: SqlCondition = EVERYTHING): Promise<Map<string, ApprovalRecord[]>> {
   const rows = await readInChunks(ids, (c) =>
     sql.query<ApprovalRow & { pinned_id: string }>(
-      `SELECT p.resource_id AS pinned_id, a.id, a.resource_id, a.approved_at, a.revoked_at
-       FROM approval_pin p JOIN approval a ON a.id = p.approval_id
-       WHERE a.revoked_at IS NULL AND p.resource_id IN (${placeholders(c.length)}) ORDER BY a.approved_at`,
-      c,
+      `SELECT p.resource_id AS pinned_id, ${approvalColumns('a')}
+       FROM approval_pin p JOIN approval a ON a.id = p.approval_id${only.sql ? ' JOIN resource ON resource.id = a.resource_id' : ''}
+       WHERE a.revoked_at IS NULL AND p.resource_id IN (${placeholders(c.length)})${only.sql} ORDER BY a.approved_at`,
+      [...c, ...only.params],
     ),
   );
   const out = new Map<string, ApprovalRecord[]>();

@@ -2,7 +2,7 @@ import { chunks, placeholders } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
 import type { ResourceRow } from '../../data/entities.js';
 import type { ResourceRecord } from '../resources/model.js';
-import { toRecord } from '../resources/store.js';
+import { RESOURCE_COLUMNS, toRecord } from '../resources/store.js';
 
 /**
  * Every descendant of the given resources, one set query per level of the parent chain. With a
@@ -16,7 +16,7 @@ export async function descendantsOf(sql: Sql, rootIds: readonly string[], lock =
     const next: ResourceRecord[] = [];
     for (const c of chunks(frontier)) {
       const rows = await sql.query<ResourceRow>(
-        `SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id
+        `SELECT ${RESOURCE_COLUMNS}
          FROM resource WHERE parent_id IN (${placeholders(c.length)}) ORDER BY id${lock}`,
         c,
       );

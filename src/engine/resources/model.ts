@@ -20,6 +20,8 @@ export interface ResourceRecord {
   markedAt: Timestamp | null;
   deleteAfter: Timestamp | null;
   markId: string | null;
+  /** Subject of the token that marked it. */
+  markedBy: string | null;
 }
 
 export interface ReferenceRecord {
@@ -36,6 +38,8 @@ export interface VersionRecord {
   validFrom: Timestamp;
   validTo: Timestamp | null;
   content: Content;
+  /** Subject of the token that made this version. */
+  changedBy: string | null;
 }
 
 /** A reference a document's content makes, before its target's id is known. */

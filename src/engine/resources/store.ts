@@ -3,10 +3,20 @@ import type { Sql } from '../../data/db.js';
 import type { HistoryRow, RefRow, ResourceRow } from '../../data/entities.js';
 import type { Timestamp } from '../../data/time.js';
 import type { Content, ReferenceRecord, ResourceRecord, VersionRecord } from './model.js';
+import type { SqlCondition } from './tenancy.js';
 
-/** SQL over the resource, history and reference-index tables. Every list of ids is chunked. */
+/**
+ * SQL over the resource, history and reference-index tables. Every list of ids is chunked. Reads
+ * that answer callers take `only`: the caller's tenancy condition on the `resource` row (or on the
+ * referrer's row), so what a caller may not see never leaves the database.
+ */
 
-const COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id';
+export const RESOURCE_COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id, marked_by';
+const COLUMNS = RESOURCE_COLUMNS;
+const HISTORY_COLUMNS = 'resource_id, version, content, valid_from, valid_to, changed_by';
+
+/** No condition: internal reads and unconfined callers. */
+export const EVERYTHING: SqlCondition = { sql: '', params: [] };
 
 export function toRecord(row: ResourceRow): ResourceRecord {
   return {
@@ -23,6 +33,7 @@ export function toRecord(row: ResourceRow): ResourceRecord {
     markedAt: row.marked_at,
     deleteAfter: row.delete_after,
     markId: row.mark_id,
+    markedBy: row.marked_by ?? null,
   };
 }
 
@@ -34,20 +45,27 @@ export const toVersion = (h: HistoryRow): VersionRecord => ({
   validFrom: h.valid_from,
   validTo: h.valid_to,
   content: JSON.parse(h.content) as Content,
+  changedBy: h.changed_by ?? null,
 });
 
-export async function resourcesByIds(sql: Sql, ids: readonly string[], lock = ''): Promise<ResourceRecord[]> {
+export async function resourcesByIds(sql: Sql, ids: readonly string[], lock = '', only = EVERYTHING): Promise<ResourceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
-    sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${lock}`, c),
+    sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${only.sql}${lock}`, [...c, ...only.params]),
   );
   return rows.map(toRecord);
 }
 
-export async function resourcesByNaturalKeys(sql: Sql, kind: string, keys: readonly string[], lock = ''): Promise<ResourceRecord[]> {
+export async function resourcesByNaturalKeys(
+  sql: Sql,
+  kind: string,
+  keys: readonly string[],
+  lock = '',
+  only = EVERYTHING,
+): Promise<ResourceRecord[]> {
   const rows = await readInChunks(keys, (c) =>
     sql.query<ResourceRow>(
-      `SELECT ${COLUMNS} FROM resource WHERE kind = ? AND natural_key IN (${placeholders(c.length)})${lock}`,
-      [kind, ...c],
+      `SELECT ${COLUMNS} FROM resource WHERE kind = ? AND natural_key IN (${placeholders(c.length)})${only.sql}${lock}`,
+      [kind, ...c, ...only.params],
     ),
   );
   return rows.map(toRecord);
@@ -63,6 +81,26 @@ export async function childrenOf(sql: Sql, parentIds: readonly string[], kind: s
   return rows.map(toRecord);
 }
 
+/** The first `first` children of each parent (one kind), in id order. */
+export async function childrenPage(
+  sql: Sql,
+  parentIds: readonly string[],
+  kind: string,
+  first: number,
+  only = EVERYTHING,
+): Promise<ResourceRecord[]> {
+  const rows = await readInChunks(parentIds, (c) =>
+    sql.query<ResourceRow>(
+      `SELECT ${COLUMNS} FROM (
+         SELECT resource.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn
+         FROM resource WHERE parent_id IN (${placeholders(c.length)}) AND kind = ?${only.sql}
+       ) v WHERE rn <= ? ORDER BY parent_id, id`,
+      [...c, kind, ...only.params, first],
+    ),
+  );
+  return rows.map(toRecord);
+}
+
 const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
 
 /** A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these identity values. */
@@ -70,9 +108,14 @@ export async function listResources(
   sql: Sql,
   kind: string,
   options: { first: number; after?: string | null; keyPrefix?: string[] },
+  only = EVERYTHING,
 ): Promise<ResourceRecord[]> {
   const where = ['kind = ?'];
   const params: unknown[] = [kind];
+  if (only.sql) {
+    where.push(only.sql.replace(/^ AND /, ''));
+    params.push(...only.params);
+  }
   if (options.keyPrefix?.length) {
     // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
     // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
@@ -96,11 +139,31 @@ export async function referencesFrom(sql: Sql, ids: readonly string[], lock = ''
   return rows.map(toReference);
 }
 
-export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<ReferenceRecord[]> {
+/** References into `ids`; with `only`, from referrers the caller may read. */
+export async function referencesTo(sql: Sql, ids: readonly string[], only = EVERYTHING): Promise<ReferenceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
     sql.query<RefRow>(
-      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE to_id IN (${placeholders(c.length)}) ORDER BY to_id, from_id, path`,
-      c,
+      `SELECT f.from_id, f.path, f.to_id, f.type, f.created_at FROM resource_ref f${only.sql ? ' JOIN resource ON resource.id = f.from_id' : ''}
+       WHERE f.to_id IN (${placeholders(c.length)})${only.sql} ORDER BY f.to_id, f.from_id, f.path`,
+      [...c, ...only.params],
+    ),
+  );
+  return rows.map(toReference);
+}
+
+/**
+ * The first `first` references into each of `ids` (by referrer id), counting only referrers the
+ * caller may read (`only` applies to the referrer's row, aliased `resource`).
+ */
+export async function referencesToPage(sql: Sql, ids: readonly string[], first: number, only = EVERYTHING): Promise<ReferenceRecord[]> {
+  const rows = await readInChunks(ids, (c) =>
+    sql.query<RefRow>(
+      `SELECT from_id, path, to_id, type, created_at FROM (
+         SELECT f.from_id, f.path, f.to_id, f.type, f.created_at, ROW_NUMBER() OVER (PARTITION BY f.to_id ORDER BY f.from_id, f.path) AS rn
+         FROM resource_ref f${only.sql ? ' JOIN resource ON resource.id = f.from_id' : ''}
+         WHERE f.to_id IN (${placeholders(c.length)})${only.sql}
+       ) v WHERE rn <= ? ORDER BY to_id, from_id, path`,
+      [...c, ...only.params, first],
     ),
   );
   return rows.map(toReference);
@@ -110,7 +173,7 @@ export async function referencesTo(sql: Sql, ids: readonly string[]): Promise<Re
 export async function latestVersions(sql: Sql, ids: readonly string[], first: number): Promise<VersionRecord[]> {
   const rows = await readInChunks(ids, (c) =>
     sql.query<HistoryRow>(
-      `SELECT resource_id, version, content, valid_from, valid_to FROM (
+      `SELECT ${HISTORY_COLUMNS} FROM (
          SELECT h.*, ROW_NUMBER() OVER (PARTITION BY resource_id ORDER BY version DESC) AS rn
          FROM resource_history h WHERE resource_id IN (${placeholders(c.length)})
        ) v WHERE rn <= ? ORDER BY resource_id, version DESC`,
@@ -124,7 +187,7 @@ export async function latestVersions(sql: Sql, ids: readonly string[], first: nu
 export async function versionsAt(sql: Sql, ids: readonly string[], at: Timestamp): Promise<VersionRecord[]> {
   const rows = await readInChunks(ids, (c) =>
     sql.query<HistoryRow>(
-      `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history
+      `SELECT ${HISTORY_COLUMNS} FROM resource_history
        WHERE resource_id IN (${placeholders(c.length)}) AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)`,
       [...c, at, at],
     ),
@@ -133,7 +196,7 @@ export async function versionsAt(sql: Sql, ids: readonly string[], at: Timestamp
 }
 
 export async function insertResource(sql: Sql, r: ResourceRecord): Promise<void> {
-  await sql.execute(`INSERT INTO resource (${COLUMNS}) VALUES (${placeholders(13)})`, [
+  await sql.execute(`INSERT INTO resource (${COLUMNS}) VALUES (${placeholders(14)})`, [
     r.id,
     r.kind,
     r.naturalKey,
@@ -147,20 +210,29 @@ export async function insertResource(sql: Sql, r: ResourceRecord): Promise<void>
     r.markedAt,
     r.deleteAfter,
     r.markId,
+    r.markedBy,
   ]);
 }
 
-export async function insertVersion(sql: Sql, id: string, version: number, content: Content, validFrom: Timestamp): Promise<void> {
+export async function insertVersion(
+  sql: Sql,
+  id: string,
+  version: number,
+  content: Content,
+  validFrom: Timestamp,
+  changedBy: string | null,
+): Promise<void> {
   // Close exactly the previous version: a range update on a brand-new id would take a gap lock that
   // concurrent creates deadlock on (ids are time-ordered, so they all land at the end of the index).
   if (version > 1) {
     await sql.execute(`UPDATE resource_history SET valid_to = ? WHERE resource_id = ? AND version = ?`, [validFrom, id, version - 1]);
   }
-  await sql.execute(`INSERT INTO resource_history (resource_id, version, content, valid_from, valid_to) VALUES (?, ?, ?, ?, NULL)`, [
+  await sql.execute(`INSERT INTO resource_history (${HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?)`, [
     id,
     version,
     JSON.stringify(content),
     validFrom,
+    changedBy,
   ]);
 }
 

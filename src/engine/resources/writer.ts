@@ -1,10 +1,12 @@
 import { chunks, placeholders } from '../../data/chunk.js';
 import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
+import type { Actor } from '../actor.js';
 import { DomainError, notFound } from '../errors.js';
 import type { KindDef, RelationshipSchema } from '../schema/model.js';
 import type { ContentRules } from './content.js';
 import type { Content, PlannedReference, ReferenceRecord, ResourceRecord } from './model.js';
+import type { Tenancy } from './tenancy.js';
 import { insertReferences, insertResource, insertVersion, referencesFrom, resourcesByIds, resourcesByNaturalKeys } from './store.js';
 
 /** What the writer needs from remote references; implemented in src/remote. */
@@ -29,14 +31,15 @@ export class ResourceWriter {
     private readonly schema: RelationshipSchema,
     private readonly rules: ContentRules,
     private readonly remote: RemoteLinker,
+    private readonly tenancy: Tenancy,
   ) {}
 
-  create(kindName: string, input: Content): Promise<ResourceRecord> {
-    return this.startingOverWhenStale(() => this.createOnce(kindName, plain(input)));
+  create(kindName: string, input: Content, actor: Actor): Promise<ResourceRecord> {
+    return this.startingOverWhenStale(() => this.createOnce(kindName, plain(input), actor));
   }
 
-  update(kindName: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
-    return this.startingOverWhenStale(() => this.updateOnce(kindName, id, plain(patch), expectedVersion));
+  update(kindName: string, id: string, patch: Content, expectedVersion: number | null | undefined, actor: Actor): Promise<ResourceRecord> {
+    return this.startingOverWhenStale(() => this.updateOnce(kindName, id, plain(patch), expectedVersion, actor));
   }
 
   private async startingOverWhenStale<T>(write: () => Promise<T>): Promise<T> {
@@ -49,9 +52,11 @@ export class ResourceWriter {
     }
   }
 
-  private async createOnce(kindName: string, input: Content): Promise<ResourceRecord> {
+  private async createOnce(kindName: string, input: Content, actor: Actor): Promise<ResourceRecord> {
     const kind = this.schema.kind(kindName);
     const content = this.rules.validate(kind, input);
+    // Whose it will be follows from its identity: refuse before any store is touched.
+    this.tenancy.assertWritable(actor, { kind: kind.name, naturalKey: this.rules.naturalKey(kind, content) });
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => content[f] !== undefined);
     const prepared = await this.remote.prepare(kind, content, remoteFields);
     const naturalKey = this.rules.naturalKey(kind, content);
@@ -80,6 +85,7 @@ export class ResourceWriter {
         markedAt: null,
         deleteAfter: null,
         markId: null,
+        markedBy: null,
       };
       try {
         await insertResource(tx, record);
@@ -87,7 +93,7 @@ export class ResourceWriter {
         if (isUniqueViolation(e)) throw alreadyExists(kind, content);
         throw e;
       }
-      await insertVersion(tx, record.id, 1, content, now);
+      await insertVersion(tx, record.id, 1, content, now, actor.subject);
       await insertReferences(tx, this.referenceRows(record.id, planned, targets, now, new Map()));
       // A new document has no links to undo (and a DELETE on a new id would only take gap locks).
       await this.remote.link(tx, record.id, prepared, []);
@@ -95,11 +101,13 @@ export class ResourceWriter {
     });
   }
 
-  private async updateOnce(kindName: string, id: string, patch: Content, expectedVersion?: number | null): Promise<ResourceRecord> {
+  private async updateOnce(kindName: string, id: string, patch: Content, expectedVersion: number | null | undefined, actor: Actor): Promise<ResourceRecord> {
     const kind = this.schema.kind(kindName);
     // Refuse bad input and unknown ids before calling any remote store; the transaction checks again.
     const [before] = await resourcesByIds(this.db, [id]);
     if (!before || before.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
+    // A resource's project never changes (it is part of its identity): checking it once is enough.
+    this.tenancy.assertWritable(actor, before);
     this.rules.merge(kind, before.content, patch);
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => patch[f] !== undefined);
     const prepared = await this.remote.prepare(kind, patch, remoteFields.filter((f) => patch[f] !== null));
@@ -137,7 +145,7 @@ export class ResourceWriter {
         now,
         id,
       ]);
-      await insertVersion(tx, id, next.version, content, now);
+      await insertVersion(tx, id, next.version, content, now, actor.subject);
       const rows = this.referenceRows(id, planned, targets, now, held);
       const same = (a: ReferenceRecord, b: ReferenceRecord) => a.path === b.path && a.toId === b.toId;
       const gone = heldRefs.filter((h) => !rows.some((r) => same(r, h)));

@@ -31,6 +31,7 @@ interface RawKind {
   remoteReferences?: Record<string, { type: string }>;
   retentionSeconds: number;
   personal?: boolean;
+  tenant?: boolean;
 }
 interface RawSchema {
   sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
@@ -153,10 +154,13 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
     return p ? 1 + depthOf(p, [...seen, name]) : 0;
   };
 
+  const rootOf = (name: string): string => (rawKinds[name].parent ? rootOf(rawKinds[name].parent!) : name);
+
   const kinds = new Map<string, KindDef>();
   for (const [name, k] of Object.entries(rawKinds)) {
     const at = `$.kinds.${name}`;
     const depth = depthOf(name);
+    if (k.tenant && k.parent) fail(`${at}.tenant`, 'only a kind without a parent can be a tenancy root');
     // Identity is the parent's identity with its last field renamed to the parent's key, then `name`.
     const expected = k.parent
       ? [...rawKinds[k.parent].identity.slice(0, -1), rawKinds[k.parent].key, 'name']
@@ -210,6 +214,7 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
       retentionSeconds: k.retentionSeconds,
       personal: k.personal ?? false,
       depth,
+      tenantRoot: rawKinds[rootOf(name)].tenant ? rootOf(name) : null,
     });
   }
 

@@ -34,6 +34,11 @@ export interface KindDef {
   personal: boolean;
   /** Distance from the root of the parent chain (roots are 0). */
   depth: number;
+  /**
+   * The tenancy root kind at the top of this kind's parent chain, or null for shared
+   * kinds outside every tenant. Its name is the first identity value of every kind under it.
+   */
+  tenantRoot: string | null;
 }
 
 export interface SourceDef {

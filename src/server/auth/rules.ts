@@ -1,0 +1,101 @@
+import { isAbstractType, isObjectType, valueFromASTUntyped, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
+import type { Principal } from './principal.js';
+
+/** One federation authorization directive: `@authenticated` (scopes null) or `@requiresScopes`. */
+export interface Requirement {
+  /** Federation meaning: any inner list (OR) whose scopes the caller all holds (AND). */
+  scopes: readonly (readonly string[])[] | null;
+}
+/** Every requirement written on one schema element must hold. */
+export type Rule = readonly Requirement[];
+
+// Imported names, or the namespaced ones federation uses when a schema does not import them.
+const AUTHENTICATED = new Set(['authenticated', 'federation__authenticated']);
+const REQUIRES_SCOPES = new Set(['requiresScopes', 'federation__requiresScopes']);
+
+function requirementsOf(directives: readonly ConstDirectiveNode[]): Requirement[] {
+  const out: Requirement[] = [];
+  for (const d of directives) {
+    if (AUTHENTICATED.has(d.name.value)) out.push({ scopes: null });
+    if (REQUIRES_SCOPES.has(d.name.value)) {
+      const arg = d.arguments?.find((a) => a.name.value === 'scopes');
+      const value = arg ? valueFromASTUntyped(arg.value) : [];
+      out.push({ scopes: (Array.isArray(value) ? value : [value]).map((inner) => (Array.isArray(inner) ? inner.map(String) : [String(inner)])) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The access rules as the SDL writes them: field-level directives by `Type.field`, type-level
+ * directives by type name. Read once from the served schema, so the SDL is the one source.
+ */
+export class AccessRules {
+  private readonly fieldRules = new Map<string, Rule>();
+  private readonly typeRules = new Map<string, Rule>();
+
+  constructor(private readonly schema: GraphQLSchema) {
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__')) continue;
+      const typeDirectives = [type.astNode, ...type.extensionASTNodes].flatMap((n) => n?.directives ?? []);
+      const typeRule = requirementsOf(typeDirectives);
+      if (typeRule.length) this.typeRules.set(type.name, typeRule);
+      for (const field of Object.values(type.getFields())) {
+        const rule = requirementsOf(field.astNode?.directives ?? []);
+        if (rule.length) this.fieldRules.set(`${type.name}.${field.name}`, rule);
+      }
+    }
+  }
+
+  field(typeName: string, fieldName: string): Rule | undefined {
+    return this.fieldRules.get(`${typeName}.${fieldName}`);
+  }
+
+  /**
+   * The rule for resolving an entity of this type through `_entities`. For an entity interface
+   * (which may carry no directive) every implementation's rule applies; a type without any rule
+   * has none (and the caller refuses it).
+   */
+  entity(typeName: string): Rule | undefined {
+    const type = this.schema.getType(typeName);
+    if (isObjectType(type)) return this.typeRules.get(type.name);
+    if (!isAbstractType(type)) return undefined;
+    const rules = this.schema.getPossibleTypes(type).map((t) => this.typeRules.get(t.name));
+    return rules.length && rules.every((r) => r) ? rules.flatMap((r) => r!) : undefined;
+  }
+
+  /** Root fields (Query, Mutation, Subscription) the SDL gives no rule, apart from federation's own. */
+  unguardedRootFields(): string[] {
+    const roots = [this.schema.getQueryType(), this.schema.getMutationType(), this.schema.getSubscriptionType()];
+    return roots.flatMap((root) =>
+      root ? Object.keys(root.getFields()).filter((f) => !FEDERATION_ROOT_FIELDS.has(f) && !this.field(root.name, f)).map((f) => `${root.name}.${f}`) : [],
+    );
+  }
+
+  /** Object types with a federation @key that carry no type-level rule (their `_entities` path would be refused). */
+  unguardedEntityTypes(): string[] {
+    return Object.values(this.schema.getTypeMap())
+      .filter((t) => isObjectType(t) && t.astNode?.directives?.some((d) => d.name.value === 'key' || d.name.value === 'federation__key'))
+      .map((t) => t.name)
+      .filter((name) => !this.typeRules.has(name));
+  }
+}
+
+/** Federation's own root fields: `_service` is open; `_entities` is judged per representation type. */
+export const FEDERATION_ROOT_FIELDS = new Set(['_service', '_entities']);
+
+export type Verdict = { ok: true } | { ok: false; code: 'UNAUTHENTICATED' | 'FORBIDDEN'; message: string };
+
+/** Judges one rule for a caller (null: no valid token, `problem` says why). */
+export function judge(rule: Rule, principal: Principal | null, problem: string, what: string): Verdict {
+  if (!rule.length) return { ok: true };
+  if (!principal) return { ok: false, code: 'UNAUTHENTICATED', message: `${problem} (${what} needs authentication)` };
+  for (const r of rule) {
+    if (r.scopes === null) continue;
+    if (!r.scopes.some((all) => all.every((s) => principal.scopes.has(s)))) {
+      const needed = r.scopes.map((all) => all.join(' and ')).join(', or ');
+      return { ok: false, code: 'FORBIDDEN', message: `${what} needs the scope ${needed}; the token does not grant it` };
+    }
+  }
+  return { ok: true };
+}
