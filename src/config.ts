@@ -22,6 +22,14 @@ export interface Config {
   relationshipSchemaFile?: string;
   batching: boolean;
   logLevel: string;
+  /** Longest wait for one operational-store statement (STORE_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
+  /** Deadline of one GraphQL request's store work (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Longest wait for GET /health's read (HEALTH_TIMEOUT_MS). */
+  healthTimeoutMs: number;
+  /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
+    statementTimeoutMs: integer(env, 'STORE_STATEMENT_TIMEOUT_MS', 5000, 100),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 2000, 100),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000),
   };
 }

@@ -6,6 +6,7 @@ import type { GarbageCollector } from '../engine/lifecycle/collector.js';
 import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
 import type { HistoryPruner, PruneRule } from '../engine/lifecycle/pruner.js';
 import type { Logger } from '../logger.js';
+import { maintenanceDuration, maintenanceRuns } from '../observability/metrics.js';
 import type { RemoteContext } from '../remote/context.js';
 import { revalidateStale, type RevalidationReport } from '../remote/revalidate.js';
 import { LeaseManager, type LeasedRun } from './lease.js';
@@ -21,6 +22,23 @@ export interface MaintenanceSettings {
   appliedEventRetentionSeconds: number;
   /** Resources per garbage-collection transaction. */
   gcBatchSize?: number;
+}
+
+/**
+ * Counts a maintenance run and its duration by outcome: `ok`, `skipped` (another replica held the
+ * lease on a timer tick) or `failed`.
+ */
+async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint();
+  let outcome = 'failed';
+  try {
+    const result = await run();
+    outcome = (result as { ran?: unknown } | undefined)?.ran === false ? 'skipped' : 'ok';
+    return result;
+  } finally {
+    maintenanceRuns.inc({ job, outcome });
+    maintenanceDuration.observe({ job, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
 }
 
 /** Raised when an operator's run cannot get the lease because another replica keeps it. */
@@ -51,16 +69,18 @@ export class Maintenance {
   }
 
   collectGarbage(dryRun: boolean): Promise<GcReport> {
-    return this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun));
+    return observed('gc', () => this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun)));
   }
 
   pruneHistory(rule: PruneRule): Promise<PruneReport> {
-    return this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule));
+    return observed('prune', () => this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule)));
   }
 
   revalidate(): Promise<RevalidationReport> {
-    return this.exclusive(REVALIDATION_LEASE, (run) =>
-      revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+    return observed('revalidation', () =>
+      this.exclusive(REVALIDATION_LEASE, (run) =>
+        revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+      ),
     );
   }
 
@@ -88,10 +108,12 @@ export class Maintenance {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.settings.gcIntervalSeconds, () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run)));
+    every(this.settings.gcIntervalSeconds, () => observed('periodic', () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run))));
     every(this.settings.revalidateIntervalSeconds, () =>
-      this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
-        revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+      observed('revalidation', () =>
+        this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
+          revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+        ),
       ),
     );
   }

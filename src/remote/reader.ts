@@ -1,4 +1,5 @@
 import { DomainError } from '../engine/errors.js';
+import { remoteCacheReads } from '../observability/metrics.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
 import { linkedRemoteRows, storeFailure, storeFetched, storeGone, toRemoteRecord, type RemoteRefRecord } from './remote-ref-store.js';
@@ -23,7 +24,9 @@ export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteL
     byLink.set(`${row.resource_id}|${row.path}`, rec);
   }
   await refill(ctx, [...records.values()].filter((r) => r.entity === null && !r.deleted));
-  return keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
+  const found = keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
+  for (const r of found) if (r) remoteCacheReads.inc({ status: r.status });
+  return found;
 }
 
 /** Refetches evicted rows in place (the records passed in are updated). */
