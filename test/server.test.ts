@@ -1,12 +1,12 @@
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, pollUntil, spawnSubgraph } from './fixtures/subgraph-process.js';
 import { MYSQL_URL, OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   let s: TestServer;
@@ -56,54 +56,14 @@ describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   });
 });
 
-/** A TCP proxy in front of MariaDB that the test can cut and restore on the same port. */
-class CuttableProxy {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  async open(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = createConnection(this.target.port, this.target.host);
-      for (const sock of [client, upstream]) {
-        this.sockets.add(sock);
-        sock.on('close', () => this.sockets.delete(sock));
-        sock.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((res, rej) => {
-      server.once('error', rej);
-      server.listen(this.port, '127.0.0.1', () => res());
-    });
-    this.server = server;
-  }
-
-  /** Stops listening and destroys every open connection: the store is unreachable. */
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const sock of this.sockets) sock.destroy();
-    this.sockets.clear();
-    if (server) await new Promise<void>((res) => server.close(() => res()));
-  }
-}
-
 describe('GET /health when the operational store goes away (MariaDB behind a proxy)', () => {
   let db: TempStore;
-  let proxy: CuttableProxy;
+  let proxy: TcpProxy;
   let s: TestServer;
   beforeAll(async () => {
     db = await tempMysql('health');
     const target = new URL(MYSQL_URL);
-    proxy = new CuttableProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
+    proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
     await proxy.open();
     const viaProxy = new URL(db.url);
     viaProxy.hostname = '127.0.0.1';
