@@ -1,9 +1,5 @@
-import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, pollUntil, spawnSubgraph } from './fixtures/subgraph-process.js';
+import { freePort, pollUntil } from './fixtures/subgraph-process.js';
 import { MYSQL_URL, OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -101,68 +97,5 @@ describe('GET /health when the operational store goes away (MariaDB behind a pro
     await pollUntil('/health to answer 200 again', async () => ((await health()).status === 200 ? true : undefined));
     expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await s.ok(`{ project(name: "via-proxy") { name } }`)).toEqual({ project: { name: 'via-proxy' } });
-  });
-});
-
-describe('graceful shutdown of the real process', () => {
-  let dataDir: string;
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'shutdown-'));
-  });
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  // A request that keeps the server busy for a while (hundreds of resolver calls): the situation
-  // graceful shutdown exists for.
-  const HEAVY = `{ ${Array.from({ length: 500 }, (_, i) => `p${i}: projects { name compositeApps { name profiles { name deploymentIntentGroups { name clusters { name } } } } }`).join('\n')} }`;
-
-  it.each([['node --import tsx src/main.ts (what npm start runs)', 'node']] as const)('%s: on SIGTERM finishes the request in flight with a complete 200, then exits 0', async (_, launcher) => {
-    const port = await freePort();
-    const proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: String(port), GC_INTERVAL_SECONDS: '0' }, launcher);
-    try {
-      const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
-      expect(url).toBe(`http://127.0.0.1:${port}/graphql`);
-
-      const body = JSON.stringify({ query: HEAVY });
-      // `Expect: 100-continue` makes the server confirm it has taken the request in before the
-      // body is sent: SIGTERM lands while the request is provably in flight.
-      const response = new Promise<{ status: number; text: string; complete: boolean } | { error: string }>((res) => {
-        const req = request(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
-        });
-        req.on('continue', () => {
-          process.kill(proc.child.pid!, 'SIGTERM');
-          req.end(body);
-        });
-        req.on('response', (r) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (d: string) => (text += d));
-          r.on('end', () => res({ status: r.statusCode!, text, complete: r.complete }));
-          r.on('error', (e) => res({ error: e.message }));
-        });
-        req.on('error', (e) => res({ error: e.message }));
-      });
-
-      const got = await response;
-      const exit = await proc.waitForExit(20_000);
-      const story = `request: ${'error' in got ? got.error : `HTTP ${got.status}`}; process exit: ${JSON.stringify(exit)}\n${proc.stdout().slice(-2000)}${proc.stderr().slice(-2000)}`;
-      expect('error' in got, `the request in flight was cut off (${story})`).toBe(false);
-      const ok = got as { status: number; text: string; complete: boolean };
-      expect(ok.status, story).toBe(200);
-      expect(ok.complete).toBe(true);
-      const json = JSON.parse(ok.text) as { data: Record<string, { name: string }[]> };
-      expect(Object.keys(json.data)).toHaveLength(500);
-      expect(json.data.p499.map((p) => p.name)).toEqual(expect.arrayContaining(['retail', 'logistics']));
-
-      expect(exit, story).toEqual({ code: 0, signal: null });
-      expect(proc.stdout()).toContain('shutting down');
-      // Nothing listens any more.
-      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
-    } finally {
-      await proc.kill();
-    }
   });
 });
