@@ -232,15 +232,24 @@ export class Db implements Sql {
     const exec = async (): Promise<T> => {
       if (limit === Infinity) return run();
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          this.abandon(runner);
-          reject(new StoreUnavailableError('timed out'));
-        }, limit);
+        // The verdict waits for the I/O phase after the timer: a process that was paused (SIGSTOP,
+        // a frozen VM) finds both the timer due and the answer already in its socket on waking.
+        timer = setTimeout(
+          () =>
+            setImmediate(() => {
+              if (settled) return;
+              this.abandon(runner);
+              reject(new StoreUnavailableError('timed out'));
+            }),
+          limit,
+        );
       });
       try {
         return await Promise.race([run(), timedOut]);
       } finally {
+        settled = true;
         clearTimeout(timer);
       }
     };
