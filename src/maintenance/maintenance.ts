@@ -7,6 +7,7 @@ import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
 import type { HistoryPruner, PruneRule } from '../engine/lifecycle/pruner.js';
 import type { Logger } from '../logger.js';
 import { maintenanceDuration, maintenanceRuns } from '../observability/metrics.js';
+import { outsideRequest } from '../observability/request-scope.js';
 import type { RemoteContext } from '../remote/context.js';
 import { revalidateStale, type RevalidationReport } from '../remote/revalidate.js';
 import { LeaseManager, type LeasedRun } from './lease.js';
@@ -26,13 +27,14 @@ export interface MaintenanceSettings {
 
 /**
  * Counts a maintenance run and its duration by outcome: `ok`, `skipped` (another replica held the
- * lease on a timer tick) or `failed`.
+ * lease on a timer tick) or `failed`. Each statement keeps its own time limit; a request's
+ * deadline does not apply to the run it asked for.
  */
 async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
   let outcome = 'failed';
   try {
-    const result = await run();
+    const result = await outsideRequest(run);
     outcome = (result as { ran?: unknown } | undefined)?.ran === false ? 'skipped' : 'ok';
     return result;
   } finally {

@@ -22,3 +22,12 @@ export function runInScope<T>(scope: RequestScope, fn: () => T): T {
 export function currentScope(): RequestScope | undefined {
   return storage.getStore();
 }
+
+/**
+ * Runs `fn` outside any request's scope: work with bounds of its own (a maintenance run asked for
+ * through the API, which may wait for the lease and commit batch after batch) is not cut short by
+ * the deadline of the request that started it.
+ */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
