@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /** Keys that may hold a secret anywhere in a log record: their values are never written. */
-const SECRET_PATHS = ['password', 'authorization', 'token', 'secret', 'headers.authorization', 'req.headers.authorization', 'config.password']
+const SECRET_PATHS = ['password', 'authorization', 'cookie', 'secret', 'headers.authorization', 'req.headers.authorization']
   .flatMap((p) => (p.includes('.') ? [p] : [p, `*.${p}`]));
 
 /** Structured JSON logs on stdout (pipe through pino-pretty to read them by eye). */
