@@ -66,7 +66,12 @@ export class SqlSource implements RemoteSource {
   constructor(
     readonly name: string,
     url: string,
-    private readonly options: { connectTimeoutMs?: number; poolSize?: number } = {},
+    private readonly options: {
+      connectTimeoutMs?: number;
+      poolSize?: number;
+      /** Limit of one query (MySQL/MariaDB: client-side, then the connection is discarded; PostgreSQL: statement_timeout, and a read timeout a second later). */
+      queryTimeoutMs?: number;
+    } = {},
   ) {
     this.target = parseClientUrl(url);
     this.dialect = this.target.dialect;
@@ -183,8 +188,17 @@ export class SqlSource implements RemoteSource {
     try {
       switch (this.target.dialect) {
         case 'mysql': {
-          const [rows] = await this.mysql().query(sql, params);
-          return rows as Row[];
+          const connection = await this.mysql().getConnection();
+          try {
+            const [rows] = await connection.query({ sql, timeout: this.options.queryTimeoutMs }, params);
+            return rows as Row[];
+          } catch (err) {
+            // A query that did not come back leaves its connection unusable (a hung link): drop it.
+            if ((err as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
+            throw err;
+          } finally {
+            connection.release();
+          }
         }
         case 'postgres':
           return (await this.pg().query(sql, params)).rows as Row[];
@@ -226,6 +240,7 @@ export class SqlSource implements RemoteSource {
         connectionTimeoutMillis: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         max: this.options.poolSize ?? 5,
         idleTimeoutMillis: 30_000,
+        ...(this.options.queryTimeoutMs ? { statement_timeout: this.options.queryTimeoutMs, query_timeout: this.options.queryTimeoutMs + 1000 } : {}),
       });
       // An idle client dropped by the server emits here; unhandled it would crash the process.
       this.pgPool.on('error', () => undefined);
