@@ -34,6 +34,14 @@ export interface Config {
   corsOrigins: string[];
   auth: AuthSettings;
   limits: LimitSettings;
+  /** Longest wait for one operational-store statement (STORE_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
+  /** Deadline of one GraphQL request's store work (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Longest wait for GET /health's read (HEALTH_TIMEOUT_MS). */
+  healthTimeoutMs: number;
+  /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
 }
 
 /** How callers prove who they are (see "Access control" in the README). */
@@ -142,6 +150,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCost: integer(env, 'LIMIT_MAX_COST', 2_000_000, 1),
       maxListItems: integer(env, 'LIMIT_MAX_LIST_ITEMS', 1000, 1),
     },
+    statementTimeoutMs: integer(env, 'STORE_STATEMENT_TIMEOUT_MS', 5000, 100),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 2000, 100),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000),
   };
 }
 

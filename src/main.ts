@@ -1,33 +1,50 @@
 import { ConfigError, loadConfig } from './config.js';
+import { StoreUnavailableError } from './data/store-errors.js';
 import { SchemaFileError } from './engine/schema/load.js';
 import { createLogger } from './logger.js';
+import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
 
 const log = createLogger();
 
 try {
   const config = loadConfig();
+  const stopTracing = await startTracing();
   const app = await startApp(config, log);
   log.info({ url: app.url, store: config.embeddedStore ? 'embedded SQLite' : 'DATABASE_URL' }, 'subgraph ready');
   process.stdout.write(`\n  Integrity subgraph ready. Open Apollo Sandbox: ${app.url}\n\n`);
 
+  // SIGTERM (container runtimes, systemd) and SIGINT (Ctrl-C): stop taking requests, let those in
+  // flight finish, stop maintenance and the feed, close the stores, exit 0. Past the bound, exit 1.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    log.info({ signal, boundMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
+    const bound = setTimeout(() => {
+      log.error({ boundMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    bound.unref();
+    app
+      .stop()
+      .then(() => stopTracing())
+      .then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof ConfigError) {
+  if (e instanceof SchemaFileError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
+    if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {
     log.fatal({ err: e }, 'cannot start');

@@ -188,7 +188,8 @@ describe('SqlSource when the store cannot be reached', () => {
       try {
         const err = await source.fetchMany(Employee, [{ employeeId: 'e-1' }]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SourceUnavailableError);
-        expect((err as Error).message).toMatch(/^client store unavailable: .*ECONNREFUSED/);
+        // Words, not the driver's text (no host, port or user).
+        expect((err as Error).message).toBe('client store unavailable: refused the connection');
       } finally {
         await source.close();
       }
@@ -268,7 +269,7 @@ describe('createSources', () => {
         DEMO_EMPLOYEES[3],
       );
       await expect(byEnv.get('client')!.fetchMany(Employee, [{ employeeId: 'e-4' }])).rejects.toThrow(
-        /client\.sqlite\.elsewhere does not exist/,
+        'client store unavailable: the database file does not exist',
       );
     } finally {
       await closeSources(byDefault);

@@ -212,7 +212,7 @@ describe('timeouts', () => {
       const own = new GraphqlSource('hr', url, { timeoutMs: 200 });
       const ownErr = await failure(own.fetchMany(Employee, [{ employeeId: 'e-1' }]));
       expect(ownErr).toBeInstanceOf(SourceUnavailableError);
-      expect(ownErr.message).toMatch(/^hr subgraph unavailable: .*(timeout|aborted)/i);
+      expect(ownErr.message).toBe('hr subgraph unavailable: timed out');
       expect(held).toHaveLength(2);
     } finally {
       slow.closeAllConnections();

@@ -1,12 +1,8 @@
-import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, pollUntil, spawnSubgraph } from './fixtures/subgraph-process.js';
+import { freePort, pollUntil } from './fixtures/subgraph-process.js';
 import { MYSQL_URL, OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   let s: TestServer;
@@ -56,54 +52,14 @@ describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   });
 });
 
-/** A TCP proxy in front of MariaDB that the test can cut and restore on the same port. */
-class CuttableProxy {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  async open(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = createConnection(this.target.port, this.target.host);
-      for (const sock of [client, upstream]) {
-        this.sockets.add(sock);
-        sock.on('close', () => this.sockets.delete(sock));
-        sock.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((res, rej) => {
-      server.once('error', rej);
-      server.listen(this.port, '127.0.0.1', () => res());
-    });
-    this.server = server;
-  }
-
-  /** Stops listening and destroys every open connection: the store is unreachable. */
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const sock of this.sockets) sock.destroy();
-    this.sockets.clear();
-    if (server) await new Promise<void>((res) => server.close(() => res()));
-  }
-}
-
 describe('GET /health when the operational store goes away (MariaDB behind a proxy)', () => {
   let db: TempStore;
-  let proxy: CuttableProxy;
+  let proxy: TcpProxy;
   let s: TestServer;
   beforeAll(async () => {
     db = await tempMysql('health');
     const target = new URL(MYSQL_URL);
-    proxy = new CuttableProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
+    proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
     await proxy.open();
     const viaProxy = new URL(db.url);
     viaProxy.hostname = '127.0.0.1';
@@ -141,70 +97,5 @@ describe('GET /health when the operational store goes away (MariaDB behind a pro
     await pollUntil('/health to answer 200 again', async () => ((await health()).status === 200 ? true : undefined));
     expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await s.ok(`{ project(name: "via-proxy") { name } }`)).toEqual({ project: { name: 'via-proxy' } });
-  });
-});
-
-describe('graceful shutdown of the real process', () => {
-  let dataDir: string;
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'shutdown-'));
-  });
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  // A request that keeps the server busy for a while (hundreds of resolver calls): the situation
-  // graceful shutdown exists for.
-  const HEAVY = `{ ${Array.from({ length: 500 }, (_, i) => `p${i}: projects { name compositeApps { name profiles { name deploymentIntentGroups { name clusters { name } } } } }`).join('\n')} }`;
-
-  it.each([['node --import tsx src/main.ts (what npm start runs)', 'node']] as const)('%s: on SIGTERM finishes the request in flight with a complete 200, then exits 0', async (_, launcher) => {
-    const port = await freePort();
-    // HEAVY is deliberately expensive (500 aliases of nested lists): above the default request limits, which are not what this test is about.
-    const limits = { LIMIT_MAX_ALIASES: '500', LIMIT_MAX_TOKENS: '100000', LIMIT_MAX_COST: String(Number.MAX_SAFE_INTEGER), LIMIT_MAX_LIST_ITEMS: '100000' };
-    const proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: String(port), GC_INTERVAL_SECONDS: '0', ...limits }, launcher);
-    try {
-      const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
-      expect(url).toBe(`http://127.0.0.1:${port}/graphql`);
-
-      const body = JSON.stringify({ query: HEAVY });
-      // `Expect: 100-continue` makes the server confirm it has taken the request in before the
-      // body is sent: SIGTERM lands while the request is provably in flight.
-      const response = new Promise<{ status: number; text: string; complete: boolean } | { error: string }>((res) => {
-        const req = request(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
-        });
-        req.on('continue', () => {
-          process.kill(proc.child.pid!, 'SIGTERM');
-          req.end(body);
-        });
-        req.on('response', (r) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (d: string) => (text += d));
-          r.on('end', () => res({ status: r.statusCode!, text, complete: r.complete }));
-          r.on('error', (e) => res({ error: e.message }));
-        });
-        req.on('error', (e) => res({ error: e.message }));
-      });
-
-      const got = await response;
-      const exit = await proc.waitForExit(20_000);
-      const story = `request: ${'error' in got ? got.error : `HTTP ${got.status}`}; process exit: ${JSON.stringify(exit)}\n${proc.stdout().slice(-2000)}${proc.stderr().slice(-2000)}`;
-      expect('error' in got, `the request in flight was cut off (${story})`).toBe(false);
-      const ok = got as { status: number; text: string; complete: boolean };
-      expect(ok.status, story).toBe(200);
-      expect(ok.complete).toBe(true);
-      const json = JSON.parse(ok.text) as { data: Record<string, { name: string }[]> };
-      expect(Object.keys(json.data)).toHaveLength(500);
-      expect(json.data.p499.map((p) => p.name)).toEqual(expect.arrayContaining(['retail', 'logistics']));
-
-      expect(exit, story).toEqual({ code: 0, signal: null });
-      expect(proc.stdout()).toContain('shutting down');
-      // Nothing listens any more.
-      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
-    } finally {
-      await proc.kill();
-    }
   });
 });

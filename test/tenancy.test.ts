@@ -57,7 +57,7 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     // The condition is in the statement that reads, not applied to rows afterwards.
     const { result, statements: read } = await countStatements(s.app.db.statementLog, () => s.gql('{ projects { name } }', {}, rita));
     expect(result.data).toEqual({ projects: [{ name: 'retail' }] });
-    expect(read.some((q) => /FROM resource WHERE kind = \? AND \(.*natural_key LIKE/s.test(q))).toBe(true);
+    expect(read.some((q) => /FROM resource WHERE kind = \? AND \(.*natural_key >= \? AND resource\.natural_key < \?/s.test(q))).toBe(true);
   });
 
   it('referencedBy, _entities, remote references and approvals of other projects do not leak', async () => {
@@ -131,6 +131,20 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
       rita,
     );
     expect(own).toEqual({ updateProject: { version: 2 }, createCompositeApp: { name: 'loyalty' } });
+  });
+
+  it('compares project names byte for byte: a token for "retail" does not open "Retail" or "retail-eu"', async () => {
+    for (const name of ['Retail', 'retail-eu', 'retai']) {
+      await s.ok(`mutation { createProject(input: { name: "${name}" }) { id } }`, {}, admin);
+      await s.ok(`mutation { createCompositeApp(input: { project: "${name}", name: "shop" }) { id } }`, {}, admin);
+    }
+    const seen = await s.ok<any>(
+      `{ projects { name } upper: project(name: "Retail") { id compositeApps { name } } eu: project(name: "retail-eu") { id } short: project(name: "retai") { id } }`,
+      {},
+      rita,
+    );
+    expect(seen).toEqual({ projects: [{ name: 'retail' }], upper: null, eu: null, short: null });
+    expect(codes(await s.gql(`mutation { createCompositeApp(input: { project: "Retail", name: "other" }) { id } }`, {}, rita))).toEqual(['FORBIDDEN']);
   });
 });
 

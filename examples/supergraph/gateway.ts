@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { supergraphForApolloGateway } from '../../src/server/auth/gateway-compat.js';
 import { corsFor } from '../../src/server/cors.js';
 import { graphqlUrl } from './serve-subgraph.js';
 
@@ -36,7 +37,8 @@ export async function startGateway(options: {
 }): Promise<Gateway> {
   if (!process.env.APOLLO_TELEMETRY_DISABLED) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
-    supergraphSdl: options.supergraphSdl,
+    // Composition links @requiresScopes `for: SECURITY`, which @apollo/gateway refuses to load (see gateway-compat.ts).
+    supergraphSdl: supergraphForApolloGateway(options.supergraphSdl),
     buildService: ({ name, url }: ServiceEndpointDefinition) =>
       new RemoteGraphQLDataSource<GatewayContext>({
         url,

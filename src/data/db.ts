@@ -3,9 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { currentScope } from '../observability/request-scope.js';
+import { inSpan, tracingEnabled } from '../observability/tracing.js';
 import { entities } from './entities.js';
 import { migrations } from './migrations/index.js';
 import { StatementLog } from './statement-log.js';
+import { StoreUnavailableError, asStoreError } from './store-errors.js';
 import { addMicros, normalizeStored, type Timestamp } from './time.js';
 
 export type DbKind = 'sqlite' | 'mysql';
@@ -42,7 +45,17 @@ export interface DbOptions {
   url: string;
   statementLog?: StatementLog;
   poolSize?: number;
+  /**
+   * The longest one statement may take: MariaDB's max_statement_time (MySQL's max_execution_time)
+   * per session, a client-side timer a second later for a link that hangs, the pool's connect
+   * timeout, and SQLite's busy timeout. Default 5000.
+   */
+  statementTimeoutMs?: number;
 }
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+/** The client-side timer's margin over the server's own limit, so a slow statement is ended by the server (cleanly) first. */
+const CLIENT_GRACE_MS = 1000;
 
 /** Transactions that lost a deadlock or a lock wait are run again from the start. */
 const retryable = (e: Error) => {
@@ -54,7 +67,7 @@ const retryable = (e: Error) => {
 /** Thrown inside a transaction to run it again (a row it relied on changed under it). */
 export class RetryTransaction extends Error {}
 
-export function parseDatabaseUrl(url: string): DataSourceOptions & { kind: DbKind } {
+export function parseDatabaseUrl(url: string, statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS): DataSourceOptions & { kind: DbKind } {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -64,7 +77,7 @@ export function parseDatabaseUrl(url: string): DataSourceOptions & { kind: DbKin
       database: path,
       prepareDatabase: (db: { pragma(s: string): unknown }) => {
         db.pragma('journal_mode = WAL');
-        db.pragma('busy_timeout = 10000');
+        db.pragma(`busy_timeout = ${Math.round(statementTimeoutMs)}`);
         db.pragma('foreign_keys = ON');
         db.pragma('synchronous = NORMAL');
       },
@@ -76,6 +89,7 @@ export function parseDatabaseUrl(url: string): DataSourceOptions & { kind: DbKin
       type: 'mysql',
       url: url.replace(/^mariadb:/, 'mysql:'),
       charset: 'utf8mb4',
+      connectTimeout: statementTimeoutMs,
       dateStrings: true,
       supportBigNumbers: true,
       bigNumberStrings: false,
@@ -92,6 +106,9 @@ export class Db implements Sql {
   /** Set while a queued SQLite transaction runs: its own plain statements must not queue behind it. */
   private readonly sqliteOwner = new AsyncLocalStorage<true>();
   private flavor?: Promise<'mariadb' | 'mysql'>;
+  /** Server-side statement limits are off while migrations run (they may take long, and wait for each other). */
+  private limitSessions = false;
+  private readonly abandoned = new WeakSet<QueryRunner>();
   private lastNow: Timestamp = '0000-00-00 00:00:00.000000';
   private readonly txRetry = retry(handleWhen(retryable), {
     maxAttempts: 8,
@@ -102,13 +119,15 @@ export class Db implements Sql {
     readonly dataSource: DataSource,
     kind: DbKind,
     statementLog: StatementLog,
+    readonly statementTimeoutMs: number,
   ) {
     this.kind = kind;
     this.statementLog = statementLog;
   }
 
   static async open(options: DbOptions): Promise<Db> {
-    const { kind, ...dsOptions } = parseDatabaseUrl(options.url);
+    const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    const { kind, ...dsOptions } = parseDatabaseUrl(options.url, statementTimeoutMs);
     const statementLog = options.statementLog ?? new StatementLog();
     const ds = new DataSource({
       ...dsOptions,
@@ -120,8 +139,36 @@ export class Db implements Sql {
       logging: true,
       ...(kind === 'mysql' ? { poolSize: options.poolSize ?? 10 } : {}),
     } as DataSourceOptions);
-    await ds.initialize();
-    return new Db(ds, kind, statementLog);
+    try {
+      await ds.initialize();
+    } catch (e) {
+      throw asStoreError(e);
+    }
+    const db = new Db(ds, kind, statementLog, statementTimeoutMs);
+    if (kind === 'mysql') await db.limitStatementsPerSession();
+    return db;
+  }
+
+  /**
+   * Sets the server-side statement limit on every pooled connection the first time it is handed
+   * out (after migrations). mysql2 runs a connection's commands in order, so the SET precedes the
+   * statement the connection was acquired for.
+   */
+  private async limitStatementsPerSession(): Promise<void> {
+    const [{ version }] = await this.query<{ version: string }>('SELECT VERSION() AS version');
+    const sql = /mariadb/i.test(version)
+      ? `SET SESSION max_statement_time = ${this.statementTimeoutMs / 1000}`
+      : `SET SESSION max_execution_time = ${Math.round(this.statementTimeoutMs)}`;
+    type PooledConnection = { query(sql: string, cb: (err: Error | null) => void): void };
+    const pool = (this.dataSource.driver as unknown as { pool?: { on(event: 'acquire', fn: (c: PooledConnection) => void): void } }).pool;
+    const limited = new WeakSet<PooledConnection>();
+    pool?.on('acquire', (connection) => {
+      if (!this.limitSessions || limited.has(connection)) return;
+      limited.add(connection);
+      connection.query(sql, (err) => {
+        if (err) this.statementLog.log('warn', `could not set the statement time limit: ${err.message}`);
+      });
+    });
   }
 
   /** Runs the committed migrations; replicas starting together take turns through a named lock. */
@@ -134,9 +181,12 @@ export class Db implements Sql {
     try {
       await runner.query(`SELECT GET_LOCK('integrity_subgraph_migrations', 120) AS got`);
       await this.dataSource.runMigrations({ transaction: 'each' });
+    } catch (e) {
+      throw asStoreError(e);
     } finally {
       await runner.query(`SELECT RELEASE_LOCK('integrity_subgraph_migrations')`).catch(() => undefined);
       await runner.release();
+      this.limitSessions = true;
     }
   }
 
@@ -145,18 +195,11 @@ export class Db implements Sql {
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.queued(() => this.dataSource.query(sql, params) as Promise<T[]>);
+    return this.queued(() => this.single((runner) => this.bounded(runner, sql, () => runner.query(sql, params) as Promise<T[]>)));
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.queued(async () => {
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        return (await runner.query(sql, params, true)).affected ?? 0;
-      } finally {
-        await runner.release();
-      }
-    });
+    return this.queued(() => this.single((runner) => this.bounded(runner, sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
   }
 
   /**
@@ -167,6 +210,82 @@ export class Db implements Sql {
   private queued<T>(fn: () => Promise<T>): Promise<T> {
     if (this.kind !== 'sqlite' || this.sqliteOwner.getStore()) return fn();
     return this.serialized(fn);
+  }
+
+  /** One statement outside a transaction, on a connection of its own; a lock it lost is an outage here. */
+  private async single<T>(fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await this.connect(runner);
+      return await fn(runner);
+    } catch (e) {
+      throw asStoreError(e);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Takes a pooled connection, waiting no longer than a statement may. */
+  private async connect(runner: QueryRunner): Promise<void> {
+    const pending = runner.connect() as Promise<unknown>;
+    try {
+      await this.bounded(runner, 'connect', () => pending);
+    } catch (e) {
+      // A connection that arrives after we gave up goes straight back to the pool.
+      pending.then((c) => (c as { release?: () => void }).release?.(), () => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Runs one statement within the statement limit and what is left of the request's deadline.
+   * MySQL/MariaDB: the server ends a slow statement itself; the client-side timer, a second later,
+   * is for a link that no longer answers, and discards the connection. SQLite's driver is
+   * synchronous: its busy timeout is the limit. Outages become StoreUnavailableError, except
+   * lost lock waits, which the transaction retries.
+   */
+  private bounded<T>(runner: QueryRunner, sql: string, run: () => Promise<T>): Promise<T> {
+    const scope = currentScope();
+    let limit = this.kind === 'mysql' ? this.statementTimeoutMs + CLIENT_GRACE_MS : Infinity;
+    if (scope) {
+      const left = scope.deadline - Date.now();
+      if (left <= 0) return Promise.reject(new StoreUnavailableError('timed out (the request ran out of time)'));
+      if (this.kind === 'mysql') limit = Math.min(limit, left);
+    }
+    const exec = async (): Promise<T> => {
+      if (limit === Infinity) return run();
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const timedOut = new Promise<never>((_, reject) => {
+        // The verdict waits for the I/O phase after the timer: a process that was paused (SIGSTOP,
+        // a frozen VM) finds both the timer due and the answer already in its socket on waking.
+        timer = setTimeout(
+          () =>
+            setImmediate(() => {
+              if (settled) return;
+              this.abandon(runner);
+              reject(new StoreUnavailableError('timed out'));
+            }),
+          limit,
+        );
+      });
+      try {
+        return await Promise.race([run(), timedOut]);
+      } finally {
+        settled = true;
+        clearTimeout(timer);
+      }
+    };
+    const result = tracingEnabled() ? inSpan(`db ${sql.trimStart().split(/\s/, 1)[0].toUpperCase()}`, { 'db.system': this.kind === 'mysql' ? 'mysql' : 'sqlite', 'db.statement': sql.slice(0, 500) }, exec) : exec();
+    return result.catch((e: unknown) => {
+      throw retryable(e as Error) ? e : asStoreError(e);
+    });
+  }
+
+  /** A connection whose statement did not come back cannot be trusted with another: close it. */
+  private abandon(runner: QueryRunner): void {
+    this.abandoned.add(runner);
+    (runner as unknown as { databaseConnection?: { destroy?: () => void } }).databaseConnection?.destroy?.();
   }
 
   /** The database clock, as a stored timestamp. */
@@ -196,9 +315,13 @@ export class Db implements Sql {
    * the server ends the transaction (and frees its locks) when it waits, runs or idles too long.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
-    return this.txRetry.execute(() =>
-      this.kind === 'sqlite' ? this.serialized(() => this.sqliteOwner.run(true, () => this.runOnce(fn))) : this.runOnce(fn, bounds),
-    );
+    return this.txRetry
+      .execute(() =>
+        this.kind === 'sqlite' ? this.serialized(() => this.sqliteOwner.run(true, () => this.runOnce(fn))) : this.runOnce(fn, bounds),
+      )
+      .catch((e: unknown) => {
+        throw asStoreError(e);
+      });
   }
 
   /** better-sqlite3 has one connection per process: transactions must not interleave on it. */
@@ -210,16 +333,18 @@ export class Db implements Sql {
 
   private async runOnce<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    const restore = bounds ? await this.bindSession(runner, bounds) : undefined;
+    let restore: { sql: string; params: unknown[] } | undefined;
     try {
-      await runner.startTransaction();
+      await this.connect(runner);
+      if (bounds) restore = await this.bindSession(runner, bounds);
+      await this.bounded(runner, 'START TRANSACTION', () => runner.startTransaction());
       const tx = this.txFor(runner);
       const result = await fn(tx);
-      await runner.commitTransaction();
+      await this.bounded(runner, 'COMMIT', () => runner.commitTransaction());
       return result;
     } catch (e) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      // An abandoned connection is closed: the server rolls its transaction back.
+      if (runner.isTransactionActive && !this.abandoned.has(runner)) await runner.rollbackTransaction().catch(() => undefined);
       throw e;
     } finally {
       if (restore) await runner.query(restore.sql, restore.params).catch(() => undefined);
@@ -260,11 +385,11 @@ export class Db implements Sql {
       kind: this.kind,
       forUpdate: mysql ? ' FOR UPDATE' : '',
       forShare: mysql ? ' LOCK IN SHARE MODE' : '',
-      query: <R>(sql: string, params: unknown[] = []) => runner.query(sql, params) as Promise<R[]>,
-      execute: async (sql: string, params: unknown[] = []) => (await runner.query(sql, params, true)).affected ?? 0,
+      query: <R>(sql: string, params: unknown[] = []) => this.bounded(runner, sql, () => runner.query(sql, params) as Promise<R[]>),
+      execute: (sql: string, params: unknown[] = []) => this.bounded(runner, sql, async () => (await runner.query(sql, params, true)).affected ?? 0),
       now: async () => {
         if (!now) {
-          const [row] = (await runner.query(this.nowSql)) as { now: string }[];
+          const [row] = await this.bounded(runner, this.nowSql, () => runner.query(this.nowSql) as Promise<{ now: string }[]>);
           now = this.monotonic(normalizeStored(row.now));
         }
         return now;

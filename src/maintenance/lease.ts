@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { insertIgnore, type Db, type TransactionBounds, type Tx } from '../data/db.js';
 import { addSeconds, type Timestamp } from '../data/time.js';
+import { leaseHeld } from '../observability/metrics.js';
 
 /**
  * Lease locks with fencing tokens, for jobs (GC, history pruning) that must run in one replica at
@@ -92,12 +93,15 @@ export class LeaseManager {
       this.options.log?.debug({ lease: name }, 'lease held elsewhere, skipping');
       return { ran: false };
     }
-    this.options.log?.info({ lease: name, token, holder: this.options.holder }, 'lease acquired');
+    // Every tick takes and frees a lease: debug, not info, or the log is mostly leases.
+    this.options.log?.debug({ lease: name, token, holder: this.options.holder }, 'lease acquired');
+    leaseHeld.set({ lease: name }, 1);
     try {
       const result = await job(this.leasedRun(name, token));
       return { ran: true, result };
     } finally {
       await this.release(name, token);
+      leaseHeld.set({ lease: name }, 0);
     }
   }
 
@@ -144,7 +148,8 @@ export class LeaseManager {
   private async release(name: string, token: number): Promise<void> {
     try {
       const changed = await this.db.execute(`UPDATE lease SET holder = NULL, expires_at = NULL, acquired_at = NULL WHERE name = ? AND token = ?`, [name, token]);
-      this.options.log?.info({ lease: name, token, released: changed === 1 }, changed === 1 ? 'lease released' : 'lease already taken over');
+      if (changed === 1) this.options.log?.debug({ lease: name, token }, 'lease released');
+      else this.options.log?.warn({ lease: name, token }, 'lease already taken over');
     } catch (err) {
       this.options.log?.error({ err, lease: name, token }, 'lease release failed; it frees itself at expiry');
     }

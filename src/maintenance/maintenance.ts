@@ -7,6 +7,8 @@ import type { GarbageCollector } from '../engine/lifecycle/collector.js';
 import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
 import type { HistoryPruner, PruneRule } from '../engine/lifecycle/pruner.js';
 import type { Logger } from '../logger.js';
+import { maintenanceDuration, maintenanceRuns } from '../observability/metrics.js';
+import { outsideRequest } from '../observability/request-scope.js';
 import type { RemoteContext } from '../remote/context.js';
 import { revalidateStale, type RevalidationReport } from '../remote/revalidate.js';
 import { LeaseManager, type LeasedRun } from './lease.js';
@@ -25,6 +27,25 @@ export interface MaintenanceSettings {
   /** Server-side bound on each maintenance transaction (see LeaseOptions.transactionTimeoutSeconds). */
   transactionTimeoutSeconds?: number;
 }
+
+/**
+ * Counts a maintenance run and its duration by outcome: `ok`, `skipped` (another replica held the
+ * lease on a timer tick) or `failed`. Each statement keeps its own time limit; a request's
+ * deadline does not apply to the run it asked for.
+ */
+async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint();
+  let outcome = 'failed';
+  try {
+    const result = await outsideRequest(run);
+    outcome = (result as { ran?: unknown } | undefined)?.ran === false ? 'skipped' : 'ok';
+    return result;
+  } finally {
+    maintenanceRuns.inc({ job, outcome });
+    maintenanceDuration.observe({ job, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}
+
 
 /** An operator's run found the lease held (by another replica, or by this one's timer): it does not wait. */
 export class MaintenanceBusyError extends DomainError {
@@ -72,14 +93,14 @@ export class Maintenance {
 
   async collectGarbage(dryRun: boolean, caller: Caller = { subject: null }): Promise<GcReport> {
     const trigger = this.logTrigger('collectGarbage', caller, { dryRun });
-    const report = await this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun));
+    const report = await observed('gc', () => this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun)));
     this.log?.info({ ...trigger, deleted: report.deleted.length, blocked: report.blocked.length, orphans: report.orphanRemoteRefsDeleted }, 'garbage collection done');
     return report;
   }
 
   async pruneHistory(rule: PruneRule, caller: Caller = { subject: null }): Promise<PruneReport> {
     const trigger = this.logTrigger('pruneHistory', caller, { keepLast: rule.keepLast ?? null, olderThan: rule.olderThan ?? null });
-    const report = await this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule));
+    const report = await observed('prune', () => this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule)));
     this.log?.info({ ...trigger, ...report }, 'history pruning done');
     return report;
   }
@@ -92,8 +113,10 @@ export class Maintenance {
   }
 
   revalidate(): Promise<RevalidationReport> {
-    return this.exclusive(REVALIDATION_LEASE, (run) =>
-      revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+    return observed('revalidation', () =>
+      this.exclusive(REVALIDATION_LEASE, (run) =>
+        revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+      ),
     );
   }
 
@@ -138,12 +161,14 @@ export class Maintenance {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.settings.gcIntervalSeconds, () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run)));
+    every(this.settings.gcIntervalSeconds, () => observed('periodic', () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run))));
     // Applied event ids are forgotten on their own schedule, also with GC_INTERVAL_SECONDS=0.
     every(Math.min(3600, Math.max(1, Math.floor(this.settings.appliedEventRetentionSeconds / 4))), () => this.forgetAppliedEvents());
     every(this.settings.revalidateIntervalSeconds, () =>
-      this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
-        revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+      observed('revalidation', () =>
+        this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
+          revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+        ),
       ),
     );
   }

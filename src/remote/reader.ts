@@ -1,5 +1,6 @@
 import { toIso } from '../data/time.js';
 import { DomainError } from '../engine/errors.js';
+import { remoteCacheReads } from '../observability/metrics.js';
 import { groupBy } from '../util/group-by.js';
 import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';
@@ -41,7 +42,9 @@ export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteL
     byLink.set(`${row.resource_id}|${row.path}`, rec);
   }
   await refill(ctx, needsFetch(ctx, [...records.values()]));
-  return keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
+  const found = keys.map((k) => byLink.get(`${k.resourceId}|${k.path}`) ?? null);
+  for (const r of found) if (r) remoteCacheReads.inc({ status: r.status });
+  return found;
 }
 
 export interface RemoteEntityKey extends TypedHash {

@@ -9,6 +9,8 @@ import { ensureDemoClientStore } from '../remote/client-demo.js';
 import { closeSources, createSources } from '../remote/sources/registry.js';
 import { resilienceFromEnv } from '../remote/sources/resilient-source.js';
 import { superviseChangeFeed } from '../remote/feed/supervisor.js';
+import { collectProcessMetrics, watchBreakers } from '../observability/metrics.js';
+import { currentScope } from '../observability/request-scope.js';
 import { startHttp } from './http.js';
 
 export interface App {
@@ -21,8 +23,16 @@ export interface App {
 /** The composition root: schema, stores, engine, HTTP server, background work. */
 export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<App> {
   const schema = loadRelationshipSchema(config.relationshipSchemaFile);
-  const db = await Db.open({ url: config.databaseUrl, statementLog: new StatementLog(log) });
+  const statementLog = new StatementLog(log);
+  const db = await Db.open({ url: config.databaseUrl, statementLog, statementTimeoutMs: config.statementTimeoutMs });
   const stops: Array<() => Promise<void>> = [() => db.close()];
+  collectProcessMetrics();
+  // Statements per operation: the request's scope travels with every await down to the driver.
+  const stopCounting = statementLog.listen(() => {
+    const scope = currentScope();
+    if (scope) scope.statements++;
+  });
+  stops.push(async () => void stopCounting());
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => log.warn({ err }, 'while stopping'));
   };
@@ -33,6 +43,8 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     }
     const sources = createSources(schema, { env, defaultClientUrl: config.clientDatabaseUrl, resilience: resilienceFromEnv(env), log });
     stops.push(() => closeSources(sources));
+    const unwatch = watchBreakers(() => [...sources.values()].map((s) => [s.name, s.state()] as [string, ReturnType<typeof s.state>]));
+    stops.push(async () => void unwatch());
     const engine = new Engine(
       db,
       schema,
@@ -75,7 +87,16 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     } else {
       log.info({ jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience }, 'AUTH_MODE=jwt: operations need a bearer token');
     }
-    const http = await startHttp(engine, { host: config.host, port: config.port, log, auth: config.auth, limits: config.limits, corsOrigins: config.corsOrigins });
+    const http = await startHttp(engine, {
+      host: config.host,
+      port: config.port,
+      log,
+      auth: config.auth,
+      limits: config.limits,
+      corsOrigins: config.corsOrigins,
+      requestTimeoutMs: config.requestTimeoutMs,
+      healthTimeoutMs: config.healthTimeoutMs,
+    });
     stops.push(() => http.stop());
     return { url: http.url, engine, db, stop: stopAll };
   } catch (e) {

@@ -1,5 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { StoreUnavailableError } from '../data/store-errors.js';
 import { DomainError } from '../engine/errors.js';
 
 const MAX_MESSAGE = 500;
@@ -40,6 +41,9 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
       message: original.message,
       extensions: { ...(original.details ?? {}), code: original.code },
     };
+  }
+  if (original instanceof StoreUnavailableError) {
+    return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'STORE_UNAVAILABLE' } };
   }
   // A scalar that refused a literal in the document: validation wraps it, but the user's value was at fault.
   for (let cause = error; cause instanceof Error; cause = (cause as GraphQLError).originalError) {

@@ -9,10 +9,13 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLContext } from '../../resolvers/context.js';
 import type { AuthSettings, LimitSettings } from '../config.js';
+import { StoreUnavailableError } from '../data/store-errors.js';
 import type { Actor } from '../engine/actor.js';
 import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import { register } from '../observability/metrics.js';
+import { runInScope } from '../observability/request-scope.js';
 import { corsFor } from './cors.js';
 import { accessControl } from './auth/enforce.js';
 import type { AuthState } from './auth/principal.js';
@@ -20,6 +23,7 @@ import { AccessRules } from './auth/rules.js';
 import { TokenVerifier } from './auth/verifier.js';
 import { formatError } from './errors.js';
 import { requestLimits } from './limits/limits.js';
+import { observeRequests } from './observe-requests.js';
 import { buildSchema } from './schema.js';
 import { jsonTransportErrors, requireJsonBody } from './transport-errors.js';
 
@@ -38,6 +42,7 @@ function errorLogging(log: Logger): ApolloServerPlugin<GraphQLContext> {
           for (const e of errors) {
             const original = unwrapResolverError(e);
             if (original instanceof DomainError) log.debug({ code: original.code, operationName }, original.message);
+            else if (original instanceof StoreUnavailableError) log.warn({ err: original, cause: original.cause, operationName }, original.message);
             else if (!e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original, operationName }, 'request failed');
           }
         },
@@ -46,15 +51,18 @@ function errorLogging(log: Logger): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
-async function storeAnswers(engine: Engine): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((res) => (timer = setTimeout(() => res(false), 2000)));
+/**
+ * Readiness: a real read of the hottest table within `timeoutMs`, so a table lock or a hung link
+ * fails it as it fails requests (a bare `SELECT 1` would pass).
+ */
+async function storeAnswers(engine: Engine, timeoutMs: number, log: Logger): Promise<boolean> {
   try {
-    return await Promise.race([engine.db.query('SELECT 1 AS ok').then(() => true), timeout]);
-  } catch {
+    const scope = { deadline: Date.now() + timeoutMs, operation: 'health', statements: 0, outcome: 'ok' };
+    await runInScope(scope, () => engine.db.query('SELECT id FROM resource LIMIT 1'));
+    return true;
+  } catch (err) {
+    log.warn({ err }, 'readiness check failed');
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -73,15 +81,23 @@ export interface HttpOptions {
   limits: LimitSettings;
   /** Browser origins allowed to call /graphql (CORS_ORIGINS). */
   corsOrigins: readonly string[];
+  /** Deadline of one request's store work. */
+  requestTimeoutMs: number;
+  /** Longest wait for /health's read. */
+  healthTimeoutMs: number;
 }
 
-/** Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql, /health beside it. */
+/**
+ * Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql; /health
+ * (readiness: the store answers), /health/live (liveness: the process answers) and /metrics beside it.
+ */
 export async function startHttp(engine: Engine, options: HttpOptions): Promise<HttpServer> {
   const app = express();
   const server = createServer(app);
   const schema = buildSchema();
   const verifier = new TokenVerifier(options.auth, options.log);
   const limits = requestLimits(options.limits);
+  const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     logger: options.log,
@@ -92,7 +108,10 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError,
+    // The process handles SIGTERM/SIGINT itself (src/main.ts): a second stop() would wait forever.
+    stopOnTerminationSignals: false,
     plugins: [
+      observed.plugin,
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No @cacheControl in the schema; the plugin's per-field hook cost ~30% CPU on large lists (bench/).
       ApolloServerPluginCacheControlDisabled(),
@@ -108,14 +127,21 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
 
   app.disable('x-powered-by');
   app.get('/health', async (_req, res) => {
-    if (await storeAnswers(engine)) res.json({ status: 'ok' });
+    if (await storeAnswers(engine, options.healthTimeoutMs, options.log)) res.json({ status: 'ok' });
     else res.status(503).json({ status: 'unavailable', reason: 'the operational store does not answer' });
+  });
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(register.contentType).send(await register.metrics());
   });
   app.use(
     '/graphql',
     corsFor(options.corsOrigins),
     requireJsonBody,
     express.json({ limit: '5mb', type: ['application/json', 'application/*+json'] }),
+    observed.middleware,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         // A missing or bad token is not refused here: `_service` stays open; the access-control plugin decides.

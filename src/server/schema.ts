@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type DocumentNode } from 'graphql';
 import { resolvers } from '../../resolvers/index.js';
-
-export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema');
+import { SCHEMA_DIR } from '../paths.js';
 
 /** The subgraph SDL as written in schema/*.graphql (federation directives included). */
 export function typeDefs(): DocumentNode {

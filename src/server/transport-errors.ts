@@ -11,7 +11,7 @@ export const requireJsonBody: RequestHandler = (req, res, next) => {
   if (req.method !== 'POST' || req.is(['application/json', 'application/graphql-response+json', 'application/*+json'])) return next();
   res
     .status(400)
-    .json(body('POST /graphql takes a JSON body: send Content-Type: application/json with {"query": "...", "variables": {...}}', 'BAD_USER_INPUT'));
+    .json(body('POST /graphql takes a JSON body: send Content-Type: application/json with {"query": "...", "variables": {...}} (other content types are also refused as CSRF prevention: browsers send them without a preflight)', 'BAD_USER_INPUT'));
 };
 
 /** Body-parser failures (bad JSON, too large, bad charset) as JSON instead of express's HTML page. */

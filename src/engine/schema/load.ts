@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import { SCHEMA_DIR } from '../../paths.js';
 import type {
   KindDef,
   ReferenceDef,
@@ -85,9 +85,8 @@ function validator(schemaFile: string) {
   return validatorCache;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_SCHEMA_FILE = resolve(here, '../../../schema/relationships.json');
-const META_SCHEMA_FILE = resolve(here, '../../../schema/relationships.schema.json');
+export const DEFAULT_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.json');
+const META_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.schema.json');
 
 /** Reads, validates and derives the relationship schema; throws SchemaFileError naming file, path and problem. */
 export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {

@@ -1,6 +1,6 @@
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import { hashKey, type RemoteKey } from '../hash.js';
-import { describeError } from './sql-source.js';
+import { outageReason } from '../../util/outage.js';
 import { SourceUnavailableError, type FetchedEntities, type RemoteEntity, type RemoteSource } from './source.js';
 
 /**
@@ -109,9 +109,9 @@ export class GraphqlSource implements RemoteSource {
       });
       text = await res.text();
     } catch (err) {
-      // fetch reports "fetch failed"; the useful part (ECONNREFUSED, timeout) is its cause.
-      const cause = (err as { cause?: unknown }).cause;
-      throw this.unavailable(cause ? describeError(cause) : describeError(err), err);
+      // fetch reports "fetch failed"; the useful part (ECONNREFUSED, timeout) is its cause, which stays in the log.
+      const aborted = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw this.unavailable(aborted ? 'timed out' : (outageReason(err) ?? 'the request failed'), err);
     }
     let body: { data?: { _entities?: unknown } | null; errors?: Array<{ message?: string }> } | undefined;
     try {
@@ -120,7 +120,8 @@ export class GraphqlSource implements RemoteSource {
       body = undefined;
     }
     if (body?.errors?.length) {
-      throw this.unavailable(body.errors.map((e) => e.message ?? 'unknown error').join('; '));
+      // The subgraph's own messages may name its internals: they go to the log (as the cause), not to callers.
+      throw this.unavailable('it answered with errors', new Error(body.errors.map((e) => e.message ?? 'unknown error').join('; ')));
     }
     if (!res.ok) throw this.unavailable(`HTTP ${res.status} ${res.statusText}`.trim());
     if (!body?.data) throw this.unavailable('the response has no data');

@@ -26,7 +26,7 @@ export function createSources(schema: RelationshipSchema, options: SourceOptions
     }
     const source =
       def.type === 'sql'
-        ? new SqlSource(def.name, url, { connectTimeoutMs: Math.min(options.resilience.timeoutMs, 2000) })
+        ? new SqlSource(def.name, url, { connectTimeoutMs: Math.min(options.resilience.timeoutMs, 2000), queryTimeoutMs: options.resilience.timeoutMs })
         : new GraphqlSource(def.name, url, { timeoutMs: options.resilience.timeoutMs });
     out.set(def.name, resilient(source, options.resilience, options.log));
   }

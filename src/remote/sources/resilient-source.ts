@@ -12,6 +12,8 @@ import {
   wrap,
 } from 'cockatiel';
 import type { Logger } from 'pino';
+import { remoteCalls, remoteFailures } from '../../observability/metrics.js';
+import { inSpan } from '../../observability/tracing.js';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import type { RemoteKey } from '../hash.js';
 import { SourceUnavailableError, type FetchedEntities, type RemoteSource } from './source.js';
@@ -101,8 +103,26 @@ export function resilient(source: RemoteSource, settings: ResilienceSettings, lo
   breaker.onHalfOpen(() => log?.info({ source: name }, 'remote source circuit half-open: probing'));
   breaker.onReset(() => log?.info({ source: name }, 'remote source circuit closed'));
   retryPolicy.onRetry((r) => log?.debug({ source: name, delayMs: r.delay, error: 'error' in r ? messageOf(r.error) : undefined }, 'retrying remote source'));
+  // Every failed attempt, with the driver's own words (which callers never see).
+  breaker.onFailure(({ reason }) => {
+    remoteFailures.inc({ source: name });
+    if ('error' in reason) log?.debug({ source: name, err: reason.error, cause: (reason.error as { cause?: unknown }).cause }, 'remote source attempt failed');
+  });
 
-  async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  function guarded<T>(fn: () => Promise<T>): Promise<T> {
+    return inSpan(`remote ${name}`, { 'integrity.remote.source': name }, async () => {
+      try {
+        const result = await attempt(fn);
+        remoteCalls.inc({ source: name, outcome: 'ok' });
+        return result;
+      } catch (err) {
+        remoteCalls.inc({ source: name, outcome: err instanceof SourceUnavailableError && err.cause instanceof BrokenCircuitError ? 'rejected' : 'failed' });
+        throw err;
+      }
+    });
+  }
+
+  async function attempt<T>(fn: () => Promise<T>): Promise<T> {
     try {
       // A signal per call: cockatiel otherwise hangs every call's listener on one shared signal.
       return await policy.execute(() => fn(), new AbortController().signal);

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import { outageReason } from '../../util/outage.js';
 import { hashKey, type RemoteKey } from '../hash.js';
+import { SqliteReader } from './sqlite-reader.js';
 import { SourceUnavailableError, type FetchedEntities, type RemoteEntity, type RemoteSource } from './source.js';
 
 export type SqlDialect = 'mysql' | 'postgres' | 'sqlite';
@@ -38,19 +39,6 @@ export function quoteIdent(dialect: SqlDialect, name: string): string {
   return dialect === 'mysql' ? '`' + name.replace(/`/g, '``') + '`' : '"' + name.replace(/"/g, '""') + '"';
 }
 
-/** Human text of a driver error; Node's connect errors are sometimes AggregateErrors with no message. */
-export function describeError(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) {
-    return [...new Set(err.errors.map(describeError))].join('; ');
-  }
-  if (err instanceof Error) {
-    if (err.message) return err.message;
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? code : err.name;
-  }
-  return String(err);
-}
-
 function isMissingTable(dialect: SqlDialect, err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };
   if (dialect === 'mysql') return e.errno === 1146 || e.code === 'ER_NO_SUCH_TABLE';
@@ -61,7 +49,8 @@ function isMissingTable(dialect: SqlDialect, err: unknown): boolean {
 const asText = (v: unknown): string | null => {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v.toISOString();
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  // Uint8Array: a BLOB that came from the SQLite reader thread (a Buffer before the hop).
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
   return String(v);
 };
 
@@ -74,13 +63,18 @@ export class SqlSource implements RemoteSource {
   private readonly listeners = new Set<(query: string) => void>();
   private mysqlPool?: mysql.Pool;
   private pgPool?: pg.Pool;
-  private sqlite?: Database.Database;
+  private sqlite?: SqliteReader;
   private closed = false;
 
   constructor(
     readonly name: string,
     url: string,
-    private readonly options: { connectTimeoutMs?: number; poolSize?: number } = {},
+    private readonly options: {
+      connectTimeoutMs?: number;
+      poolSize?: number;
+      /** Limit of one query (MySQL/MariaDB: client-side, then the connection is discarded; PostgreSQL: statement_timeout, and a read timeout a second later). */
+      queryTimeoutMs?: number;
+    } = {},
   ) {
     this.target = parseClientUrl(url);
     this.dialect = this.target.dialect;
@@ -181,8 +175,7 @@ export class SqlSource implements RemoteSource {
     const pgPool = this.pgPool;
     const sqlite = this.sqlite;
     this.mysqlPool = this.pgPool = this.sqlite = undefined;
-    sqlite?.close();
-    await Promise.allSettled([mysqlPool?.end(), pgPool?.end()]);
+    await Promise.allSettled([sqlite?.close(), mysqlPool?.end(), pgPool?.end()]);
   }
 
   private tableOf(type: RemoteTypeDef): string {
@@ -236,17 +229,27 @@ export class SqlSource implements RemoteSource {
     try {
       switch (this.target.dialect) {
         case 'mysql': {
-          const [rows] = await this.mysql().query(sql, params);
-          return rows as Row[];
+          const connection = await this.mysql().getConnection();
+          try {
+            const [rows] = await connection.query({ sql, timeout: this.options.queryTimeoutMs }, params);
+            return rows as Row[];
+          } catch (err) {
+            // A query that did not come back leaves its connection unusable (a hung link): drop it.
+            if ((err as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
+            throw err;
+          } finally {
+            connection.release();
+          }
         }
         case 'postgres':
           return (await this.pg().query(sql, params)).rows as Row[];
         case 'sqlite':
-          return this.sqliteDb().prepare(sql).all(...params) as Row[];
+          return await this.sqliteDb().all(sql, params);
       }
     } catch (err) {
       if (err instanceof SourceUnavailableError) throw err;
-      const reason = isMissingTable(this.dialect, err) ? `table "${table}" does not exist` : describeError(err);
+      // Words only: the driver's text (user names, hosts, paths) stays in the cause, for the log.
+      const reason = isMissingTable(this.dialect, err) ? `table "${table}" does not exist` : (outageReason(err) ?? 'the query failed');
       throw new SourceUnavailableError(this.name, `${this.name} store unavailable: ${reason}`, { cause: err });
     }
   }
@@ -278,6 +281,7 @@ export class SqlSource implements RemoteSource {
         connectionTimeoutMillis: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         max: this.options.poolSize ?? 5,
         idleTimeoutMillis: 30_000,
+        ...(this.options.queryTimeoutMs ? { statement_timeout: this.options.queryTimeoutMs, query_timeout: this.options.queryTimeoutMs + 1000 } : {}),
       });
       // An idle client dropped by the server emits here; unhandled it would crash the process.
       this.pgPool.on('error', () => undefined);
@@ -285,17 +289,16 @@ export class SqlSource implements RemoteSource {
     return this.pgPool;
   }
 
-  private sqliteDb(): Database.Database {
+  private sqliteDb(): SqliteReader {
     if (!this.sqlite) {
       const { path } = this.target as { path: string };
       // Opening would otherwise create an empty file and report every table missing.
       if (path !== ':memory:' && !existsSync(path)) {
-        throw new SourceUnavailableError(this.name, `${this.name} store unavailable: database file ${path} does not exist`);
+        throw new SourceUnavailableError(this.name, `${this.name} store unavailable: the database file does not exist`);
       }
-      // Read-write handle limited by query_only: a read-only handle cannot always open a WAL database.
-      const db = new Database(path, { fileMustExist: true, timeout: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
-      db.pragma('query_only = ON');
-      this.sqlite = db;
+      // Read-write handle limited by query_only (a read-only handle cannot always open a WAL
+      // database), on a worker thread; its busy timeout bounds a wait for a locked file.
+      this.sqlite = new SqliteReader(path, this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     }
     return this.sqlite;
   }

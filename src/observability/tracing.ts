@@ -1,0 +1,71 @@
+import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+
+/**
+ * OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set.
+ * Spans are made by hand at three places (a GraphQL operation, a SQL statement, a remote call), so
+ * no auto-instrumentation is loaded; while tracing is off those places cost one boolean check.
+ */
+
+let enabled = false;
+const tracer = () => trace.getTracer('integrity-subgraph');
+
+export function tracingEnabled(): boolean {
+  return enabled;
+}
+
+/** Starts the SDK when configured (standard OTEL_* variables); returns what flushes and stops it. */
+export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promise<() => Promise<void>> {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return async () => undefined;
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || 'integrity-subgraph',
+    traceExporter: new OTLPTraceExporter(),
+    instrumentations: [],
+    // Metrics are prom-client's (/metrics) and logs go to stdout: the SDK exports traces only.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  enabled = true;
+  return async () => {
+    enabled = false;
+    await sdk.shutdown();
+  };
+}
+
+/** Runs `fn` in a child span of the active one (when tracing is on). */
+export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>, kind: SpanKind = SpanKind.CLIENT): Promise<T> {
+  if (!enabled) return fn();
+  return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await fn();
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.name : 'error' });
+      throw e;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * A server span for an incoming request, continuing the caller's trace when its headers carry a
+ * `traceparent`. Returns undefined while tracing is off.
+ */
+export function startServerSpan(name: string, headers: Record<string, string | string[] | undefined>): { span: Span; ctx: Context } | undefined {
+  if (!enabled) return undefined;
+  const parent = propagation.extract(context.active(), headers);
+  const span = tracer().startSpan(name, { kind: SpanKind.SERVER }, parent);
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
+/** Names the active span once what it is doing is known (a GraphQL operation, after parsing). */
+export function nameActiveSpan(name: string, attributes: Attributes): void {
+  if (!enabled) return;
+  const span = trace.getActiveSpan();
+  span?.updateName(name);
+  span?.setAttributes(attributes);
+}
+
+export { context, SpanKind, SpanStatusCode };

@@ -1,0 +1,66 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on loopback in front of a real store, to play its faults: `cut()` (unreachable:
+ * connections reset, nothing listens) and `stall()` (a hung link: connections stay open, and
+ * bytes go nowhere in either direction, new connections included).
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private stalled = false;
+
+  constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = createConnection(this.target.port, this.target.host);
+      for (const sock of [client, upstream]) {
+        this.sockets.add(sock);
+        sock.on('close', () => this.sockets.delete(sock));
+        sock.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (chunk) => {
+          if (!this.stalled) to.write(chunk);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      client.on('end', () => upstream.end());
+      upstream.on('end', () => client.end());
+    });
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(this.port, '127.0.0.1', () => res());
+    });
+    this.server = server;
+  }
+
+  /** The link hangs: nothing is forwarded (what was sent meanwhile is lost, as on a dead link). */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  /** Forwards again; connections that lost bytes while stalled are reset, as a real link would leave them broken. */
+  resume(): void {
+    this.stalled = false;
+    for (const sock of this.sockets) sock.destroy();
+    this.sockets.clear();
+  }
+
+  /** Stops listening and destroys every open connection: the store is unreachable. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const sock of this.sockets) sock.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((res) => server.close(() => res()));
+  }
+}
