@@ -15,7 +15,7 @@ export const LIST_QUERY = `query($p: String!, $n: Int!) { deploymentIntentGroups
   name owner { status entity { name email } } clusters { name labels } logicalCluster { name }
 } }`;
 
-const PROJECT = 'bench';
+export const PROJECT = 'bench';
 const PROVIDERS = 4;
 const CLUSTERS_PER_PROVIDER = 25;
 const LOGICAL_CLUSTERS = 10;
@@ -59,7 +59,7 @@ const groupName = (i: number) => `g${String(i).padStart(4, '0')}`;
 const clusterName = (i: number) => `c${String(i).padStart(2, '0')}`;
 
 /** What group i refers to: deterministic, 2 or 3 distinct clusters. */
-function groupRefs(i: number, employees: number) {
+export function groupRefs(i: number, employees: number) {
   const total = PROVIDERS * CLUSTERS_PER_PROVIDER;
   const n = i % 3 === 0 ? 3 : 2;
   const picks = new Set<number>();

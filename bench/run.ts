@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the list benchmark (issue 3), the approval-closure benchmark (issue 5), the
- * garbage-collection benchmark (issue 4) and the change-feed burst (issue 9), on SQLite and, when BENCH_MYSQL_URL is set, on MariaDB.
+ * garbage-collection benchmark (issue 4), the change-feed burst (issue 9), and the federation-peer
+ * comparison, writes and mixed load (issue 13), on SQLite and, when BENCH_MYSQL_URL is set, on MariaDB.
  * Markdown tables on stdout, progress on stderr, figures in bench/results/. See bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runApprovalBench, type ApprovalResult } from './approval.js';
 import { FEED_KEYS, runFeedBench, type FeedResult } from './feed.js';
+import { runCompareBench, type CompareResult } from './compare.js';
 import { runGcBench, type GcResult } from './gc.js';
+import { runWritesBench, type WritesResult } from './writes.js';
+import { runMixedBench, type MixedResult } from './mixed.js';
 import { fmt, ratio, table } from './lib/markdown.js';
 import { benchOptions, progress } from './lib/options.js';
 import type { StoreKind } from './lib/stores.js';
@@ -28,6 +32,9 @@ const list: ListResult[] = [];
 const approval: ApprovalResult[] = [];
 const gc: GcResult[] = [];
 const feed: FeedResult[] = [];
+const compare: CompareResult[] = [];
+const writes: WritesResult[] = [];
+const mixed: MixedResult[] = [];
 const errors: { benchmark: string; store: StoreKind; error: string }[] = [];
 
 async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise<T>, into: T[]): Promise<void> {
@@ -41,14 +48,98 @@ async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise
 }
 
 if (options.only.has('list')) for (const s of stores) await attempt('list', s, () => runListBench(s, options), list);
+if (options.only.has('compare')) for (const s of stores) await attempt('compare', s, () => runCompareBench(s, options), compare);
+if (options.only.has('writes')) for (const s of stores) await attempt('writes', s, () => runWritesBench(s, options), writes);
+if (options.only.has('load') && options.mysqlUrl) await attempt('load', 'mariadb', () => runMixedBench(options), mixed);
 if (options.only.has('approval')) for (const s of stores) await attempt('approval', s, () => runApprovalBench(s, options), approval);
-if (options.only.has('gc')) for (const s of stores) await attempt('gc', s, () => runGcBench(s, options), gc);
+// GC at a tenth of the size first, then at full size: the growth ratio says whether it stays linear.
+const gcSmall: GcResult[] = [];
+if (options.only.has('gc')) {
+  for (const s of stores) {
+    await attempt('gc (small)', s, () => runGcBench(s, { ...options, scale: options.scale / 10 }), gcSmall);
+    await attempt('gc', s, () => runGcBench(s, options), gc);
+  }
+}
 if (options.only.has('feed')) for (const s of stores) await attempt('feed', s, () => runFeedBench(s, options), feed);
 
 // ---- tables ----
 const ms = (n: number | undefined) => fmt(n, n !== undefined && n >= 100 ? 0 : n !== undefined && n >= 10 ? 1 : 2);
 const sections: string[] = [];
 const date = startedAt.toISOString();
+
+if (compare.length) {
+  const rows = compare.flatMap((r) =>
+    r.rows.map((x) => [r.store, x.case, x.what, ms(x.medianMs), ms(x.p95Ms), x.statements, x.fetches, ms(x.subgraphCpuMs), ms(x.gatewayCpuMs ?? undefined)]),
+  );
+  const ratios = compare.map((r) => [
+    r.store,
+    ratio(r.bOverA, 1),
+    fmt(r.throughput.A.reqPerSec, 1),
+    fmt(r.throughput.B.reqPerSec, 1),
+    ratio(r.throughputAOverB, 1),
+    `${fmt(r.throughput.A.p50Ms, 0)} / ${fmt(r.throughput.A.p99Ms, 0)}`,
+    `${fmt(r.throughput.B.p50Ms, 0)} / ${fmt(r.throughput.B.p99Ms, 0)}`,
+    r.throughput.A.errors + r.throughput.B.errors,
+    ratio(r.cpuCOverD, 1),
+  ]);
+  const c = compare[0];
+  sections.push(
+    [
+      `### This subgraph against the federation peer, through the same gateway (issue 13)`,
+      '',
+      `\`deploymentIntentGroups(project, first: ${c.groups}) { name owner { status entity { name email } } clusters { name } logicalCluster { name } }\`; ` +
+        `${c.groups} groups with 2–3 clusters, a logical cluster and an owner among ${c.employees} employees; ${c.rounds} rounds after ${c.warmup} warm-ups, one request of each case per round. ` +
+        `Every server is a process of its own; *subgraph CPU* is the CPU time of the subgraph processes behind the case per request, *gateway CPU* the gateway's. ` +
+        `Statements: SQL statements the subgraphs sent (for B: the groups query and the employees query on the client store). D answers \`entity { employeeId }\` (owner ids only).`,
+      '',
+      table(['store', 'case', 'what', 'median ms', 'p95 ms', 'statements/req', 'subgraph fetches/req', 'subgraph CPU ms/req', 'gateway CPU ms/req'], rows),
+      '',
+      `Ratios, and throughput through the gateway (autocannon, ${c.throughput.connections} connections, ${c.throughput.secondsPerSide} s per side in the order A B B A):`,
+      '',
+      table(['store', 'B/A median latency', 'A req/s', 'B req/s', 'A/B throughput', 'A p50 / p99 ms', 'B p50 / p99 ms', 'errors', 'C/D subgraph CPU'], ratios),
+      ...compare.filter((r) => !r.sameResponse).map((r) => `\n⚠ ${r.store}: A, B and C did not return the same response.`),
+    ].join('\n'),
+  );
+}
+
+if (writes.length) {
+  sections.push(
+    [
+      `### ${writes[0].creates.toLocaleString('en')} creates of groups with three references and an owner (issue 13)`,
+      '',
+      'One `engine.create` at a time (validation, target locks, marked-target refusal, natural-key check, history, reference index, remote link) ' +
+        'against plain inserts of the same rows through the driver (one transaction per group: resource, resource_history, 4 resource_ref rows, remote_link), no checks.',
+      '',
+      table(
+        ['store', 'case', 'creates', 'seconds', 'ms/create', 'creates/s', 'statements/create', 'overhead'],
+        writes.flatMap((w) => [
+          [w.store, 'engine.create', w.creates, fmt(w.engine.seconds, 1), fmt(w.engine.perCreateMs, 2), fmt(w.engine.perSecond, 0), fmt(w.engine.statementsPerCreate, 1), ratio(w.overhead, 1)],
+          [w.store, 'plain inserts', w.creates, fmt(w.plain.seconds, 1), fmt(w.plain.perCreateMs, 2), fmt(w.plain.perSecond, 0), fmt(w.plain.statementsPerCreate, 1), ratio(1, 1)],
+        ]),
+      ),
+    ].join('\n'),
+  );
+}
+
+if (mixed.length) {
+  const m = mixed[0];
+  const mem = (xs: { rssMb: number; heapMb: number }[]) => xs.map((x) => `${fmt(x.rssMb, 0)} / ${fmt(x.heapMb, 0)}`).join(', ');
+  sections.push(
+    [
+      `### Mixed load on two replicas, one MariaDB (issue 13)`,
+      '',
+      `Two processes of this subgraph on one MariaDB database (1,000 groups to start with); autocannon for ${m.seconds} s with ${m.connections} connections (half on each replica). ` +
+        'Reads: `deploymentIntentGroups(project, first: 100)` with owners, clusters and logical cluster; every 10th request a `createDeploymentIntentGroup` with three references and an owner. ' +
+        'An HTTP error or a GraphQL error in the body counts as an error. Memory: RSS / heap MB of each replica.',
+      '',
+      table(
+        ['requests', 'reads', 'writes', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'memory before (MB)', 'memory after (MB)'],
+        [[m.requests, m.reads, m.writes, fmt(m.reqPerSec, 1), fmt(m.p50Ms, 0), fmt(m.p99Ms, 0), m.errors, mem(m.memoryBefore), mem(m.memoryAfter)]],
+      ),
+      ...(m.firstError ? [`\n⚠ first error: ${m.firstError}`] : []),
+    ].join('\n'),
+  );
+}
 
 if (list.length) {
   const rows = list.flatMap((r) =>
@@ -120,7 +211,21 @@ if (gc.length) {
       'Where the collection\'s time goes:',
       '',
       table(['store', 'phase', 'ms', 'statements'], phases),
-      ...gc.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `\n⚠ ${r.store}: check failed: ${c.name} (${c.detail})`)),
+      ...[...gcSmall, ...gc].flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `\n⚠ ${r.store} (${r.plan.resources}): check failed: ${c.name} (${c.detail})`)),
+      '',
+      'Growth: the same collection at a tenth of the size, and at full size (growth = ms per deleted resource at full size / at a tenth; 1.00× is linear):',
+      '',
+      table(
+        ['store', 'resources', 'deleted', 'time ms', 'ms per 1,000 deleted', 'statements', 'peak heap Δ MB', 'growth'],
+        gc.flatMap((big) => {
+          const small = gcSmall.find((x) => x.store === big.store);
+          const per = (r: GcResult) => r.run.timeMs / r.run.deleted;
+          return [
+            ...(small ? [[small.store, small.plan.resources, small.run.deleted, ms(small.run.timeMs), fmt(1000 * per(small), 1), small.run.statements, fmt(small.run.memory.heapDeltaMb, 1), ratio(1, 1)]] : []),
+            [big.store, big.plan.resources, big.run.deleted, ms(big.run.timeMs), fmt(1000 * per(big), 1), big.run.statements, fmt(big.run.memory.heapDeltaMb, 1), small ? ratio(per(big), per(small)) : null],
+          ];
+        }),
+      ),
     ].join('\n'),
   );
 }
@@ -157,10 +262,14 @@ const results = {
   finishedAt: new Date().toISOString(),
   host: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: loadavg() },
   settings: { ...options, only: [...options.only], mysqlUrl: options.mysqlUrl ? options.mysqlUrl.replace(/\/\/[^@]*@/, '//…@') : undefined, stores },
+  compare,
+  writes,
+  mixed,
   list,
   approval,
   gc,
   feed,
+  gcSmall,
   errors,
 };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -19,9 +19,19 @@ export interface BenchOptions {
    * resource_history (see bench/README.md), so the default there is 1.
    */
   createConcurrency: { sqlite: number; mariadb: number };
-  /** Which benchmarks run: list, gc, approval, feed. */
+  /** The peer comparison: measured rounds, warm-up rounds, autocannon seconds per side. */
+  compareRounds: number;
+  /** Creates in the writes benchmark (10,000 × BENCH_SCALE). */
+  writes: number;
+  /** Seconds of the mixed load against two replicas (30). */
+  loadSeconds: number;
+  compareWarmup: number;
+  throughputSeconds: number;
+  /** Which benchmarks run: list, compare, writes, gc, approval, load, feed. */
   only: Set<string>;
 }
+
+export const BENCHMARKS = ['list', 'compare', 'writes', 'gc', 'approval', 'load', 'feed'];
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, integer = true): number {
   const raw = env[name]?.trim();
@@ -34,8 +44,8 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 }
 
 export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const only = new Set((env.BENCH_ONLY || 'list,gc,approval,feed').split(',').map((s) => s.trim()).filter(Boolean));
-  for (const o of only) if (!['list', 'gc', 'approval', 'feed'].includes(o)) throw new Error(`BENCH_ONLY: unknown benchmark "${o}" (list, gc, approval, feed)`);
+  const only = new Set((env.BENCH_ONLY || BENCHMARKS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  for (const o of only) if (!BENCHMARKS.includes(o)) throw new Error(`BENCH_ONLY: unknown benchmark "${o}" (${BENCHMARKS.join(', ')})`);
   const mysqlUrl = env.BENCH_MYSQL_URL?.trim() || undefined;
   if (mysqlUrl && !/^(mysql|mariadb):\/\//.test(mysqlUrl)) throw new Error('BENCH_MYSQL_URL must be mysql://user:pass@host:port/db');
   return {
@@ -50,6 +60,11 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
       sqlite: num(env, 'BENCH_CREATE_CONCURRENCY', 4, 1),
       mariadb: num(env, 'BENCH_CREATE_CONCURRENCY', 1, 1),
     },
+    compareRounds: num(env, 'BENCH_ROUNDS', 40, 1),
+    writes: num(env, 'BENCH_WRITES', Math.max(100, Math.round(10_000 * num(env, 'BENCH_SCALE', 1, 0.001, false))), 1),
+    loadSeconds: num(env, 'BENCH_LOAD_SECONDS', 30, 2),
+    compareWarmup: num(env, 'BENCH_ROUNDS_WARMUP', 10, 0),
+    throughputSeconds: num(env, 'BENCH_THROUGHPUT_SECONDS', 10, 2),
     only,
   };
 }
