@@ -109,6 +109,8 @@ export class Db implements Sql {
   /** Server-side statement limits are off while migrations run (they may take long, and wait for each other). */
   private limitSessions = false;
   private readonly abandoned = new WeakSet<QueryRunner>();
+  /** Connections inside a bounded (maintenance) transaction, with its statement limit in ms. */
+  private readonly boundedRunners = new WeakMap<QueryRunner, number>();
   private lastNow: Timestamp = '0000-00-00 00:00:00.000000';
   private readonly txRetry = retry(handleWhen(retryable), {
     maxAttempts: 8,
@@ -246,7 +248,9 @@ export class Db implements Sql {
    */
   private bounded<T>(runner: QueryRunner, sql: string, run: () => Promise<T>): Promise<T> {
     const scope = currentScope();
-    let limit = this.kind === 'mysql' ? this.statementTimeoutMs + CLIENT_GRACE_MS : Infinity;
+    // A bounded maintenance transaction sets the server's statement limit to its own bound: the
+    // client waits for that one, or it would give up on statements the server still allows.
+    let limit = this.kind === 'mysql' ? (this.boundedRunners.get(runner) ?? this.statementTimeoutMs) + CLIENT_GRACE_MS : Infinity;
     if (scope) {
       const left = scope.deadline - Date.now();
       if (left <= 0) return Promise.reject(new StoreUnavailableError('timed out (the request ran out of time)'));
@@ -336,7 +340,10 @@ export class Db implements Sql {
     let restore: { sql: string; params: unknown[] } | undefined;
     try {
       await this.connect(runner);
-      if (bounds) restore = await this.bindSession(runner, bounds);
+      if (bounds) {
+        restore = await this.bindSession(runner, bounds);
+        this.boundedRunners.set(runner, Math.max(1, Math.ceil(bounds.timeoutSeconds)) * 1000);
+      }
       await this.bounded(runner, 'START TRANSACTION', () => runner.startTransaction());
       const tx = this.txFor(runner);
       const result = await fn(tx);
