@@ -28,13 +28,19 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
+  // Records other reads of this request already hold: the resource loader answers them without a
+  // statement (a plain map: priming the loader would make a promise per record). Only records
+  // read under `only` are put here (prime's callers), so nothing the caller may not read is answered.
+  const known = new Map<string, ResourceRecord>();
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
-    const byId = new Map((await resourcesByIds(db, ids, '', only)).map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const missing = ids.filter((id) => !known.has(id));
+    const byId = new Map((await resourcesByIds(db, missing, '', only)).map((r) => [r.id, r]));
+    return ids.map((id) => known.get(id) ?? byId.get(id) ?? null);
   }, opts);
 
+  /** Records read under `only` for this request: later loads by id take them from `known`. */
   const prime = (records: ResourceRecord[]) => {
-    for (const r of records) resource.prime(r.id, r);
+    for (const r of records) if (!known.has(r.id)) known.set(r.id, r);
     return records;
   };
 
