@@ -1,5 +1,7 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { naturalKeyText } from '../src/engine/resources/content.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
+import type { RemoteRefRecord } from '../src/remote/remote-ref-store.js';
 import type { GraphQLContext } from './context.js';
 
 type Page = { first?: number | null };
@@ -17,9 +19,23 @@ export const resourceFields = {
   history: (r: ResourceRecord, args: { first?: number | null }, ctx: GraphQLContext) =>
     ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first) }),
   asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at }),
-  name: (r: ResourceRecord) => String(r.content.name),
+  // `name` has no resolver: the record's `name` (its stored column, the identity's name, which never changes) is the content's name.
   naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),
 };
+
+/** The fields a list's items are asked for (through fragments too): what the page read brings along. */
+export function selectedFields(info: GraphQLResolveInfo): Set<string> {
+  const out = new Set<string>();
+  const visit = (set: SelectionSetNode | undefined) => {
+    for (const s of set?.selections ?? []) {
+      if (s.kind === Kind.FIELD) out.add(s.name.value);
+      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet);
+      else visit(info.fragments[s.name.value]?.selectionSet);
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet);
+  return out;
+}
 
 /** A resource by natural key as one string (the `kind naturalKey` @key); null for an unknown kind or key. */
 function byNaturalKeyText(ctx: GraphQLContext, kind: unknown, text: unknown): Promise<ResourceRecord | null> {
@@ -59,25 +75,36 @@ export const parentOf = async (r: ResourceRecord, _: unknown, ctx: GraphQLContex
 export const childrenOfKind = (kind: string) => (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
   ctx.loaders.children.load({ parentId: r.id, kind, first: ctx.engine.nestedPage(args.first) });
 
-/** A single reference of the body, through the reference index. */
-export const referenceAt = (path: string) => async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
-  const ref = (await ctx.loaders.referencesOut.load(r.id)).find((x) => x.path === path);
-  return ref ? ctx.loaders.resource.load(ref.toId) : null;
+/** A single reference of the body, through the reference index (or as the page read brought it). */
+export const referenceAt = (path: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+  const preloaded = ctx.loaders.preloaded.get(path)?.get(r.id);
+  if (preloaded !== undefined) return preloaded as ResourceRecord | null;
+  return ctx.loaders.referencesOut.load(r.id).then((refs) => {
+    const ref = refs.find((x) => x.path === path);
+    return ref ? ctx.loaders.resource.load(ref.toId) : null;
+  });
 };
 
-/** A list reference of the body (`clusters[0]`, `clusters[1]`, ...) in list order. */
+/** A list reference of the body (`clusters[0]`, `clusters[1]`, ...) in list order, its first `first`. */
 export const referencesAt = (field: string) => {
   const at = new RegExp(`^${field}\\[(\\d+)\\]$`);
-  return async (r: ResourceRecord, args: Page, ctx: GraphQLContext) => {
+  const load = async (r: ResourceRecord, first: number, ctx: GraphQLContext) => {
     const refs = (await ctx.loaders.referencesOut.load(r.id))
       .map((x) => ({ x, i: at.exec(x.path) }))
       .filter((e) => e.i)
       .sort((a, b) => Number(a.i![1]) - Number(b.i![1]))
-      .slice(0, ctx.engine.nestedPage(args.first));
+      .slice(0, first);
     const targets = await ctx.loaders.resource.loadMany(refs.map((e) => e.x.toId));
     return targets.filter((t): t is ResourceRecord => !!t && !(t instanceof Error));
   };
+  return (r: ResourceRecord, args: Page, ctx: GraphQLContext) => {
+    const first = ctx.engine.nestedPage(args.first);
+    const preloaded = ctx.loaders.preloaded.get(field)?.get(r.id) as (ResourceRecord | null)[] | undefined;
+    return preloaded !== undefined ? preloaded.slice(0, first).filter((t): t is ResourceRecord => t !== null) : load(r, first, ctx);
+  };
 };
 
-export const remoteAt = (path: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) =>
-  ctx.loaders.remoteLink.load({ resourceId: r.id, path });
+export const remoteAt = (path: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+  const preloaded = ctx.loaders.preloaded.get(path)?.get(r.id);
+  return preloaded !== undefined ? (preloaded as RemoteRefRecord | null) : ctx.loaders.remoteLink.load({ resourceId: r.id, path });
+};

@@ -5,6 +5,7 @@ import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { currentScope } from '../observability/request-scope.js';
 import { inSpan, tracingEnabled } from '../observability/tracing.js';
+import { directReader, type DirectReader } from './direct-reads.js';
 import { entities } from './entities.js';
 import { migrations } from './migrations/index.js';
 import { StatementLog } from './statement-log.js';
@@ -112,6 +113,7 @@ export class Db implements Sql {
   /** Connections inside a bounded (maintenance) transaction, with its statement limit in ms. */
   private readonly boundedRunners = new WeakMap<QueryRunner, number>();
   private lastNow: Timestamp = '0000-00-00 00:00:00.000000';
+  private readonly reader: DirectReader;
   private readonly txRetry = retry(handleWhen(retryable), {
     maxAttempts: 8,
     backoff: new ExponentialBackoff({ initialDelay: 5, maxDelay: 200 }),
@@ -125,6 +127,7 @@ export class Db implements Sql {
   ) {
     this.kind = kind;
     this.statementLog = statementLog;
+    this.reader = directReader(dataSource, kind);
   }
 
   static async open(options: DbOptions): Promise<Db> {
@@ -196,12 +199,43 @@ export class Db implements Sql {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 
+  /** A read outside any transaction, straight through the driver (src/data/direct-reads.ts), in the queue and within the limits. */
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.queued(() => this.single((runner) => this.bounded(runner, sql, () => runner.query(sql, params) as Promise<T[]>)));
+    return this.queued(() => this.direct<T>(sql, params, false));
+  }
+
+  /** Like `query`, each row an array of its values in select order: no object per row (hot-path pages). */
+  queryValues(sql: string, params: unknown[] = []): Promise<unknown[][]> {
+    return this.queued(() => this.direct<unknown[]>(sql, params, true));
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.queued(() => this.single((runner) => this.bounded(runner, sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
+    return this.queued(() => this.single((runner) => this.bounded(() => this.abandon(runner), sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
+  }
+
+  /**
+   * One read on a connection of its own without TypeORM's runner: the same connect bound,
+   * statement limit, request deadline, span and error mapping as `single`, and the statement log
+   * (TypeORM logs only what goes through its runner).
+   */
+  private async direct<T>(sql: string, params: unknown[], arrays: boolean): Promise<T[]> {
+    const pending = this.reader.acquire();
+    let connection: Awaited<typeof pending>;
+    try {
+      connection = await this.bounded(() => undefined, 'connect', () => pending);
+    } catch (e) {
+      // A connection that arrives after we gave up goes straight back to the pool.
+      pending.then((c) => c.release(), () => undefined);
+      throw asStoreError(e);
+    }
+    try {
+      this.statementLog.statement(sql);
+      return await this.bounded(() => connection.destroy(), sql, () => connection.query<T>(sql, params, arrays));
+    } catch (e) {
+      throw asStoreError(e);
+    } finally {
+      connection.release();
+    }
   }
 
   /**
@@ -231,7 +265,7 @@ export class Db implements Sql {
   private async connect(runner: QueryRunner): Promise<void> {
     const pending = runner.connect() as Promise<unknown>;
     try {
-      await this.bounded(runner, 'connect', () => pending);
+      await this.bounded(() => this.abandon(runner), 'connect', () => pending);
     } catch (e) {
       // A connection that arrives after we gave up goes straight back to the pool.
       pending.then((c) => (c as { release?: () => void }).release?.(), () => undefined);
@@ -246,11 +280,9 @@ export class Db implements Sql {
    * synchronous: its busy timeout is the limit. Outages become StoreUnavailableError, except
    * lost lock waits, which the transaction retries.
    */
-  private bounded<T>(runner: QueryRunner, sql: string, run: () => Promise<T>): Promise<T> {
+  private bounded<T>(abandon: () => void, sql: string, run: () => Promise<T>, statementMs = this.statementTimeoutMs): Promise<T> {
     const scope = currentScope();
-    // A bounded maintenance transaction sets the server's statement limit to its own bound: the
-    // client waits for that one, or it would give up on statements the server still allows.
-    let limit = this.kind === 'mysql' ? (this.boundedRunners.get(runner) ?? this.statementTimeoutMs) + CLIENT_GRACE_MS : Infinity;
+    let limit = this.kind === 'mysql' ? statementMs + CLIENT_GRACE_MS : Infinity;
     if (scope) {
       const left = scope.deadline - Date.now();
       if (left <= 0) return Promise.reject(new StoreUnavailableError('timed out (the request ran out of time)'));
@@ -267,7 +299,7 @@ export class Db implements Sql {
           () =>
             setImmediate(() => {
               if (settled) return;
-              this.abandon(runner);
+              abandon();
               reject(new StoreUnavailableError('timed out'));
             }),
           limit,
@@ -344,10 +376,10 @@ export class Db implements Sql {
         restore = await this.bindSession(runner, bounds);
         this.boundedRunners.set(runner, Math.max(1, Math.ceil(bounds.timeoutSeconds)) * 1000);
       }
-      await this.bounded(runner, 'START TRANSACTION', () => runner.startTransaction());
+      await this.bounded(() => this.abandon(runner), 'START TRANSACTION', () => runner.startTransaction());
       const tx = this.txFor(runner);
       const result = await fn(tx);
-      await this.bounded(runner, 'COMMIT', () => runner.commitTransaction());
+      await this.bounded(() => this.abandon(runner), 'COMMIT', () => runner.commitTransaction(), this.boundedRunners.get(runner));
       return result;
     } catch (e) {
       // An abandoned connection is closed: the server rolls its transaction back.
@@ -388,15 +420,20 @@ export class Db implements Sql {
   private txFor(runner: QueryRunner): Tx {
     let now: Timestamp | undefined;
     const mysql = this.kind === 'mysql';
+    const abandon = () => this.abandon(runner);
+    // A bounded maintenance transaction sets the server's statement limit to its own bound: the
+    // client waits for that one, or it would give up on statements the server still allows.
+    const statementMs = this.boundedRunners.get(runner);
     return {
       kind: this.kind,
       forUpdate: mysql ? ' FOR UPDATE' : '',
       forShare: mysql ? ' LOCK IN SHARE MODE' : '',
-      query: <R>(sql: string, params: unknown[] = []) => this.bounded(runner, sql, () => runner.query(sql, params) as Promise<R[]>),
-      execute: (sql: string, params: unknown[] = []) => this.bounded(runner, sql, async () => (await runner.query(sql, params, true)).affected ?? 0),
+      query: <R>(sql: string, params: unknown[] = []) => this.bounded(abandon, sql, () => runner.query(sql, params) as Promise<R[]>, statementMs),
+      execute: (sql: string, params: unknown[] = []) =>
+        this.bounded(abandon, sql, async () => (await runner.query(sql, params, true)).affected ?? 0, statementMs),
       now: async () => {
         if (!now) {
-          const [row] = await this.bounded(runner, this.nowSql, () => runner.query(this.nowSql) as Promise<{ now: string }[]>);
+          const [row] = await this.bounded(abandon, this.nowSql, () => runner.query(this.nowSql) as Promise<{ now: string }[]>, statementMs);
           now = this.monotonic(normalizeStored(row.now));
         }
         return now;

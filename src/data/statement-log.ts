@@ -17,8 +17,13 @@ export class StatementLog implements TypeOrmLogger {
     return () => this.listeners.delete(listener);
   }
 
+  /** A statement sent around TypeORM (src/data/direct-reads.ts); costs nothing while nobody listens. */
+  statement(query: string): void {
+    if (this.listeners.size) for (const l of this.listeners) l(query);
+  }
+
   logQuery(query: string): void {
-    for (const l of this.listeners) l(query);
+    if (this.listeners.size) for (const l of this.listeners) l(query);
   }
   logQueryError(error: string | Error, query: string): void {
     this.out?.debug({ err: error, query }, 'statement failed');

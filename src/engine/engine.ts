@@ -10,7 +10,8 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
 import type { Content, ResourceRecord } from './resources/model.js';
-import { listResources, resourcesByNaturalKeys } from './resources/store.js';
+import { listResources } from './resources/page.js';
+import { resourcesByNaturalKeys } from './resources/store.js';
 import { Tenancy } from './resources/tenancy.js';
 import { ResourceWriter } from './resources/writer.js';
 import type { RelationshipSchema } from './schema/model.js';
@@ -123,13 +124,18 @@ export class Engine {
     return found ?? null;
   }
 
-  /** A page of a kind in id order; `within` narrows to the descendants of an ancestor named by identity values. */
+  /**
+   * A page of a kind in id order; `within` narrows to the descendants of an ancestor named by
+   * identity values. `include` names the fields the caller will read of each resource: references
+   * and remote references among them come with the page (see Loaders.page).
+   */
   async list(
     kind: string,
     page: { first?: number | null; after?: string | null },
     within?: Record<string, unknown>,
     loaders?: Loaders,
     actor: Actor = UNRESTRICTED,
+    include: ReadonlySet<string> = new Set(),
   ) {
     const def = this.schema.kind(kind);
     const first = pageSize(page.first, 100);
@@ -138,11 +144,11 @@ export class Engine {
       const fields = def.identity.filter((f) => f in within);
       keyPrefix = JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
     }
-    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
-    const rows = await listResources(this.db, def.name, { first, after: page.after, keyPrefix }, only);
-    loaders?.prime(rows);
-    return rows;
+    // With loaders the page is read with the references it will be asked for, under the loaders' tenancy condition.
+    if (loaders) return loaders.page(def, { first, after: page.after, keyPrefix }, include);
+    return listResources(this.db, def.name, { first, after: page.after, keyPrefix }, this.tenancy.andReadable(actor));
   }
+
 
   historyPage(first: number | null | undefined): number {
     return pageSize(first, 20);

@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import type { Timestamp } from '../data/time.js';
 import type { RemoteContext } from '../remote/context.js';
 import { loadRemoteEntities, loadRemoteLinks, needsFetch, refill, type RemoteEntityKey, type RemoteLinkKey } from '../remote/reader.js';
-import { remoteReferrers, remoteRefsByIds, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
+import { remoteReferrers, remoteRefsByIds, toRemoteRecord, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
+import { remoteCacheReads } from '../observability/metrics.js';
 import type { RemoteEntity } from '../remote/sources/source.js';
 import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
@@ -10,6 +11,8 @@ import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approval
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
 import { childrenPage, EVERYTHING, latestVersions, referencesFrom, referencesToPage, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
+import type { KindDef } from './schema/model.js';
+import { listResources, readPage, type PageOptions } from './resources/page.js';
 
 /**
  * Per-request DataLoaders: whatever one GraphQL operation asks for in a tick is fetched with one
@@ -25,13 +28,19 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
+  // Records other reads of this request already hold: the resource loader answers them without a
+  // statement (a plain map: priming the loader would make a promise per record). Only records
+  // read under `only` are put here (prime's callers), so nothing the caller may not read is answered.
+  const known = new Map<string, ResourceRecord>();
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
-    const byId = new Map((await resourcesByIds(db, ids, '', only)).map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const missing = ids.filter((id) => !known.has(id));
+    const byId = new Map((await resourcesByIds(db, missing, '', only)).map((r) => [r.id, r]));
+    return ids.map((id) => known.get(id) ?? byId.get(id) ?? null);
   }, opts);
 
+  /** Records read under `only` for this request: later loads by id take them from `known`. */
   const prime = (records: ResourceRecord[]) => {
-    for (const r of records) resource.prime(r.id, r);
+    for (const r of records) if (!known.has(r.id)) known.set(r.id, r);
     return records;
   };
 
@@ -131,9 +140,89 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
   }, (k) => `${k.approvalId}|${k.resourceId}`);
 
+  /**
+   * What a page read brought along, by field and then resource id, ready for field resolvers to
+   * return without a loader round: a reference's target, a list's targets in index order (null
+   * where the target is not readable, so `first` counts as on the loader path), a remote
+   * reference (null when the resource has none). A field or resource absent here goes through
+   * the loaders.
+   */
+  const preloaded = new Map<string, Map<string, Preloaded>>();
+
+  /**
+   * A page of a kind under the caller's tenancy condition, with the references and remote
+   * references `include` names (readPage: the page with its links and references, then the linked
+   * remote_ref rows), the references' targets through the (tenancy-filtered) resource loader, and
+   * evicted remote entities refetched as loadRemoteLinks does.
+   */
+  const page = async (kind: KindDef, at: PageOptions, include: ReadonlySet<string>): Promise<ResourceRecord[]> => {
+    const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
+    const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
+    if (!remoteFields.length && !refFields.length) return prime(await listResources(db, kind.name, at, only));
+    const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields }, only);
+    const records = prime(read.records);
+    const field = (name: string) => {
+      let m = preloaded.get(name);
+      if (!m) preloaded.set(name, (m = new Map()));
+      return m;
+    };
+    if (remoteFields.length) {
+      const byField = new Map(remoteFields.map((f) => [f.field, field(f.field)]));
+      for (const m of byField.values()) for (const r of records) m.set(r.id, null);
+      const byId = new Map(read.remote.map((row) => [row.id, toRemoteRecord(row)]));
+      await refill(ctx, needsFetch(ctx, [...byId.values()]));
+      for (const link of read.links) {
+        const m = byField.get(link.path);
+        const rec = byId.get(link.remoteRefId);
+        if (!m || !rec) continue;
+        m.set(link.resourceId, rec);
+        remoteCacheReads.inc({ status: rec.status });
+      }
+    }
+    if (refFields.length) {
+      // The targets through the resource loader: one statement per 500 distinct targets, cached
+      // for the request, and under the caller's tenancy condition like every other target read.
+      const targetIds = new Set<string>();
+      for (const refs of read.references.values()) for (const [, toId] of refs) targetIds.add(toId);
+      const ids = [...targetIds];
+      const found = await resource.loadMany(ids);
+      const targets = new Map<string, ResourceRecord>();
+      ids.forEach((id, i) => {
+        const t = found[i];
+        if (t && !(t instanceof Error)) targets.set(id, t);
+      });
+      const single = refFields.filter((f) => !f.list).map((f) => field(f.field));
+      const lists = new Map(refFields.filter((f) => f.list).map((f) => [f.field, field(f.field)]));
+      for (const r of records) {
+        for (const m of single) m.set(r.id, null);
+        for (const m of lists.values()) m.set(r.id, []);
+      }
+      for (const [id, refs] of read.references) {
+        let unordered = false;
+        for (const [path, toId] of refs) {
+          const target = targets.get(toId) ?? null;
+          const bracket = path.indexOf('[');
+          if (bracket < 0) {
+            if (target) preloaded.get(path)?.set(id, target);
+            continue;
+          }
+          const list = lists.get(path.slice(0, bracket))?.get(id) as (ResourceRecord | null)[] | undefined;
+          if (!list) continue;
+          // The aggregate's order is not guaranteed: a list that does not arrive as 0, 1, 2… is rebuilt in index order.
+          if (Number(path.slice(bracket + 1, -1)) !== list.length) unordered = true;
+          list.push(target);
+        }
+        if (unordered) for (const [name, m] of lists) m.set(id, inIndexOrder(name, refs, targets));
+      }
+    }
+    return records;
+  };
+
   return {
     /** The caller's tenancy condition: reads made for this request outside the loaders use it too. */
     only,
+    preloaded,
+    page,
     resource,
     resourceByNaturalKey,
     children,
@@ -156,3 +245,16 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The targets of `field[i]` references, by i (null where a target is not readable). */
+function inIndexOrder(field: string, refs: readonly [path: string, toId: string][], targets: Map<string, ResourceRecord>): (ResourceRecord | null)[] {
+  const prefix = `${field}[`;
+  return refs
+    .filter(([path]) => path.startsWith(prefix))
+    .map(([path, toId]) => [Number(path.slice(prefix.length, -1)), targets.get(toId) ?? null] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map((x) => x[1]);
+}
+
+/** A preloaded field's value: a target, a list of targets (null: not readable), a remote reference, or null. */
+export type Preloaded = ResourceRecord | (ResourceRecord | null)[] | RemoteRefRecord | null;

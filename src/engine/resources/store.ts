@@ -18,22 +18,60 @@ const HISTORY_COLUMNS = 'resource_id, version, content, valid_from, valid_to, ch
 /** No condition: internal reads and unconfined callers. */
 export const EVERYTHING: SqlCondition = { sql: '', params: [] };
 
+/**
+ * A stored row as a record. The content is parsed on first read: a list that only shows names
+ * (the `name` column) never parses the documents. The accessor is an own, enumerable property, so
+ * spreading or serialising a record reads it like a plain field.
+ */
 export function toRecord(row: ResourceRow): ResourceRecord {
+  return stored(row.id, row.kind, row.natural_key, row.name, row.parent_id, row.content, row.version, row.status, row.created_at, row.updated_at, row.marked_at, row.delete_after, row.mark_id, row.marked_by);
+}
+
+/** The same from an array row whose first values are the RESOURCE_COLUMNS values, in that order. */
+export function toRecordFromValues(v: readonly unknown[]): ResourceRecord {
+  const [id, kind, naturalKey, name, parentId, content, version, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy] = v as [
+    string, string, string, string, string | null, string, number, ResourceRow['status'], string, string, string | null, string | null, string | null, string | null | undefined,
+  ];
+  return stored(id, kind, naturalKey, name, parentId, content, version, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy);
+}
+
+/** The number of RESOURCE_COLUMNS: where the values after a resource's own start in an array row. */
+export const RESOURCE_WIDTH = RESOURCE_COLUMNS.split(', ').length;
+
+function stored(
+  id: string,
+  kind: string,
+  naturalKey: string,
+  name: string,
+  parentId: string | null,
+  contentText: string,
+  version: number,
+  status: ResourceRow['status'],
+  createdAt: string,
+  updatedAt: string,
+  markedAt: string | null,
+  deleteAfter: string | null,
+  markId: string | null,
+  markedBy: string | null | undefined,
+): ResourceRecord {
+  let content: Content | undefined;
   return {
-    id: row.id,
-    kind: row.kind,
-    naturalKey: row.natural_key,
-    name: row.name,
-    parentId: row.parent_id,
-    content: JSON.parse(row.content) as Content,
-    version: Number(row.version),
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    markedAt: row.marked_at,
-    deleteAfter: row.delete_after,
-    markId: row.mark_id,
-    markedBy: row.marked_by ?? null,
+    id,
+    kind,
+    naturalKey,
+    name,
+    parentId,
+    get content(): Content {
+      return (content ??= JSON.parse(contentText) as Content);
+    },
+    version: Number(version),
+    status,
+    createdAt,
+    updatedAt,
+    markedAt,
+    deleteAfter,
+    markId,
+    markedBy: markedBy ?? null,
   };
 }
 
@@ -98,37 +136,6 @@ export async function childrenPage(
       [...c, kind, ...only.params, first],
     ),
   );
-  return rows.map(toRecord);
-}
-
-const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
-
-/** A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these identity values. */
-export async function listResources(
-  sql: Sql,
-  kind: string,
-  options: { first: number; after?: string | null; keyPrefix?: string[] },
-  only = EVERYTHING,
-): Promise<ResourceRecord[]> {
-  const where = ['kind = ?'];
-  const params: unknown[] = [kind];
-  if (only.sql) {
-    where.push(only.sql.replace(/^ AND /, ''));
-    params.push(...only.params);
-  }
-  if (options.keyPrefix?.length) {
-    // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
-    // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
-    const prefix = `${JSON.stringify(options.keyPrefix).slice(0, -1)},`;
-    where.push(`natural_key LIKE ? ESCAPE '!' AND SUBSTR(natural_key, 1, ?) = ?`);
-    params.push(`${escapeLike(prefix)}%`, prefix.length, prefix);
-  }
-  if (options.after) {
-    where.push('id > ?');
-    params.push(options.after);
-  }
-  params.push(options.first);
-  const rows = await sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
   return rows.map(toRecord);
 }
 

@@ -1,0 +1,135 @@
+import type { Db, Sql } from '../../data/db.js';
+import type { RemoteRefRow, ResourceRow } from '../../data/entities.js';
+import { REMOTE_COLUMNS } from '../../remote/remote-ref-store.js';
+import type { ResourceRecord } from './model.js';
+import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
+import type { SqlCondition } from './tenancy.js';
+
+/**
+ * A page of one kind in id order, and what a list reads with it in the same statements: the
+ * page's remote links and their remote_ref rows, and its outgoing references. Every statement is
+ * built on `pageOf`, so the page (with the caller's tenancy condition) is defined in one place.
+ */
+
+export interface PageOptions {
+  first: number;
+  after?: string | null;
+  /** Natural keys that start with these identity values. */
+  keyPrefix?: string[];
+}
+
+const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
+
+/**
+ * The page's filter on `resource` and its parameters, LIMIT last. `only` is the caller's tenancy
+ * condition (`AND …` on the row named `resource`): a page never holds a row the caller may not read.
+ */
+function pageFilter(kind: string, options: PageOptions, only: SqlCondition): { where: string; params: unknown[] } {
+  const where = ['kind = ?'];
+  const params: unknown[] = [kind];
+  if (only.sql) {
+    where.push(only.sql.replace(/^ AND /, ''));
+    params.push(...only.params);
+  }
+  if (options.keyPrefix?.length) {
+    // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
+    // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
+    const prefix = `${JSON.stringify(options.keyPrefix).slice(0, -1)},`;
+    where.push(`natural_key LIKE ? ESCAPE '!' AND SUBSTR(natural_key, 1, ?) = ?`);
+    params.push(`${escapeLike(prefix)}%`, prefix.length, prefix);
+  }
+  if (options.after) {
+    where.push('id > ?');
+    params.push(options.after);
+  }
+  params.push(options.first);
+  return { where: where.join(' AND '), params };
+}
+
+const pageOf = (columns: string, kind: string, options: PageOptions, only: SqlCondition) => {
+  const { where, params } = pageFilter(kind, options, only);
+  return { sql: `SELECT ${columns} FROM resource WHERE ${where} ORDER BY id LIMIT ?`, params };
+};
+
+/** A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these identity values. */
+export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING): Promise<ResourceRecord[]> {
+  const page = pageOf(RESOURCE_COLUMNS, kind, options, only);
+  return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
+}
+
+export interface PageLink {
+  resourceId: string;
+  path: string;
+  remoteRefId: string;
+}
+
+/** What a list reads with its page: remote references, and references in these fields. */
+export interface PageWants {
+  remote: boolean;
+  references: readonly { field: string; list: boolean }[];
+}
+
+export interface PageRead {
+  records: ResourceRecord[];
+  /** The page's remote links (when wanted), and the remote_ref rows they link to, each once. */
+  links: PageLink[];
+  remote: RemoteRefRow[];
+  /** The page's references in the wanted fields, by referrer: [path, target id]. */
+  references: Map<string, [path: string, toId: string][]>;
+}
+
+/** `path = ?` for a single reference field, `path LIKE 'field[%'` for a list; ESCAPE '!'. */
+function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql: string; params: string[] } {
+  return {
+    sql: `(${fields.map((f) => (f.list ? `f.path LIKE ? ESCAPE '!'` : 'f.path = ?')).join(' OR ')})`,
+    params: fields.map((f) => (f.list ? `${escapeLike(f.field)}[%` : f.field)),
+  };
+}
+
+/**
+ * A page with what its list reads, in one statement: the page LEFT JOIN its remote links, each
+ * row carrying the resource's wanted references as one JSON array ([[path, target id], ...]);
+ * then, when it links any, the remote_ref rows of the page, each once (one more statement, on the
+ * same tenancy-filtered page). Rows come as arrays (no object per row); no statement grows with
+ * the page. The references' targets are not read here: the caller reads them through its
+ * tenancy-filtered resource loader.
+ */
+export async function readPage(db: Db, kind: string, options: PageOptions, wants: PageWants, only = EVERYTHING): Promise<PageRead> {
+  const page = pageOf(RESOURCE_COLUMNS, kind, options, only);
+  const columns = ['p.*'];
+  const params: unknown[] = [];
+  if (wants.references.length) {
+    const paths = pathFilter(wants.references);
+    const agg = db.kind === 'mysql' ? 'JSON_ARRAYAGG(JSON_ARRAY(f.path, f.to_id))' : 'json_group_array(json_array(f.path, f.to_id))';
+    columns.push(`(SELECT ${agg} FROM resource_ref f WHERE f.from_id = p.id AND ${paths.sql})`);
+    params.push(...paths.params);
+  }
+  if (wants.remote) columns.push('l.path', 'l.remote_ref_id');
+  const rows = await db.queryValues(
+    `SELECT ${columns.join(', ')} FROM (${page.sql}) p${wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id' : ''} ORDER BY p.id`,
+    [...params, ...page.params],
+  );
+  const linkAt = RESOURCE_WIDTH + (wants.references.length ? 1 : 0);
+  const read: PageRead = { records: [], links: [], remote: [], references: new Map() };
+  for (const row of rows) {
+    const id = row[0] as string;
+    if (read.records[read.records.length - 1]?.id !== id) {
+      read.records.push(toRecordFromValues(row));
+      // MariaDB hands a JSON aggregate back as text or parsed (by version); better-sqlite3 as text.
+      const refs = row[RESOURCE_WIDTH];
+      if (wants.references.length) read.references.set(id, (typeof refs === 'string' ? JSON.parse(refs) : (refs ?? [])) as [string, string][]);
+    }
+    if (!wants.remote) continue;
+    const path = row[linkAt] as string | null;
+    const remoteRefId = row[linkAt + 1] as string | null;
+    if (path !== null && remoteRefId !== null) read.links.push({ resourceId: id, path, remoteRefId });
+  }
+  if (read.links.length) {
+    const ids = pageOf('id', kind, options, only);
+    read.remote = await db.query<RemoteRefRow>(
+      `SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (SELECT l.remote_ref_id FROM (${ids.sql}) p JOIN remote_link l ON l.resource_id = p.id)`,
+      ids.params,
+    );
+  }
+  return read;
+}
