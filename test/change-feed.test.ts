@@ -298,7 +298,8 @@ describe('NATS JetStream feed', () => {
       const seqs: number[] = [];
       for (let i = 0; i < 40; i++) seqs.push(await publish(`${stream}.e`, change('c', 'employee', null, employee(i, `n${i}`))));
       const all = () => new Set([...a.ids(), ...b.ids()]);
-      await a.until(() => all().size === seqs.length, 'every event on some replica');
+      // Either replica may take the last events: wait on both, not on `a`'s apply alone.
+      await eventually(async () => all().size === seqs.length, 'every event on some replica');
       expect([...all()].sort()).toEqual(seqs.map((s) => natsId(stream, s)).sort());
       await settled(stream, 'shared');
     } finally {

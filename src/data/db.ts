@@ -210,7 +210,10 @@ export class Db implements Sql {
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.queued(() => this.single((runner) => this.bounded(() => this.abandon(runner), sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
+    const once = () => this.queued(() => this.single((runner) => this.bounded(() => this.abandon(runner), sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
+    // InnoDB can pick a single autocommit statement as a deadlock victim; it was rolled back
+    // whole, so it is run again like a transaction would be.
+    return this.kind === 'mysql' ? this.txRetry.execute(once) : once();
   }
 
   /**
