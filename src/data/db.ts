@@ -106,7 +106,8 @@ export class Db implements Sql {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
   /** Set while a queued SQLite transaction runs: its own plain statements must not queue behind it. */
   private readonly sqliteOwner = new AsyncLocalStorage<true>();
-  private flavor?: Promise<'mariadb' | 'mysql'>;
+  /** Which server answers on MySQL's protocol: their session variables for time limits differ. */
+  private flavor: 'mariadb' | 'mysql' = 'mariadb';
   /** Server-side statement limits are off while migrations run (they may take long, and wait for each other). */
   private limitSessions = false;
   private readonly abandoned = new WeakSet<QueryRunner>();
@@ -150,7 +151,11 @@ export class Db implements Sql {
       throw asStoreError(e);
     }
     const db = new Db(ds, kind, statementLog, statementTimeoutMs);
-    if (kind === 'mysql') await db.limitStatementsPerSession();
+    if (kind === 'mysql') {
+      const [{ version }] = await db.query<{ version: string }>('SELECT VERSION() AS version');
+      db.flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+      db.limitStatementsPerSession();
+    }
     return db;
   }
 
@@ -159,9 +164,8 @@ export class Db implements Sql {
    * out (after migrations). mysql2 runs a connection's commands in order, so the SET precedes the
    * statement the connection was acquired for.
    */
-  private async limitStatementsPerSession(): Promise<void> {
-    const [{ version }] = await this.query<{ version: string }>('SELECT VERSION() AS version');
-    const sql = /mariadb/i.test(version)
+  private limitStatementsPerSession(): void {
+    const sql = this.flavor === 'mariadb'
       ? `SET SESSION max_statement_time = ${this.statementTimeoutMs / 1000}`
       : `SET SESSION max_execution_time = ${Math.round(this.statementTimeoutMs)}`;
     type PooledConnection = { query(sql: string, cb: (err: Error | null) => void): void };
@@ -404,12 +408,8 @@ export class Db implements Sql {
    */
   private async bindSession(runner: QueryRunner, bounds: TransactionBounds): Promise<{ sql: string; params: unknown[] }> {
     const seconds = Math.max(1, Math.ceil(bounds.timeoutSeconds));
-    this.flavor ??= (async () => {
-      const [row] = (await runner.query(`SELECT VERSION() AS v`)) as { v: string }[];
-      return /mariadb/i.test(row.v) ? 'mariadb' : 'mysql';
-    })();
     const vars: [string, number][] =
-      (await this.flavor) === 'mariadb'
+      this.flavor === 'mariadb'
         ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
         : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
     const saved = (i: number) => `@isg_bound_${i}`;
