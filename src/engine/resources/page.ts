@@ -1,6 +1,7 @@
 import type { Db, Sql } from '../../data/db.js';
 import type { RemoteRefRow, ResourceRow } from '../../data/entities.js';
 import { REMOTE_COLUMNS } from '../../remote/remote-ref-store.js';
+import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
 import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
 import type { SqlCondition } from './tenancy.js';
@@ -32,11 +33,9 @@ function pageFilter(kind: string, options: PageOptions, only: SqlCondition): { w
     params.push(...only.params);
   }
   if (options.keyPrefix?.length) {
-    // natural_key is a JSON array: ["p1","a1",...]; a prefix of values is a prefix of the text.
-    // LIKE finds the range (by index); SQLite's LIKE ignores ASCII case, so the prefix is also compared byte for byte.
-    const prefix = `${JSON.stringify(options.keyPrefix).slice(0, -1)},`;
-    where.push(`natural_key LIKE ? ESCAPE '!' AND SUBSTR(natural_key, 1, ?) = ?`);
-    params.push(`${escapeLike(prefix)}%`, prefix.length, prefix);
+    const under = keysUnder('natural_key', options.keyPrefix);
+    where.push(under.sql);
+    params.push(...under.params);
   }
   if (options.after) {
     where.push('id > ?');

@@ -1,6 +1,7 @@
 import type { Actor } from '../actor.js';
 import { forbidden } from '../actor.js';
 import type { RelationshipSchema } from '../schema/model.js';
+import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
 import { labelOf } from './writer.js';
 
@@ -32,14 +33,10 @@ export class Tenancy {
       params.push(...this.sharedKinds);
     }
     for (const project of actor.projects) {
-      const root = JSON.stringify([project]);
-      // The root itself (["p"]) and everything under it (["p", ...]): keys from `["p",` up to, not
-      // including, `["p"-` (the next character after the comma). A range, not LIKE: SQLite's LIKE
-      // ignores case, and project "Retail" must not open "retail"; comparisons are binary on
-      // every store (utf8mb4_bin on MySQL/MariaDB), and the range uses the natural-key index.
-      const under = `${root.slice(0, -1)},`;
-      terms.push(`${alias}.natural_key = ?`, `(${alias}.natural_key >= ? AND ${alias}.natural_key < ?)`);
-      params.push(root, under, `${root.slice(0, -1)}-`);
+      // The root itself and everything under it; byte for byte, so "Retail" does not open "retail".
+      const under = keysUnder(`${alias}.natural_key`, [project]);
+      terms.push(`${alias}.natural_key = ?`, under.sql);
+      params.push(JSON.stringify([project]), ...under.params);
     }
     return terms.length ? { sql: `(${terms.join(' OR ')})`, params } : { sql: '(1 = 0)', params: [] };
   }
