@@ -8,7 +8,7 @@ import { freePort } from './fixtures/subgraph-process.js';
 import { until } from './support/poll.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 import { MYSQL_URL, tempMysql, tempSqlite, type TempStore } from './support/stores.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Bounded waits on the operational store (MariaDB): a statement may take STORE_STATEMENT_TIMEOUT_MS
@@ -50,13 +50,9 @@ describe('a MariaDB operational store behind a link that hangs, and under a tabl
   let s: TestServer;
   beforeAll(async () => {
     db = await tempMysql('bounded');
-    const target = new URL(MYSQL_URL);
-    proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
-    await proxy.open();
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    s = await startTestServer('sqlite', { env: { DATABASE_URL: viaProxy.toString(), ...LIMITS } });
+    let viaProxy: string;
+    ({ proxy, url: viaProxy } = await proxied(db.url));
+    s = await startTestServer('sqlite', { env: { DATABASE_URL: viaProxy, ...LIMITS } });
     await s.ok(`mutation { createProject(input: { name: "bounded" }) { name } }`);
   });
   afterAll(async () => {

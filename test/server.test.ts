@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, pollUntil } from './fixtures/subgraph-process.js';
-import { MYSQL_URL, OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
+import { pollUntil } from './fixtures/subgraph-process.js';
+import { OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 
 describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   let s: TestServer;
@@ -58,13 +58,9 @@ describe('GET /health when the operational store goes away (MariaDB behind a pro
   let s: TestServer;
   beforeAll(async () => {
     db = await tempMysql('health');
-    const target = new URL(MYSQL_URL);
-    proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
-    await proxy.open();
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    s = await startTestServer('sqlite', { env: { DATABASE_URL: viaProxy.toString() } });
+    let viaProxy: string;
+    ({ proxy, url: viaProxy } = await proxied(db.url));
+    s = await startTestServer('sqlite', { env: { DATABASE_URL: viaProxy } });
   });
   afterAll(async () => {
     await proxy?.open().catch(() => undefined); // let the server close its pool cleanly

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from '../fixtures/subgraph-process.js';
 
 /**
  * A TCP proxy on loopback in front of a real store, to play its faults: `cut()` (unreachable:
@@ -63,4 +64,15 @@ export class TcpProxy {
     this.sockets.clear();
     if (server) await new Promise<void>((res) => server.close(() => res()));
   }
+}
+
+/** An open proxy on a free loopback port in front of the server `storeUrl` names, and that URL routed through it. */
+export async function proxied(storeUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(storeUrl);
+  const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 3306) });
+  await proxy.open();
+  const url = new URL(storeUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return { proxy, url: url.toString() };
 }
