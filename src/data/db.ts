@@ -62,11 +62,8 @@ const CLIENT_GRACE_MS = 1000;
 const retryable = (e: Error) => {
   const errno = (e as { driverError?: { errno?: number } }).driverError?.errno ?? (e as { errno?: number }).errno;
   const code = (e as { driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
-  return errno === 1213 || errno === 1205 || (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) || e instanceof RetryTransaction;
+  return errno === 1213 || errno === 1205 || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'));
 };
-
-/** Thrown inside a transaction to run it again (a row it relied on changed under it). */
-export class RetryTransaction extends Error {}
 
 export function parseDatabaseUrl(url: string, statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS): DataSourceOptions & { kind: DbKind } {
   if (url.startsWith('sqlite:')) {
