@@ -25,6 +25,7 @@ import { formatError } from './errors.js';
 import { requestLimits } from './limits/limits.js';
 import { observeRequests } from './observe-requests.js';
 import { buildSchema } from './schema.js';
+import { compiledExecution } from './execution/compiled-executor.js';
 import { jsonTransportErrors, requireJsonBody } from './transport-errors.js';
 
 export interface HttpServer {
@@ -99,7 +100,8 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const limits = requestLimits(options.limits);
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
+    gateway: compiledExecution(schema),
     logger: options.log,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
