@@ -6,7 +6,7 @@ import type { Actor } from '../actor.js';
 import { badInput, notFound } from '../errors.js';
 import type { Tenancy } from '../resources/tenancy.js';
 import type { ResourceRecord } from '../resources/model.js';
-import { resourcesByIds } from '../resources/store.js';
+import { recordWith, resourcesByIds } from '../resources/store.js';
 import { labelOf } from '../resources/writer.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import type { MarkResult } from './model.js';
@@ -50,7 +50,7 @@ export async function markForDeletion(
             [now, deleteAfter, markId, who.actor.subject, ...c.map((r) => r.id)],
           );
           const markedBy = who.actor.subject;
-          marked.push(...c.map((r) => ({ ...r, status: 'MARKED_FOR_DELETION' as const, markedAt: now, deleteAfter, markId, markedBy })));
+          marked.push(...c.map((r) => recordWith(r, { status: 'MARKED_FOR_DELETION', markedAt: now, deleteAfter, markId, markedBy })));
         }
       }
     }
@@ -90,6 +90,6 @@ export async function cancelDeletion(db: Db, id: string, who: { actor: Actor; te
       r.markId,
     ]);
     await tx.execute(`DELETE FROM deletion_mark WHERE id = ?`, [r.markId]);
-    return { ...r, status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null, markedBy: null };
+    return recordWith(r, { status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null, markedBy: null });
   });
 }
