@@ -85,50 +85,87 @@ function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql:
   };
 }
 
+/** remote_ref columns in REMOTE_COLUMNS order, as read through the page's LEFT JOIN. */
+const JOINED_REMOTE = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+
+function remoteRow(v: readonly unknown[], at: number): RemoteRefRow {
+  return {
+    id: v[at] as string,
+    entity_type: v[at + 1] as string,
+    remote_hash_key: v[at + 2] as string,
+    remote_key_payload: v[at + 3] as string,
+    cached_entity: v[at + 4] as string | null,
+    deleted: v[at + 5] as number,
+    fetched_at: v[at + 6] as string | null,
+    last_error: v[at + 7] as string | null,
+    failures: v[at + 8] as number,
+    created_at: v[at + 9] as string,
+    source_position: v[at + 10] as string | null,
+  };
+}
+
 /**
- * A page with what its list reads, in one statement: the page LEFT JOIN its remote links, each
- * row carrying the resource's wanted references as one JSON array ([[path, target id], ...]);
- * then, when it links any, the remote_ref rows of the page, each once (one more statement, on the
- * same tenancy-filtered page). Rows come as arrays (no object per row); no statement grows with
- * the page. The references' targets are not read here: the caller reads them through its
- * tenancy-filtered resource loader.
+ * The remote LEFT JOIN, literally: the page LEFT JOIN its remote links LEFT JOIN their remote_ref
+ * rows, one statement, rows as arrays (no object per row). The wanted references come with it:
+ * on SQLite as a JSON array per resource from a correlated subquery ([[path, target id], ...]),
+ * which SQLite answers cheaply; on MySQL/MariaDB, where that dependent subquery doubled the
+ * statement's time, as a second statement over the same page, sent at the same time on another
+ * connection. No statement grows with the page. The references' targets are not read here: the
+ * caller reads them through its tenancy-filtered resource loader.
  */
 export async function readPage(db: Db, kind: string, options: PageOptions, wants: PageWants, only = EVERYTHING): Promise<PageRead> {
   const page = pageOf(RESOURCE_COLUMNS, kind, options, only);
+  const aggregated = wants.references.length > 0 && db.kind === 'sqlite';
   const columns = ['p.*'];
   const params: unknown[] = [];
+  let refsAside: Promise<unknown[][]> | null = null;
   if (wants.references.length) {
     const paths = pathFilter(wants.references);
-    const agg = db.kind === 'mysql' ? 'JSON_ARRAYAGG(JSON_ARRAY(f.path, f.to_id))' : 'json_group_array(json_array(f.path, f.to_id))';
-    columns.push(`(SELECT ${agg} FROM resource_ref f WHERE f.from_id = p.id AND ${paths.sql})`);
-    params.push(...paths.params);
+    if (aggregated) {
+      columns.push(`(SELECT json_group_array(json_array(f.path, f.to_id)) FROM resource_ref f WHERE f.from_id = p.id AND ${paths.sql})`);
+      params.push(...paths.params);
+    } else {
+      const ids = pageOf('id', kind, options, only);
+      refsAside = db.queryValues(`SELECT f.from_id, f.path, f.to_id FROM (${ids.sql}) p JOIN resource_ref f ON f.from_id = p.id WHERE ${paths.sql}`, [
+        ...ids.params,
+        ...paths.params,
+      ]);
+      // Awaited below; a failure here must not go unhandled while the page statement runs.
+      refsAside.catch(() => undefined);
+    }
   }
-  if (wants.remote) columns.push('l.path', 'l.remote_ref_id');
-  const rows = await db.queryValues(
-    `SELECT ${columns.join(', ')} FROM (${page.sql}) p${wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id' : ''} ORDER BY p.id`,
-    [...params, ...page.params],
-  );
-  const linkAt = RESOURCE_WIDTH + (wants.references.length ? 1 : 0);
+  if (wants.remote) columns.push('l.path', JOINED_REMOTE);
+  const joins = wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id LEFT JOIN remote_ref r ON r.id = l.remote_ref_id' : '';
+  const rows = await db.queryValues(`SELECT ${columns.join(', ')} FROM (${page.sql}) p${joins} ORDER BY p.id`, [...params, ...page.params]);
+  const linkAt = RESOURCE_WIDTH + (aggregated ? 1 : 0);
   const read: PageRead = { records: [], links: [], remote: [], references: new Map() };
+  const remoteSeen = new Set<string>();
   for (const row of rows) {
     const id = row[0] as string;
     if (read.records[read.records.length - 1]?.id !== id) {
       read.records.push(toRecordFromValues(row));
-      // MariaDB hands a JSON aggregate back as text or parsed (by version); better-sqlite3 as text.
-      const refs = row[RESOURCE_WIDTH];
-      if (wants.references.length) read.references.set(id, (typeof refs === 'string' ? JSON.parse(refs) : (refs ?? [])) as [string, string][]);
+      if (aggregated) {
+        const refs = row[RESOURCE_WIDTH];
+        read.references.set(id, (typeof refs === 'string' ? JSON.parse(refs) : (refs ?? [])) as [string, string][]);
+      }
     }
     if (!wants.remote) continue;
     const path = row[linkAt] as string | null;
     const remoteRefId = row[linkAt + 1] as string | null;
-    if (path !== null && remoteRefId !== null) read.links.push({ resourceId: id, path, remoteRefId });
+    if (path === null || remoteRefId === null) continue;
+    read.links.push({ resourceId: id, path, remoteRefId });
+    // A remote entity many resources refer to comes once per referrer: its row is kept once.
+    if (!remoteSeen.has(remoteRefId)) {
+      remoteSeen.add(remoteRefId);
+      read.remote.push(remoteRow(row, linkAt + 1));
+    }
   }
-  if (read.links.length) {
-    const ids = pageOf('id', kind, options, only);
-    read.remote = await db.query<RemoteRefRow>(
-      `SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (SELECT l.remote_ref_id FROM (${ids.sql}) p JOIN remote_link l ON l.resource_id = p.id)`,
-      ids.params,
-    );
+  if (refsAside) {
+    for (const [fromId, path, toId] of (await refsAside) as [string, string, string][]) {
+      let refs = read.references.get(fromId);
+      if (!refs) read.references.set(fromId, (refs = []));
+      refs.push([path, toId]);
+    }
   }
   return read;
 }
