@@ -100,7 +100,10 @@ export const referencesAt = (field: string) => {
   return (r: ResourceRecord, args: Page, ctx: GraphQLContext) => {
     const first = ctx.engine.nestedPage(args.first);
     const preloaded = ctx.loaders.preloaded.get(field)?.get(r.id) as (ResourceRecord | null)[] | undefined;
-    return preloaded !== undefined ? preloaded.slice(0, first).filter((t): t is ResourceRecord => t !== null) : load(r, first, ctx);
+    if (preloaded === undefined) return load(r, first, ctx);
+    // Most lists are short and wholly readable: returned as they are, without two copies per row.
+    if (preloaded.length <= first && !preloaded.includes(null)) return preloaded as ResourceRecord[];
+    return preloaded.slice(0, first).filter((t): t is ResourceRecord => t !== null);
   };
 };
 
