@@ -126,7 +126,7 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
     const sameResponse = norm(bodies.get('A')!) === norm(bodies.get('B')!) && norm(bodies.get('A')!) === norm(bodies.get('C')!);
     if (!sameResponse) progress(`compare/${store}: WARNING A, B and C answer differently`);
 
-    const samples = new Map(cases.map((c) => [c.case, { ms: [] as number[], cpu: [] as number[], gw: [] as number[], st: [] as number[], fe: [] as number[] }]));
+    const samples = new Map(cases.map((c) => [c.case, { ms: [] as number[], st: [] as number[], fe: [] as number[] }]));
     const rounds = options.compareRounds;
     const warmup = options.compareWarmup;
     progress(`compare/${store}: ${cases.length} cases, ${warmup} warm-up + ${rounds} measured rounds`);
@@ -142,16 +142,28 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
         const n = c.subgraphs.length;
         const s = samples.get(c.case)!;
         s.ms.push(ms);
-        s.cpu.push(sum(after.slice(0, n), (x) => x.cpuMs) - sum(before.slice(0, n), (x) => x.cpuMs));
         s.st.push(sum(after.slice(0, n), (x) => x.statements) - sum(before.slice(0, n), (x) => x.statements));
         if (c.gateway) {
-          s.gw.push(after[n].cpuMs - before[n].cpuMs);
           s.fe.push(after[n].fetches - before[n].fetches);
         }
       }
       if ((r + 1) % 10 === 0) progress(`compare/${store}:   round ${r + 1}/${warmup + rounds}`);
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // CPU per request from a block of requests per case: a server's work after it answered (a
+    // scavenge, the access log) falls after the request, so per-request readings charged it to
+    // whichever case came next. Over a block it is counted once, with its own case.
+    const cpuBlock = new Map<string, { sub: number; gw: number | null }>();
+    for (const c of cases) {
+      const involved = [...c.subgraphs, ...(c.gateway ? [c.gateway] : [])];
+      const before = await Promise.all(involved.map((s) => s.stats()));
+      for (let i = 0; i < rounds; i++) await post(c.url, c.query, vars);
+      const after = await Promise.all(involved.map((s) => s.stats()));
+      const n = c.subgraphs.length;
+      cpuBlock.set(c.case, {
+        sub: (sum(after.slice(0, n), (x) => x.cpuMs) - sum(before.slice(0, n), (x) => x.cpuMs)) / rounds,
+        gw: c.gateway ? (after[n].cpuMs - before[n].cpuMs) / rounds : null,
+      });
+    }
     const rows: CompareRow[] = cases.map((c) => {
       const s = samples.get(c.case)!;
       return {
@@ -161,9 +173,8 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
         p95Ms: round(percentile([...s.ms].sort((a, b) => a - b), 95)),
         statements: median(s.st),
         fetches: c.gateway ? median(s.fe) : 0,
-        // CPU is read before and after each request; the mean is steadier than the median at 1 ms resolution.
-        subgraphCpuMs: round(mean(s.cpu)),
-        gatewayCpuMs: c.gateway ? round(mean(s.gw)) : null,
+        subgraphCpuMs: round(cpuBlock.get(c.case)!.sub),
+        gatewayCpuMs: c.gateway ? round(cpuBlock.get(c.case)!.gw!) : null,
       };
     });
     for (const row of rows) progress(`compare/${store}: ${row.case}: median ${row.medianMs} ms, p95 ${row.p95Ms}, subgraph CPU ${row.subgraphCpuMs} ms, statements ${row.statements}`);

@@ -89,7 +89,7 @@ if (compare.length) {
       '',
       `\`deploymentIntentGroups(project, first: ${c.groups}) { name owner { status entity { name email } } clusters { name } logicalCluster { name } }\`; ` +
         `${c.groups} groups with 2–3 clusters, a logical cluster and an owner among ${c.employees} employees; ${c.rounds} rounds after ${c.warmup} warm-ups, one request of each case per round. ` +
-        `Every server is a process of its own; *subgraph CPU* is the CPU time of the subgraph processes behind the case per request, *gateway CPU* the gateway's. ` +
+        `Every server is a process of its own; *subgraph CPU* is the CPU time of the subgraph processes behind the case per request, *gateway CPU* the gateway's, both over a block of ${c.rounds} requests of that case alone after the latency rounds (so work a server does after it answered is charged to its own case). ` +
         `Statements: SQL statements the subgraphs sent (for B: the groups query and the employees query on the client store). D answers \`entity { employeeId }\` (owner ids only).`,
       '',
       table(['store', 'case', 'what', 'median ms', 'p95 ms', 'statements/req', 'subgraph fetches/req', 'subgraph CPU ms/req', 'gateway CPU ms/req'], rows),
