@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Timestamp } from '../data/time.js';
 import type { RemoteContext } from '../remote/context.js';
 import { loadRemoteEntities, loadRemoteLinks, needsFetch, refill, type RemoteEntityKey, type RemoteLinkKey } from '../remote/reader.js';
-import { remoteReferrers, remoteRefsByIds, toRemoteRecord, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
+import { remoteReferrers, remoteRefsByIds, type RemoteRefRecord, type TypedHash } from '../remote/remote-ref-store.js';
 import { remoteCacheReads } from '../observability/metrics.js';
 import type { RemoteEntity } from '../remote/sources/source.js';
 import { groupBy } from '../util/group-by.js';
@@ -169,7 +169,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     if (remoteFields.length) {
       const byField = new Map(remoteFields.map((f) => [f.field, field(f.field)]));
       for (const m of byField.values()) for (const r of records) m.set(r.id, null);
-      const byId = new Map(read.remote.map((row) => [row.id, toRemoteRecord(row)]));
+      const byId = new Map(read.remote.map((rec) => [rec.id, rec]));
       await refill(ctx, needsFetch(ctx, [...byId.values()]));
       // Counted per status once per page: a labelled counter's inc costs a label lookup per call.
       const reads = { FRESH: 0, DELETED: 0, MISSING: 0 };

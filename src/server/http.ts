@@ -128,6 +128,8 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   await apollo.start();
 
   app.disable('x-powered-by');
+  // GraphQL answers to POST are not cached by ETag; express would hash every body (200 KB for a 1,000-row list).
+  app.set('etag', false);
   app.get('/health', async (_req, res) => {
     if (await storeAnswers(engine, options.healthTimeoutMs, options.log)) res.json({ status: 'ok' });
     else res.status(503).json({ status: 'unavailable', reason: 'the operational store does not answer' });

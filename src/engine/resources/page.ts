@@ -1,6 +1,6 @@
 import type { Db, Sql } from '../../data/db.js';
-import type { RemoteRefRow, ResourceRow } from '../../data/entities.js';
-import { REMOTE_COLUMNS } from '../../remote/remote-ref-store.js';
+import type { ResourceRow } from '../../data/entities.js';
+import { remoteRefsByIds, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
 import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
@@ -72,7 +72,7 @@ export interface PageRead {
   records: ResourceRecord[];
   /** The page's remote links (when wanted), and the remote_ref rows they link to, each once. */
   links: PageLink[];
-  remote: RemoteRefRow[];
+  remote: RemoteRefRecord[];
   /** The page's references in the wanted fields, by referrer: [path, target id]. */
   references: Map<string, [path: string, toId: string][]>;
 }
@@ -85,32 +85,17 @@ function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql:
   };
 }
 
-/** remote_ref columns in REMOTE_COLUMNS order, as read through the page's LEFT JOIN. */
-const JOINED_REMOTE = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
-
-function remoteRow(v: readonly unknown[], at: number): RemoteRefRow {
-  return {
-    id: v[at] as string,
-    entity_type: v[at + 1] as string,
-    remote_hash_key: v[at + 2] as string,
-    remote_key_payload: v[at + 3] as string,
-    cached_entity: v[at + 4] as string | null,
-    deleted: v[at + 5] as number,
-    fetched_at: v[at + 6] as string | null,
-    last_error: v[at + 7] as string | null,
-    failures: v[at + 8] as number,
-    created_at: v[at + 9] as string,
-    source_position: v[at + 10] as string | null,
-  };
-}
-
 /**
- * The remote LEFT JOIN, literally: the page LEFT JOIN its remote links LEFT JOIN their remote_ref
- * rows, one statement, rows as arrays (no object per row). The wanted references come with it:
- * on SQLite as a JSON array per resource from a correlated subquery ([[path, target id], ...]),
- * which SQLite answers cheaply; on MySQL/MariaDB, where that dependent subquery doubled the
- * statement's time, as a second statement over the same page, sent at the same time on another
- * connection. No statement grows with the page. The references' targets are not read here: the
+ * A page with what its list reads; rows come as arrays (no object per row) and no statement grows
+ * with the page (IN lists are chunked as everywhere). The remote LEFT JOIN: the page LEFT JOIN its
+ * remote links; then the linked remote_ref rows, each once, by id. Joining remote_ref to every
+ * page row repeated each cached entity once per referrer (1,000 rows for 200 owners): it cost a
+ * third more time on SQLite and three times the client CPU on MariaDB (bench/, issue 13).
+ *
+ * The wanted references come on SQLite as a JSON array per resource from a correlated subquery
+ * ([[path, target id], ...]), which SQLite answers from a covering index; on MySQL/MariaDB, where
+ * that dependent subquery doubled the page statement's time, from a statement over the same page
+ * sent at the same time on another connection. The references' targets are not read here: the
  * caller reads them through its tenancy-filtered resource loader.
  */
 export async function readPage(db: Db, kind: string, options: PageOptions, wants: PageWants, only = EVERYTHING): Promise<PageRead> {
@@ -134,32 +119,27 @@ export async function readPage(db: Db, kind: string, options: PageOptions, wants
       refsAside.catch(() => undefined);
     }
   }
-  if (wants.remote) columns.push('l.path', JOINED_REMOTE);
-  const joins = wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id LEFT JOIN remote_ref r ON r.id = l.remote_ref_id' : '';
+  if (wants.remote) columns.push('l.path', 'l.remote_ref_id');
+  const joins = wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id' : '';
   const rows = await db.queryValues(`SELECT ${columns.join(', ')} FROM (${page.sql}) p${joins} ORDER BY p.id`, [...params, ...page.params]);
   const linkAt = RESOURCE_WIDTH + (aggregated ? 1 : 0);
   const read: PageRead = { records: [], links: [], remote: [], references: new Map() };
-  const remoteSeen = new Set<string>();
+  const remoteIds = new Set<string>();
   for (const row of rows) {
     const id = row[0] as string;
     if (read.records[read.records.length - 1]?.id !== id) {
       read.records.push(toRecordFromValues(row));
-      if (aggregated) {
-        const refs = row[RESOURCE_WIDTH];
-        read.references.set(id, (typeof refs === 'string' ? JSON.parse(refs) : (refs ?? [])) as [string, string][]);
-      }
+      if (aggregated) read.references.set(id, JSON.parse(row[RESOURCE_WIDTH] as string) as [string, string][]);
     }
     if (!wants.remote) continue;
     const path = row[linkAt] as string | null;
     const remoteRefId = row[linkAt + 1] as string | null;
     if (path === null || remoteRefId === null) continue;
     read.links.push({ resourceId: id, path, remoteRefId });
-    // A remote entity many resources refer to comes once per referrer: its row is kept once.
-    if (!remoteSeen.has(remoteRefId)) {
-      remoteSeen.add(remoteRefId);
-      read.remote.push(remoteRow(row, linkAt + 1));
-    }
+    remoteIds.add(remoteRefId);
   }
+  // By id: the links came from the tenancy-filtered page, so no condition of its own is needed.
+  if (remoteIds.size) read.remote = await remoteRefsByIds(db, [...remoteIds]);
   if (refsAside) {
     for (const [fromId, path, toId] of (await refsAside) as [string, string, string][]) {
       let refs = read.references.get(fromId);
