@@ -58,6 +58,21 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
     expect(fragments.statements.length).toBe(plain.statements.length);
   });
 
+  it('leaves the content in the store when no content field is asked for, and reads it when one is, in the same operation too', async () => {
+    const names = await s.countedGql<{ deploymentIntentGroups: { id: string; name: string }[] }>(`{ deploymentIntentGroups(project: "lp") { id name } }`);
+    expect(names.res.data!.deploymentIntentGroups.map((g) => g.name)).toEqual(['g1', 'g2']);
+    expect(names.statements.join('\n')).not.toMatch(/(?<!AS )\bcontent\b/i);
+    await s.ok(`mutation { updateDeploymentIntentGroup(id: "${names.res.data!.deploymentIntentGroups[0].id}", input: { description: "first" }) { id } }`);
+    // The page's records carry no content: a by-id read of the same resource in the same operation reads it whole.
+    const mixed = await s.ok<any>(`query($id: ID!) {
+      deploymentIntentGroups(project: "lp") { id name }
+      resource(id: $id) { ... on DeploymentIntentGroup { name description } }
+      withDescription: deploymentIntentGroups(project: "lp", first: 1) { name description }
+    }`, { id: names.res.data!.deploymentIntentGroups[0].id });
+    expect(mixed.resource).toEqual({ name: 'g1', description: 'first' });
+    expect(mixed.withDescription).toEqual([{ name: 'g1', description: 'first' }]);
+  });
+
   it('agrees with the single-resource path, which reads through the loaders', async () => {
     const list = await s.ok<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "lp") { id clusters { name } owner { entity { employeeId } } } }`);
     const one = await s.ok<{ resource: any }>(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { id clusters { name } owner { entity { employeeId } } } } }`, {

@@ -158,9 +158,14 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const page = async (kind: KindDef, at: PageOptions, include: ReadonlySet<string>): Promise<ResourceRecord[]> => {
     const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
     const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
-    if (!remoteFields.length && !refFields.length) return prime(await listResources(db, kind.name, at, only));
-    const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields }, only);
-    const records = prime(read.records);
+    // Only plain body fields (`description`, `labels`) are answered from the content; a page whose
+    // items are asked for none of them leaves it in the store. Such records are not primed: a later
+    // load by id in this request reads the whole row.
+    const content = !opts.batch || include.size === 0 || Object.keys(kind.fields).some((f) => include.has(f));
+    const keep = (records: ResourceRecord[]) => (content ? prime(records) : records);
+    if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, content));
+    const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, content }, only);
+    const records = keep(read.records);
     const field = (name: string) => {
       let m = preloaded.get(name);
       if (!m) preloaded.set(name, (m = new Map()));

@@ -3,7 +3,7 @@ import type { ResourceRow } from '../../data/entities.js';
 import { remoteRefsByIds, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
-import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
+import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_COLUMNS_NO_CONTENT, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
 import type { SqlCondition } from './tenancy.js';
 
 /**
@@ -50,9 +50,12 @@ const pageOf = (columns: string, kind: string, options: PageOptions, only: SqlCo
   return { sql: `SELECT ${columns} FROM resource WHERE ${where} ORDER BY id LIMIT ?`, params };
 };
 
-/** A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these identity values. */
-export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING): Promise<ResourceRecord[]> {
-  const page = pageOf(RESOURCE_COLUMNS, kind, options, only);
+/**
+ * A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these
+ * identity values. Without `content` the records carry none (reading it throws).
+ */
+export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING, content = true): Promise<ResourceRecord[]> {
+  const page = pageOf(content ? RESOURCE_COLUMNS : RESOURCE_COLUMNS_NO_CONTENT, kind, options, only);
   return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
 }
 
@@ -66,6 +69,8 @@ export interface PageLink {
 export interface PageWants {
   remote: boolean;
   references: readonly { field: string; list: boolean }[];
+  /** Whether the records carry their content (false: reading it throws). */
+  content: boolean;
 }
 
 export interface PageRead {
@@ -99,7 +104,7 @@ function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql:
  * caller reads them through its tenancy-filtered resource loader.
  */
 export async function readPage(db: Db, kind: string, options: PageOptions, wants: PageWants, only = EVERYTHING): Promise<PageRead> {
-  const page = pageOf(RESOURCE_COLUMNS, kind, options, only);
+  const page = pageOf(wants.content ? RESOURCE_COLUMNS : RESOURCE_COLUMNS_NO_CONTENT, kind, options, only);
   const aggregated = wants.references.length > 0 && db.kind === 'sqlite';
   const columns = ['p.*'];
   const params: unknown[] = [];

@@ -12,6 +12,11 @@ import type { SqlCondition } from './tenancy.js';
  */
 
 export const RESOURCE_COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id, marked_by';
+/**
+ * The same columns with the content left out (NULL in its place, so rows keep their shape): a
+ * list whose items are asked for no content field neither reads nor decodes the documents.
+ */
+export const RESOURCE_COLUMNS_NO_CONTENT = RESOURCE_COLUMNS.replace('content', 'NULL AS content');
 const COLUMNS = RESOURCE_COLUMNS;
 const HISTORY_COLUMNS = 'resource_id, version, content, valid_from, valid_to, changed_by';
 
@@ -26,7 +31,7 @@ export const EVERYTHING: SqlCondition = { sql: '', params: [] };
  * prototype's `content`: copy one with `recordWith`. Serialising it (toJSON) includes the content.
  */
 class StoredResource implements ResourceRecord {
-  #contentText: string;
+  #contentText: string | null;
   #content: Content | undefined;
   readonly id: string;
   readonly kind: string;
@@ -48,7 +53,7 @@ class StoredResource implements ResourceRecord {
     this.naturalKey = v[2] as string;
     this.name = v[3] as string;
     this.parentId = v[4] as string | null;
-    this.#contentText = v[5] as string;
+    this.#contentText = v[5] as string | null;
     this.version = Number(v[6]);
     this.status = v[7] as ResourceRow['status'];
     this.createdAt = v[8] as string;
@@ -60,11 +65,13 @@ class StoredResource implements ResourceRecord {
   }
 
   get content(): Content {
+    if (this.#contentText === null) throw new Error(`${this.kind} ${this.id} was read without its content (a list that asked for no content field)`);
     return (this.#content ??= JSON.parse(this.#contentText) as Content);
   }
 
-  toJSON(): ResourceRecord {
-    return recordWith(this, {});
+
+  toJSON(): Omit<ResourceRecord, 'content'> & { content?: Content } {
+    return this.#contentText === null ? { ...this } : recordWith(this, {});
   }
 }
 
