@@ -171,10 +171,21 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
       if (!m) preloaded.set(name, (m = new Map()));
       return m;
     };
+    // The linked remote_ref rows (by id: the links came from the tenancy-filtered page) and the
+    // references' targets (through the resource loader: one statement per 500 distinct targets,
+    // cached for the request, under the caller's tenancy condition) are read at the same time.
+    const targetIds = new Set<string>();
+    for (const refs of read.references.values()) for (const [, toId] of refs) targetIds.add(toId);
+    const ids = [...targetIds];
+    const found = ids.length ? resource.loadMany(ids) : Promise.resolve([]);
+    const remote = read.remoteIds.length ? remoteRefsByIds(db, read.remoteIds) : Promise.resolve([]);
+    // Both are awaited below; neither may fail unhandled while the other is awaited.
+    found.catch(() => undefined);
+    remote.catch(() => undefined);
     if (remoteFields.length) {
       const byField = new Map(remoteFields.map((f) => [f.field, field(f.field)]));
       for (const m of byField.values()) for (const r of records) m.set(r.id, null);
-      const byId = new Map(read.remote.map((rec) => [rec.id, rec]));
+      const byId = new Map((await remote).map((rec) => [rec.id, rec]));
       await refill(ctx, needsFetch(ctx, [...byId.values()]));
       // Counted per status once per page: a labelled counter's inc costs a label lookup per call.
       const reads = { FRESH: 0, DELETED: 0, MISSING: 0 };
@@ -188,15 +199,10 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
       for (const [status, n] of Object.entries(reads)) if (n) remoteCacheReads.inc({ status }, n);
     }
     if (refFields.length) {
-      // The targets through the resource loader: one statement per 500 distinct targets, cached
-      // for the request, and under the caller's tenancy condition like every other target read.
-      const targetIds = new Set<string>();
-      for (const refs of read.references.values()) for (const [, toId] of refs) targetIds.add(toId);
-      const ids = [...targetIds];
-      const found = await resource.loadMany(ids);
+      const loaded = await found;
       const targets = new Map<string, ResourceRecord>();
       ids.forEach((id, i) => {
-        const t = found[i];
+        const t = loaded[i];
         if (t && !(t instanceof Error)) targets.set(id, t);
       });
       const single = refFields.filter((f) => !f.list).map((f) => field(f.field));

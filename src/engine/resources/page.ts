@@ -1,6 +1,5 @@
 import type { Db, Sql } from '../../data/db.js';
 import type { ResourceRow } from '../../data/entities.js';
-import { remoteRefsByIds, type RemoteRefRecord } from '../../remote/remote-ref-store.js';
 import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
 import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_COLUMNS_NO_CONTENT, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
@@ -75,9 +74,9 @@ export interface PageWants {
 
 export interface PageRead {
   records: ResourceRecord[];
-  /** The page's remote links (when wanted), and the remote_ref rows they link to, each once. */
+  /** The page's remote links (when wanted), and the remote_ref ids they link to, each once. */
   links: PageLink[];
-  remote: RemoteRefRecord[];
+  remoteIds: string[];
   /** The page's references in the wanted fields, by referrer: [path, target id]. */
   references: Map<string, [path: string, toId: string][]>;
 }
@@ -93,7 +92,8 @@ function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql:
 /**
  * A page with what its list reads; rows come as arrays (no object per row) and no statement grows
  * with the page (IN lists are chunked as everywhere). The remote LEFT JOIN: the page LEFT JOIN its
- * remote links; then the linked remote_ref rows, each once, by id. Joining remote_ref to every
+ * remote links; the caller then reads the linked remote_ref rows, each once, by id (at the same
+ * time as the references' targets, src/engine/loaders.ts). Joining remote_ref to every
  * page row repeated each cached entity once per referrer (1,000 rows for 200 owners): it cost a
  * third more time on SQLite and three times the client CPU on MariaDB (bench/, issue 13).
  *
@@ -128,7 +128,7 @@ export async function readPage(db: Db, kind: string, options: PageOptions, wants
   const joins = wants.remote ? ' LEFT JOIN remote_link l ON l.resource_id = p.id' : '';
   const rows = await db.queryValues(`SELECT ${columns.join(', ')} FROM (${page.sql}) p${joins} ORDER BY p.id`, [...params, ...page.params]);
   const linkAt = RESOURCE_WIDTH + (aggregated ? 1 : 0);
-  const read: PageRead = { records: [], links: [], remote: [], references: new Map() };
+  const read: PageRead = { records: [], links: [], remoteIds: [], references: new Map() };
   const remoteIds = new Set<string>();
   for (const row of rows) {
     const id = row[0] as string;
@@ -143,8 +143,7 @@ export async function readPage(db: Db, kind: string, options: PageOptions, wants
     read.links.push({ resourceId: id, path, remoteRefId });
     remoteIds.add(remoteRefId);
   }
-  // By id: the links came from the tenancy-filtered page, so no condition of its own is needed.
-  if (remoteIds.size) read.remote = await remoteRefsByIds(db, [...remoteIds]);
+  read.remoteIds = [...remoteIds];
   if (refsAside) {
     for (const [fromId, path, toId] of (await refsAside) as [string, string, string][]) {
       let refs = read.references.get(fromId);
