@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -117,6 +117,9 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No @cacheControl in the schema; the plugin's per-field hook cost ~30% CPU on large lists (bench/).
       ApolloServerPluginCacheControlDisabled(),
+      // Field-level ftv1 traces would wrap every resolver of the schema for good (and graphql-jit
+      // compiles the resolvers it finds); traces come from OpenTelemetry (src/observability/tracing.ts).
+      ApolloServerPluginInlineTraceDisabled(),
       // The embedded Sandbox in every mode: it is how people explore this subgraph.
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
       errorLogging(options.log),
