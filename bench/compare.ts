@@ -24,6 +24,39 @@ const MINIMAL_QUERY = `query($p: String!, $n: Int!) { deploymentIntentGroups(pro
   name owner { status entity { employeeId } } clusters { name } logicalCluster { name }
 } }`;
 
+/** Other query shapes, through the same two gateways: latency and throughput of A and B only. */
+export const OTHER_SHAPES: { name: string; query: string; first: number }[] = [
+  { name: 'a page of 100, same fields', query: COMPARE_QUERY, first: 100 },
+  {
+    name: '1000 with the group description and the owner department',
+    query: `query($p: String!, $n: Int!) { deploymentIntentGroups(project: $p, first: $n) {
+  name description owner { status entity { name email department } } clusters { name } logicalCluster { name }
+} }`,
+    first: 1000,
+  },
+  {
+    name: 'a page of 10, owners only',
+    query: `query($p: String!, $n: Int!) { deploymentIntentGroups(project: $p, first: $n) { name owner { entity { name } } } }`,
+    first: 10,
+  },
+];
+
+export interface ShapeResult {
+  name: string;
+  first: number;
+  sameResponse: boolean;
+  aMedianMs: number;
+  bMedianMs: number;
+  /** Requests the gateway sent to subgraphs, per request, for A and for B. */
+  aFetches: number;
+  bFetches: number;
+  bOverA: number;
+  aReqPerSec: number;
+  bReqPerSec: number;
+  throughputAOverB: number;
+  errors: number;
+}
+
 export interface CompareRow {
   case: 'A' | 'B' | 'C' | 'D';
   what: string;
@@ -52,6 +85,7 @@ export interface CompareResult {
   throughputAOverB: number;
   cpuCOverD: number;
   throughput: { A: LoadResult; B: LoadResult; connections: number; secondsPerSide: number };
+  shapes: ShapeResult[];
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown>): Promise<string> {
@@ -191,6 +225,51 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
     const a2 = await run(gatewayA.url);
     const throughput = { A: combine([a1, a2]), B: combine([b1, b2]), connections: 10, secondsPerSide: 2 * half };
     progress(`compare/${store}: A ${throughput.A.reqPerSec} req/s (p99 ${throughput.A.p99Ms} ms), B ${throughput.B.reqPerSec} req/s (p99 ${throughput.B.p99Ms} ms)`);
+    const shapes: ShapeResult[] = [];
+    for (const shape of OTHER_SHAPES) {
+      const v = { p: 'bench', n: Math.min(shape.first, groups) };
+      const a = await post(gatewayA.url, shape.query, v);
+      const b = await post(gatewayB.url, shape.query, v);
+      for (const [k, t] of [['A', a], ['B', b]]) if ((JSON.parse(t) as { errors?: unknown }).errors) throw new Error(`compare/${store}: ${shape.name}: ${k} answered ${t.slice(0, 300)}`);
+      const ms = { A: [] as number[], B: [] as number[] };
+      const fe = { A: [] as number[], B: [] as number[] };
+      for (let r = 0; r < warmup + rounds; r++) {
+        for (const [k, gw] of [['A', gatewayA], ['B', gatewayB]] as const) {
+          const before = (await gw.stats()).fetches;
+          const t0 = performance.now();
+          await post(gw.url, shape.query, v);
+          const elapsed = performance.now() - t0;
+          const after = (await gw.stats()).fetches;
+          if (r < warmup) continue;
+          ms[k].push(elapsed);
+          fe[k].push(after - before);
+        }
+      }
+      const body = JSON.stringify({ query: shape.query, variables: v });
+      const quarter = Math.max(1, Math.round(seconds / 4));
+      const shot = (url: string) => load({ url, method: 'POST', connections: 10, duration: quarter, headers: { 'content-type': 'application/json' }, body });
+      const ta = [await shot(gatewayA.url)];
+      const tb = [await shot(gatewayB.url), await shot(gatewayB.url)];
+      ta.push(await shot(gatewayA.url));
+      const tA = combine(ta);
+      const tB = combine(tb);
+      const result: ShapeResult = {
+        name: shape.name,
+        first: v.n,
+        sameResponse: norm(a) === norm(b),
+        aMedianMs: round(median(ms.A)),
+        bMedianMs: round(median(ms.B)),
+        aFetches: median(fe.A),
+        bFetches: median(fe.B),
+        bOverA: round(median(ms.B) / median(ms.A)),
+        aReqPerSec: tA.reqPerSec,
+        bReqPerSec: tB.reqPerSec,
+        throughputAOverB: round(tA.reqPerSec / tB.reqPerSec),
+        errors: tA.errors + tB.errors,
+      };
+      progress(`compare/${store}: ${shape.name}: B/A ${result.bOverA}, A/B throughput ${result.throughputAOverB}${result.sameResponse ? '' : ' (WARNING: A and B answer differently)'}`);
+      shapes.push(result);
+    }
     const by = (k: string) => rows.find((r) => r.case === k)!;
     return {
       store,
@@ -204,6 +283,7 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
       throughputAOverB: round(throughput.A.reqPerSec / throughput.B.reqPerSec),
       cpuCOverD: round(by('C').subgraphCpuMs / by('D').subgraphCpuMs),
       throughput,
+      shapes,
     };
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => undefined);

@@ -93,6 +93,7 @@ export async function createDomain(a: BenchApp, groups: number, employees: numbe
       compositeApp: 'app',
       compositeProfile: 'prof',
       name: groupName(i),
+      description: `group ${i} of the benchmark`,
       ...groupRefs(i, employees),
     });
     if (++done % 250 === 0) progress(`  created ${done}/${groups} groups`);

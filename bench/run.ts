@@ -98,6 +98,26 @@ if (compare.length) {
       '',
       table(['store', 'B/A median latency', 'A req/s', 'B req/s', 'A/B throughput', 'A p50 / p99 ms', 'B p50 / p99 ms', 'errors', 'C/D subgraph CPU'], ratios),
       ...compare.filter((r) => !r.sameResponse).map((r) => `\n⚠ ${r.store}: A, B and C did not return the same response.`),
+      '',
+      `Other query shapes through the same two gateways (${c.rounds} rounds after ${c.warmup} warm-ups each; autocannon, 10 connections, A B B A with half the seconds per side):`,
+      '',
+      table(
+        ['store', 'shape', 'A median ms', 'B median ms', 'B/A median latency', 'A req/s', 'B req/s', 'A/B throughput', 'fetches A / B', 'errors'],
+        compare.flatMap((r) =>
+          r.shapes.map((x) => [
+            r.store,
+            x.sameResponse ? x.name : `${x.name} ⚠ answers differ`,
+            ms(x.aMedianMs),
+            ms(x.bMedianMs),
+            ratio(x.bOverA, 1),
+            fmt(x.aReqPerSec, 1),
+            fmt(x.bReqPerSec, 1),
+            ratio(x.throughputAOverB, 1),
+            `${x.aFetches} / ${x.bFetches}`,
+            x.errors,
+          ]),
+        ),
+      ),
     ].join('\n'),
   );
 }

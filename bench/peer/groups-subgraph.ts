@@ -3,7 +3,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import Database from 'better-sqlite3';
-import { parse } from 'graphql';
+import { Kind, parse, type GraphQLResolveInfo } from 'graphql';
 import mysql from 'mysql2/promise';
 
 /**
@@ -28,6 +28,7 @@ const typeDefs = parse(`
   type DeploymentIntentGroup @key(fields: "id") {
     id: ID!
     name: String!
+    description: String
     owner: EmployeeRef
     clusters: [Cluster!]!
     logicalCluster: LogicalCluster
@@ -50,6 +51,7 @@ const typeDefs = parse(`
 interface Row {
   id: string;
   name: string;
+  description: string | null;
   owner: string | null;
   lcname: string | null;
   cpath: string | null;
@@ -59,6 +61,7 @@ interface Row {
 interface Group {
   id: string;
   name: string;
+  description: string | null;
   owner: { status: 'FRESH'; entity: { employeeId: string } } | null;
   clusters: { name: string }[];
   logicalCluster: { name: string } | null;
@@ -66,8 +69,9 @@ interface Group {
 
 type Reader = (params: unknown[]) => Promise<Row[]>;
 
-function pageSql(json: string, limitAfter: boolean): string {
-  return `SELECT g.id, g.name, ${json} AS owner, lc.name AS lcname, fc.path AS cpath, c.name AS cname
+/** The page statement; the description is extracted only when a query asks for it. */
+function pageSql(json: (path: string) => string, limitAfter: boolean, description: boolean): string {
+  return `SELECT g.id, g.name, ${description ? json('$.description') : 'NULL'} AS description, ${json('$.owner.employeeId')} AS owner, lc.name AS lcname, fc.path AS cpath, c.name AS cname
     FROM (SELECT id, name, content FROM resource
           WHERE kind = 'DeploymentIntentGroup' AND natural_key LIKE ? ESCAPE '!'${limitAfter ? ' AND id > ?' : ''}
           ORDER BY id LIMIT ?) g
@@ -79,30 +83,30 @@ function pageSql(json: string, limitAfter: boolean): string {
 }
 
 /** The page reader on the operational store: better-sqlite3 or a mysql2 pool, prepared statements. */
-async function openReader(url: string): Promise<{ read: (after: boolean) => Reader; close: () => Promise<void>; statements: () => number }> {
+async function openReader(url: string): Promise<{ read: (after: boolean, description: boolean) => Reader; close: () => Promise<void>; statements: () => number }> {
   let statements = 0;
   if (url.startsWith('sqlite:')) {
     const db = new Database(url.slice('sqlite:'.length), { fileMustExist: true });
     db.pragma('busy_timeout = 10000');
-    const json = `json_extract(g.content, '$.owner.employeeId')`;
-    const stmts = [db.prepare(pageSql(json, false)), db.prepare(pageSql(json, true))];
+    const json = (path: string) => `json_extract(g.content, '${path}')`;
+    const stmts = [false, true].map((d) => [db.prepare(pageSql(json, false, d)), db.prepare(pageSql(json, true, d))]);
     return {
-      read: (after) => async (params) => {
+      read: (after, description) => async (params) => {
         statements++;
-        return stmts[after ? 1 : 0].all(...params) as Row[];
+        return stmts[description ? 1 : 0][after ? 1 : 0].all(...params) as Row[];
       },
       close: async () => void db.close(),
       statements: () => statements,
     };
   }
   const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, charset: 'utf8mb4' });
-  const json = `JSON_VALUE(g.content, '$.owner.employeeId')`;
-  const sql = [pageSql(json, false), pageSql(json, true)];
+  const json = (path: string) => `JSON_VALUE(g.content, '${path}')`;
+  const sql = [false, true].map((d) => [pageSql(json, false, d), pageSql(json, true, d)]);
   return {
-    read: (after) => async (params) => {
+    read: (after, description) => async (params) => {
       statements++;
       // mysql2's prepared statements want LIMIT as a string.
-      return (await pool.execute(sql[after ? 1 : 0], params.map((p) => (typeof p === 'number' ? String(p) : p)) as string[]))[0] as Row[];
+      return (await pool.execute(sql[description ? 1 : 0][after ? 1 : 0], params.map((p) => (typeof p === 'number' ? String(p) : p)) as string[]))[0] as Row[];
     },
     close: () => pool.end(),
     statements: () => statements,
@@ -116,10 +120,11 @@ export async function startPeerGroups(databaseUrl: string, port = 0): Promise<{ 
   const reader = await openReader(databaseUrl);
   const resolvers = {
     Query: {
-      deploymentIntentGroups: async (_: unknown, args: { project: string; first?: number | null; after?: string | null }) => {
+      deploymentIntentGroups: async (_: unknown, args: { project: string; first?: number | null; after?: string | null }, __: unknown, info: GraphQLResolveInfo) => {
+        const description = info.fieldNodes.some((n) => n.selectionSet?.selections.some((f) => f.kind === Kind.FIELD && f.name.value === 'description'));
         const prefix = `${escapeLike(JSON.stringify([args.project]).slice(0, -1))},%`;
         const params: unknown[] = args.after ? [prefix, args.after, args.first ?? 100] : [prefix, args.first ?? 100];
-        const rows = await reader.read(!!args.after)(params);
+        const rows = await reader.read(!!args.after, description)(params);
         const groups = new Map<string, Group & { order: number[] }>();
         for (const r of rows) {
           let g = groups.get(r.id);
@@ -127,6 +132,7 @@ export async function startPeerGroups(databaseUrl: string, port = 0): Promise<{ 
             g = {
               id: r.id,
               name: r.name,
+              description: r.description,
               owner: r.owner ? { status: 'FRESH', entity: { employeeId: r.owner } } : null,
               clusters: [],
               logicalCluster: r.lcname === null ? null : { name: r.lcname },
