@@ -112,9 +112,15 @@ export class Db implements Sql {
   private readonly boundedRunners = new WeakMap<QueryRunner, number>();
   private lastNow: Timestamp = '0000-00-00 00:00:00.000000';
   private readonly reader: DirectReader;
+  /**
+   * InnoDB picks the smaller transaction as a deadlock's victim, so under many replicas a short
+   * mark or cancel can lose to marking and collection batches several times in a row (the
+   * gc-replicas stress test saw 8 in a row): retried up to 20 times, spread out to half a second,
+   * within the request's deadline.
+   */
   private readonly txRetry = retry(handleWhen(retryable), {
-    maxAttempts: 8,
-    backoff: new ExponentialBackoff({ initialDelay: 5, maxDelay: 200 }),
+    maxAttempts: 20,
+    backoff: new ExponentialBackoff({ initialDelay: 10, maxDelay: 500 }),
   });
 
   private constructor(
