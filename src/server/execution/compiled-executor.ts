@@ -3,7 +3,7 @@ import { getVariableValues, GraphQLError, type ExecutionResult, type GraphQLSche
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 
 /** Compiled operations kept (by query hash and operation name); the oldest goes first. */
-const MAX_COMPILED = 500;
+export const MAX_COMPILED = 500;
 
 type Compiled = ReturnType<typeof compileQuery<Record<string, unknown>, Record<string, unknown>>>;
 
@@ -27,7 +27,7 @@ function asGraphQLError(e: GraphQLError): GraphQLError {
  * through its gateway interface: parsing, validation (with the request limits), plugins, access
  * control and error formatting stay Apollo's. The schema never changes at run time.
  */
-export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
+export function compiledExecution(schema: GraphQLSchema): GatewayInterface & { readonly executor: GatewayExecutor; compiledCount(): number } {
   const compiled = new Map<string, Compiled>();
   const executor: GatewayExecutor = async (rc) => {
     const key = `${rc.operationName ?? ''}|${rc.queryHash}`;
@@ -55,5 +55,7 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     },
     load: async () => ({ executor }),
     stop: async () => undefined,
+    executor,
+    compiledCount: () => compiled.size,
   };
 }
