@@ -214,7 +214,8 @@ describe('start-up', () => {
     const proc = spawnSubgraph({ AUTH_MODE: '', DATA_DIR: join(dir, 'embedded'), PORT: String(port), GC_INTERVAL_SECONDS: '0' });
     try {
       const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
-      expect(proc.stdout()).toMatch(/AUTH_MODE=none/);
+      // The log line is written asynchronously (pino): it may reach stdout after the banner.
+      await proc.waitForStdout(/"level":40[^\n]*AUTH_MODE=none/, 10_000);
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ project(name: "retail") { name } }' }) });
       expect(await res.json()).toEqual({ data: { project: { name: 'retail' } } });
     } finally {
