@@ -40,6 +40,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** Longest wait for GET /health's read (HEALTH_TIMEOUT_MS). */
   healthTimeoutMs: number;
+  /** Runs of an operation on graphql-js before graphql-jit compiles it (EXECUTION_COMPILE_AFTER). */
+  compileAfterRuns: number;
   /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
 }
@@ -153,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: integer(env, 'STORE_STATEMENT_TIMEOUT_MS', 5000, 100),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),
     healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 2000, 100),
+    compileAfterRuns: integer(env, 'EXECUTION_COMPILE_AFTER', 1, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000),
   };
 }

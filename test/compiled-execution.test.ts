@@ -26,7 +26,7 @@ function request(query: string, variables: Record<string, unknown> = {}, context
 
 describe('the compiled executor', () => {
   it('keeps at most MAX_COMPILED compiled operations, the oldest going first', async () => {
-    const execution = compiledExecution(buildSchema());
+    const execution = compiledExecution(buildSchema(), { compileAfterRuns: 0 });
     for (let i = 0; i < MAX_COMPILED + 20; i++) {
       const result = await execution.executor(request(`{ a${i}: __typename }`));
       expect(result.data).toEqual({ [`a${i}`]: 'Query' });
@@ -34,24 +34,39 @@ describe('the compiled executor', () => {
     expect(execution.compiledCount()).toBe(MAX_COMPILED);
   });
 
-  it('words refused variables as graphql-js does, tied to the variable', async () => {
+  it('by default runs an operation once on graphql-js and compiles it on its second run, answering the same', async () => {
     const execution = compiledExecution(buildSchema());
-    const result = await execution.executor(request(`query($n: Int) { projects(first: $n) { name } }`, { n: 'many' }));
-    expect(result.data).toBeUndefined();
-    expect(result.errors?.[0].message).toMatch(/^Variable "\$n" got invalid value "many"; Int cannot represent non-integer value/);
-    expect(result.errors?.[0].nodes?.[0].kind).toBe('VariableDefinition');
+    const first = await execution.executor(request(`{ t: __typename }`));
+    expect(execution.compiledCount()).toBe(0);
+    const second = await execution.executor(request(`{ t: __typename }`));
+    expect(execution.compiledCount()).toBe(1);
+    expect(second).toEqual(first);
   });
 
-  it('keeps a resolver error as the original error with its path, and an extensions object Apollo can read', async () => {
+  it('words refused variables as graphql-js does, tied to the variable, interpreted or compiled', async () => {
+    const execution = compiledExecution(buildSchema());
+    for (let run = 0; run < 2; run++) {
+      const result = await execution.executor(request(`query($n: Int) { projects(first: $n) { name } }`, { n: 'many' }));
+      expect(result.data).toBeUndefined();
+      expect(result.errors?.[0].message).toMatch(/^Variable "\$n" got invalid value "many"; Int cannot represent non-integer value/);
+      expect(result.errors?.[0].nodes?.[0].kind).toBe('VariableDefinition');
+    }
+    expect(execution.compiledCount()).toBe(1);
+  });
+
+  it('keeps a resolver error as the original error with its path, and an extensions object Apollo can read, interpreted or compiled', async () => {
     const execution = compiledExecution(buildSchema());
     const boom = new Error('boom');
-    const result = await execution.executor(request(`{ resource(id: "x") { id } }`, {}, { loaders: { resource: { load: () => Promise.reject(boom) } } }));
-    expect(result.data).toEqual({ resource: null });
-    expect(result.errors).toHaveLength(1);
-    expect(result.errors![0].originalError).toBe(boom);
-    expect(result.errors![0].path).toEqual(['resource']);
-    expect(result.errors![0].locations).toEqual([{ line: 1, column: 3 }]);
-    expect(result.errors![0].extensions).toEqual({});
+    for (let run = 0; run < 2; run++) {
+      const result = await execution.executor(request(`{ resource(id: "x") { id } }`, {}, { loaders: { resource: { load: () => Promise.reject(boom) } } }));
+      expect(result.data).toEqual({ resource: null });
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0].originalError).toBe(boom);
+      expect(result.errors![0].path).toEqual(['resource']);
+      expect(result.errors![0].locations).toEqual([{ line: 1, column: 3 }]);
+      expect(result.errors![0].extensions).toEqual({});
+    }
+    expect(execution.compiledCount()).toBe(1);
   });
 });
 

@@ -96,6 +96,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       corsOrigins: config.corsOrigins,
       requestTimeoutMs: config.requestTimeoutMs,
       healthTimeoutMs: config.healthTimeoutMs,
+      compileAfterRuns: config.compileAfterRuns,
     });
     stops.push(() => http.stop());
     return { url: http.url, engine, db, stop: stopAll };

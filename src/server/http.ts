@@ -86,6 +86,8 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   /** Longest wait for /health's read. */
   healthTimeoutMs: number;
+  /** Runs of an operation on graphql-js before it is compiled (compiled-executor.ts). */
+  compileAfterRuns: number;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
-    gateway: compiledExecution(schema),
+    gateway: compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns }),
     logger: options.log,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,

@@ -45,6 +45,9 @@ export async function startTestServer(
     GC_INTERVAL_SECONDS: '0',
     REVALIDATE_INTERVAL_SECONDS: '0',
     REMOTE_RETRIES: '0',
+    // Every operation compiled by graphql-jit from its first run: suites send most documents once,
+    // and the compiled path is the one routers exercise (test/compiled-execution.test.ts covers the default).
+    EXECUTION_COMPILE_AFTER: '0',
     ...options.env,
   };
   const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
