@@ -73,6 +73,30 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
     expect(mixed.withDescription).toEqual([{ name: 'g1', description: 'first' }]);
   });
 
+  it('reads only the columns the fields ask for, and answers every column field as the by-id path does, marked resources included', async () => {
+    await s.ok(`mutation {
+      p: createProject(input: { name: "cols" }) { id }
+      a: createCompositeApp(input: { project: "cols", name: "app" }) { id }
+      f: createCompositeProfile(input: { project: "cols", compositeApp: "app", name: "prof" }) { id }
+      g: createDeploymentIntentGroup(input: { project: "cols", compositeApp: "app", compositeProfile: "prof", name: "kept" }) { id }
+      m: createDeploymentIntentGroup(input: { project: "cols", compositeApp: "app", compositeProfile: "prof", name: "marked" }) { id }
+    }`);
+    const ids = await s.ok<any>(`{ deploymentIntentGroups(project: "cols") { id name } }`);
+    const marked = ids.deploymentIntentGroups.find((g: { name: string }) => g.name === 'marked').id;
+    await s.ok(`mutation { markForDeletion(id: "${marked}") { marked { id } } }`);
+    const FIELDS = 'id name naturalKey version status createdAt updatedAt markedForDeletionAt markedForDeletionBy deleteAfter compositeProfile { name }';
+    const list = await s.countedGql<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "cols") { ${FIELDS} } }`);
+    expect(list.res.errors).toBeUndefined();
+    for (const g of list.res.data!.deploymentIntentGroups) {
+      const one = await s.ok<any>(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { ${FIELDS} } } }`, { id: g.id });
+      expect(g).toEqual(one.resource);
+    }
+    expect(list.res.data!.deploymentIntentGroups.find((g) => g.id === marked)).toMatchObject({ status: 'MARKED_FOR_DELETION', markedForDeletionAt: expect.any(String) });
+    const names = await s.countedGql(`{ deploymentIntentGroups(project: "cols") { name owner { hashKey } } }`);
+    const page = names.statements.find((q) => /FROM resource WHERE/.test(q))!;
+    for (const column of ['natural_key', 'version', 'created_at', 'marked_at', 'parent_id']) expect(page).toContain(`NULL AS ${column}`);
+  });
+
   it('agrees with the single-resource path, which reads through the loaders', async () => {
     const list = await s.ok<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "lp") { id clusters { name } owner { entity { employeeId } } } }`);
     const one = await s.ok<{ resource: any }>(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { id clusters { name } owner { entity { employeeId } } } } }`, {

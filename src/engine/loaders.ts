@@ -9,7 +9,7 @@ import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenPage, EVERYTHING, latestVersions, referencesFrom, referencesToPage, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
+import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
 import type { KindDef } from './schema/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
@@ -158,13 +158,12 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const page = async (kind: KindDef, at: PageOptions, include: ReadonlySet<string>): Promise<ResourceRecord[]> => {
     const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
     const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
-    // Only plain body fields (`description`, `labels`) are answered from the content; a page whose
-    // items are asked for none of them leaves it in the store. Such records are not primed: a later
-    // load by id in this request reads the whole row.
-    const content = !opts.batch || include.size === 0 || Object.keys(kind.fields).some((f) => include.has(f));
-    const keep = (records: ResourceRecord[]) => (content ? prime(records) : records);
-    if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, content));
-    const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, content }, only);
+    // Only the columns the items' fields read (columnsFor). Partial records are not primed: a
+    // later load by id in this request reads the whole row.
+    const { columns, complete } = !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
+    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : records);
+    if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, columns));
+    const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, columns }, only);
     const records = keep(read.records);
     const field = (name: string) => {
       let m = preloaded.get(name);

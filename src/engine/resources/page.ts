@@ -2,7 +2,7 @@ import type { Db, Sql } from '../../data/db.js';
 import type { ResourceRow } from '../../data/entities.js';
 import { keysUnder } from './key-range.js';
 import type { ResourceRecord } from './model.js';
-import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_COLUMNS_NO_CONTENT, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
+import { EVERYTHING, RESOURCE_COLUMNS, RESOURCE_WIDTH, toRecord, toRecordFromValues } from './store.js';
 import type { SqlCondition } from './tenancy.js';
 
 /**
@@ -51,10 +51,10 @@ const pageOf = (columns: string, kind: string, options: PageOptions, only: SqlCo
 
 /**
  * A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these
- * identity values. Without `content` the records carry none (reading it throws).
+ * identity values. `columns`: RESOURCE_COLUMNS, or fewer with NULL in place of the others (columnsFor).
  */
-export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING, content = true): Promise<ResourceRecord[]> {
-  const page = pageOf(content ? RESOURCE_COLUMNS : RESOURCE_COLUMNS_NO_CONTENT, kind, options, only);
+export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING, columns = RESOURCE_COLUMNS): Promise<ResourceRecord[]> {
+  const page = pageOf(columns, kind, options, only);
   return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
 }
 
@@ -68,8 +68,8 @@ export interface PageLink {
 export interface PageWants {
   remote: boolean;
   references: readonly { field: string; list: boolean }[];
-  /** Whether the records carry their content (false: reading it throws). */
-  content: boolean;
+  /** The resource columns to read: RESOURCE_COLUMNS, or fewer with NULL in place of the others (columnsFor). */
+  columns: string;
 }
 
 export interface PageRead {
@@ -104,7 +104,7 @@ function pathFilter(fields: readonly { field: string; list: boolean }[]): { sql:
  * caller reads them through its tenancy-filtered resource loader.
  */
 export async function readPage(db: Db, kind: string, options: PageOptions, wants: PageWants, only = EVERYTHING): Promise<PageRead> {
-  const page = pageOf(wants.content ? RESOURCE_COLUMNS : RESOURCE_COLUMNS_NO_CONTENT, kind, options, only);
+  const page = pageOf(wants.columns, kind, options, only);
   const aggregated = wants.references.length > 0 && db.kind === 'sqlite';
   const columns = ['p.*'];
   const params: unknown[] = [];
