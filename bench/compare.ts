@@ -1,4 +1,4 @@
-import { startBenchApp } from './lib/app.js';
+import { benchServerEnv, startBenchApp } from './lib/app.js';
 import { combine, load, type LoadResult } from './lib/load.js';
 import { progress, type BenchOptions } from './lib/options.js';
 import { median, percentile, round } from './lib/stats.js';
@@ -97,6 +97,20 @@ async function post(url: string, query: string, variables: Record<string, unknow
 
 const sum = (stats: ServerStats[], pick: (s: ServerStats) => number) => stats.reduce((t, s) => t + pick(s), 0);
 
+/**
+ * Throughput through two gateways: autocannon with 10 connections, `seconds` per run, in the order
+ * A B B A so that drift in the machine's load weighs on both.
+ */
+async function throughputABBA(urlA: string, urlB: string, query: string, variables: Record<string, unknown>, seconds: number): Promise<{ A: LoadResult; B: LoadResult }> {
+  const body = JSON.stringify({ query, variables });
+  const run = (url: string) => load({ url, method: 'POST', connections: 10, duration: seconds, headers: { 'content-type': 'application/json' }, body });
+  const a1 = await run(urlA);
+  const b1 = await run(urlB);
+  const b2 = await run(urlB);
+  const a2 = await run(urlA);
+  return { A: combine([a1, a2]), B: combine([b1, b2]) };
+}
+
 export async function runCompareBench(store: StoreKind, options: BenchOptions): Promise<CompareResult> {
   const groups = Math.min(options.groups, 1000);
   progress(`compare/${store}: setting up ${groups} groups, ${options.employees} employees`);
@@ -111,17 +125,7 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
     } finally {
       await setup.stop();
     }
-    const env = {
-      DATABASE_URL: op.url,
-      CLIENT_DATABASE_URL: client.url,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SEED_DEMO: 'false',
-      GC_INTERVAL_SECONDS: '0',
-      REVALIDATE_INTERVAL_SECONDS: '0',
-      REVALIDATE_AFTER_SECONDS: '86400',
-      NODE_ENV: 'production',
-    };
+    const env = { ...benchServerEnv(op.url, client.url), NODE_ENV: 'production' };
     const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const integrity = await spawnServer('integrity', env, profile);
     servers.push(integrity);
@@ -213,17 +217,10 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
     });
     for (const row of rows) progress(`compare/${store}: ${row.case}: median ${row.medianMs} ms, p95 ${row.p95Ms}, subgraph CPU ${row.subgraphCpuMs} ms, statements ${row.statements}`);
 
-    // Throughput: autocannon, 10 connections, A and B alternating (A B B A) so drift weighs on both.
     const seconds = options.throughputSeconds;
     const half = Math.max(1, Math.round(seconds / 2));
-    const run = (url: string) =>
-      load({ url, method: 'POST', connections: 10, duration: half, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: COMPARE_QUERY, variables: vars }) });
     progress(`compare/${store}: throughput, 10 connections, ${2 * half} s per side`);
-    const a1 = await run(gatewayA.url);
-    const b1 = await run(gatewayB.url);
-    const b2 = await run(gatewayB.url);
-    const a2 = await run(gatewayA.url);
-    const throughput = { A: combine([a1, a2]), B: combine([b1, b2]), connections: 10, secondsPerSide: 2 * half };
+    const throughput = { ...(await throughputABBA(gatewayA.url, gatewayB.url, COMPARE_QUERY, vars, half)), connections: 10, secondsPerSide: 2 * half };
     progress(`compare/${store}: A ${throughput.A.reqPerSec} req/s (p99 ${throughput.A.p99Ms} ms), B ${throughput.B.reqPerSec} req/s (p99 ${throughput.B.p99Ms} ms)`);
     const shapes: ShapeResult[] = [];
     for (const shape of OTHER_SHAPES) {
@@ -245,14 +242,7 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
           fe[k].push(after - before);
         }
       }
-      const body = JSON.stringify({ query: shape.query, variables: v });
-      const quarter = Math.max(1, Math.round(seconds / 4));
-      const shot = (url: string) => load({ url, method: 'POST', connections: 10, duration: quarter, headers: { 'content-type': 'application/json' }, body });
-      const ta = [await shot(gatewayA.url)];
-      const tb = [await shot(gatewayB.url), await shot(gatewayB.url)];
-      ta.push(await shot(gatewayA.url));
-      const tA = combine(ta);
-      const tB = combine(tb);
+      const { A: tA, B: tB } = await throughputABBA(gatewayA.url, gatewayB.url, shape.query, v, Math.max(1, Math.round(seconds / 4)));
       const result: ShapeResult = {
         name: shape.name,
         first: v.n,

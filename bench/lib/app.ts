@@ -26,8 +26,9 @@ export function parseBody<T>(text: string): T {
   return body.data as T;
 }
 
-export async function startBenchApp(databaseUrl: string, clientUrl: string, extraEnv: Record<string, string> = {}): Promise<BenchApp> {
-  const env: NodeJS.ProcessEnv = {
+/** The settings of a subgraph under benchmark, in process or spawned: quiet, open, no background work. */
+export function benchServerEnv(databaseUrl: string, clientUrl: string): Record<string, string> {
+  return {
     // Benchmarks measure the engine, not token verification.
     AUTH_MODE: 'none',
     DATABASE_URL: databaseUrl,
@@ -42,8 +43,11 @@ export async function startBenchApp(databaseUrl: string, clientUrl: string, extr
     LOG_LEVEL: 'silent',
     // Settings a benchmark run may vary (see bench/README.md).
     ...(process.env.GC_BATCH_SIZE ? { GC_BATCH_SIZE: process.env.GC_BATCH_SIZE } : {}),
-    ...extraEnv,
   };
+}
+
+export async function startBenchApp(databaseUrl: string, clientUrl: string, extraEnv: Record<string, string> = {}): Promise<BenchApp> {
+  const env: NodeJS.ProcessEnv = { ...benchServerEnv(databaseUrl, clientUrl), ...extraEnv };
   const app = await startApp(loadConfig(env), createLogger('silent'), env);
   const source = app.engine.remote.sources.get('client');
   if (!source) {
