@@ -7,7 +7,7 @@ import type { KindDef, RelationshipSchema } from '../schema/model.js';
 import type { ContentRules } from './content.js';
 import type { Content, PlannedReference, ReferenceRecord, ResourceRecord } from './model.js';
 import type { Tenancy } from './tenancy.js';
-import { insertReferences, insertResource, insertVersion, referencesFrom, resourcesByIds, resourcesByNaturalKeys } from './store.js';
+import { insertReferences, insertResource, insertVersion, recordWith, referencesFrom, resourcesByIds, resourcesByNaturalKeys } from './store.js';
 
 /** What the writer needs from remote references; implemented in src/remote. */
 export interface RemoteLinker {
@@ -138,7 +138,7 @@ export class ResourceWriter {
       if (stableJson(content) === stableJson(current.content)) return current;
 
       const now = await tx.now();
-      const next: ResourceRecord = { ...current, content, version: current.version + 1, updatedAt: now };
+      const next = recordWith(current, { content, version: current.version + 1, updatedAt: now });
       await tx.execute(`UPDATE resource SET content = ?, version = ?, updated_at = ? WHERE id = ?`, [
         JSON.stringify(content),
         next.version,
