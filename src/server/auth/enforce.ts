@@ -55,9 +55,13 @@ export function firstRefusal(
 ): Refusal | null {
   const variables = coerceVariables(schema, operation, rawVariables);
   if (!variables.ok) return { code: 'BAD_USER_INPUT', message: variables.message };
+  // Rules are shared objects (most fields answer to the same few): each is judged once per request.
+  const passed = new Set<Rule>();
   const check = (rule: Rule | undefined, what: string): Refusal | null => {
     if (!rule) return { code: 'FORBIDDEN', message: `${what} declares no access rule, so nobody may use it` };
+    if (passed.has(rule)) return null;
     const verdict = judge(rule, principal, problem, what);
+    if (verdict.ok) passed.add(rule);
     return verdict.ok ? null : verdict;
   };
   try {

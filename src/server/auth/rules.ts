@@ -44,6 +44,8 @@ export class AccessRules {
   private readonly fieldRules = new Map<string, Rule>();
   private readonly typeRules = new Map<string, Rule>();
   private readonly entityTypes = new Set<string>();
+  /** By type name: one Rule object per type, so a checker can remember what it already judged. */
+  private readonly returnedRules = new Map<string, Rule>();
 
   constructor(private readonly schema: GraphQLSchema) {
     // What `_entities` may resolve: the members of `_Entity` and the entity interfaces (@key on an interface).
@@ -75,9 +77,14 @@ export class AccessRules {
    */
   returned(type: GraphQLOutputType): Rule {
     const named = getNamedType(type);
-    if (isObjectType(named)) return this.typeRules.get(named.name) ?? [];
-    if (isAbstractType(named)) return this.schema.getPossibleTypes(named).flatMap((t) => this.typeRules.get(t.name) ?? []);
-    return [];
+    let rule = this.returnedRules.get(named.name);
+    if (!rule) {
+      if (isObjectType(named)) rule = this.typeRules.get(named.name) ?? [];
+      else if (isAbstractType(named)) rule = this.schema.getPossibleTypes(named).flatMap((t) => this.typeRules.get(t.name) ?? []);
+      else rule = [];
+      this.returnedRules.set(named.name, rule);
+    }
+    return rule;
   }
 
   /** True for a type name `_entities` can resolve: an entity object type or an entity interface. */
