@@ -178,9 +178,9 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     const ops = listArgumentShapes(schema);
     expect(ops.length).toBeGreaterThan(0);
     for (const op of ops) {
-      // A nested list does not coerce: refused as input whoever sends it, before any store is read.
+      // A nested list does not coerce: refused as input to any caller with a token, before any store is read.
       const expected = op.shape === 'nested' ? ['BAD_USER_INPUT'] : ['UNAUTHENTICATED'];
-      await refused(`${op.name} without a token`, op.query, op.variables, {}, expected);
+      await refused(`${op.name} without a token`, op.query, op.variables, {}, ['UNAUTHENTICATED']);
       for (const [name, scopes] of lacking(op.needs)) {
         await refused(`${op.name} (${name})`, op.query, op.variables, await as('mallory', scopes), op.shape === 'nested' ? expected : ['FORBIDDEN']);
         count('list argument shape × token lacking a scope');
@@ -237,7 +237,7 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
         expect(res.data!._entities[0], what).not.toBeNull();
         count('entity type × shape: positive control');
       }
-      // Nested lists and malformed items are refused as a whole, to every caller, naming the index.
+      // Nested lists and malformed items are refused as a whole (to a caller with a token, naming the index).
       const malformed: Array<[string, unknown, RegExp]> = [
         ['nested list', [[rep]], /representation 0/],
         ['list of lists after a good item', [rep, [rep]], /representation 1/],
@@ -250,11 +250,10 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
       ];
       const query = `query ($r: [_Any!]!${defs}) { _entities(representations: $r) { ${sel.body} } }`;
       for (const [shape, value, message] of malformed) {
-        for (const headers of [{}, await as('alice', SCOPES)]) {
-          const res = await refused(`_entities of ${type.name}: ${shape}`, query, { r: value, ...sel.values }, headers, ['BAD_USER_INPUT']);
-          expect(res.errors![0].message).toMatch(message);
-          count('entity type × malformed representations × caller');
-        }
+        await refused(`_entities of ${type.name}: ${shape}, no token`, query, { r: value, ...sel.values }, {}, ['UNAUTHENTICATED']);
+        const res = await refused(`_entities of ${type.name}: ${shape}`, query, { r: value, ...sel.values }, await as('alice', SCOPES), ['BAD_USER_INPUT']);
+        expect(res.errors![0].message).toMatch(message);
+        count('entity type × malformed representations × caller', 2);
       }
     }
     // An unknown type name is quoted at most in part.
@@ -270,7 +269,13 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     await refused('no token, single Employee', query, { r: employee }, {}, ['UNAUTHENTICATED']);
     await refused('feed token, single Project', query, { r: project }, await as('feeder', ['integrity:feed']), ['FORBIDDEN']);
     await refused('feed token, nested list', query, { r: [[project]] }, await as('feeder', ['integrity:feed']), ['BAD_USER_INPUT']);
-    await refused('no token, nested list', query, { r: [[employee]] }, {}, ['BAD_USER_INPUT']);
+    await refused('no token, nested list', query, { r: [[employee]] }, {}, ['UNAUTHENTICATED']);
+    await refused('reader, nested list', query, { r: [[employee]] }, await as('reader', ['integrity:read']), ['BAD_USER_INPUT']);
+    // Without a token nothing but `_service` answers: not an empty `_entities`, not introspection, not `__typename` with it.
+    for (const q of ['{ _entities(representations: []) { __typename } }', '{ __schema { queryType { name } } }', '{ __type(name: "Project") { name } }', '{ __typename _service { sdl } __schema { types { name } } }']) {
+      await refused(q, q, {}, {}, ['UNAUTHENTICATED']);
+    }
+    expect((await s.ok<any>('{ __typename _service { sdl } }'))._service.sdl).toContain('@requiresScopes');
     const read = await s.ok<any>(query, { r: employee }, await as('reader', ['integrity:read']));
     expect(read._entities).toEqual([{ name: DEMO_EMPLOYEES[0].name, email: DEMO_EMPLOYEES[0].email }]);
   });

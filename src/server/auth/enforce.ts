@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, GraphQLError, isAbstractType, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getNamedType, GraphQLError, isAbstractType, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../../../resolvers/context.js';
 import { coerceVariables, selectedFields, UnresolvableSelection, type SelectedField } from '../operation/fields.js';
 import type { Principal } from './principal.js';
@@ -21,7 +21,7 @@ const QUOTED = 40;
  * checked). Per field: its own rule (a root field without one is refused), the rule of the type
  * it returns (for an interface or union, of every possible type; mutation results included, as
  * GraphOS Router applies type rules), and for `_entities` the rule of each representation's
- * `__typename`. `_service` and introspection stay open. Whatever cannot be evaluated is refused.
+ * `__typename`. Only `_service` is open to callers without a token. Whatever cannot be evaluated is refused.
  */
 export function accessControl(rules: AccessRules): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -53,6 +53,9 @@ export function firstRefusal(
   principal: Principal | null,
   problem: string,
 ): Refusal | null {
+  // Every operation but the router's `_service` needs a valid token, whatever it selects
+  // (introspection and an empty `_entities` included): refused before anything else is looked at.
+  if (!principal && !onlyService(operation)) return { code: 'UNAUTHENTICATED', message: problem };
   const variables = coerceVariables(schema, operation, rawVariables);
   if (!variables.ok) return { code: 'BAD_USER_INPUT', message: variables.message };
   // Rules are shared objects (most fields answer to the same few): each is judged once per request.
@@ -76,6 +79,11 @@ export function firstRefusal(
     throw e;
   }
   return null;
+}
+
+/** True when the operation selects nothing but `_service` (and `__typename`) at its root, without fragments. */
+function onlyService(operation: OperationDefinitionNode): boolean {
+  return operation.selectionSet.selections.every((sel) => sel.kind === Kind.FIELD && (sel.name.value === '_service' || sel.name.value === '__typename'));
 }
 
 type Check = (rule: Rule | undefined, what: string) => Refusal | null;
