@@ -58,6 +58,8 @@ export interface AuthSettings {
   /** Unset: `scope` (space-separated) or else `scp`. */
   scopesClaim?: string;
   projectsClaim: string;
+  /** Longest a token may live: `exp` at most this far from `iat` (or from now). */
+  maxTokenLifetimeSeconds: number;
 }
 
 /** Per-request bounds on the operation document (see src/server/limits). */
@@ -172,6 +174,7 @@ function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSetti
     audience: env.AUTH_AUDIENCE || undefined,
     scopesClaim: env.AUTH_SCOPES_CLAIM || undefined,
     projectsClaim: env.AUTH_PROJECTS_CLAIM || 'projects',
+    maxTokenLifetimeSeconds: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 86_400, 1),
   };
   if (auth.jwksUrl && !/^https?:\/\/[^/]/.test(auth.jwksUrl)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL`);
   if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl) {

@@ -77,6 +77,9 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
       const granting = new Set(rule.flatMap((r) => r.scopes ?? []).flat());
       const wrong = SCOPES.filter((x) => !granting.has(x));
       const right = rule[0].scopes![0];
+      // The type it returns carries its own rule wherever it is returned (integrity:read on every type holding stored data).
+      const returned = rules.returned((op.name.startsWith('Query.') ? schema.getQueryType() : schema.getMutationType())!.getFields()[op.field].type);
+      const granted = [...new Set([...right, ...returned.flatMap((r) => r.scopes?.[0] ?? [])])];
 
       const anonymous = await s.gql(op.query, op.variables);
       expect(codes(anonymous), `${op.name} without a token`).toEqual(['UNAUTHENTICATED']);
@@ -86,8 +89,13 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
       expect(codes(underScoped), `${op.name} with ${wrong.join(' ')}`).toEqual(['FORBIDDEN']);
       expect(underScoped.errors![0].message).toContain(right[0]);
 
-      const allowed = await s.gql(op.query, op.variables, await as('alice', right));
-      for (const code of codes(allowed)) expect(AUTH_CODES, `${op.name} with ${right.join(' ')}`).not.toContain(code);
+      const allowed = await s.gql(op.query, op.variables, await as('alice', granted));
+      for (const code of codes(allowed)) expect(AUTH_CODES, `${op.name} with ${granted.join(' ')}`).not.toContain(code);
+      if (granted.length > right.length) {
+        // The field's own scope alone does not read what it returns.
+        const fieldOnly = await s.gql(op.query, op.variables, await as('walter', right));
+        expect(codes(fieldOnly), `${op.name} with only ${right.join(' ')}`).toEqual(['FORBIDDEN']);
+      }
     }
   });
 
@@ -113,9 +121,9 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
     expect(codes(await s.gql(query, r))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await s.gql(query, r, await as('w', ['integrity:write', 'integrity:admin'])))).toEqual(['FORBIDDEN']);
     expect(await s.ok(query, r, await as('r', ['integrity:read']))).toEqual({ _entities: [{ name: 'retail' }] });
-    // A typename without a rule is refused (fail closed), never resolved.
+    // A typename that is no entity type is refused as input (it used to be FORBIDDEN), never resolved.
     const odd = await s.gql(query, { r: [{ __typename: 'ResourceVersion', id: project.id }] }, await as('r', ['integrity:read']));
-    expect(codes(odd)).toEqual(['FORBIDDEN']);
+    expect(codes(odd)).toEqual(['BAD_USER_INPUT']);
   });
 
   it('refuses bad tokens with UNAUTHENTICATED and says why, without echoing them', async () => {

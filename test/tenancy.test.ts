@@ -97,15 +97,20 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     expect(mine[0]).toMatchObject({ blockers: [], pinnedBy: [] });
   });
 
-  it('writes to other projects and to shared infrastructure are FORBIDDEN and change nothing; own project works', async () => {
+  it('writes to other projects read as NOT_FOUND (by id), creates outside the claim and shared infrastructure are FORBIDDEN; nothing changes; own project works', async () => {
     const west1 = known.edgeWest.clusters.find((c: any) => c.name === 'west-1').id;
-    const refused = [
+    // Resources of other projects are not there for this caller: the same NOT_FOUND as an id that never existed.
+    const hidden = [
       `mutation { updateProject(id: "${known.logistics.id}", input: { description: "mine now" }) { id } }`,
-      `mutation { createCompositeApp(input: { project: "logistics", name: "sneaky" }) { id } }`,
-      `mutation { createProject(input: { name: "newco" }) { id } }`,
       `mutation { markForDeletion(id: "${known.logistics.id}") { marked { id } } }`,
       `mutation { cancelDeletion(id: "${known.logistics.logicalClusters[0].id}") { id } }`,
       `mutation { approveDeploymentIntentGroup(id: "${known.tracker.id}") { id } }`,
+    ];
+    for (const m of hidden) expect(codes(await s.gql(m, {}, rita)), m).toEqual(['NOT_FOUND']);
+    // Decided on the token's claim alone (nothing is read first), so these say nothing of what exists.
+    const refused = [
+      `mutation { createCompositeApp(input: { project: "logistics", name: "sneaky" }) { id } }`,
+      `mutation { createProject(input: { name: "newco" }) { id } }`,
       `mutation { createCluster(input: { provider: "edge-west", name: "west-9" }) { id } }`,
       `mutation { updateCluster(id: "${west1}", input: { labels: ["mine"] }) { id } }`,
       `mutation { markForDeletion(id: "${west1}") { marked { id } } }`,
@@ -114,7 +119,7 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     ];
     for (const m of refused) expect(codes(await s.gql(m, {}, rita)), m).toEqual(['FORBIDDEN']);
     const { approval } = (await s.ok<any>(`{ deploymentIntentGroup(project: "logistics", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod") { approval { id } } }`, {}, admin)).deploymentIntentGroup;
-    expect(codes(await s.gql(`mutation { revokeApproval(id: "${approval.id}") { id } }`, {}, rita))).toEqual(['FORBIDDEN']);
+    expect(codes(await s.gql(`mutation { revokeApproval(id: "${approval.id}") { id } }`, {}, rita))).toEqual(['NOT_FOUND']);
 
     const after = await s.ok<any>(
       `{ project(name: "logistics") { version description logicalClusters { name status } } newco: project(name: "newco") { id } }`,
@@ -145,6 +150,50 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     );
     expect(seen).toEqual({ projects: [{ name: 'retail' }], upper: null, eu: null, short: null });
     expect(codes(await s.gql(`mutation { createCompositeApp(input: { project: "Retail", name: "other" }) { id } }`, {}, rita))).toEqual(['FORBIDDEN']);
+  });
+
+  it('finding 4: another project\'s resource answers exactly as one that does not exist, and no message names it', async () => {
+    const { deploymentIntentGroup: dig } = await s.ok<any>(
+      `{ deploymentIntentGroup(project: "logistics", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod") { approval { id } } }`,
+      {},
+      admin,
+    );
+    const absent = '00000000-0000-4000-8000-000000000000';
+    const byId: Array<(id: string) => string> = [
+      (id) => `mutation { updateProject(id: "${id}", input: { description: "x" }) { id } }`,
+      (id) => `mutation { updateDeploymentIntentGroup(id: "${id}", input: { description: "x" }) { id } }`,
+      (id) => `mutation { markForDeletion(id: "${id}") { marked { id } } }`,
+      (id) => `mutation { cancelDeletion(id: "${id}") { id } }`,
+      (id) => `mutation { approveDeploymentIntentGroup(id: "${id}") { id } }`,
+      (id) => `mutation { revokeApproval(id: "${id}") { id } }`,
+      (id) => `{ resource(id: "${id}") { id } approval(id: "${id}") { id } remoteReference(id: "${id}") { id } }`,
+    ];
+    const targets = [known.logistics.id, known.tracker.id, known.logistics.logicalClusters[0].id, dig.approval.id, known.tracker.owner.id];
+    const secret = /logistics|tracker|lc-all|parcel/i;
+    for (const op of byId) {
+      const reference = await s.gql(op(absent), {}, rita);
+      for (const id of targets) {
+        const res = await s.gql(op(id), {}, rita);
+        const shape = (r: typeof res) => ({ data: r.data ?? null, errors: (r.errors ?? []).map((e) => ({ code: e.extensions?.code, message: e.message.replaceAll(id, '<id>').replaceAll(absent, '<id>') })) });
+        expect(shape(res), op(id)).toEqual(shape(reference));
+        expect(JSON.stringify(res), op(id)).not.toMatch(secret);
+      }
+    }
+    // By natural key, in writes and in references of inputs: the same answer whether the name exists in another project or nowhere.
+    const byName: Array<(project: string) => string> = [
+      (p) => `mutation { createProject(input: { name: "${p}" }) { id } }`,
+      (p) => `mutation { createCompositeApp(input: { project: "${p}", name: "tracker" }) { id } }`,
+      (p) => `mutation { createLogicalCluster(input: { project: "${p}", name: "lc-all" }) { id } }`,
+      (p) => `mutation { createDeploymentIntentGroup(input: { project: "${p}", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod" }) { id } }`,
+    ];
+    for (const op of byName) {
+      const existing = await s.gql(op('logistics'), {}, rita);
+      const nowhere = await s.gql(op('no-such-project'), {}, rita);
+      expect(codes(existing), op('logistics')).toEqual(codes(nowhere));
+      expect(codes(existing), op('logistics')).not.toContain('ALREADY_EXISTS');
+      expect(existing.errors![0].message.replaceAll('logistics', 'no-such-project')).toEqual(nowhere.errors![0].message);
+      expect(JSON.stringify(existing)).not.toMatch(secret);
+    }
   });
 });
 

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 
 /**
  * Mints a development token (HS256, signed with AUTH_JWT_SECRET) for Apollo Sandbox's headers:
  *   npm run -s token -- --scopes "integrity:read integrity:write" --projects retail --sub alice
  * Issuer and audience come from AUTH_ISSUER / AUTH_AUDIENCE when set, as the server checks them.
  */
+const KNOWN_SCOPES = ['integrity:read', 'integrity:write', 'integrity:approve', 'integrity:admin', 'integrity:feed'];
+
 const USAGE = `usage: npm run -s token -- --scopes "integrity:read integrity:write" [--projects p1,p2] [--sub NAME] [--expires 8h]
-scopes: integrity:read integrity:write integrity:approve integrity:admin integrity:feed (space- or comma-separated)
+scopes: ${KNOWN_SCOPES.join(' ')} (space- or comma-separated)
+--expires: how long the token lives (jose syntax: 30m, 8h, 1d); at most AUTH_MAX_TOKEN_LIFETIME_SECONDS (default 86400)
 needs AUTH_JWT_SECRET in the environment (the same secret the subgraph verifies with)`;
 
 const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
@@ -30,12 +33,21 @@ try {
   if (!secret) throw new Error('AUTH_JWT_SECRET is not set');
   const scopes = list(values.scopes);
   if (!scopes.length) throw new Error('give at least one scope with --scopes');
+  const unknown = scopes.filter((x) => !KNOWN_SCOPES.includes(x));
+  if (unknown.length) throw new Error(`unknown scope ${unknown.join(', ')}`);
+  if (!values.sub) throw new Error('--sub must not be empty');
+  const maxLifetime = Number(process.env.AUTH_MAX_TOKEN_LIFETIME_SECONDS || 86_400);
   const claims: Record<string, unknown> = { scope: scopes.join(' ') };
   if (values.projects) claims[process.env.AUTH_PROJECTS_CLAIM || 'projects'] = list(values.projects);
   let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(values.sub).setIssuedAt().setExpirationTime(values.expires);
   if (process.env.AUTH_ISSUER) jwt = jwt.setIssuer(process.env.AUTH_ISSUER);
   if (process.env.AUTH_AUDIENCE) jwt = jwt.setAudience(process.env.AUTH_AUDIENCE);
-  process.stdout.write(`${await jwt.sign(new TextEncoder().encode(secret))}\n`);
+  const token = await jwt.sign(new TextEncoder().encode(secret));
+  // The subgraph refuses a token that lives longer than its limit: better to say so here.
+  const { exp, iat } = decodeJwt(token);
+  if (exp === undefined || iat === undefined || exp <= iat) throw new Error(`--expires must be a positive duration such as 8h (got "${values.expires}")`);
+  if (exp - iat > maxLifetime) throw new Error(`--expires ${values.expires} is longer than ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
+  process.stdout.write(`${token}\n`);
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
   process.exit(1);

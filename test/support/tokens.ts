@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -22,6 +23,37 @@ export async function hs256(claims: JWTPayload & { scope?: string; projects?: st
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+/** An HS256 token signed exactly as given, header and claims included (jose would refuse to sign some of these). */
+export function rawHs256(header: Record<string, unknown>, payload: Record<string, unknown>, secret = TEST_SECRET): string {
+  const input = `${b64({ alg: 'HS256', ...header })}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+/**
+ * Tokens that carry every scope but must be refused (UNAUTHENTICATED) for what they are: each
+ * names the rule of "Tokens" (runtime contract) it breaks.
+ */
+export function unacceptableTokens(scopes: readonly string[] = SCOPES): Array<[string, Record<string, string>]> {
+  const now = Math.floor(Date.now() / 1000);
+  const scope = scopes.join(' ');
+  return [
+    ['no token', {}],
+    ['expired', bearer(rawHs256({}, { sub: 'x', scope, iat: now - 120, exp: now - 60 }))],
+    ['no exp', bearer(rawHs256({}, { sub: 'x', scope, iat: now }))],
+    ['exp 1e20', bearer(rawHs256({}, { sub: 'x', scope, iat: now, exp: 1e20 }))],
+    ['lives 2 days', bearer(rawHs256({}, { sub: 'x', scope, iat: now, exp: now + 2 * 86400 }))],
+    ['iat in the future hides a long life', bearer(rawHs256({}, { sub: 'x', scope, iat: now + 10 * 86400, exp: now + 10 * 86400 + 60 }))],
+    ['sub a number', bearer(rawHs256({}, { sub: 42, scope, iat: now, exp: now + 60 }))],
+    ['sub empty', bearer(rawHs256({}, { sub: '', scope, iat: now, exp: now + 60 }))],
+    ['no sub', bearer(rawHs256({}, { scope, iat: now, exp: now + 60 }))],
+    ['crit header', bearer(rawHs256({ crit: ['x-unknown'], 'x-unknown': 1 }, { sub: 'x', scope, iat: now, exp: now + 60 }))],
+    ['alg none', bearer(`${b64({ alg: 'none' })}.${b64({ sub: 'x', scope, exp: now + 60 })}.`)],
+    ['another secret', bearer(rawHs256({}, { sub: 'x', scope, iat: now, exp: now + 60 }, 'some-other-secret-0123456789abcdef'))],
+  ];
+}
+
 /** Authorization headers for a subject with these scopes (and projects, when confined). */
 export async function as(sub: string, scopes: readonly string[], projects?: string[]): Promise<Record<string, string>> {
   return bearer(await hs256({ sub, scope: scopes.join(' '), ...(projects ? { projects } : {}) }));
@@ -30,7 +62,8 @@ export async function as(sub: string, scopes: readonly string[], projects?: stri
 export interface SigningKey {
   kid: string;
   alg: 'RS256' | 'ES256';
-  sign(claims: JWTPayload): Promise<string>;
+  /** Signs with `exp` one hour ahead, or as `expires` says (null: no `exp` at all). */
+  sign(claims: JWTPayload, expires?: string | number | null): Promise<string>;
   publicJwk: JWK;
 }
 
@@ -41,7 +74,10 @@ export async function signingKey(kid: string, alg: 'RS256' | 'ES256'): Promise<S
     kid,
     alg,
     publicJwk,
-    sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg, kid }).setIssuedAt().setExpirationTime('1h').sign(privateKey),
+    sign: (claims, expires = '1h') => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg, kid }).setIssuedAt();
+      return (expires === null ? jwt : jwt.setExpirationTime(expires)).sign(privateKey);
+    },
   };
 }
 

@@ -45,8 +45,9 @@ export class Approvals {
 
   private async approveIn(tx: Tx, kind: string, id: string, actor: Actor, firstAttempt: boolean): Promise<ApprovalRecord> {
     const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
-    if (!root || root.kind !== kind) throw notFound(`${kind} ${id} does not exist`, { id });
-    this.tenancy.assertWritable(actor, root);
+    const missing = () => notFound(`${kind} ${id} does not exist`, { id });
+    if (!root || root.kind !== kind) throw missing();
+    this.tenancy.assertWritable(actor, root, missing);
     const closure = await closureOf(tx, root, tx.forShare);
     const marked = closure.filter((r) => r.status === 'MARKED_FOR_DELETION');
     if (marked.length) {
@@ -97,9 +98,12 @@ export class Approvals {
   async revoke(approvalId: string, actor: Actor): Promise<ApprovalRecord> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<ApprovalRow>(`SELECT ${approvalColumns()} FROM approval WHERE id = ?${tx.forUpdate}`, [approvalId]);
-      if (!row) throw notFound(`Approval ${approvalId} does not exist`, { id: approvalId });
+      const missing = () => notFound(`Approval ${approvalId} does not exist`, { id: approvalId });
+      if (!row) throw missing();
       const [group] = await resourcesByIds(tx, [row.resource_id], tx.forShare);
-      if (group) this.tenancy.assertWritable(actor, group);
+      // An approval is as visible as its group; one whose group is gone is nobody's confined business.
+      if (group) this.tenancy.assertWritable(actor, group, missing);
+      else if (actor.projects !== null) throw missing();
       if (row.revoked_at) throw badInput(`Approval ${approvalId} was already revoked`, { id: approvalId });
       const now = await tx.now();
       await tx.execute(`UPDATE approval SET revoked_at = ?, revoked_by = ? WHERE id = ?`, [now, actor.subject, approvalId]);

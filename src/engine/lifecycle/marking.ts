@@ -27,9 +27,10 @@ export async function markForDeletion(
 ): Promise<MarkResult> {
   return db.transaction(async (tx) => {
     const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
-    if (!root) throw notFound(`Resource ${id} does not exist`, { id });
+    const missing = () => notFound(`Resource ${id} does not exist`, { id });
+    if (!root) throw missing();
     // Descendants share the root's project: checking the root covers the subtree.
-    who.tenancy.assertWritable(who.actor, root);
+    who.tenancy.assertWritable(who.actor, root, missing);
     const subtree = [root, ...(await descendantsOf(tx, [id], tx.forUpdate))];
     const toMark = subtree.filter((r) => r.status === 'ACTIVE');
     const now = await tx.now();
@@ -67,8 +68,9 @@ export async function markForDeletion(
 export async function cancelDeletion(db: Db, id: string, who: { actor: Actor; tenancy: Tenancy }): Promise<ResourceRecord> {
   return db.transaction(async (tx) => {
     const [r] = await resourcesByIds(tx, [id], tx.forUpdate);
-    if (!r) throw notFound(`Resource ${id} does not exist`, { id });
-    who.tenancy.assertWritable(who.actor, r);
+    const missing = () => notFound(`Resource ${id} does not exist`, { id });
+    if (!r) throw missing();
+    who.tenancy.assertWritable(who.actor, r, missing);
     if (r.status !== 'MARKED_FOR_DELETION' || !r.markId) throw badInput(`${r.kind} ${labelOf(r)} is not marked for deletion`, { id });
     const [mark] = await tx.query<{ id: string; size: number }>(`SELECT id, size FROM deletion_mark WHERE id = ?${tx.forUpdate}`, [r.markId]);
     const members = await tx.query<{ id: string }>(`SELECT id FROM resource WHERE mark_id = ?${tx.forUpdate}`, [r.markId]);

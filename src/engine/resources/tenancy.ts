@@ -1,9 +1,9 @@
 import type { Actor } from '../actor.js';
 import { forbidden } from '../actor.js';
+import { notFound, type DomainError } from '../errors.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import { keysUnder } from './key-range.js';
-import type { ResourceRecord } from './model.js';
-import { labelOf } from './writer.js';
+import type { PlannedReference, ResourceRecord } from './model.js';
 
 export interface SqlCondition {
   sql: string;
@@ -47,19 +47,47 @@ export class Tenancy {
     return c ? { sql: ` AND ${c.sql}`, params: c.params } : { sql: '', params: [] };
   }
 
+  /** True when the caller may see a resource of this kind and identity: shared kinds always, others when their project is granted. */
+  canSee(actor: Actor, target: Pick<ResourceRecord, 'kind' | 'naturalKey'>): boolean {
+    if (actor.projects === null || this.schema.kind(target.kind).tenantRoot === null) return true;
+    return actor.projects.includes((JSON.parse(target.naturalKey) as string[])[0]);
+  }
+
   /**
-   * Writes: a confined caller changes only resources of its projects; shared kinds (outside every
-   * project) take writes from unconfined callers only (the SDL asks for the admin scope there).
+   * Writes to an existing resource. One the caller cannot see is refused with `missing`, the very
+   * error an id that does not exist gets: neither the code nor the message tells that it exists.
+   * Shared kinds (readable by everyone) take writes from unconfined callers only (the SDL asks
+   * for the admin scope there).
    */
-  assertWritable(actor: Actor, target: Pick<ResourceRecord, 'kind' | 'naturalKey'>): void {
+  assertWritable(actor: Actor, target: Pick<ResourceRecord, 'kind' | 'naturalKey'>, missing: () => DomainError): void {
     if (actor.projects === null) return;
-    const root = this.schema.kind(target.kind).tenantRoot;
-    const project = (JSON.parse(target.naturalKey) as string[])[0];
-    if (root === null) {
-      throw forbidden(`${target.kind} ${labelOf(target)} is shared by every project; only a token not limited to projects may change it`);
-    }
-    if (!actor.projects.includes(project)) {
-      throw forbidden(`${target.kind} ${labelOf(target)} belongs to a project your token does not grant`);
+    if (!this.canSee(actor, target)) throw missing();
+    if (this.schema.kind(target.kind).tenantRoot === null) throw sharedRefused(target.kind);
+  }
+
+  /**
+   * Creating: decided on the new identity and the token's claim alone, before anything is read,
+   * so the answer is the same whether or not something of that name exists; it names nothing.
+   */
+  assertCreatable(actor: Actor, target: Pick<ResourceRecord, 'kind' | 'naturalKey'>): void {
+    if (actor.projects === null) return;
+    if (this.schema.kind(target.kind).tenantRoot === null) throw sharedRefused(target.kind);
+    if (!this.canSee(actor, target)) throw forbidden(`Your token does not grant the project this ${target.kind} would belong to`);
+  }
+
+  /**
+   * References a written document makes: a target outside the caller's projects is refused as a
+   * target that does not exist, on the claim alone and naming only the field that refers to it.
+   */
+  assertReferable(actor: Actor, planned: readonly PlannedReference[]): void {
+    if (actor.projects === null) return;
+    const hidden = planned.filter((p) => !this.canSee(actor, p));
+    if (hidden.length) {
+      throw notFound(`${hidden.map((h) => h.path).join(', ')} ${hidden.length === 1 ? 'refers' : 'refer'} to a resource that does not exist`, {
+        missing: hidden.map((h) => ({ path: h.path, kind: h.kind })),
+      });
     }
   }
 }
+
+const sharedRefused = (kind: string) => forbidden(`${kind} is shared by every project; only a token not limited to projects may change it`);

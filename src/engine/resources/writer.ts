@@ -55,8 +55,10 @@ export class ResourceWriter {
   private async createOnce(kindName: string, input: Content, actor: Actor): Promise<ResourceRecord> {
     const kind = this.schema.kind(kindName);
     const content = this.rules.validate(kind, input);
-    // Whose it will be follows from its identity: refuse before any store is touched.
-    this.tenancy.assertWritable(actor, { kind: kind.name, naturalKey: this.rules.naturalKey(kind, content) });
+    // Whose it will be and what it refers to follow from its identity and body: refuse before any store is touched.
+    this.tenancy.assertCreatable(actor, { kind: kind.name, naturalKey: this.rules.naturalKey(kind, content) });
+    const parentOf = this.rules.parentReference(kind, content);
+    this.tenancy.assertReferable(actor, [...(parentOf ? [parentOf] : []), ...this.rules.bodyReferences(kind, content)]);
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => content[f] !== undefined);
     const prepared = await this.remote.prepare(kind, content, remoteFields);
     const naturalKey = this.rules.naturalKey(kind, content);
@@ -105,9 +107,10 @@ export class ResourceWriter {
     const kind = this.schema.kind(kindName);
     // Refuse bad input and unknown ids before calling any remote store; the transaction checks again.
     const [before] = await resourcesByIds(this.db, [id]);
-    if (!before || before.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
+    const missing = () => notFound(`${kind.name} ${id} does not exist`, { id });
+    if (!before || before.kind !== kind.name) throw missing();
     // A resource's project never changes (it is part of its identity): checking it once is enough.
-    this.tenancy.assertWritable(actor, before);
+    this.tenancy.assertWritable(actor, before, missing);
     this.rules.merge(kind, before.content, patch);
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => patch[f] !== undefined);
     const prepared = await this.remote.prepare(kind, patch, remoteFields.filter((f) => patch[f] !== null));
@@ -127,6 +130,7 @@ export class ResourceWriter {
       }
       const content = this.rules.merge(kind, current.content, patch);
       const planned = this.rules.bodyReferences(kind, content);
+      this.tenancy.assertReferable(actor, planned);
       const targets = await this.lockTargets(tx, planned);
       const heldRefs = (await referencesFrom(tx, [id])).filter((r) => r.type === 'ARBITRARY');
       const held = new Map<string, string>();

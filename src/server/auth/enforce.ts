@@ -1,34 +1,27 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  getArgumentValues,
-  getNamedType,
-  GraphQLError,
-  isAbstractType,
-  isInterfaceType,
-  isObjectType,
-  Kind,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLCompositeType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getNamedType, GraphQLError, isAbstractType, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../../../resolvers/context.js';
+import { coerceVariables, selectedFields, UnresolvableSelection, type SelectedField } from '../operation/fields.js';
+import type { Principal } from './principal.js';
 import { judge, type AccessRules, type Rule } from './rules.js';
 
-interface Check {
-  rule: Rule | undefined;
-  what: string;
+/** Why an operation is refused before it runs. */
+interface Refusal {
+  code: 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT';
+  message: string;
 }
+
+/** Characters of a caller-given type name an error may quote. */
+const QUOTED = 40;
 
 /**
  * Enforces the SDL's @authenticated / @requiresScopes before execution, so a refused operation
- * reads no store: every selected field with a field-level rule, every root field (one without a
- * rule is refused: fail closed), and for `_entities` the type-level rule of each representation's
- * __typename. `_service` and introspection stay open. Type-level rules guard the entity path (what
- * a router fetches by key); a field that merely returns such a type is governed by its own rule.
+ * reads no store. The check sees what the resolvers will see: variables and arguments coerced by
+ * graphql-js, every field of every fragment, `@skip`/`@include` ignored (every field written is
+ * checked). Per field: its own rule (a root field without one is refused), the rule of the type
+ * it returns (for an interface or union, of every possible type; mutation results included, as
+ * GraphOS Router applies type rules), and for `_entities` the rule of each representation's
+ * `__typename`. Only `_service` is open to callers without a token. Whatever cannot be evaluated is refused.
  */
 export function accessControl(rules: AccessRules): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -36,17 +29,13 @@ export function accessControl(rules: AccessRules): ApolloServerPlugin<GraphQLCon
       return {
         async didResolveOperation({ contextValue, operation, document, schema, request }) {
           const auth = contextValue.auth;
-          if (auth.mode === 'none' || !operation) return;
-          const principal = auth.principal;
-          const problem = auth.principal ? '' : auth.problem;
-          for (const check of checksOf(rules, schema, document, operation, request.variables ?? {})) {
-            const verdict = check.rule
-              ? judge(check.rule, principal, problem, check.what)
-              : { ok: false as const, code: 'FORBIDDEN' as const, message: `${check.what} declares no access rule, so nobody may use it` };
-            if (!verdict.ok) {
-              // 200, as GraphQL over HTTP answers a well-formed request: routers pass the error and its code on.
-              throw new GraphQLError(verdict.message, { extensions: { code: verdict.code, http: { status: 200 } } });
-            }
+          if (auth.mode === 'none') return;
+          const refusal = operation
+            ? firstRefusal(rules, schema, document, operation, request.variables, auth.principal, auth.principal ? '' : auth.problem)
+            : { code: 'BAD_USER_INPUT' as const, message: 'The document names no operation to run' };
+          if (refusal) {
+            // 200, as GraphQL over HTTP answers a well-formed request: routers pass the error and its code on.
+            throw new GraphQLError(refusal.message, { extensions: { code: refusal.code, http: { status: 200 } } });
           }
         },
       };
@@ -54,80 +43,95 @@ export function accessControl(rules: AccessRules): ApolloServerPlugin<GraphQLCon
   };
 }
 
-function* checksOf(
+/** The first reason to refuse the operation, or null when every check passes. */
+export function firstRefusal(
   rules: AccessRules,
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-): Generator<Check> {
-  const root = schema.getRootType(operation.operation);
-  if (!root) return;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const seenFragments = new Set<string>();
-
-  // Every field of a selection set with the type it is selected on, through fragments (each once).
-  function* fields(set: SelectionSetNode, parent: GraphQLCompositeType): Generator<{ node: FieldNode; parent: GraphQLCompositeType }> {
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) yield { node: sel, parent };
-      else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        const on = sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) as GraphQLCompositeType | undefined) : parent;
-        if (on) yield* fields(sel.selectionSet, on);
-      } else if (!seenFragments.has(sel.name.value)) {
-        seenFragments.add(sel.name.value);
-        const f = fragments.get(sel.name.value);
-        const on = f && (schema.getType(f.typeCondition.name.value) as GraphQLCompositeType | undefined);
-        if (f && on) yield* fields(f.selectionSet, on);
-      }
+  rawVariables: Record<string, unknown> | undefined,
+  principal: Principal | null,
+  problem: string,
+): Refusal | null {
+  // Every operation but the router's `_service` needs a valid token, whatever it selects
+  // (introspection and an empty `_entities` included): refused before anything else is looked at.
+  if (!principal && !onlyService(operation)) return { code: 'UNAUTHENTICATED', message: problem };
+  const variables = coerceVariables(schema, operation, rawVariables);
+  if (!variables.ok) return { code: 'BAD_USER_INPUT', message: variables.message };
+  // Rules are shared objects (most fields answer to the same few): each is judged once per request.
+  const passed = new Set<Rule>();
+  const check = (rule: Rule | undefined, what: string): Refusal | null => {
+    if (!rule) return { code: 'FORBIDDEN', message: `${what} declares no access rule, so nobody may use it` };
+    if (passed.has(rule)) return null;
+    const verdict = judge(rule, principal, problem, what);
+    if (verdict.ok) passed.add(rule);
+    return verdict.ok ? null : verdict;
+  };
+  try {
+    for (const field of selectedFields(schema, document, operation, variables.values)) {
+      // Federation's `_service` answers the router's composition query; introspection is open too.
+      if (field.meta || (field.atRoot && field.def.name === '_service') || field.parent.name === '_Service') continue;
+      const refusal = field.atRoot && field.def.name === '_entities' ? entitiesRefusal(rules, field, check) : fieldRefusal(rules, schema, field, check);
+      if (refusal) return refusal;
     }
+  } catch (e) {
+    if (e instanceof UnresolvableSelection) return { code: 'BAD_USER_INPUT', message: `The operation cannot be checked: ${e.message}` };
+    throw e;
   }
-
-  function* walk(set: SelectionSetNode, parent: GraphQLCompositeType, atRoot: boolean): Generator<Check> {
-    for (const { node, parent: on } of fields(set, parent)) {
-      const name = node.name.value;
-      if (name.startsWith('__')) continue; // __typename, introspection
-      if (atRoot && on === root) {
-        if (name === '_service') continue;
-        if (name === '_entities') {
-          yield* entityChecks(rules, root.getFields()._entities, node, variables);
-        } else {
-          yield { rule: rules.field(root.name, name), what: `${root.name}.${name}` };
-        }
-      } else {
-        // Field rules live on object types; a field selected on an interface answers to all of them.
-        const owners = isAbstractType(on) ? schema.getPossibleTypes(on) : [on];
-        for (const owner of owners) {
-          const rule = rules.field(owner.name, name);
-          if (rule) yield { rule, what: `${owner.name}.${name}` };
-        }
-      }
-      const def = (isObjectType(on) || isInterfaceType(on)) && on.getFields()[name];
-      const type = def ? getNamedType(def.type) : undefined;
-      if (node.selectionSet && type && (isObjectType(type) || isAbstractType(type))) yield* walk(node.selectionSet, type, false);
-    }
-  }
-
-  yield* walk(operation.selectionSet, root, true);
+  return null;
 }
 
-function* entityChecks(
-  rules: AccessRules,
-  def: Parameters<typeof getArgumentValues>[0] | undefined,
-  node: FieldNode,
-  variables: Record<string, unknown>,
-): Generator<Check> {
-  if (!def) return;
+/** True when the operation selects nothing but `_service` (and `__typename`) at its root, without fragments. */
+function onlyService(operation: OperationDefinitionNode): boolean {
+  return operation.selectionSet.selections.every((sel) => sel.kind === Kind.FIELD && (sel.name.value === '_service' || sel.name.value === '__typename'));
+}
+
+type Check = (rule: Rule | undefined, what: string) => Refusal | null;
+
+function fieldRefusal(rules: AccessRules, schema: GraphQLSchema, field: SelectedField, check: Check): Refusal | null {
+  const { parent, def } = field;
+  if (field.atRoot) {
+    const own = check(rules.field(parent.name, def.name), `${parent.name}.${def.name}`);
+    if (own) return own;
+  } else {
+    // Field rules live on object types; a field selected on an interface answers to all of them.
+    for (const owner of isAbstractType(parent) ? schema.getPossibleTypes(parent) : [parent]) {
+      const rule = rules.field(owner.name, def.name);
+      const refusal = rule ? check(rule, `${owner.name}.${def.name}`) : null;
+      if (refusal) return refusal;
+    }
+  }
+  const returned = rules.returned(def.type);
+  return returned.length ? check(returned, `${getNamedType(def.type).name} (returned by ${parent.name}.${def.name})`) : null;
+}
+
+/**
+ * `_entities`: the representations as resolvers will get them (a single object given for the
+ * list is a one-item list). Each must be an object whose `__typename` names an entity type;
+ * otherwise the whole operation is refused. Then every named type's rule applies.
+ */
+function entitiesRefusal(rules: AccessRules, field: SelectedField, check: Check): Refusal | null {
   let representations: unknown;
   try {
-    representations = getArgumentValues(def, node, variables).representations;
-  } catch {
-    return; // malformed arguments: execution refuses them before any resolver runs
+    representations = field.args().representations;
+  } catch (e) {
+    return { code: 'BAD_USER_INPUT', message: e instanceof GraphQLError ? e.message : '_entities: the representations do not coerce' };
   }
+  if (!Array.isArray(representations)) return { code: 'BAD_USER_INPUT', message: '_entities: representations must be a list' };
   const typenames = new Set<string>();
-  for (const r of Array.isArray(representations) ? representations : []) {
-    const t = (r as { __typename?: unknown } | null)?.__typename;
-    if (typeof t === 'string') typenames.add(t);
+  for (const [i, r] of representations.entries()) {
+    const typename = typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as { __typename?: unknown }).__typename : undefined;
+    if (typeof typename !== 'string') {
+      return { code: 'BAD_USER_INPUT', message: `_entities: representation ${i} must be an object with a string __typename` };
+    }
+    if (!rules.isEntityType(typename)) {
+      return { code: 'BAD_USER_INPUT', message: `_entities: representation ${i} names ${JSON.stringify(typename.slice(0, QUOTED))}, which is not an entity type of this subgraph` };
+    }
+    typenames.add(typename);
   }
-  for (const t of typenames) yield { rule: rules.entity(t), what: `_entities of ${t.slice(0, 100)}` };
+  for (const t of typenames) {
+    const refusal = check(rules.entity(t), `_entities of ${t}`);
+    if (refusal) return refusal;
+  }
+  return null;
 }

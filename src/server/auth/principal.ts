@@ -1,7 +1,7 @@
 /** A caller whose token verified: what its claims grant. */
 export interface Principal {
-  /** The token's `sub`: recorded as the author of changes. */
-  subject: string | null;
+  /** The token's `sub` (a non-empty string): recorded as the author of changes. */
+  subject: string;
   scopes: ReadonlySet<string>;
   /** The projects claim; null when the token has none (every project). */
   projects: readonly string[] | null;

@@ -1,4 +1,13 @@
-import { isAbstractType, isObjectType, valueFromASTUntyped, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  isAbstractType,
+  isInterfaceType,
+  isObjectType,
+  valueFromASTUntyped,
+  type ConstDirectiveNode,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Principal } from './principal.js';
 
 /** One federation authorization directive: `@authenticated` (scopes null) or `@requiresScopes`. */
@@ -12,6 +21,7 @@ export type Rule = readonly Requirement[];
 // Imported names, or the namespaced ones federation uses when a schema does not import them.
 const AUTHENTICATED = new Set(['authenticated', 'federation__authenticated']);
 const REQUIRES_SCOPES = new Set(['requiresScopes', 'federation__requiresScopes']);
+const KEY = new Set(['key', 'federation__key']);
 
 function requirementsOf(directives: readonly ConstDirectiveNode[]): Requirement[] {
   const out: Requirement[] = [];
@@ -33,8 +43,17 @@ function requirementsOf(directives: readonly ConstDirectiveNode[]): Requirement[
 export class AccessRules {
   private readonly fieldRules = new Map<string, Rule>();
   private readonly typeRules = new Map<string, Rule>();
+  private readonly entityTypes = new Set<string>();
+  /** By type name: one Rule object per type, so a checker can remember what it already judged. */
+  private readonly returnedRules = new Map<string, Rule>();
 
   constructor(private readonly schema: GraphQLSchema) {
+    // What `_entities` may resolve: the members of `_Entity` and the entity interfaces (@key on an interface).
+    const union = schema.getType('_Entity');
+    if (union && isAbstractType(union)) for (const t of schema.getPossibleTypes(union)) this.entityTypes.add(t.name);
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (isInterfaceType(type) && type.astNode?.directives?.some((d) => KEY.has(d.name.value))) this.entityTypes.add(type.name);
+    }
     for (const type of Object.values(schema.getTypeMap())) {
       if (!isObjectType(type) || type.name.startsWith('__')) continue;
       const typeDirectives = [type.astNode, ...type.extensionASTNodes].flatMap((n) => n?.directives ?? []);
@@ -49,6 +68,28 @@ export class AccessRules {
 
   field(typeName: string, fieldName: string): Rule | undefined {
     return this.fieldRules.get(`${typeName}.${fieldName}`);
+  }
+
+  /**
+   * What a field returning `type` needs, wherever it is selected (as GraphOS Router applies a
+   * type-level rule): the type's own rule, or for an interface or union the rules of every type it
+   * may turn out to be. Empty when none of them carries a rule.
+   */
+  returned(type: GraphQLOutputType): Rule {
+    const named = getNamedType(type);
+    let rule = this.returnedRules.get(named.name);
+    if (!rule) {
+      if (isObjectType(named)) rule = this.typeRules.get(named.name) ?? [];
+      else if (isAbstractType(named)) rule = this.schema.getPossibleTypes(named).flatMap((t) => this.typeRules.get(t.name) ?? []);
+      else rule = [];
+      this.returnedRules.set(named.name, rule);
+    }
+    return rule;
+  }
+
+  /** True for a type name `_entities` can resolve: an entity object type or an entity interface. */
+  isEntityType(typeName: string): boolean {
+    return this.entityTypes.has(typeName);
   }
 
   /**
@@ -75,7 +116,7 @@ export class AccessRules {
   /** Object types with a federation @key that carry no type-level rule (their `_entities` path would be refused). */
   unguardedEntityTypes(): string[] {
     return Object.values(this.schema.getTypeMap())
-      .filter((t) => isObjectType(t) && t.astNode?.directives?.some((d) => d.name.value === 'key' || d.name.value === 'federation__key'))
+      .filter((t) => isObjectType(t) && t.astNode?.directives?.some((d) => KEY.has(d.name.value)))
       .map((t) => t.name)
       .filter((name) => !this.typeRules.has(name));
   }

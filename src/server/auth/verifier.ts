@@ -43,7 +43,8 @@ export class TokenVerifier {
   }
 
   private async verify(token: string): Promise<JWTPayload> {
-    const options = { issuer: this.settings.issuer, audience: this.settings.audience };
+    // `exp` is required: a token without it would never expire.
+    const options = { issuer: this.settings.issuer, audience: this.settings.audience, requiredClaims: ['exp'] };
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -56,9 +57,21 @@ export class TokenVerifier {
   }
 
   private principalOf(payload: JWTPayload): Principal {
-    const subject = typeof payload.sub === 'string' ? payload.sub : null;
-    if (subject && subject.length > MAX_SUBJECT) throw new ClaimProblem(`the token's subject is longer than ${MAX_SUBJECT} characters`);
+    this.checkLifetime(payload);
+    const subject = payload.sub;
+    // The subject is recorded as the author of changes: a token without one could not be audited.
+    if (typeof subject !== 'string' || !subject) throw new ClaimProblem('its sub claim must be a non-empty string');
+    if (subject.length > MAX_SUBJECT) throw new ClaimProblem(`the token's subject is longer than ${MAX_SUBJECT} characters`);
     return { subject, scopes: new Set(this.scopesOf(payload)), projects: this.projectsOf(payload) };
+  }
+
+  /** A stolen token is worth at most this long: `exp` no further than the limit from `iat` or from now. */
+  private checkLifetime(payload: JWTPayload): void {
+    const max = this.settings.maxTokenLifetimeSeconds;
+    const exp = payload.exp as number; // required and checked to be a number by jwtVerify
+    const now = Date.now() / 1000;
+    const lifetime = Math.max(exp - now, typeof payload.iat === 'number' ? exp - payload.iat : 0);
+    if (!(lifetime <= max)) throw new ClaimProblem(`it lives longer than ${max} seconds (exp is too far from iat or from now)`);
   }
 
   private scopesOf(payload: JWTPayload): string[] {
@@ -79,19 +92,22 @@ export class TokenVerifier {
     throw new ClaimProblem(`the ${claim} claim must be a list of project names`);
   }
 
-  /** Says what was wrong with the token without echoing it or naming hosts. */
+  /** Says what was wrong with the token in one short line, without echoing it or naming hosts. */
   private describe(e: unknown): string {
     if (e instanceof ClaimProblem) return `The token was refused: ${e.message}`;
     if (e instanceof UnacceptedAlgorithm) return `The token was refused: it is signed with ${e.alg ?? 'no algorithm'}, which this server does not accept`;
     if (e instanceof errors.JWTExpired) return 'The token has expired';
-    if (e instanceof errors.JWTClaimValidationFailed) return `The token was refused: its ${e.claim} claim is not acceptable`;
+    if (e instanceof errors.JWTClaimValidationFailed) return `The token was refused: its ${e.claim} claim is missing or not acceptable`;
     if (e instanceof errors.JWSSignatureVerificationFailed) return 'The token was refused: its signature does not verify';
     if (e instanceof errors.JWKSNoMatchingKey) return 'The token was refused: no known key matches its key id';
-    if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid) return 'The token was refused: it is not a well-formed JWT';
-    // Anything else is on our side (the key set unreachable, say): worth a line in the log.
-    this.log?.warn({ err: e }, 'token verification failed');
-    if (e instanceof errors.JOSEError) return `The token was refused: ${e.code}`;
-    return 'The token could not be verified';
+    if (e instanceof errors.JOSENotSupported) return 'The token was refused: it uses a header or algorithm this server does not support';
+    // The key set unreachable or broken is on our side: worth a line in the log (never a stack trace per request).
+    if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || !(e instanceof errors.JOSEError)) {
+      this.log?.warn({ reason: e instanceof Error ? (e as Error & { code?: string }).code ?? e.name : typeof e }, 'token verification failed on our side');
+      return 'The token could not be verified';
+    }
+    // Everything else jose refuses (malformed parts, a crit header, a bad claim set) is the token's fault.
+    return 'The token was refused: it is not a well-formed JWT';
   }
 }
 
