@@ -76,7 +76,7 @@ export interface LimitSettings {
 }
 
 /** LIMIT_MAX_COST's default: what this machine answers in well under a second (README, "Limits"). */
-const DEFAULT_MAX_COST = 2_000_000;
+const DEFAULT_MAX_COST = 50_000;
 
 export class ConfigError extends Error {}
 
