@@ -69,9 +69,16 @@ export interface LimitSettings {
   maxTokens: number;
   maxDirectives: number;
   maxCost: number;
-  /** Items one request may ask of one root list, summed over its aliases. */
+  /** Items one request may ask of one list, summed over its aliases. */
   maxListItems: number;
+  /** Objects one request's execution may produce (LIMIT_MAX_OBJECTS; default LIMIT_MAX_COST). */
+  maxObjects: number;
+  /** Nesting of `[` and `{` a JSON request body may have (LIMIT_MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
 }
+
+/** LIMIT_MAX_COST's default: what this machine answers in well under a second (README, "Limits"). */
+const DEFAULT_MAX_COST = 50_000;
 
 export class ConfigError extends Error {}
 
@@ -151,8 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 100, 0),
       maxTokens: integer(env, 'LIMIT_MAX_TOKENS', 10_000, 100),
       maxDirectives: integer(env, 'LIMIT_MAX_DIRECTIVES', 50, 0),
-      maxCost: integer(env, 'LIMIT_MAX_COST', 2_000_000, 1),
+      maxCost: integer(env, 'LIMIT_MAX_COST', DEFAULT_MAX_COST, 1),
       maxListItems: integer(env, 'LIMIT_MAX_LIST_ITEMS', 1000, 1),
+      maxObjects: integer(env, 'LIMIT_MAX_OBJECTS', integer(env, 'LIMIT_MAX_COST', DEFAULT_MAX_COST, 1), 1),
+      maxJsonDepth: integer(env, 'LIMIT_MAX_JSON_DEPTH', 64, 2),
     },
     statementTimeoutMs: integer(env, 'STORE_STATEMENT_TIMEOUT_MS', 5000, 100),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),

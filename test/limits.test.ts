@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from '../src/data/statement-log.js';
-import { codes, startTestServer, type TestServer } from './support/server.js';
-import { OPERATIONAL_KINDS } from './support/stores.js';
+import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { OPERATIONAL_KINDS, tempMysql } from './support/stores.js';
+import { proxied } from './support/tcp-proxy.js';
+import { as, jwtEnv } from './support/tokens.js';
+import { createClientTables, insertDemoClientRows } from '../src/remote/client-demo.js';
 
 const GROUPS = 1000;
 const MB = 1024 * 1024;
@@ -61,7 +64,8 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
   });
 
   it('the same lists, asked within bounds, are answered', async () => {
-    const ok = await s.ok<any>(`{ deploymentIntentGroups(project: "big", first: 1000) { name clusters { name } } }`);
+    // Nested lists without `first` count at their default page (100): a page of 1000 asks for the clusters it needs.
+    const ok = await s.ok<any>(`{ deploymentIntentGroups(project: "big", first: 1000) { name clusters(first: 3) { name } } }`);
     expect(ok.deploymentIntentGroups).toHaveLength(GROUPS);
     const fan = await s.ok<any>(`{ deploymentIntentGroups(project: "big", first: 2) { clusters(first: 2) { referencedBy(first: 3) { from { id } } } } }`);
     expect(fan.deploymentIntentGroups.map((g: any) => g.clusters.map((c: any) => c.referencedBy.length))).toEqual([
@@ -71,7 +75,7 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
   });
 
   it('nested lists take `first`: default and at most 1000, like top-level lists', async () => {
-    const page = await s.ok<any>(`{ project(name: "big") { compositeApps { profiles { deploymentIntentGroups(first: 5) { name } all: deploymentIntentGroups { name } } } } }`);
+    const page = await s.ok<any>(`{ project(name: "big") { compositeApps(first: 1) { profiles(first: 1) { deploymentIntentGroups(first: 5) { name } all: deploymentIntentGroups { name } } } } }`);
     const profile = page.project.compositeApps[0].profiles[0];
     expect(profile.deploymentIntentGroups).toHaveLength(5);
     expect(profile.all).toHaveLength(100); // the default page
@@ -152,4 +156,143 @@ describe('transport and input errors (SQLite)', () => {
     expect(body.errors[0].extensions.code).toBe('NOT_FOUND');
     expect(body.errors[0].message).toMatch(/characters in all/);
   });
+});
+
+/** Issue 17's abuse shapes (findings 5, 6, 13): each refused or bounded with a contract code, the process alive after. */
+describe.each(OPERATIONAL_KINDS)('abuse shapes on %s (demo data, AUTH_MODE=jwt)', (kind) => {
+  let s: TestServer;
+  let reader: Record<string, string>;
+  beforeAll(async () => {
+    s = await startTestServer(kind, { seedDemo: true, env: jwtEnv() });
+    reader = await as('reader', ['integrity:read'], ['retail']);
+  }, 120_000);
+  afterAll(() => s?.close());
+
+  const alive = async () => {
+    expect((await fetch(new URL('/health/live', s.url))).status).toBe(200);
+    expect(await s.ok('{ project(name: "retail") { name } }', undefined, reader)).toEqual({ project: { name: 'retail' } });
+  };
+  const refused = async (what: string, res: GraphQLResponse, message?: RegExp) => {
+    expect(codes(res), what).toEqual(['BAD_USER_INPUT']);
+    expect(res.data ?? null, what).toBeNull();
+    if (message) expect(res.errors![0].message, what).toMatch(message);
+  };
+
+  it('four nested logicalClusters { project { logicalClusters ... } } levels, as a confined reader', async () => {
+    const nest = (d: number): string => (d === 0 ? 'name' : `logicalClusters { name project { ${nest(d - 1)} } }`);
+    await refused('nested', await s.gql(`{ project(name: "retail") { ${nest(4)} } }`, undefined, reader), /objects and values/);
+    await alive();
+  });
+
+  it('nested lists with aliased scalars', async () => {
+    const scalars = Array.from({ length: 20 }, (_, i) => `n${i}: name`).join(' ');
+    const q = `{ projects { ${scalars} compositeApps { ${scalars} profiles { ${scalars} } } } }`;
+    await refused('aliased scalars', await s.gql(q, undefined, reader), /objects and values/);
+    // Explicit small pages of the same shape are answered.
+    await s.ok(`{ projects(first: 2) { ${scalars} compositeApps(first: 2) { ${scalars} profiles(first: 2) { ${scalars} } } } }`, undefined, reader);
+    await alive();
+  });
+
+  it('99 aliases of __schema without a token are refused; one full introspection is answered', async () => {
+    const q = `{ ${Array.from({ length: 99 }, (_, i) => `s${i}: __schema { types { name fields { name type { name } } } }`).join(' ')} }`;
+    await refused('__schema x99', await s.gql(q), /objects and values/);
+    const one = await s.gql(`{ __schema { types { name kind fields { name args { name type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind ofType { name kind ofType { name } } } } } } } }`);
+    expect(one.errors).toBeUndefined();
+    await alive();
+  });
+
+  it('root fragments asking lists for more than LIMIT_MAX_LIST_ITEMS (spreads and inline fragments)', async () => {
+    for (const q of [
+      `{ ...Q } fragment Q on Query { a: projects(first: 1000) { name } b: projects(first: 1000) { name } c: projects(first: 1000) { name } }`,
+      `{ ... on Query { a: projects(first: 600) { name } } ...Q } fragment Q on Query { b: projects(first: 600) { name } }`,
+      `{ project(name: "retail") { ...L } } fragment L on Project { a: logicalClusters(first: 600) { name } ... { b: logicalClusters(first: 600) { name } } }`,
+    ]) {
+      await refused(q, await s.gql(q, undefined, reader), /items/);
+    }
+    await alive();
+  });
+
+  it('directives on repeated fragment spreads are counted', async () => {
+    const spreads = Array.from({ length: 30 }, () => '...F @include(if: true) @skip(if: false)').join(' ');
+    await refused('directives', await s.gql(`{ ${spreads} } fragment F on Query { __typename }`, undefined, reader), /directives/);
+    await alive();
+  });
+
+  it('a 5 MB body of deeply nested JSON in variables is refused before it is parsed', async () => {
+    const depth = 2_500_000;
+    const body = `{"query":"query ($v: JSON) { __typename }","variables":{"v":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    const json = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(json.errors[0].message).toMatch(/nests JSON deeper than 64/);
+    // Brackets inside strings are text, not nesting.
+    const text = '['.repeat(1000);
+    expect(await s.ok('query ($n: String!) { __type(name: $n) { name } }', { n: text }, reader)).toEqual({ __type: null });
+    await alive();
+  });
+});
+
+describe.each(OPERATIONAL_KINDS)('execution is bounded while it runs, on %s', (kind) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    // The estimate passes (default budget); execution may produce only 20 objects.
+    // Compiled from the second run: the first run of each document is graphql-js's, the second graphql-jit's.
+    s = await startTestServer(kind, { seedDemo: true, env: { LIMIT_MAX_OBJECTS: '20', EXECUTION_COMPILE_AFTER: '1' } });
+  }, 120_000);
+  afterAll(() => s?.close());
+
+  it('past its object budget a query answers one BAD_USER_INPUT error and no data; a mutation keeps what it wrote', async () => {
+    const q = '{ projects(first: 5) { name compositeApps(first: 5) { name profiles(first: 5) { name deploymentIntentGroups(first: 5) { name clusters(first: 5) { name } } } } } }';
+    for (const run of ['graphql-js', 'graphql-jit']) {
+      const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
+      expect(res.status, run).toBe(400);
+      const body = (await res.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
+      expect(body.data, run).toBeUndefined();
+      expect(body.errors, run).toHaveLength(1);
+      expect(body.errors[0].extensions.code, run).toBe('BAD_USER_INPUT');
+      expect(body.errors[0].message, run).toMatch(/more than 20 objects/);
+    }
+    // Small operations still run.
+    expect(await s.ok('{ project(name: "retail") { name } }')).toEqual({ project: { name: 'retail' } });
+    const id = (await s.ok<any>('{ project(name: "retail") { id } }')).project.id;
+    const write = await s.gql(`mutation { updateProject(id: "${id}", input: { description: "over budget" }) { name compositeApps(first: 5) { profiles(first: 5) { deploymentIntentGroups(first: 5) { clusters(first: 5) { name provider { clusters(first: 5) { name } } } } } } } }`);
+    expect(codes(write)[0]).toBe('BAD_USER_INPUT');
+    expect((await s.ok<any>('{ project(name: "retail") { description } }')).project.description).toBe('over budget');
+    expect((await fetch(new URL('/health/live', s.url))).status).toBe(200);
+  });
+});
+
+describe('the wall-time bound (REQUEST_TIMEOUT_MS) covers all of execution: a remote store that hangs', () => {
+  let s: TestServer;
+  let proxy: Awaited<ReturnType<typeof proxied>>['proxy'];
+  let client: Awaited<ReturnType<typeof tempMysql>>;
+  beforeAll(async () => {
+    client = await tempMysql('client');
+    await createClientTables(client.url);
+    await insertDemoClientRows(client.url);
+    const p = await proxied(client.url);
+    proxy = p.proxy;
+    // The remote source's own timeout is far longer than the request's: only the request's bound can end it.
+    s = await startTestServer('sqlite', { seedDemo: true, env: { CLIENT_DATABASE_URL: p.url, REQUEST_TIMEOUT_MS: '1500', REMOTE_TIMEOUT_MS: '600000' } });
+  }, 120_000);
+  afterAll(async () => {
+    await s?.close();
+    await proxy?.cut();
+    await client?.drop();
+  });
+
+  it('answers one STORE_UNAVAILABLE error and no data, and the process keeps answering', async () => {
+    expect((await s.ok<any>('{ employees(first: 2) { employeeId } }')).employees).toHaveLength(2);
+    proxy.stall();
+    const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ projects(first: 2) { name } employees(first: 3) { employeeId name } }' }) });
+    const body = (await res.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
+    expect(res.status).toBe(503);
+    expect(body.data).toBeUndefined();
+    expect(body.errors.map((e) => e.extensions.code)).toEqual(['STORE_UNAVAILABLE']);
+    expect(body.errors[0].message).toMatch(/ran out of time/);
+    expect(await s.ok('{ project(name: "retail") { name } }')).toEqual({ project: { name: 'retail' } });
+    proxy.resume();
+  }, 60_000);
 });

@@ -22,11 +22,13 @@ import type { AuthState } from './auth/principal.js';
 import { AccessRules } from './auth/rules.js';
 import { TokenVerifier } from './auth/verifier.js';
 import { formatError } from './errors.js';
+import { boundExecution, executionBudget, withDeadline } from './limits/execution-budget.js';
+import { scalarListBounds } from './limits/list-bounds.js';
 import { requestLimits } from './limits/limits.js';
 import { observeRequests } from './observe-requests.js';
 import { buildSchema } from './schema.js';
 import { compiledExecution } from './execution/compiled-executor.js';
-import { jsonTransportErrors, requireJsonBody } from './transport-errors.js';
+import { jsonDepthGuard, jsonTransportErrors, requireJsonBody } from './transport-errors.js';
 
 export interface HttpServer {
   url: string;
@@ -98,12 +100,14 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const app = express();
   const server = createServer(app);
   const schema = buildSchema();
+  // Before anything executes or compiles: execution counts its objects and keeps the deadline.
+  boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);
-  const limits = requestLimits(options.limits);
+  const limits = requestLimits(options.limits, schema, scalarListBounds(engine.schema));
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
-    gateway: compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns }),
+    gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns })),
     logger: options.log,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
@@ -115,6 +119,8 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     // The process handles SIGTERM/SIGINT itself (src/main.ts): a second stop() would wait forever.
     stopOnTerminationSignals: false,
     plugins: [
+      // First: its answer to a stopped execution is what the others (metrics, status) see.
+      executionBudget({ maxObjects: options.limits.maxObjects, requestTimeoutMs: options.requestTimeoutMs }),
       observed.plugin,
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No @cacheControl in the schema; the plugin's per-field hook cost ~30% CPU on large lists (bench/).
@@ -149,7 +155,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     '/graphql',
     corsFor(options.corsOrigins),
     requireJsonBody,
-    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'] }),
+    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth) }),
     observed.middleware,
     expressMiddleware(apollo, {
       context: async ({ req }) => {

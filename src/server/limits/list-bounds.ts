@@ -1,0 +1,16 @@
+import type { RelationshipSchema } from '../../engine/schema/model.js';
+
+/**
+ * Sizes the relationship schema bounds for lists the SDL gives no `first`: a content field that
+ * is an array with `maxItems` (Cluster `labels`). Keyed `Type.field`, as the
+ * cost estimate looks them up.
+ */
+export function scalarListBounds(schema: RelationshipSchema): Map<string, number> {
+  const bounds = new Map<string, number>();
+  for (const kind of schema.kinds.values()) {
+    for (const [field, def] of Object.entries(kind.fields)) {
+      if (def.type === 'array' && typeof def.maxItems === 'number') bounds.set(`${kind.name}.${field}`, def.maxItems);
+    }
+  }
+  return bounds;
+}
