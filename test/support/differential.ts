@@ -5,6 +5,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { runInScope } from '../../src/observability/request-scope.js';
 import type { AuthState } from '../../src/server/auth/principal.js';
 import { formatError } from '../../src/server/errors.js';
+import { inResponseOrder } from '../../src/server/execution/error-order.js';
 import { createClientTables, insertDemoClientRows } from '../../src/remote/client-demo.js';
 import { buildSchema } from '../../src/server/schema.js';
 import type { GeneratedOperation, ValuePools } from './operation-generator.js';
@@ -43,9 +44,16 @@ function inScope<T>(fn: () => Promise<T>): Promise<T> {
   return runInScope({ deadline: Date.now() + 30_000, operation: 'differential', statements: 0, outcome: 'ok' }, fn);
 }
 
+/**
+ * graphql-js's answer, its errors in the order of the response: graphql-js lists them as they
+ * happen, which follows the stores' timing (src/server/execution/error-order.ts).
+ */
 export function interpreted(schema: GraphQLSchema, engine: Engine, op: GeneratedOperation): Promise<ExecutionResult> {
   const document = parse(op.query);
-  return inScope(async () => execute({ schema, document, contextValue: contextFor(engine), variableValues: op.variables }));
+  return inScope(async () => {
+    const result = await execute({ schema, document, contextValue: contextFor(engine), variableValues: op.variables });
+    return result.errors ? { ...result, errors: inResponseOrder(result.errors, result.data) } : result;
+  });
 }
 
 /** Through a gateway executor, as Apollo Server calls it after parsing and validating. */
@@ -102,7 +110,17 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
   await createClientTables(client.url);
   await insertDemoClientRows(client.url);
   const { proxy, url } = await proxied(client.url);
-  const s = await startTestServer(kind, { seedDemo: true, env: { CLIENT_DATABASE_URL: url } });
+  const s = await startTestServer(kind, {
+    seedDemo: true,
+    env: {
+      CLIENT_DATABASE_URL: url,
+      // Answers that depend on the clock would differ between the two runs of one operation:
+      // no revalidation of cached entities, and a breaker that stays open once open (the
+      // remote errors' wording says whether it is).
+      REVALIDATE_AFTER_SECONDS: '86400',
+      REMOTE_BREAKER_HALF_OPEN_MS: '86400000',
+    },
+  });
   const ids = await s.ok<{ projects: { id: string; compositeApps: { profiles: { deploymentIntentGroups: { id: string; name: string }[] }[] }[] }[] }>(
     `{ projects { id compositeApps { profiles { deploymentIntentGroups { id name } } } } }`,
   );
@@ -164,6 +182,10 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
         { entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT },
         { entityType: "BankAccount", key: { number: "ACC-2001", owner: "e-3" }, op: UPSERT }
       ]) { evicted } }`);
+      // Opens the breaker now, so that every later remote failure is worded alike.
+      for (let i = 0; i < 10; i++) await s.gql(`{ _entities(representations: [{ __typename: "Employee", employeeId: "e-999" }]) { __typename } }`);
+      const open = await s.gql(`{ _entities(representations: [{ __typename: "Employee", employeeId: "e-999" }]) { __typename } }`);
+      if (!open.errors?.[0]?.message.includes('circuit open')) throw new Error(`the client store's breaker is not open: ${JSON.stringify(open.errors)}`);
     },
     async close() {
       await proxy.open().catch(() => undefined); // lets the server close its pool cleanly

@@ -2,6 +2,7 @@ import type { GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } 
 import { execute, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { compilable } from './compilable.js';
+import { inResponseOrder } from './error-order.js';
 
 /** Compiled operations kept (by operation name and query hash); the oldest goes first. */
 export const MAX_COMPILED = 500;
@@ -17,14 +18,15 @@ function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.set(key, value);
 }
 
-function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> | ExecutionResult {
-  return execute({
+async function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> {
+  const result = await execute({
     schema,
     document: rc.document,
     contextValue: rc.context,
     variableValues: rc.request.variables ?? {},
     operationName: rc.operationName ?? undefined,
   });
+  return result.errors && result.errors.length > 1 ? { ...result, errors: inResponseOrder(result.errors, result.data) } : result;
 }
 
 /**
@@ -45,6 +47,8 @@ function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext): Pro
  *   refused variables in its own way. The request's loaders keep what the first run read, failures
  *   included, so the second run mostly answers from them; the extra work is bounded by one more
  *   execution and paid only by answers with errors.
+ * Errors are listed in the order of the response (error-order.ts), not in the order they happened:
+ * that order follows the stores' timing, and differs between two graphql-js runs of one query.
  * Mutations always run on graphql-js: they cannot be run twice.
  *
  * `compileAfterRuns`: an operation runs that many times on graphql-js before it is compiled (0:
@@ -81,7 +85,13 @@ export function compiledExecution(
   const executor: GatewayExecutor = async (rc) => {
     const plan = planOf(rc);
     if (plan === 'interpreted') return interpret(schema, rc);
-    const result = await plan.query(undefined, rc.context, rc.request.variables ?? {});
+    let result: ExecutionResult;
+    try {
+      result = await plan.query(undefined, rc.context, rc.request.variables ?? {});
+    } catch {
+      // A fault of the compiled function itself (graphql-js reports the resolvers' own as errors).
+      return interpret(schema, rc);
+    }
     return result.errors ? interpret(schema, rc) : result;
   };
   return {
