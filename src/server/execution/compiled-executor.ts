@@ -1,25 +1,16 @@
-import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, getVariableValues, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
+import { execute, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { compilable } from './compilable.js';
+import { inResponseOrder } from './error-order.js';
 
 /** Compiled operations kept (by operation name and query hash); the oldest goes first. */
 export const MAX_COMPILED = 500;
 /** Operations counted towards compilation; the oldest count goes first. */
 const MAX_COUNTED = 5_000;
 
-type Compiled = ReturnType<typeof compileQuery<Record<string, unknown>, Record<string, unknown>>>;
-
-/**
- * graphql-jit's errors carry no `extensions` when the resolver's error has none, and Apollo's
- * error formatting reads `extensions.code`: each becomes a graphql-js GraphQLError with the same
- * message, path, locations and original error.
- */
-function asGraphQLError(e: GraphQLError): GraphQLError {
-  if (e.extensions) return e;
-  const out = new GraphQLError(e.message, { path: e.path, originalError: e.originalError ?? undefined });
-  (out as { locations?: GraphQLError['locations'] }).locations = e.locations;
-  return out;
-}
+/** What an operation runs on once counted: its compiled function, or graphql-js for good. */
+type Plan = CompiledQuery<Record<string, unknown>, Record<string, unknown>> | 'interpreted';
 
 /** A Map used as a bounded cache: the oldest entry goes first when it is full. */
 function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -27,15 +18,39 @@ function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.set(key, value);
 }
 
+async function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> {
+  const result = await execute({
+    schema,
+    document: rc.document,
+    contextValue: rc.context,
+    variableValues: rc.request.variables ?? {},
+    operationName: rc.operationName ?? undefined,
+  });
+  return result.errors && result.errors.length > 1 ? { ...result, errors: inResponseOrder(result.errors, result.data) } : result;
+}
+
 /**
- * Executes operations with graphql-jit instead of graphql-js's interpreter: each operation that
- * comes back is compiled once into a function that walks the result tree without graphql-js's
- * per-field bookkeeping (path objects, resolve info, promise checks), which was the largest share
- * of this subgraph's CPU on large lists (bench/compare.ts). Apollo Server plugs in a custom
- * executor through its gateway interface: parsing, validation (with the request limits), plugins,
- * access control and error formatting stay Apollo's. The schema never changes at run time.
- */
-/**
+ * Executes queries with graphql-jit where it answers exactly as graphql-js would, and with
+ * graphql-js's interpreter everywhere else. A compiled query walks the result tree without
+ * graphql-js's per-field bookkeeping (path objects, resolve info, promise checks), which was the
+ * largest share of this subgraph's CPU on large lists (bench/compare.ts). Apollo Server plugs in a
+ * custom executor through its gateway interface: parsing, validation (with the request limits),
+ * plugins, access control and error formatting stay Apollo's. The schema never changes at run time.
+ *
+ * Exactness (issue 17; test/differential-execution.test.ts compares both on generated operations,
+ * key order and errors included) is kept in two steps:
+ * - at compile time, only queries without directives are compiled (compilable.ts): graphql-jit
+ *   runs selections that `@skip`/`@include` exclude and orders keys by excluded occurrences;
+ * - at run time, a compiled result with any error is discarded and the query executed again on
+ *   graphql-js with the same context. graphql-jit appends an extra `null` to a list for each item
+ *   in error (an `_entities` answer of the wrong length), orders errors differently and words
+ *   refused variables in its own way. The request's loaders keep what the first run read, failures
+ *   included, so the second run mostly answers from them; the extra work is bounded by one more
+ *   execution and paid only by answers with errors.
+ * Errors are listed in the order of the response (error-order.ts), not in the order they happened:
+ * that order follows the stores' timing, and differs between two graphql-js runs of one query.
+ * Mutations always run on graphql-js: they cannot be run twice.
+ *
  * `compileAfterRuns`: an operation runs that many times on graphql-js before it is compiled (0:
  * compiled at its first run). Compiling costs about as much as validating, and 4× as much for a
  * document of 40 aliased lists (23 ms): with the default of 1, operations sent once (a person in
@@ -46,31 +61,38 @@ export function compiledExecution(
   schema: GraphQLSchema,
   { compileAfterRuns = 1 }: { compileAfterRuns?: number } = {},
 ): GatewayInterface & { readonly executor: GatewayExecutor; compiledCount(): number } {
-  const compiled = new Map<string, Compiled>();
+  const plans = new Map<string, Plan>();
   const runs = new Map<string, number>();
-  const executor: GatewayExecutor = async (rc) => {
+  const planOf = (rc: GatewayGraphQLRequestContext): Plan => {
     const key = `${rc.operationName ?? ''}|${rc.queryHash}`;
-    const variables = rc.request.variables ?? {};
-    let c = compiled.get(key);
-    if (!c) {
-      const seen = runs.get(key) ?? 0;
-      if (seen < compileAfterRuns) {
-        setBounded(runs, key, seen + 1, MAX_COUNTED);
-        return execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName ?? undefined });
-      }
-      runs.delete(key);
-      c = compileQuery(schema, rc.document, rc.operationName ?? undefined, { disablingCapturingStackErrors: true });
-      setBounded(compiled, key, c, MAX_COMPILED);
+    let plan = plans.get(key);
+    if (plan) return plan;
+    const seen = runs.get(key) ?? 0;
+    if (seen < compileAfterRuns) {
+      setBounded(runs, key, seen + 1, MAX_COUNTED);
+      return 'interpreted';
     }
-    const result: ExecutionResult = isCompiledQuery(c) ? await c.query(undefined, rc.context, variables) : c;
-    if (!result.errors) return result;
-    if (!('data' in result)) {
-      // Refused variables: graphql-js's coercion words the errors and ties them to the variable's
-      // definition, which is how Apollo Server tells them apart as BAD_USER_INPUT.
-      const coerced = getVariableValues(schema, rc.operation.variableDefinitions ?? [], variables);
-      if (coerced.errors) return { errors: coerced.errors };
+    runs.delete(key);
+    plan = 'interpreted';
+    if (compilable(rc.document, rc.operation)) {
+      // A document graphql-jit refuses to compile is answered by graphql-js, errors and all.
+      const compiled = compileQuery(schema, rc.document, rc.operationName ?? undefined, { disablingCapturingStackErrors: true });
+      if (isCompiledQuery(compiled)) plan = compiled;
     }
-    return { ...result, errors: result.errors.map(asGraphQLError) };
+    setBounded(plans, key, plan, MAX_COMPILED);
+    return plan;
+  };
+  const executor: GatewayExecutor = async (rc) => {
+    const plan = planOf(rc);
+    if (plan === 'interpreted') return interpret(schema, rc);
+    let result: ExecutionResult;
+    try {
+      result = await plan.query(undefined, rc.context, rc.request.variables ?? {});
+    } catch {
+      // A fault of the compiled function itself (graphql-js reports the resolvers' own as errors).
+      return interpret(schema, rc);
+    }
+    return result.errors ? interpret(schema, rc) : result;
   };
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -80,6 +102,6 @@ export function compiledExecution(
     load: async () => ({ executor }),
     stop: async () => undefined,
     executor,
-    compiledCount: () => compiled.size,
+    compiledCount: () => [...plans.values()].filter((p) => p !== 'interpreted').length,
   };
 }
