@@ -262,6 +262,21 @@ describe.each(OPERATIONAL_KINDS)('execution is bounded while it runs, on %s', (k
     expect((await s.ok<any>('{ project(name: "retail") { description } }')).project.description).toBe('over budget');
     expect((await fetch(new URL('/health/live', s.url))).status).toBe(200);
   });
+  it('a compiled answer with errors, run again on graphql-js, is held to the budget once, not twice', async () => {
+    // Between half the budget and the budget, with an error that sends the compiled answer back to graphql-js.
+    const q = '{ projects(first: 5) { name logicalClusters(first: 5) { name } compositeApps(first: 5) { name profiles(first: 5) { name } } } p: project(name: "retail") { name history(first: -1) { version } } }';
+    const objects = (await s.gql<any>(q.replace('history(first: -1)', 'history(first: 0)'))).data;
+    const apps = objects.projects.flatMap((p: any) => p.compositeApps);
+    const produced = objects.projects.length + objects.projects.flatMap((p: any) => p.logicalClusters).length + apps.length + apps.flatMap((a: any) => a.profiles).length + 1;
+    expect(produced).toBeGreaterThan(10);
+    expect(produced).toBeLessThanOrEqual(20);
+    for (const run of ['graphql-js', 'graphql-jit']) {
+      const res = await s.gql<any>(q);
+      expect(codes(res), run).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors![0].message, run).not.toMatch(/objects/);
+      expect(res.data?.projects.length, run).toBe(objects.projects.length);
+    }
+  });
 });
 
 describe('the wall-time bound (REQUEST_TIMEOUT_MS) covers all of execution: a remote store that hangs', () => {

@@ -22,7 +22,7 @@ import type { AuthState } from './auth/principal.js';
 import { AccessRules } from './auth/rules.js';
 import { TokenVerifier } from './auth/verifier.js';
 import { formatError } from './errors.js';
-import { boundExecution, executionBudget, withDeadline } from './limits/execution-budget.js';
+import { boundExecution, executionBudget, recount, withDeadline } from './limits/execution-budget.js';
 import { scalarListBounds } from './limits/list-bounds.js';
 import { requestLimits } from './limits/limits.js';
 import { observeRequests } from './observe-requests.js';
@@ -107,7 +107,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
-    gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns })),
+    gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns, beforeRerun: recount })),
     logger: options.log,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,

@@ -59,7 +59,14 @@ async function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext
  */
 export function compiledExecution(
   schema: GraphQLSchema,
-  { compileAfterRuns = 1 }: { compileAfterRuns?: number } = {},
+  {
+    compileAfterRuns = 1,
+    beforeRerun = () => undefined,
+  }: {
+    compileAfterRuns?: number;
+    /** Called with the request's context before a compiled run's answer is discarded and graphql-js runs it again. */
+    beforeRerun?: (context: object) => void;
+  } = {},
 ): GatewayInterface & { readonly executor: GatewayExecutor; compiledCount(): number } {
   const plans = new Map<string, Plan>();
   const runs = new Map<string, number>();
@@ -90,9 +97,12 @@ export function compiledExecution(
       result = await plan.query(undefined, rc.context, rc.request.variables ?? {});
     } catch {
       // A fault of the compiled function itself (graphql-js reports the resolvers' own as errors).
+      beforeRerun(rc.context);
       return interpret(schema, rc);
     }
-    return result.errors ? interpret(schema, rc) : result;
+    if (!result.errors) return result;
+    beforeRerun(rc.context);
+    return interpret(schema, rc);
   };
   return {
     onSchemaLoadOrUpdate(callback) {

@@ -79,6 +79,16 @@ export function boundExecution(schema: GraphQLSchema): void {
 }
 
 /**
+ * Forgets the objects a discarded execution produced (the compiled path runs a query again on
+ * graphql-js when its answer has errors): the budget bounds one answer's work, not the sum of two
+ * runs. A stop stays: the second run must not get further than the first.
+ */
+export function recount(context: object): void {
+  const budget = budgets.get(context);
+  if (budget && !budget.stopped) budget.objects = 0;
+}
+
+/**
  * Runs the executor against the request's deadline: work that waits on something without a
  * bound of its own still answers at REQUEST_TIMEOUT_MS, and the abandoned execution stops at its
  * next object field (its outcome is observed, so nothing is left unhandled).
