@@ -2,10 +2,13 @@ import { ConfigError, loadConfig } from './config.js';
 import { StoreUnavailableError } from './data/store-errors.js';
 import { SchemaFileError } from './engine/schema/load.js';
 import { createLogger } from './logger.js';
+import { surviveUnhandledRejections } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
 
 const log = createLogger();
+// Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
+surviveUnhandledRejections(log);
 
 try {
   const config = loadConfig();

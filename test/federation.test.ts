@@ -268,9 +268,7 @@ describe.each(OPERATIONAL_KINDS)('_entities on %s', (store) => {
           { __typename: 'Cluster', provider: { name: 'prov' }, name: 'c1' },
           { __typename: 'Project', name: 'nope' },
           { __typename: 'Cluster', provider: { name: 'nope' }, name: 'c1' },
-          { __typename: 'Cluster', name: 'c1' },
           { __typename: 'Cluster', provider: { name: 'prov' }, name: 'bad name!' },
-          { __typename: 'CompositeApp', project: 'fed', name: 'app' },
         ],
       },
     );
@@ -284,9 +282,23 @@ describe.each(OPERATIONAL_KINDS)('_entities on %s', (store) => {
       null,
       null,
       null,
-      null,
-      null,
     ]);
+  });
+
+  it('refuses a representation that does not carry a whole key of its type, naming it, before looking any up', async () => {
+    const q = `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`;
+    for (const [bad, message] of [
+      [{ __typename: 'Cluster', name: 'c1' }, /representations\[1\] does not carry a key of Cluster/],
+      [{ __typename: 'CompositeApp', project: 'fed', name: 'app' }, /project must be an object/],
+      [{ __typename: 'Nope', id: ids.p }, /Nope is not an entity type/],
+      [{ id: ids.p }, /representations\[1\] has no __typename/],
+    ] as const) {
+      const res = await s.gql(q, { r: [{ __typename: 'Project', id: ids.p }, bad] });
+      expect(res.data).toBeNull();
+      expect(res.errors).toHaveLength(1);
+      expect(res.errors![0]).toMatchObject({ path: ['_entities'], extensions: { code: 'BAD_USER_INPUT' } });
+      expect(res.errors![0].message).toMatch(message);
+    }
   });
 
   it('resolves the entity interface by id or by `kind naturalKey` to the concrete kind; unknown is null', async () => {
@@ -375,14 +387,12 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
           { __typename: 'BankAccount', number: 'ACC-1001', owner: 'e-2' },
           { __typename: 'Employee', employeeId: 'e-404' },
           { __typename: 'BankAccount', number: 'ACC-1001', owner: 'e-404' },
-          { __typename: 'Employee' },
         ],
       }),
     );
     expect(result._entities).toEqual([
       { __typename: 'Employee', employeeId: 'e-3', name: 'Grace Hopper', department: 'Engineering', referencedBy: [{ path: 'owner', from: { name: 'g2' } }] },
       { __typename: 'BankAccount', number: 'ACC-1001', owner: 'e-2', bank: 'First Analytical Bank', referencedBy: [{ path: 'billingAccount', from: { kind: 'Project' } }] },
-      null,
       null,
       null,
     ]);

@@ -120,8 +120,9 @@ export class Engine {
     // The request's loaders carry its caller: a resolver that passes them cannot forget the tenancy.
     const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
     const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', only);
-    if (found) loaders?.prime([found]);
-    return found ?? null;
+    if (!found) return null;
+    // The record this request answers for that resource, if another path read it first.
+    return loaders ? loaders.prime([found])[0] : found;
   }
 
   /**

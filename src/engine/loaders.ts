@@ -28,20 +28,39 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const keyed = <K, V>(fn: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKeyFn: (k: K) => string) =>
     new DataLoader<K, V, string>(fn, { ...opts, cacheKeyFn });
 
-  // Records other reads of this request already hold: the resource loader answers them without a
-  // statement (a plain map: priming the loader would make a promise per record). Only records
-  // read under `only` are put here (prime's callers), so nothing the caller may not read is answered.
+  // The one record of each resource this request answers with, whichever path read it first:
+  // paths of one operation that reach the same resource answer the same, even if a write landed
+  // between their statements. The resource loader answers these without a statement (a plain map:
+  // priming the loader would make a promise per record). Only complete records read under `only`
+  // are put here, so nothing the caller may not read is answered.
   const known = new Map<string, ResourceRecord>();
+  const same = (r: ResourceRecord): ResourceRecord => {
+    const held = known.get(r.id);
+    if (held) return held;
+    known.set(r.id, r);
+    return r;
+  };
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
     const missing = ids.filter((id) => !known.has(id));
     const byId = new Map((await resourcesByIds(db, missing, '', only)).map((r) => [r.id, r]));
-    return ids.map((id) => known.get(id) ?? byId.get(id) ?? null);
+    return ids.map((id) => {
+      const read = byId.get(id);
+      return known.get(id) ?? (read ? same(read) : null);
+    });
   }, opts);
 
-  /** Records read under `only` for this request: later loads by id take them from `known`. */
-  const prime = (records: ResourceRecord[]) => {
-    for (const r of records) if (!known.has(r.id)) known.set(r.id, r);
-    return records;
+  /** Complete records read under `only` for this request, as this request answers them (see `known`). */
+  const prime = (records: readonly ResourceRecord[]): ResourceRecord[] => records.map(same);
+
+  // Likewise the one remote_ref record of each remote reference: a row two paths refilled apart
+  // would otherwise answer two `fetchedAt`s (or a fetched and a failed state) in one response.
+  const remoteSeen = new Map<string, RemoteRefRecord>();
+  const sameRemote = (r: RemoteRefRecord | null): RemoteRefRecord | null => {
+    if (!r) return r;
+    const held = remoteSeen.get(r.id);
+    if (held) return held;
+    remoteSeen.set(r.id, r);
+    return r;
   };
 
   /** Federation's second @key: resources by kind and natural key, one statement per kind. */
@@ -94,12 +113,15 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return keys.map((k) => out.get(`${k.id}|${k.at}`) ?? null);
   }, (k) => `${k.id}|${k.at}`);
 
-  const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>((keys) => loadRemoteLinks(ctx, keys), (k) => `${k.resourceId}|${k.path}`);
+  const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>(
+    async (keys) => (await loadRemoteLinks(ctx, keys)).map(sameRemote),
+    (k) => `${k.resourceId}|${k.path}`,
+  );
 
   const remoteRef = new DataLoader<string, RemoteRefRecord | null>(async (ids) => {
     const rows = await remoteRefsByIds(db, ids, only);
-    await refill(ctx, needsFetch(ctx, rows));
-    const by = new Map(rows.map((r) => [r.id, r]));
+    await refill(ctx, needsFetch(ctx, rows.filter((r) => !remoteSeen.has(r.id))));
+    const by = new Map(rows.map((r) => [r.id, sameRemote(r)]));
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
@@ -161,13 +183,18 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     // Only the columns the items' fields read (columnsFor). Partial records are not primed: a
     // later load by id in this request reads the whole row.
     const { columns, complete } = !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
-    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : records);
+    // A partial record is answered as the complete one when this request already holds it.
+    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : records.map((r) => known.get(r.id) ?? r));
     if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, columns));
     const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, columns }, only);
     const records = keep(read.records);
+    // Staged here and published at the end, all at once: other paths of the operation read
+    // `preloaded` while this page still awaits its remote rows and targets, and must find either
+    // nothing (and load for themselves) or the complete value, never a placeholder.
+    const staged = new Map<string, Map<string, Preloaded>>();
     const field = (name: string) => {
-      let m = preloaded.get(name);
-      if (!m) preloaded.set(name, (m = new Map()));
+      let m = staged.get(name);
+      if (!m) staged.set(name, (m = new Map()));
       return m;
     };
     // The linked remote_ref rows (by id: the links came from the tenancy-filtered page) and the
@@ -184,8 +211,9 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     if (remoteFields.length) {
       const byField = new Map(remoteFields.map((f) => [f.field, field(f.field)]));
       for (const m of byField.values()) for (const r of records) m.set(r.id, null);
-      const byId = new Map((await remote).map((rec) => [rec.id, rec]));
-      await refill(ctx, needsFetch(ctx, [...byId.values()]));
+      const rows = await remote;
+      await refill(ctx, needsFetch(ctx, rows.filter((r) => !remoteSeen.has(r.id))));
+      const byId = new Map(rows.map((rec) => [rec.id, sameRemote(rec)!]));
       // Counted per status once per page: a labelled counter's inc costs a label lookup per call.
       const reads = { FRESH: 0, DELETED: 0, MISSING: 0 };
       for (const link of read.links) {
@@ -216,7 +244,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
           const target = targets.get(toId) ?? null;
           const bracket = path.indexOf('[');
           if (bracket < 0) {
-            if (target) preloaded.get(path)?.set(id, target);
+            if (target) staged.get(path)?.set(id, target);
             continue;
           }
           const list = lists.get(path.slice(0, bracket))?.get(id) as (ResourceRecord | null)[] | undefined;
@@ -228,10 +256,23 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
         if (unordered) for (const [name, m] of lists) m.set(id, inIndexOrder(name, refs, targets));
       }
     }
+    publish(staged);
     return records;
   };
 
-  return {
+  /** Makes a page's values visible; a value another read already published stays (both came from the store, the first was answered). */
+  const publish = (staged: Map<string, Map<string, Preloaded>>) => {
+    for (const [name, values] of staged) {
+      const m = preloaded.get(name);
+      if (!m) {
+        preloaded.set(name, values);
+        continue;
+      }
+      for (const [id, v] of values) if (!m.has(id)) m.set(id, v);
+    }
+  };
+
+  const loaders = {
     /** The caller's tenancy condition: reads made for this request outside the loaders use it too. */
     only,
     preloaded,
@@ -254,7 +295,19 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     pin,
     stale,
     snapshots,
+    /**
+     * After a write: everything this request read before it is forgotten (every loader's cache,
+     * the records and remote records it answers with, the pages' preloaded values), so the fields
+     * read after the write read the written state from the store.
+     */
+    forget() {
+      for (const value of Object.values(loaders)) if (value instanceof DataLoader) value.clearAll();
+      known.clear();
+      remoteSeen.clear();
+      preloaded.clear();
+    },
   };
+  return loaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -4,6 +4,8 @@ import { StoreUnavailableError } from '../data/store-errors.js';
 import { DomainError } from '../engine/errors.js';
 
 const MAX_MESSAGE = 500;
+/** Apollo's codes for requests at fault (persisted-query signals stay: clients act on them). */
+const CALLER_FAULTS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE']);
 const MAX_VALUE = 200;
 
 /** Shortens a string that echoes user input: a 1 MB id must not come back as a 1 MB error. */
@@ -52,8 +54,9 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
     }
   }
   const code = formatted.extensions?.code;
-  // graphql-js's parser token limit (src/server/limits): a refused document, like the other limits.
-  if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
+  // A document that does not parse or validate, or a request Apollo cannot run, is the caller's
+  // mistake: the contract's BAD_USER_INPUT (graphql-js's token limit among them, src/server/limits).
+  if (typeof code === 'string' && CALLER_FAULTS.has(code)) {
     return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
   }
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {

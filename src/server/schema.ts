@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type DocumentNode } from 'graphql';
+import { resolveEntities } from '../../resolvers/entities.js';
 import { resolvers } from '../../resolvers/index.js';
 import { SCHEMA_DIR } from '../paths.js';
 
@@ -15,5 +16,7 @@ export function typeDefs(): DocumentNode {
 }
 
 export function buildSchema() {
-  return buildSubgraphSchema([{ typeDefs: typeDefs(), resolvers: resolvers as unknown as GraphQLResolverMap<unknown> }]);
+  // Our `_entities` replaces Apollo's (added before the modules' resolvers, so these win): see resolvers/entities.ts.
+  const all = { ...resolvers, Query: { ...resolvers.Query, _entities: resolveEntities } };
+  return buildSubgraphSchema([{ typeDefs: typeDefs(), resolvers: all as unknown as GraphQLResolverMap<unknown> }]);
 }
