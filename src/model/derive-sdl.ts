@@ -193,7 +193,11 @@ function deriveRemoteType(w: SdlWriter, t: RemoteTypeDef, attrs: ApiAttributes, 
 
 const indent = (lines: string[]) => lines.map((l) => l.split('\n').map((x) => `  ${x}`).join('\n')).join('\n');
 
-/** The derived SDL as text: per-kind and per-remote-type types, inputs, and Query/Mutation extensions. */
+/**
+ * The derived SDL as text: per-kind and per-remote-type types, inputs, and Query/Mutation
+ * extensions. Check `findNameProblems` first: a schema with problems derives names that collide
+ * or do not parse (start-up refuses on the problems, with their paths, before deriving).
+ */
 export function deriveKindSdl(schema: RelationshipSchema, options: DeriveOptions): string {
   const attrs = options.attributes ?? NO_API_ATTRIBUTES;
   const w = new SdlWriter();
