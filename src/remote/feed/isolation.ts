@@ -1,10 +1,10 @@
 import { DomainError } from '../../engine/errors.js';
-import { positionMs } from '../position.js';
 import { MalformedChangeEventError, type FeedRuntime, type RemoteChangeEvent } from './events.js';
 import { feedMetrics, type Transport } from './metrics.js';
 
 /** What becomes of one delivered event. */
-export type Verdict = { kind: 'done' } | { kind: 'retry'; error: unknown } | { kind: 'dead'; reason: string };
+/** `outage`: the failure is not the event's (the operational store is down): the consumer backs off instead of moving on. */
+export type Verdict = { kind: 'done' } | { kind: 'retry'; error: unknown; outage: boolean } | { kind: 'dead'; reason: string };
 
 export interface Attempt {
   event: RemoteChangeEvent;
@@ -21,8 +21,8 @@ function count(transport: Transport, events: RemoteChangeEvent[], result: unknow
   const ignored = typeof (result as { ignored?: unknown } | undefined)?.ignored === 'number' ? (result as { ignored: number }).ignored : 0;
   feedMetrics.applied.inc({ transport }, events.length - ignored);
   if (ignored) feedMetrics.ignored.inc({ transport }, ignored);
-  const newest = events.reduce((max, e) => (e.position && e.position > max ? e.position : max), '');
-  if (newest) feedMetrics.lag.set({ transport }, Math.max(0, (Date.now() - positionMs(newest)) / 1000));
+  const newest = events.reduce((max, e) => Math.max(max, e.position?.tsMs ?? 0), 0);
+  if (newest) feedMetrics.lag.set({ transport }, Math.max(0, (Date.now() - newest) / 1000));
 }
 
 /**
@@ -39,7 +39,7 @@ export async function applyIsolated(rt: FeedRuntime, transport: Transport, attem
     return attempts.map(() => ({ kind: 'done' }));
   } catch (err) {
     if (attempts.length > 1) rt.log.warn({ err, events: attempts.length }, 'applying a batch of change events failed; applying them one by one');
-    else if (!eventsFault(err)) return [{ kind: 'retry', error: err }];
+    else if (!eventsFault(err)) return [{ kind: 'retry', error: err, outage: true }];
   }
   const outcomes: ({ ok: true } | { ok: false; err: unknown })[] = [];
   for (const a of attempts) {
@@ -55,7 +55,7 @@ export async function applyIsolated(rt: FeedRuntime, transport: Transport, attem
     if (o.ok) return { kind: 'done' };
     const fault = eventsFault(o.err) || someApplied;
     if (fault && attempts[i].deliveries >= rt.maxDeliveries) return { kind: 'dead', reason: reasonOf(o.err) };
-    return { kind: 'retry', error: o.err };
+    return { kind: 'retry', error: o.err, outage: !fault };
   });
 }
 
