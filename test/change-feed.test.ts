@@ -103,7 +103,7 @@ describe('parseDebezium', () => {
   it('reads an enveloped create, mapping columns to fields and the key to strings', () => {
     const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1', 1);
     // ts_ms of the envelope (the source has none here), the PostgreSQL lsn, the transport sequence
-    expect(event?.position).toBe(`001700000000000-${'0'.repeat(10)}${'123456'.padStart(20, '0')}${'0'.repeat(10)}-${'1'.padStart(24, '0')}`);
+    expect(event?.position).toEqual({ clock: 'lsn', value: `${'0'.repeat(20)}-${'123456'.padStart(40, '0')}-${'1'.padStart(24, '0')}`, tsMs: 1700000000000 });
     expect(bare(event)).toEqual({
       entityType: 'Employee',
       key: { employeeId: '7' },
