@@ -34,20 +34,23 @@ function count(transport: Transport, events: RemoteChangeEvent[], result: unknow
  */
 export async function applyIsolated(rt: FeedRuntime, transport: Transport, attempts: Attempt[]): Promise<Verdict[]> {
   const events = attempts.map((a) => a.event);
+  const outcomes: ({ ok: true } | { ok: false; err: unknown })[] = [];
   try {
     count(transport, events, await rt.apply(events));
     return attempts.map(() => ({ kind: 'done' }));
   } catch (err) {
-    if (attempts.length > 1) rt.log.warn({ err, events: attempts.length }, 'applying a batch of change events failed; applying them one by one');
-    else if (!eventsFault(err)) return [{ kind: 'retry', error: err, outage: true }];
+    // One event alone has had its try.
+    if (attempts.length === 1) outcomes.push({ ok: false, err });
+    else rt.log.warn({ err, events: attempts.length }, 'applying a batch of change events failed; applying them one by one');
   }
-  const outcomes: ({ ok: true } | { ok: false; err: unknown })[] = [];
-  for (const a of attempts) {
-    try {
-      count(transport, [a.event], await rt.apply([a.event]));
-      outcomes.push({ ok: true });
-    } catch (err) {
-      outcomes.push({ ok: false, err });
+  if (!outcomes.length) {
+    for (const a of attempts) {
+      try {
+        count(transport, [a.event], await rt.apply([a.event]));
+        outcomes.push({ ok: true });
+      } catch (err) {
+        outcomes.push({ ok: false, err });
+      }
     }
   }
   const someApplied = outcomes.some((o) => o.ok);
