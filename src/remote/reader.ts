@@ -128,7 +128,8 @@ export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promi
       for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING' });
       continue;
     }
-    const now = await ctx.db.now();
+    // Dated when the read began: what it saw is the store's state as of then, or later.
+    const now = found.read.startedAt;
     const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ r, entity: found.get(r.hashKey)! }));
     const refused = group.filter((r) => found.refused.has(r.hashKey));
     const gone = group.filter((r) => !found.has(r.hashKey) && !found.refused.has(r.hashKey));

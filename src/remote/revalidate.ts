@@ -87,7 +87,7 @@ async function revalidateBatch(
       const refused = group.filter((r) => found.refused.has(r.hashKey));
       const gone = group.filter((r) => !found.has(r.hashKey) && !found.refused.has(r.hashKey));
       await write(async (sql) => {
-        const now = await ctx.db.now();
+        const now = found.read.startedAt;
         const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ id: r.id, entity: found.get(r.hashKey)! }));
         await storeFetched(sql, fetched, now, found.read);
         await storeGone(sql, gone.map((r) => r.id), now, `${type.name} no longer exists in its store`, found.read);
