@@ -105,6 +105,7 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
   const changes = check(ctx, events);
   const toCheck = new Map<string, RemoteRefRecord>();
   const result = await ctx.db.transaction(async (tx) => {
+    toCheck.clear(); // a transaction tried again starts over
     const result: ApplyRemoteChangesResult = { evicted: 0, refreshed: 0, markedDeleted: 0, ignored: 0, checked: 0 };
     const now = await tx.now();
     const skewSeconds = ctx.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS;
