@@ -197,6 +197,12 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
         const fresh = await s.gql(`mutation { createDeploymentIntentGroup(input: { project: "rp", compositeApp: "shop", compositeProfile: "default", name: "g-long2", owner: { employeeId: "e-long" } }) { id } }`);
         expect(codes(fresh)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
         expect(fresh.errors![0].message).toMatch(/does not fit its type/);
+        // Read through (a key no document refers to): refused in its place, never served.
+        const through = await s.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { name } } }`, {
+          r: [{ __typename: 'Employee', employeeId: 'e-long' }, { __typename: 'Employee', employeeId: 'e-11' }],
+        });
+        expect(codes(through)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
+        expect(through.data).toEqual({ _entities: [null, { name: employee(11).name }] });
       } finally {
         await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-long'`, `UPDATE employee SET name = 'Restored' WHERE employee_id = 'e-9'`, `ALTER TABLE employee MODIFY name VARCHAR(200) NOT NULL`]);
       }
