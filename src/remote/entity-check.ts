@@ -1,5 +1,4 @@
 import type { RemoteTypeDef } from '../engine/schema/model.js';
-import type { RemoteEntity } from './sources/source.js';
 
 /**
  * Remote entities are checked against their type's columns on every path into the cache (change
@@ -46,10 +45,4 @@ export function entityProblem(type: RemoteTypeDef, entity: unknown, options: { p
     if (v.length > max && [...v].length > max) return `${type.name}.${field} is longer than ${max} characters`;
   }
   return null;
-}
-
-/** Whether two copies of an entity say the same (the fields of the type only). */
-export function sameEntity(type: RemoteTypeDef, a: RemoteEntity | null, b: RemoteEntity | null): boolean {
-  if (a === null || b === null) return a === b;
-  return type.fields.every((f) => (a[f] ?? null) === (b[f] ?? null));
 }
