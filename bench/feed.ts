@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { newId } from '../src/data/ids.js';
 import { hashKey } from '../src/remote/hash.js';
-import { encodePosition } from '../src/remote/position.js';
+import { encodeFeedPosition } from '../src/remote/position.js';
 import { startBenchApp } from './lib/app.js';
 import { progress, type BenchOptions } from './lib/options.js';
 import { bulkInsert, openRaw, type Raw } from './lib/raw.js';
@@ -138,7 +138,7 @@ const countLast = async (raw: Raw) =>
   Number((await raw.all<{ n: number }>(`SELECT COUNT(*) AS n FROM remote_ref WHERE cached_entity LIKE '%v5"%'`))[0].n);
 
 async function resetKeys(raw: Raw): Promise<void> {
-  await raw.run(`UPDATE remote_ref SET source_position = NULL, cached_entity = REPLACE(cached_entity, ' v5"', ' v0"')`);
+  await raw.run(`UPDATE remote_ref SET source_position = NULL, source_clock = NULL, state_at = NULL, cached_entity = REPLACE(cached_entity, ' v5"', ' v0"')`);
 }
 
 async function poll(what: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
@@ -194,7 +194,7 @@ export async function runFeedBench(store: StoreKind, options: BenchOptions): Pro
           Array.from({ length: FEED_KEYS }, (_, i) => ({
             hash: hashKey({ employeeId: keyOf(i) }),
             entity: JSON.stringify({ employeeId: keyOf(i), name: nameOf(i, v), email: `p${i + 1}@example.com`, department: 'Bench' }),
-            position: encodePosition({ tsMs: floorBase + v, pos: v * FEED_KEYS + i }),
+            position: encodeFeedPosition('binlog', 1n, BigInt(v * FEED_KEYS + i) * 10n ** 20n, 0n, floorBase + v).value,
           })),
         );
         const f0 = performance.now();

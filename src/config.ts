@@ -25,6 +25,8 @@ export interface Config {
   changeFeedRetryDelayMs: number;
   /** An event a dead replica took but never acknowledged goes to another replica after this long. */
   changeFeedRedeliverMs: number;
+  /** A change event dated further ahead than this goes to the dead letter (CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS). */
+  changeFeedMaxClockSkewSeconds: number;
   leaseTtlSeconds: number;
   maintenanceTxTimeoutSeconds: number;
   relationshipSchemaFile?: string;
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     changeFeedMaxDeliveries: integer(env, 'CHANGE_FEED_MAX_DELIVERIES', 5, 1),
     changeFeedRetryDelayMs: integer(env, 'CHANGE_FEED_RETRY_DELAY_MS', 5000, 10),
     changeFeedRedeliverMs: integer(env, 'CHANGE_FEED_REDELIVER_MS', 30_000, 500),
+    changeFeedMaxClockSkewSeconds: integer(env, 'CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS', 300, 1),
     leaseTtlSeconds: integer(env, 'LEASE_TTL_SECONDS', 60, 1),
     maintenanceTxTimeoutSeconds: integer(env, 'MAINTENANCE_TX_TIMEOUT_SECONDS', 10, 1),
     relationshipSchemaFile: env.RELATIONSHIP_SCHEMA || undefined,

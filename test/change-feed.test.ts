@@ -103,7 +103,7 @@ describe('parseDebezium', () => {
   it('reads an enveloped create, mapping columns to fields and the key to strings', () => {
     const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1', 1);
     // ts_ms of the envelope (the source has none here), the PostgreSQL lsn, the transport sequence
-    expect(event?.position).toBe(`001700000000000-${'0'.repeat(10)}${'123456'.padStart(20, '0')}${'0'.repeat(10)}-${'1'.padStart(24, '0')}`);
+    expect(event?.position).toEqual({ clock: 'lsn', value: `${'0'.repeat(20)}-${'123456'.padStart(40, '0')}-${'1'.padStart(24, '0')}`, tsMs: 1700000000000 });
     expect(bare(event)).toEqual({
       entityType: 'Employee',
       key: { employeeId: '7' },
@@ -351,6 +351,61 @@ describe('NATS JetStream feed', () => {
     }
   });
 
+  it('a poison event holds up nothing behind it while it waits for its retries (finding 17)', async () => {
+    const stream = await newStream();
+    const rec = recorder();
+    let poisonTries = 0;
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, {
+      apply: async (events) => {
+        if (events.some((e) => e.key.employeeId === '13')) {
+          if (events.length === 1) poisonTries++;
+          throw new DomainError('BAD_USER_INPUT', 'employee 13 is poison');
+        }
+        return rec.apply(events);
+      },
+      remoteTypes,
+      log,
+      consumer: 'slow-retry',
+      // Far longer than the test may take: the events behind must not wait for it.
+      retryDelayMs: 600_000,
+      maxDeliveries: 3,
+    });
+    try {
+      await publish(`${stream}.e`, change('c', 'employee', null, employee(13, 'Poison')));
+      const behind: number[] = [];
+      for (let i = 20; i < 25; i++) behind.push(await publish(`${stream}.e`, change('c', 'employee', null, employee(i, `n${i}`))));
+      await rec.until(() => behind.every((seq) => rec.ids().includes(natsId(stream, seq))), 'the events behind the poison one');
+      expect(poisonTries).toBe(1);
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('moves an event dated beyond the skew (or in microseconds) to the dead letter at once, with the reason', async () => {
+    const stream = await newStream();
+    const rec = recorder();
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'skew', maxClockSkewSeconds: 300 });
+    try {
+      const dated = (id: number, tsMs: number) => ({ ...change('u', 'employee', null, employee(id, `at ${tsMs}`)), ts_ms: undefined, source: { table: 'employee', ts_ms: tsMs } });
+      const future = await publish(`${stream}.e`, dated(1, Date.now() + 3_600_000));
+      const micros = await publish(`${stream}.e`, dated(2, Date.now() * 1000));
+      const within = await publish(`${stream}.e`, dated(3, Date.now() + 60_000));
+      await rec.until(() => rec.ids().includes(natsId(stream, within)), 'the event within the skew');
+      await eventually(async () => (await jsm.streams.info(`${stream}_DEADLETTER`).catch(() => null))?.state.messages === 2, 'two dead letters');
+      const dead = new Map<string, string>();
+      for (const seq of [1, 2]) {
+        const m = await jsm.streams.getMessage(`${stream}_DEADLETTER`, { seq });
+        dead.set(m.header.get('Integrity-Event-Id'), `${m.header.get('Integrity-Deliveries')} ${m.header.get('Integrity-Dead-Letter-Reason')}`);
+      }
+      expect(dead.get(natsId(stream, future))).toMatch(/^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/);
+      expect(dead.get(natsId(stream, micros))).toMatch(/^1 refused: .* ahead of now/);
+      expect(rec.ids()).toEqual([natsId(stream, within)]);
+      await settled(stream, 'skew');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
   it('applies the events of a stream deleted and created again (new ids, not taken for applied ones)', async () => {
     const stream = await newStream();
     const rec = recorder();
@@ -528,6 +583,98 @@ describe('Redis stream feed', () => {
       expect(JSON.parse(poisoned!.value)).toMatchObject({ op: 'c' });
       expect(dead.some((d) => /cannot be read/.test(d.dead_letter_reason))).toBe(true);
       await settled(key, 'dl');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+  it('a poison entry holds up nothing behind it while it waits for its retries (finding 17)', async () => {
+    const key = newKey();
+    const rec = recorder();
+    let poisonTries = 0;
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: async (events) => {
+        if (events.some((e) => e.key.employeeId === '13')) {
+          if (events.length === 1) poisonTries++;
+          throw new DomainError('BAD_USER_INPUT', 'employee 13 is poison');
+        }
+        return rec.apply(events);
+      },
+      remoteTypes,
+      log,
+      consumer: 'slow-retry',
+      // Far longer than the test may take: the entries behind must not wait for it.
+      retryDelayMs: 600_000,
+      maxDeliveries: 3,
+      blockMs: 100,
+    });
+    try {
+      await add(key, change('c', 'employee', null, employee(13, 'Poison')));
+      const behind: string[] = [];
+      // One by one, so that some arrive while the poison entry is pending: none of them waits for it.
+      for (let i = 20; i < 25; i++) {
+        behind.push(await add(key, change('c', 'employee', null, employee(i, `n${i}`))));
+        await rec.until(() => rec.ids().includes(`redis:${key}:${behind[behind.length - 1]}`), `entry ${i}`);
+      }
+      expect(poisonTries).toBe(1);
+      // Only the poison entry is left pending (the others are acknowledged once applied).
+      await eventually(async () => (await pendingCount(key, 'slow-retry')) === 1, 'only the poison entry pending');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('retries a poison entry after the delay and dead-letters it after maxDeliveries, while the entries behind flow', async () => {
+    const key = newKey();
+    const rec = recorder();
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: async (events) => {
+        if (events.some((e) => e.key.employeeId === '13')) throw new DomainError('BAD_USER_INPUT', 'employee 13 is poison');
+        return rec.apply(events);
+      },
+      remoteTypes,
+      log,
+      consumer: 'dl2',
+      retryDelayMs: 50,
+      maxDeliveries: 3,
+      blockMs: 50,
+    });
+    try {
+      const bad = await add(key, change('c', 'employee', null, employee(13, 'Poison')));
+      const ok = await add(key, change('c', 'employee', null, employee(2, 'Bob')));
+      await rec.until(() => rec.ids().includes(`redis:${key}:${ok}`), 'the entry behind');
+      await eventually(async () => (await redis.xlen(`${key}:deadletter`)) === 1, 'the dead letter');
+      const [[, fields]] = await redis.xrange(`${key}:deadletter`, '-', '+');
+      const o: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) o[fields[i]] = fields[i + 1];
+      expect(o).toMatchObject({ dead_letter_event_id: `redis:${key}:${bad}`, dead_letter_reason: 'employee 13 is poison', dead_letter_deliveries: '3' });
+      await settled(key, 'dl2');
+    } finally {
+      await timedStop(feed);
+    }
+  });
+
+  it('moves an entry dated beyond the skew (or in microseconds) to the dead letter at once, with the reason', async () => {
+    const key = newKey();
+    const rec = recorder();
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'skew', maxClockSkewSeconds: 300 });
+    try {
+      const dated = (id: number, tsMs: number) => ({ ...change('u', 'employee', null, employee(id, `at ${tsMs}`)), ts_ms: undefined, source: { table: 'employee', ts_ms: tsMs } });
+      const future = await add(key, dated(1, Date.now() + 3_600_000));
+      const micros = await add(key, dated(2, Date.now() * 1000));
+      const within = await add(key, dated(3, Date.now() + 60_000));
+      await rec.until(() => rec.ids().includes(`redis:${key}:${within}`), 'the entry within the skew');
+      await eventually(async () => (await redis.xlen(`${key}:deadletter`)) === 2, 'two dead letters');
+      const dead = new Map(
+        (await redis.xrange(`${key}:deadletter`, '-', '+')).map(([, fields]) => {
+          const o: Record<string, string> = {};
+          for (let i = 0; i < fields.length; i += 2) o[fields[i]] = fields[i + 1];
+          return [o.dead_letter_event_id, `${o.dead_letter_deliveries} ${o.dead_letter_reason}`];
+        }),
+      );
+      expect(dead.get(`redis:${key}:${future}`)).toMatch(/^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/);
+      expect(dead.get(`redis:${key}:${micros}`)).toMatch(/^1 refused: .* ahead of now/);
+      expect(rec.ids()).toEqual([`redis:${key}:${within}`]);
+      await settled(key, 'skew');
     } finally {
       await timedStop(feed);
     }

@@ -50,6 +50,8 @@ export interface RemoteRefRow {
   failures: number;
   created_at: string;
   source_position: string | null;
+  source_clock: string | null;
+  state_at: string | null;
 }
 export interface RemoteLinkRow {
   resource_id: string;
@@ -124,6 +126,8 @@ export const RemoteRefEntity = new EntitySchema<RemoteRefRow>({
     failures: int(),
     created_at: time(),
     source_position: str(96, { nullable: true }),
+    source_clock: str(16, { nullable: true }),
+    state_at: time(true),
   },
 });
 export const RemoteLinkEntity = new EntitySchema<RemoteLinkRow>({

@@ -30,6 +30,8 @@ export interface EngineSettings {
   /** DataLoader batching; off only to measure the N+1 baseline. */
   batching: boolean;
   maintenance: MaintenanceSettings;
+  /** How far ahead of now a change event may be dated (CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS, default 300). */
+  maxClockSkewSeconds?: number;
 }
 
 export const DEFAULT_MAINTENANCE: MaintenanceSettings = {
@@ -59,7 +61,13 @@ export class Engine {
   ) {
     this.rules = new ContentRules(schema);
     // A read looks at a deleted row again after this back-off: at most the sweep's age, at most 10 s.
-    this.remote = { db, schema, sources, deletedRecheckMs: Math.min(DEFAULT_DELETED_RECHECK_MS, settings.maintenance.revalidateAfterSeconds * 1000) };
+    this.remote = {
+      db,
+      schema,
+      sources,
+      deletedRecheckMs: Math.min(DEFAULT_DELETED_RECHECK_MS, settings.maintenance.revalidateAfterSeconds * 1000),
+      maxClockSkewSeconds: settings.maxClockSkewSeconds,
+    };
     this.tenancy = new Tenancy(schema);
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote), this.tenancy);
     this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize);

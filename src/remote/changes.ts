@@ -2,14 +2,14 @@ import { chunks, placeholders, readInChunks } from '../data/chunk.js';
 import { insertIgnore, type Tx } from '../data/db.js';
 import { badInput } from '../engine/errors.js';
 import type { RemoteTypeDef } from '../engine/schema/model.js';
-import { hashKey, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, hashKey, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
+import { entityProblem } from './entity-check.js';
 import type { RemoteKey } from './hash.js';
 import { toIso } from '../data/time.js';
 import { groupBy } from '../util/group-by.js';
-import { encodePosition, isNewer, type SourcePosition } from './position.js';
+import { beyondSkew, isNewerOnClock, isPositionValue, type FeedPosition, type PositionClock } from './position.js';
+import { refill } from './reader.js';
 import { remoteRefsByHash, type RemoteRefRecord } from './remote-ref-store.js';
-
-const POSITION = /^\d{15}-\d{40}-\d{24}$/;
 
 export interface RemoteChange {
   entityType: string;
@@ -17,8 +17,8 @@ export interface RemoteChange {
   op: 'UPSERT' | 'DELETE';
   entity?: unknown;
   eventId?: string | null;
-  /** Source position of the change (src/remote/position.ts); without one, the moment it is applied. */
-  position?: string | null;
+  /** Where in the store's history the change comes from (src/remote/position.ts); without one, as of the moment it is applied. */
+  position?: FeedPosition | null;
 }
 
 export interface ApplyRemoteChangesResult {
@@ -26,9 +26,13 @@ export interface ApplyRemoteChangesResult {
   refreshed: number;
   markedDeleted: number;
   ignored: number;
+  /** Keys checked at their store because an event ignored as older said something else than the cache. */
+  checked: number;
 }
 
 export const MAX_EVENTS = 1000;
+
+const CLOCKS: ReadonlySet<string> = new Set<PositionClock>(['binlog', 'lsn', 'ts']);
 
 interface CheckedChange {
   type: RemoteTypeDef;
@@ -37,7 +41,7 @@ interface CheckedChange {
   op: 'UPSERT' | 'DELETE';
   entity: Record<string, unknown> | null;
   eventId: string | null;
-  position: SourcePosition | null;
+  position: FeedPosition | null;
 }
 
 function check(ctx: RemoteContext, events: readonly RemoteChange[]): CheckedChange[] {
@@ -51,67 +55,98 @@ function check(ctx: RemoteContext, events: readonly RemoteChange[]): CheckedChan
     } catch (err) {
       throw badInput(`events[${i}].key: ${(err as Error).message}`);
     }
-    if (e.entity !== undefined && e.entity !== null && (typeof e.entity !== 'object' || Array.isArray(e.entity))) {
-      throw badInput(`events[${i}].entity must be an object`);
-    }
     if (e.eventId !== undefined && e.eventId !== null && (e.eventId.length === 0 || e.eventId.length > 191)) {
       throw badInput(`events[${i}].eventId must have 1 to 191 characters`);
     }
-    if (e.position !== undefined && e.position !== null && !POSITION.test(e.position)) {
+    const p = e.position;
+    if (p !== undefined && p !== null && (!CLOCKS.has(p.clock) || !isPositionValue(p.value) || (p.tsMs !== null && !Number.isFinite(p.tsMs)))) {
       throw badInput(`events[${i}].position is not a source position`);
     }
-    // Only the fields the event carries: a partial entity (a change feed may send only changed columns) is merged below.
-    const given = e.op === 'UPSERT' && e.entity ? (e.entity as Record<string, unknown>) : null;
-    const entity = given ? Object.fromEntries(type.fields.filter((f) => f in given).map((f) => [f, given[f]])) : null;
-    return { type, key, hash: hashKey(key), op: e.op, entity, eventId: e.eventId ?? null, position: e.position ?? null };
+    let entity: Record<string, unknown> | null = null;
+    if (e.op === 'UPSERT' && e.entity !== undefined && e.entity !== null) {
+      // Only the fields the event carries: a partial entity (a change feed may send only changed columns) is merged below.
+      const problem = entityProblem(type, e.entity, { partial: true, strict: true });
+      if (problem) throw badInput(`events[${i}].entity: ${problem}`);
+      const given = e.entity as Record<string, unknown>;
+      entity = Object.fromEntries(type.fields.filter((f) => f in given && !type.key.includes(f)).map((f) => [f, given[f]]));
+    }
+    return { type, key, hash: hashKey(key), op: e.op, entity, eventId: e.eventId ?? null, position: p ?? null };
   });
 }
 
+/** Whether an event says something else than the row holds (an event ignored as older that does is checked at the store). */
+function differs(c: CheckedChange, row: RemoteRefRecord): boolean {
+  if (c.op === 'DELETE') return !row.deleted;
+  if (row.deleted || c.entity === null) return c.entity !== null || row.deleted;
+  if (row.entity === null) return true;
+  return Object.entries(c.entity).some(([f, v]) => (row.entity![f] ?? null) !== (v ?? null));
+}
+
 /**
- * Applies change events in one transaction. Each is written only if its source position is newer
- * than the row's (compare-and-set), so arrival order does not matter: an older or repeated event
- * is ignored. An upsert with the entity refreshes the cached copy (fields it lacks keep their
- * cached values), one without evicts it, a delete flags the row deleted and keeps the last copy.
- * Rows are locked in key order, so replicas applying overlapping batches never deadlock.
- * Keys nobody refers to, and event ids already applied, are ignored.
+ * Applies change events in one transaction. An event with a source position is written only if it
+ * is newer than the last event the row took on the same clock (compare-and-set); a position of
+ * another clock tells nothing about order, so that event is written (what is wrong is then set
+ * right by the next event, the check below or the sweep; nothing can hold a row back for good).
+ * An event without a position is as of now, in the order given. An event dated more than
+ * CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS ahead is refused (the feed dead-letters it): taken, it would
+ * be newer than every real event of its clock.
+ *
+ * An upsert with the entity refreshes the cached copy (fields it lacks keep their cached values),
+ * one without evicts it, a delete flags the row deleted and keeps the last copy. Every write dates
+ * the row's state (state_at, the operational store's clock), so a refetch that began before it
+ * cannot overwrite it. An event ignored as older whose content differs from the cache has its key
+ * checked at the store once the transaction is over: the cached state may come from a read that
+ * did not see the event's transaction yet (finding 15 of issue 17).
+ *
+ * Rows are locked in key order, so replicas applying overlapping batches never deadlock. Keys
+ * nobody refers to, and event ids already applied, are ignored.
  */
 export async function applyRemoteChanges(ctx: RemoteContext, events: readonly RemoteChange[]): Promise<ApplyRemoteChangesResult> {
   const changes = check(ctx, events);
-  return ctx.db.transaction(async (tx) => {
-    const result: ApplyRemoteChangesResult = { evicted: 0, refreshed: 0, markedDeleted: 0, ignored: 0 };
+  const toCheck = new Map<string, RemoteRefRecord>();
+  const result = await ctx.db.transaction(async (tx) => {
+    toCheck.clear(); // a transaction tried again starts over
+    const result: ApplyRemoteChangesResult = { evicted: 0, refreshed: 0, markedDeleted: 0, ignored: 0, checked: 0 };
+    const now = await tx.now();
+    const skewSeconds = ctx.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS;
+    for (const [i, c] of changes.entries()) {
+      const ahead = beyondSkew(c.position, Date.parse(toIso(now)), skewSeconds * 1000);
+      if (ahead !== null) throw badInput(futureMessage(`events[${i}]`, ahead, skewSeconds));
+    }
     const rows = new Map<string, RemoteRefRecord>();
     for (const [typeName, group] of groupBy(changes, (c) => c.type.name)) {
       const hashes = [...new Set(group.map((c) => c.hash))].sort();
       // One locking read per type, keys in order (ORDER BY makes InnoDB take the locks in that order).
       for (const row of await remoteRefsByHash(tx, typeName, hashes, ` ORDER BY remote_hash_key${tx.forUpdate}`)) rows.set(`${typeName}|${row.hashKey}`, row);
     }
-    const now = await tx.now();
-    // Events without a position are as of now, in the order given (µs of the clock, then index).
-    const nowMs = Date.parse(toIso(now));
-    const nowMicros = Number(now.slice(-3));
     const applied = await rememberEvents(tx, changes, now);
     const dirty = new Set<RemoteRefRecord>();
-    for (const [i, c] of changes.entries()) {
-      if (c.eventId && !applied.has(c)) {
-        result.ignored++;
-        continue;
-      }
+    for (const c of changes) {
       const row = rows.get(`${c.type.name}|${c.hash}`);
-      const position = c.position ?? encodePosition({ tsMs: nowMs, pos: nowMicros, sequence: i + 1 });
-      if (!row || !isNewer(position, row.position)) {
+      if (!row || (c.eventId && !applied.has(c))) {
         result.ignored++;
         continue;
       }
+      if (c.position && isNewerOnClock(c.position, row.clock, row.position) === 'older') {
+        result.ignored++;
+        if (differs(c, row)) toCheck.set(row.id, row);
+        continue;
+      }
+      toCheck.delete(row.id);
+      const feed = c.position ? { position: c.position.value, clock: c.position.clock } : {};
       if (c.op === 'DELETE') {
-        Object.assign(row, { deleted: true, position, fetchedAt: now, lastError: null });
+        Object.assign(row, { deleted: true, fetchedAt: now, lastError: null, stateAt: now, ...feed });
         result.markedDeleted++;
-      } else if (c.entity && (row.entity || c.type.fields.every((f) => f in c.entity!))) {
+      } else if (c.entity && (row.entity || c.type.fields.every((f) => c.type.key.includes(f) || f in c.entity!))) {
         const merged = normalizeEntity(c.type, c.key, { ...(row.entity ?? {}), ...c.entity });
-        Object.assign(row, { entity: merged, deleted: false, position, fetchedAt: now, lastError: null, failures: 0 });
-        result.refreshed++;
+        // A cached copy that does not fit its type cannot complete a partial event: refetch instead.
+        const whole = entityProblem(c.type, merged) === null;
+        Object.assign(row, whole ? { entity: merged, deleted: false, fetchedAt: now, lastError: null, failures: 0 } : { entity: null, deleted: false }, { stateAt: now, ...feed });
+        if (whole) result.refreshed++;
+        else result.evicted++;
       } else {
         // No entity, or a partial one with no cached copy to complete it: refetch on the next read.
-        Object.assign(row, { entity: null, deleted: false, position });
+        Object.assign(row, { entity: null, deleted: false, stateAt: now, ...feed });
         result.evicted++;
       }
       dirty.add(row);
@@ -120,7 +155,17 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
     await writeRows(tx, [...dirty]);
     return result;
   });
+  if (toCheck.size) {
+    // At the store, as a read does: a write only over a state dated before the read began. A
+    // store that cannot answer leaves the row as it is; the sweep is the bound then.
+    await refill(ctx, [...toCheck.values()]).catch(() => undefined);
+    result.checked = toCheck.size;
+  }
+  return result;
 }
+
+export const futureMessage = (what: string, aheadMs: number, skewSeconds: number) =>
+  `${what} is dated ${Math.round(aheadMs / 1000)} s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS (${skewSeconds} s): its clock is wrong (or it is not in milliseconds)`;
 
 /**
  * Records the event ids of a batch (two statements per chunk instead of one per event) and
@@ -161,6 +206,8 @@ async function writeRows(tx: Tx, rows: readonly RemoteRefRecord[]): Promise<void
       last_error: column((r) => r.lastError),
       failures: column((r) => r.failures),
       source_position: column((r) => r.position),
+      source_clock: column((r) => r.clock),
+      state_at: column((r) => r.stateAt),
     };
     await tx.execute(
       `UPDATE remote_ref SET ${Object.entries(sets).map(([name, s]) => `${name} = ${s.sql}`).join(', ')} WHERE id IN (${placeholders(c.length)})`,

@@ -2,7 +2,9 @@ import type { Db } from '../data/db.js';
 import { DomainError } from '../engine/errors.js';
 import type { RelationshipSchema, RemoteTypeDef } from '../engine/schema/model.js';
 import { hashKey, type RemoteKey } from './hash.js';
-import { readPosition, type SourcePosition } from './position.js';
+import { addSeconds } from '../data/time.js';
+import { entityProblem } from './entity-check.js';
+import type { ReadMark } from './remote-ref-store.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from './sources/source.js';
 
 /** What every remote-reference operation works with. */
@@ -12,10 +14,24 @@ export interface RemoteContext {
   sources: Map<string, RemoteSource>;
   /** A read refetches a row flagged deleted once its last check is this old (healing without a sweep). */
   deletedRecheckMs?: number;
+  /** How far ahead of now a change event may be dated (CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS). */
+  maxClockSkewSeconds?: number;
 }
 
-/** The entities found, keyed by hashKey, and the source position the read is as of. */
-export type Fetched = Map<string, RemoteEntity> & { position: SourcePosition };
+export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
+
+/**
+ * The entities found (normalized), keyed by hashKey; `refused`: what the store answered for a key
+ * that does not fit the type (why), neither found nor gone; `read`: when the read began, on the
+ * operational store's clock.
+ */
+export type Fetched = Map<string, RemoteEntity> & { read: ReadMark; refused: Map<string, string> };
+
+/** Now on the operational store's clock, as the start of a read of a store. */
+export async function readMark(ctx: RemoteContext): Promise<ReadMark> {
+  const startedAt = await ctx.db.now();
+  return { startedAt, horizon: addSeconds(startedAt, ctx.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS) };
+}
 
 export function sourceOf(ctx: RemoteContext, type: RemoteTypeDef): RemoteSource {
   const source = ctx.sources.get(type.source);
@@ -51,14 +67,15 @@ export function normalizeEntity(type: RemoteTypeDef, key: RemoteKey, entity: Rem
 }
 
 /**
- * Fetches from the type's store. The position is the store's clock when the read began, or this
- * host's clock before the call for stores without one (a subgraph).
+ * Fetches from the type's store. The read is placed on the operational store's clock, read before
+ * the call: never on a store's or a replica's own clock. Entities that do not fit the type are
+ * refused (with the reason), not returned.
  */
 export async function fetchEntities(ctx: RemoteContext, type: RemoteTypeDef, keys: RemoteKey[]): Promise<Fetched> {
-  const before = Date.now();
+  const read = await readMark(ctx);
+  let found: Map<string, RemoteEntity>;
   try {
-    const found = await sourceOf(ctx, type).fetchMany(type, keys);
-    return Object.assign(found, { position: readPosition(found.readAtMs ?? before) });
+    found = await sourceOf(ctx, type).fetchMany(type, keys);
   } catch (e) {
     if (e instanceof SourceUnavailableError) {
       throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`, {
@@ -68,6 +85,16 @@ export async function fetchEntities(ctx: RemoteContext, type: RemoteTypeDef, key
     }
     throw e;
   }
+  const byHash = new Map(keys.map((k) => [hashKey(k), k]));
+  const out = Object.assign(new Map<string, RemoteEntity>(), { read, refused: new Map<string, string>() });
+  for (const [hash, entity] of found) {
+    const key = byHash.get(hash);
+    if (!key) continue;
+    const problem = entityProblem(type, entity);
+    if (problem) out.refused.set(hash, `${type.source} answered ${keyLabel(type, key)} that does not fit its type: ${problem}`);
+    else out.set(hash, normalizeEntity(type, key, entity));
+  }
+  return out;
 }
 
 export const keyLabel = (type: RemoteTypeDef, key: RemoteKey) => `${type.name} ${JSON.stringify(key)}`;

@@ -6,10 +6,9 @@ import type { RemoteLinker } from '../engine/resources/writer.js';
 import type { Content } from '../engine/resources/model.js';
 import type { KindDef, RemoteTypeDef } from '../engine/schema/model.js';
 import { placeholders } from '../data/chunk.js';
-import { fetchEntities, hashKey, keyLabel, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
+import { fetchEntities, hashKey, keyLabel, normalizeKey, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';
-import type { SourcePosition } from './position.js';
-import { NEWER_THAN_ROW, remoteRefsByHash } from './remote-ref-store.js';
+import { remoteRefsByHash, STATE_BEFORE_READ, stateParams, type ReadMark } from './remote-ref-store.js';
 import type { RemoteEntity } from './sources/source.js';
 
 interface PreparedLink {
@@ -19,8 +18,8 @@ interface PreparedLink {
   hash: string;
   /** Set when the row did not exist (or was flagged deleted) and the store was asked. */
   fetched?: RemoteEntity;
-  /** The source position of that fetch. */
-  position?: SourcePosition;
+  /** When that fetch began, on the operational store's clock. */
+  read?: ReadMark;
 }
 
 /**
@@ -43,6 +42,11 @@ export class RemoteLinks implements RemoteLinker {
       const unknown = group.filter((g) => !known.get(g.hash) || known.get(g.hash)!.deleted);
       if (!unknown.length) continue;
       const found = await fetchEntities(this.ctx, type, unknown.map((u) => u.key));
+      const refused = unknown.filter((u) => found.refused.has(u.hash));
+      if (refused.length) {
+        // The store has it, but not in a shape the cache can hold: not the caller's fault, and not stored.
+        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', refused.map((r) => found.refused.get(r.hash)!).join('; '), { entityType: type.name, source: type.source });
+      }
       const missing = unknown.filter((u) => !found.has(u.hash));
       if (missing.length) {
         throw new DomainError(
@@ -51,7 +55,7 @@ export class RemoteLinks implements RemoteLinker {
           { entityType: type.name, keys: missing.map((m) => m.key) },
         );
       }
-      for (const u of unknown) Object.assign(u, { fetched: normalizeEntity(type, u.key, found.get(u.hash)!), position: found.position });
+      for (const u of unknown) Object.assign(u, { fetched: found.get(u.hash)!, read: found.read });
     }
     return links;
   }
@@ -71,16 +75,17 @@ export class RemoteLinks implements RemoteLinker {
       if (l.fetched) {
         const entity = JSON.stringify(l.fetched);
         // Two replicas saving the same new key: the unique (entity_type, hash) keeps one row.
+        const read = l.read!;
         await tx.execute(
-          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, source_position)
+          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, state_at)
            VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?, ?)`,
-          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now, l.position],
+          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now, read.startedAt],
         );
         // A row flagged deleted that the store has again: what was just read, unless a newer change landed.
         await tx.execute(
-          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, source_position = ?
-           WHERE entity_type = ? AND remote_hash_key = ? AND deleted = 1 AND ${NEWER_THAN_ROW}`,
-          [entity, now, l.position, l.type.name, l.hash, l.position],
+          `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, state_at = ?
+           WHERE entity_type = ? AND remote_hash_key = ? AND deleted = 1 AND ${STATE_BEFORE_READ}`,
+          [entity, now, read.startedAt, l.type.name, l.hash, ...stateParams(read)],
         );
       }
     }

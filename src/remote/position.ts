@@ -1,80 +1,90 @@
 /**
- * Source positions: where in a remote store's history a cached state comes from, encoded so that
- * one string column orders them (`remote_ref.source_position`, compared with `<` in SQL).
+ * Source positions of change events: where in a remote store's history a change comes from, and
+ * which clock says so. Positions of different clocks are never compared (see design.md, "Clocks"):
  *
- * Layout (fixed width, digits only, so text order is numeric order on every collation):
+ * - `binlog`: MySQL binlog file number, `pos`, `row`: commit order, whatever `ts_ms` says (MySQL's
+ *   `ts_ms` is the statement's start, in whole seconds).
+ * - `lsn`: PostgreSQL `lsn`: a row's changes are in lsn order.
+ * - `ts`: only a time (`source.ts_ms`, else the envelope's): the connector's clock.
  *
- *   TTTTTTTTTTTTTTT-FFFFFFFFFFPPPPPPPPPPPPPPPPPPPPRRRRRRRRRR-SSSSSSSSSSSSSSSSSSSSSSSS
- *   ts_ms (15)      connector position (10 + 20 + 10)         transport sequence (24)
+ * The transport's sequence (NATS stream sequence, Redis entry id) breaks ties within one clock.
+ * A refetch from a store is not a feed position at all: it is ordered by the operational store's
+ * clock (remote_ref.state_at), so neither a store's clock nor a replica's clock is ever compared
+ * with a feed position.
  *
- * - ts_ms: when the change was committed in the store (Debezium `source.ts_ms`), or the store's
- *   clock when a refetch read it. This is what orders a refetch against an event.
- * - connector position, within one millisecond: MySQL binlog file number, `pos` and `row`;
- *   PostgreSQL `lsn` (in the middle field). A refetch has zeros here, so an event committed in
- *   the same millisecond as the refetch's clock reading wins: the clock is read when the read
- *   starts, so such an event may be newer than what was read, never provably older.
- * - transport sequence: the broker's order (NATS stream sequence, Redis entry id), only a
- *   tie-break between events that carry the same source position.
+ * `value` is fixed-width digits, so text order is numeric order on every collation:
+ *   AAAAAAAAAAAAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB-SSSSSSSSSSSSSSSSSSSSSSSS
+ *   major (20)            minor (40)                                 transport sequence (24)
+ * binlog: major = file number, minor = pos (20) + row (20); lsn: major = 0, minor = lsn;
+ * ts: major = ts_ms. A component that does not fit is refused, never clamped: a clamped value
+ * would be newer than every later position of its clock.
  */
-export type SourcePosition = string;
+export type PositionClock = 'binlog' | 'lsn' | 'ts';
 
-const TS = 15;
-const FILE = 10;
-const POS = 20;
-const ROW = 10;
+export interface FeedPosition {
+  clock: PositionClock;
+  value: string;
+  /** When the change happened by the connector's clock (epoch ms), when it says: the lag metric and the skew check. */
+  tsMs: number | null;
+}
+
+const MAJOR = 20;
+const MINOR = 40;
 const SEQ = 24;
 
-export interface PositionParts {
-  tsMs: bigint | number;
-  file?: bigint | number;
-  pos?: bigint | number;
-  row?: bigint | number;
-  /** Transport order; for Redis ids `ms-seq`, pass the pair as ms * 1e9 + seq. */
-  sequence?: bigint | number;
+export class PositionOutOfRangeError extends RangeError {}
+
+function digits(value: bigint, width: number, what: string): string {
+  if (value < 0n) throw new PositionOutOfRangeError(`${what} is negative`);
+  const s = value.toString();
+  if (s.length > width) throw new PositionOutOfRangeError(`${what} has more than ${width} digits`);
+  return s.padStart(width, '0');
 }
 
-function digits(value: bigint | number | undefined, width: number): string {
-  const v = BigInt(value ?? 0);
-  if (v < 0n) return '0'.repeat(width);
-  const s = v.toString();
-  return s.length > width ? '9'.repeat(width) : s.padStart(width, '0');
+export function encodeFeedPosition(clock: PositionClock, major: bigint, minor: bigint, sequence: bigint, tsMs: number | null): FeedPosition {
+  return {
+    clock,
+    value: `${digits(major, MAJOR, 'the position')}-${digits(minor, MINOR, 'the position')}-${digits(sequence, SEQ, 'the transport sequence')}`,
+    tsMs,
+  };
 }
 
-export function encodePosition(p: PositionParts): SourcePosition {
-  return `${digits(p.tsMs, TS)}-${digits(p.file, FILE)}${digits(p.pos, POS)}${digits(p.row, ROW)}-${digits(p.sequence, SEQ)}`;
-}
-
-/** The position of a read of the store at its clock `tsMs` (epoch milliseconds). */
-export const readPosition = (tsMs: number): SourcePosition => encodePosition({ tsMs: Math.floor(tsMs) });
-
-/** Epoch milliseconds of a position (for the lag metric). */
-export const positionMs = (p: SourcePosition): number => Number(p.slice(0, TS));
+const POSITION_VALUE = /^\d{20}-\d{40}-\d{24}$/;
+export const isPositionValue = (v: string) => POSITION_VALUE.test(v);
 
 const integer = (v: unknown): bigint | undefined => {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.floor(v));
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === 'bigint' && v >= 0n) return v;
-  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return BigInt(v.trim());
+  if (typeof v === 'string' && /^\d{1,40}$/.test(v.trim())) return BigInt(v.trim());
   return undefined;
 };
 
 /** `mysql-bin.000042` → 42. */
 const binlogNumber = (file: unknown): bigint | undefined => {
   if (typeof file !== 'string') return undefined;
-  const m = /(\d+)$/.exec(file);
+  const m = /(\d{1,20})$/.exec(file);
   return m ? BigInt(m[1]) : undefined;
 };
 
 /**
- * The position of a Debezium event from its `source` block (and the envelope's `ts_ms` when the
+ * The position of a Debezium event from its `source` block (the envelope's `ts_ms` when the
  * source has none), with the transport's sequence as tie-break. Null when the event carries no
- * time at all: the caller then uses the moment it applies it.
+ * position at all: the caller then applies it as of the moment it applies it. Throws
+ * PositionOutOfRangeError for a position that does not fit (the event goes to the dead letter).
  */
-export function debeziumPosition(source: Record<string, unknown>, envelopeTsMs: unknown, sequence: bigint | number): SourcePosition | null {
-  const tsMs = integer(source.ts_ms) ?? integer(envelopeTsMs);
-  if (tsMs === undefined) return null;
+export function debeziumPosition(source: Record<string, unknown>, envelopeTsMs: unknown, sequence: bigint | number): FeedPosition | null {
+  const ts = integer(source.ts_ms) ?? integer(envelopeTsMs);
+  const tsMs = ts === undefined ? null : Number(ts);
+  const seq = BigInt(sequence);
   const lsn = integer(source.lsn);
-  if (lsn !== undefined) return encodePosition({ tsMs, pos: lsn, sequence });
-  return encodePosition({ tsMs, file: binlogNumber(source.file), pos: integer(source.pos), row: integer(source.row), sequence });
+  if (lsn !== undefined) return encodeFeedPosition('lsn', 0n, lsn, seq, tsMs);
+  const file = binlogNumber(source.file);
+  const pos = integer(source.pos);
+  if (file !== undefined && pos !== undefined) {
+    return encodeFeedPosition('binlog', file, BigInt(digits(pos, 20, 'the binlog pos') + digits(integer(source.row) ?? 0n, 20, 'the binlog row')), seq, tsMs);
+  }
+  if (ts === undefined) return null;
+  return encodeFeedPosition('ts', ts, 0n, seq, tsMs);
 }
 
 /** `1712345678901-7` → a number that keeps Redis's order (ms, then the sequence within it). */
@@ -83,4 +93,18 @@ export function redisSequence(entryId: string): bigint {
   return BigInt(ms || 0) * 1_000_000_000n + BigInt(seq || 0);
 }
 
-export const isNewer = (candidate: SourcePosition, current: SourcePosition | null): boolean => current === null || candidate > current;
+/** Whether `candidate` is newer than what a row last took from the feed; a position of another clock tells nothing. */
+export function isNewerOnClock(candidate: FeedPosition, clock: string | null, value: string | null): 'newer' | 'older' | 'other-clock' {
+  if (clock === null || value === null || clock !== candidate.clock) return 'other-clock';
+  return candidate.value > value ? 'newer' : 'older';
+}
+
+/**
+ * How far ahead of `nowMs` an event is dated, in ms, when it is beyond the allowed skew (null when
+ * it is not). A `ts_ms` in microseconds is about 1000 times now: far beyond any skew.
+ */
+export function beyondSkew(position: FeedPosition | null | undefined, nowMs: number, maxSkewMs: number): number | null {
+  if (!position || position.tsMs === null) return null;
+  const ahead = position.tsMs - nowMs;
+  return ahead > maxSkewMs ? ahead : null;
+}

@@ -2,7 +2,8 @@ import { toIso } from '../data/time.js';
 import { DomainError } from '../engine/errors.js';
 import { remoteCacheReads } from '../observability/metrics.js';
 import { groupBy } from '../util/group-by.js';
-import { fetchEntities, normalizeEntity, type RemoteContext } from './context.js';
+import { fetchEntities, type Fetched, type RemoteContext } from './context.js';
+import { entityProblem } from './entity-check.js';
 import type { RemoteKey } from './hash.js';
 import {
   linkedRemoteRows,
@@ -70,68 +71,82 @@ export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly Remo
     const type = ctx.schema.remoteType(typeName);
     const asked = new Map(group.map((k) => [k.hashKey, k.key]));
     try {
-      for (const [hash, entity] of await fetchEntities(ctx, type, [...asked.values()])) {
-        const key = asked.get(hash);
-        if (key) readThrough.set(`${typeName}|${hash}`, normalizeEntity(type, key, entity));
-      }
+      const found = await fetchEntities(ctx, type, [...asked.values()]);
+      for (const [hash, entity] of found) readThrough.set(`${typeName}|${hash}`, entity);
+      for (const [hash, reason] of found.refused) unavailable.set(`${typeName}|${hash}`, new DomainError('REMOTE_SOURCE_UNAVAILABLE', reason, { entityType: typeName }));
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
-      unavailable.set(typeName, e);
+      for (const k of group) unavailable.set(`${typeName}|${k.hashKey}`, e);
     }
   }
   return keys.map((k) => {
     const id = `${k.entityType}|${k.hashKey}`;
     const row = rows.get(id);
     if (row) return row.entity ?? (row.deleted ? null : unavailableError(row));
-    return readThrough.get(id) ?? unavailable.get(k.entityType) ?? null;
+    return readThrough.get(id) ?? unavailable.get(id) ?? null;
   });
 }
 
 const unavailableError = (row: RemoteRefRecord) =>
   new DomainError('REMOTE_SOURCE_UNAVAILABLE', row.lastError ?? `The store holding ${row.entityType} is unavailable`, { entityType: row.entityType });
 
-/** Evicted rows, and deleted rows due for another look. */
+/**
+ * Evicted rows, deleted rows due for another look, and rows whose cached copy does not fit its
+ * type (written before types were checked, or by hand): those answer MISSING with why, and are
+ * fetched again, never served.
+ */
 export function needsFetch(ctx: RemoteContext, rows: readonly RemoteRefRecord[]): RemoteRefRecord[] {
   const backoff = ctx.deletedRecheckMs ?? DEFAULT_DELETED_RECHECK_MS;
   const now = Date.now();
   return rows.filter((r) => {
+    const type = ctx.schema.remoteTypes.get(r.entityType);
+    const problem = r.entity && type ? entityProblem(type, r.entity) : null;
+    if (problem) Object.assign(r, { entity: null, status: r.deleted ? 'DELETED' : 'MISSING', lastError: `The cached copy does not fit its type: ${problem}` });
     if (!r.deleted) return r.entity === null;
-    return r.fetchedAt === null || now - Date.parse(toIso(r.fetchedAt)) >= backoff;
+    return problem !== null || r.fetchedAt === null || now - Date.parse(toIso(r.fetchedAt)) >= backoff;
   });
 }
 
 /**
  * Refetches rows in place (the records passed in are updated). Each write is a compare-and-set on
- * the source position: a row that meanwhile reflects a newer state keeps it, and the record is
- * read back so the caller sees that state.
+ * the row's state: a row whose state was established after the read began keeps it, and the
+ * record is read back so the caller sees that state. What the store answers that does not fit the
+ * type is not stored: the row keeps what it had (MISSING when it had nothing) with the reason.
  */
 export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promise<void> {
   if (!rows.length) return;
-  const now = await ctx.db.now();
   const overtaken: RemoteRefRecord[] = [];
   for (const [typeName, group] of groupBy(rows, (r) => r.entityType)) {
     const type = ctx.schema.remoteTypes.get(typeName);
     if (!type) continue;
-    let found: Awaited<ReturnType<typeof fetchEntities>>;
+    let found: Fetched;
     try {
       found = await fetchEntities(ctx, type, group.map((r) => r.key));
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       await storeFailure(ctx.db, group.map((r) => r.id), e.message);
-      for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: r.deleted ? 'DELETED' : 'MISSING' });
+      for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING' });
       continue;
     }
-    const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ r, entity: normalizeEntity(type, r.key, found.get(r.hashKey)!) }));
-    const gone = group.filter((r) => !found.has(r.hashKey));
+    // Dated when the read began: what it saw is the store's state as of then, or later.
+    const now = found.read.startedAt;
+    const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ r, entity: found.get(r.hashKey)! }));
+    const refused = group.filter((r) => found.refused.has(r.hashKey));
+    const gone = group.filter((r) => !found.has(r.hashKey) && !found.refused.has(r.hashKey));
     const message = `${type.name} no longer exists in its store`;
     const written =
-      (await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, found.position)) +
-      (await storeGone(ctx.db, gone.map((r) => r.id), now, message, found.position));
-    for (const { r, entity } of fetched) {
-      Object.assign(r, { entity, deleted: false, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH', position: found.position });
+      (await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, found.read)) +
+      (await storeGone(ctx.db, gone.map((r) => r.id), now, message, found.read));
+    for (const r of refused) {
+      const reason = found.refused.get(r.hashKey)!;
+      await storeFailure(ctx.db, [r.id], reason);
+      Object.assign(r, { lastError: reason, failures: r.failures + 1, status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING' });
     }
-    for (const r of gone) Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED', position: found.position });
-    if (written < group.length) overtaken.push(...group);
+    for (const { r, entity } of fetched) {
+      Object.assign(r, { entity, deleted: false, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH', stateAt: found.read.startedAt });
+    }
+    for (const r of gone) Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED', stateAt: found.read.startedAt });
+    if (written < fetched.length + gone.length) overtaken.push(...fetched.map(({ r }) => r), ...gone);
   }
   if (!overtaken.length) return;
   const current = new Map((await remoteRefsByIds(ctx.db, overtaken.map((r) => r.id))).map((r) => [r.id, r]));
@@ -139,4 +154,6 @@ export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promi
     const now = current.get(r.id);
     if (now) Object.assign(r, now);
   }
+  // A state read back is checked like any other cached copy.
+  needsFetch(ctx, overtaken);
 }

@@ -4,7 +4,6 @@ import type { RemoteRefRow } from '../data/entities.js';
 import type { Timestamp } from '../data/time.js';
 import { groupBy } from '../util/group-by.js';
 import type { RemoteKey } from './hash.js';
-import type { SourcePosition } from './position.js';
 import type { RemoteEntity } from './sources/source.js';
 
 /** SQL over the remote_ref cache. */
@@ -22,15 +21,33 @@ export interface RemoteRefRecord {
   lastError: string | null;
   failures: number;
   status: RemoteRefStatus;
-  /** Where in the store's history the cached state comes from (src/remote/position.ts). */
-  position: SourcePosition | null;
+  /** The newest change event the row took, on the feed's clock `clock` (src/remote/position.ts). */
+  position: string | null;
+  clock: string | null;
+  /** The operational store's clock when the row's state was established: what refetches are ordered by. */
+  stateAt: Timestamp | null;
 }
 
 export const REMOTE_COLUMNS =
-  'id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, source_position';
+  'id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, source_position, source_clock, state_at';
+
+/** The cached copy as stored; a copy that is not a JSON object of texts is no copy (MISSING, with why). */
+function parseCached(text: string | null): { entity: RemoteEntity | null; problem: string | null } {
+  if (text === null) return { entity: null, problem: null };
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return { entity: null, problem: 'the cached copy is not an object' };
+    for (const [field, value] of Object.entries(v)) {
+      if (value !== null && typeof value !== 'string') return { entity: null, problem: `the cached copy's ${field} is not a string` };
+    }
+    return { entity: v as RemoteEntity, problem: null };
+  } catch {
+    return { entity: null, problem: 'the cached copy is not JSON' };
+  }
+}
 
 export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
-  const entity = row.cached_entity === null ? null : (JSON.parse(row.cached_entity) as RemoteEntity);
+  const { entity, problem } = parseCached(row.cached_entity);
   const deleted = Number(row.deleted) === 1;
   return {
     id: row.id,
@@ -40,10 +57,12 @@ export function toRemoteRecord(row: RemoteRefRow): RemoteRefRecord {
     entity,
     deleted,
     fetchedAt: row.fetched_at,
-    lastError: row.last_error,
+    lastError: problem ?? row.last_error,
     failures: Number(row.failures),
     status: deleted ? 'DELETED' : entity ? 'FRESH' : 'MISSING',
     position: row.source_position ?? null,
+    clock: row.source_clock ?? null,
+    stateAt: row.state_at ?? null,
   };
 }
 
@@ -68,52 +87,55 @@ export async function remoteRefsByIds(sql: Sql, ids: readonly string[], only: { 
   return rows.map(toRemoteRecord);
 }
 
-/** Only a state newer than the row's: the compare-and-set every write-back goes through. */
-export const NEWER_THAN_ROW = '(source_position IS NULL OR source_position < ?)';
+/**
+ * A read of a store, placed on the operational store's clock: `startedAt` was read before the
+ * remote call, so everything written to a row before it is no newer than what the read saw.
+ * `horizon`: a row state dated after it is not from this clock's past (the clock was set back):
+ * it holds nothing back.
+ */
+export interface ReadMark {
+  startedAt: Timestamp;
+  horizon: Timestamp;
+}
+
+/** The compare-and-set every refetch write goes through: only over a state established before the read began. */
+export const STATE_BEFORE_READ = '(state_at IS NULL OR state_at < ? OR state_at > ?)';
+export const stateParams = (read: ReadMark) => [read.startedAt, read.horizon];
+
+/** Whether a row's state (as loaded) was established before the read began. */
+export const stateBeforeRead = (row: Pick<RemoteRefRecord, 'stateAt'>, read: ReadMark) =>
+  row.stateAt === null || row.stateAt < read.startedAt || row.stateAt > read.horizon;
 
 /**
- * Refills cached entities of many rows with one statement per chunk, as read at `position`: a row
- * that already reflects a newer state (a change event, another replica's read) keeps it.
- * Returns the ids actually written.
+ * Refills cached entities of many rows with one statement per chunk, as read at `read`: a row
+ * whose state was established since the read began (a change event, another replica's read)
+ * keeps it. Returns the number of rows written.
  */
-export async function storeFetched(
-  sql: Sql,
-  fetched: readonly { id: string; entity: RemoteEntity }[],
-  now: Timestamp,
-  position: SourcePosition,
-): Promise<number> {
+export async function storeFetched(sql: Sql, fetched: readonly { id: string; entity: RemoteEntity }[], now: Timestamp, read: ReadMark): Promise<number> {
   let written = 0;
   for (const c of chunks(fetched, 200)) {
     if (!c.length) continue;
     written += await sql.execute(
       `UPDATE remote_ref SET cached_entity = CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END,
-         deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, source_position = ?
-       WHERE id IN (${placeholders(c.length)}) AND ${NEWER_THAN_ROW}`,
-      [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, position, ...c.map((f) => f.id), position],
+         deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, state_at = ?
+       WHERE id IN (${placeholders(c.length)}) AND ${STATE_BEFORE_READ}`,
+      [...c.flatMap((f) => [f.id, JSON.stringify(f.entity)]), now, read.startedAt, ...c.map((f) => f.id), ...stateParams(read)],
     );
   }
   return written;
 }
 
-/** The store no longer had these at `position`: keep the last copy, flag it deleted (unless the row knows better). */
-export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp, message: string, position: SourcePosition): Promise<number> {
+/** The store no longer had these when read: keep the last copy, flag it deleted (unless the row knows better). */
+export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp, message: string, read: ReadMark): Promise<number> {
   let written = 0;
   for (const c of chunks(ids)) {
     if (!c.length) continue;
     written += await sql.execute(
-      `UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = ?, source_position = ? WHERE id IN (${placeholders(c.length)}) AND ${NEWER_THAN_ROW}`,
-      [now, message, position, ...c, position],
+      `UPDATE remote_ref SET deleted = 1, fetched_at = ?, last_error = ?, state_at = ? WHERE id IN (${placeholders(c.length)}) AND ${STATE_BEFORE_READ}`,
+      [now, message, read.startedAt, ...c, ...stateParams(read)],
     );
   }
   return written;
-}
-
-/** These rows were checked at `now`, whatever was written (the sweep's progress). */
-export async function touchChecked(sql: Sql, ids: readonly string[], now: Timestamp): Promise<void> {
-  for (const c of chunks(ids)) {
-    if (!c.length) continue;
-    await sql.execute(`UPDATE remote_ref SET fetched_at = ? WHERE id IN (${placeholders(c.length)}) AND (fetched_at IS NULL OR fetched_at < ?)`, [now, ...c, now]);
-  }
 }
 
 /** A fetch failed: remember why; the cached copy (if any) stays. */

@@ -52,6 +52,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       {
         retentionSeconds: config.retentionSeconds,
         batching: config.batching,
+        maxClockSkewSeconds: config.changeFeedMaxClockSkewSeconds,
         maintenance: {
           leaseTtlSeconds: config.leaseTtlSeconds,
           gcIntervalSeconds: config.gcIntervalSeconds,
@@ -79,6 +80,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
         retryDelayMs: config.changeFeedRetryDelayMs,
         ackWaitMs: config.changeFeedRedeliverMs,
         claimIdleMs: config.changeFeedRedeliverMs,
+        maxClockSkewSeconds: config.changeFeedMaxClockSkewSeconds,
       }, log, config.changeFeedRetryDelayMs);
       stops.push(() => feed.stop());
     }

@@ -37,7 +37,15 @@ interface RawSchema {
   sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
   remoteTypes?: Record<
     string,
-    { source: string; table?: string; typename?: string; key: string[]; columns?: Record<string, string>; fields?: string[] }
+    {
+      source: string;
+      table?: string;
+      typename?: string;
+      key: string[];
+      columns?: Record<string, string>;
+      fields?: string[];
+      fieldTypes?: Record<string, { maxLength?: number; nullable?: boolean }>;
+    }
   >;
   kinds: Record<string, RawKind>;
 }
@@ -132,7 +140,8 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
       for (const k of t.key) if (!columns[k]) fail(`${at}.columns`, `has no column for key field "${k}"`);
     }
     const fields = [...new Set([...t.key, ...(t.fields ?? []), ...Object.keys(columns)])];
-    remoteTypes.set(name, { name, source: t.source, table: t.table, typename: t.typename ?? name, key: t.key, columns, fields });
+    for (const f of Object.keys(t.fieldTypes ?? {})) if (!fields.includes(f)) fail(`${at}.fieldTypes.${f}`, `names no field of ${name}`);
+    remoteTypes.set(name, { name, source: t.source, table: t.table, typename: t.typename ?? name, key: t.key, columns, fields, fieldTypes: t.fieldTypes ?? {} });
   }
 
   const rawKinds = raw.kinds;

@@ -58,6 +58,14 @@ export interface RemoteTypeDef {
   columns: Record<string, string>;
   /** Entity fields (always includes the key fields). */
   fields: string[];
+  /** What each field holds (the client table's column type); fields without an entry are nullable strings of the default length. */
+  fieldTypes?: Record<string, RemoteFieldType>;
+}
+
+/** A remote field is text (a VARCHAR column); `maxLength` in characters. */
+export interface RemoteFieldType {
+  maxLength?: number;
+  nullable?: boolean;
 }
 
 export interface RelationshipSchema {

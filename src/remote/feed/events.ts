@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RemoteTypeDef } from '../../engine/schema/model.js';
 import type { RemoteKey } from '../hash.js';
-import { debeziumPosition } from '../position.js';
+import { beyondSkew, debeziumPosition, PositionOutOfRangeError, type FeedPosition } from '../position.js';
 
 /** One change of one remote entity, as the cache applies it. */
 export interface RemoteChangeEvent {
@@ -12,8 +12,8 @@ export interface RemoteChangeEvent {
   entity?: Record<string, unknown> | null;
   /** Transport position: applying the same id twice is a no-op. */
   eventId?: string | null;
-  /** Source position (src/remote/position.ts): the cache takes only what is newer than what it has. */
-  position?: string | null;
+  /** Source position (src/remote/position.ts): the cache takes only what is newer than what it took on the same clock. */
+  position?: FeedPosition | null;
 }
 
 /** The message is not a change event this parser can read (as opposed to one it deliberately ignores). */
@@ -22,6 +22,24 @@ export class MalformedChangeEventError extends Error {
     super(message);
     this.name = 'MalformedChangeEventError';
   }
+}
+
+/** The event can be read but must not be applied (dated too far ahead): it goes to the dead letter with this reason. */
+export class RefusedChangeEventError extends MalformedChangeEventError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RefusedChangeEventError';
+  }
+}
+
+/** The dead-letter reason of an event that could not be parsed or was refused. */
+export const unreadableReason = (err: unknown) =>
+  err instanceof RefusedChangeEventError ? `refused: ${err.message}` : `cannot be read: ${(err as Error).message}`;
+
+/** How far ahead of this host's clock an event may be dated. */
+export interface SkewCheck {
+  maxSkewMs: number;
+  nowMs?: () => number;
 }
 
 type Row = Record<string, unknown>;
@@ -105,6 +123,7 @@ export function parseDebezium(
   typesByTable: Map<string, RemoteTypeDef>,
   fallbackEventId: string,
   sequence: bigint | number = 0,
+  skew?: SkewCheck,
 ): RemoteChangeEvent | null {
   let value = decode(message);
   if (value === null || value === undefined) return null; // tombstone
@@ -125,7 +144,19 @@ export function parseDebezium(
   // Schema-qualified first (`public.employee`), then bare.
   const type = (schema !== null ? typesByTable.get(`${schema}.${table}`) : undefined) ?? typesByTable.get(table);
   if (!type) return null;
-  const position = debeziumPosition(source, value.ts_ms, sequence);
+  let position: FeedPosition | null;
+  try {
+    position = debeziumPosition(source, value.ts_ms, sequence);
+  } catch (err) {
+    if (err instanceof PositionOutOfRangeError) throw new MalformedChangeEventError(`change event on "${table}": ${err.message}`);
+    throw err;
+  }
+  const ahead = skew ? beyondSkew(position, (skew.nowMs ?? Date.now)(), skew.maxSkewMs) : null;
+  if (ahead !== null) {
+    throw new RefusedChangeEventError(
+      `change event on "${table}" is dated ${Math.round(ahead / 1000)} s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS (${Math.round(skew!.maxSkewMs / 1000)} s): its clock is wrong (or ts_ms is not in milliseconds)`,
+    );
+  }
 
   switch (op) {
     case 'c':
@@ -157,6 +188,8 @@ export interface FeedRuntime {
   retryDelayMs: number;
   /** Deliveries of one event before it goes to the dead letter. */
   maxDeliveries: number;
+  /** Events dated further ahead go to the dead letter at once. */
+  skew: SkewCheck;
 }
 
 /** A sleep that stop() can cut short. */

@@ -4,7 +4,7 @@ import { typesByTableOf, type FeedRuntime, type RemoteChangeEvent } from './even
 import { startNatsFeed } from './nats-feed.js';
 import { startRedisFeed } from './redis-feed.js';
 
-export { MalformedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from './events.js';
+export { MalformedChangeEventError, RefusedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from './events.js';
 
 export const DEFAULT_CONSUMER = 'integrity-subgraph';
 
@@ -29,6 +29,8 @@ export interface ChangeFeedOptions {
   blockMs?: number;
   /** Redis: this replica's consumer name within the group (default host-pid-random). */
   consumerName?: string;
+  /** Events dated further ahead than this go to the dead letter at once (default 300 s). */
+  maxClockSkewSeconds?: number;
 }
 
 export interface ChangeFeed {
@@ -55,6 +57,7 @@ export async function startChangeFeed(url: string, options: ChangeFeedOptions): 
     batchSize: Math.max(1, options.batchSize ?? 100),
     retryDelayMs: options.retryDelayMs ?? 5000,
     maxDeliveries: Math.max(1, options.maxDeliveries ?? 5),
+    skew: { maxSkewMs: (options.maxClockSkewSeconds ?? 300) * 1000 },
   };
   switch (parsed.protocol) {
     case 'nats:':

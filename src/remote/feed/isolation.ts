@@ -1,10 +1,10 @@
 import { DomainError } from '../../engine/errors.js';
-import { positionMs } from '../position.js';
 import { MalformedChangeEventError, type FeedRuntime, type RemoteChangeEvent } from './events.js';
 import { feedMetrics, type Transport } from './metrics.js';
 
 /** What becomes of one delivered event. */
-export type Verdict = { kind: 'done' } | { kind: 'retry'; error: unknown } | { kind: 'dead'; reason: string };
+/** `outage`: the failure is not the event's (the operational store is down): the consumer backs off instead of moving on. */
+export type Verdict = { kind: 'done' } | { kind: 'retry'; error: unknown; outage: boolean } | { kind: 'dead'; reason: string };
 
 export interface Attempt {
   event: RemoteChangeEvent;
@@ -21,8 +21,8 @@ function count(transport: Transport, events: RemoteChangeEvent[], result: unknow
   const ignored = typeof (result as { ignored?: unknown } | undefined)?.ignored === 'number' ? (result as { ignored: number }).ignored : 0;
   feedMetrics.applied.inc({ transport }, events.length - ignored);
   if (ignored) feedMetrics.ignored.inc({ transport }, ignored);
-  const newest = events.reduce((max, e) => (e.position && e.position > max ? e.position : max), '');
-  if (newest) feedMetrics.lag.set({ transport }, Math.max(0, (Date.now() - positionMs(newest)) / 1000));
+  const newest = events.reduce((max, e) => Math.max(max, e.position?.tsMs ?? 0), 0);
+  if (newest) feedMetrics.lag.set({ transport }, Math.max(0, (Date.now() - newest) / 1000));
 }
 
 /**
@@ -34,20 +34,23 @@ function count(transport: Transport, events: RemoteChangeEvent[], result: unknow
  */
 export async function applyIsolated(rt: FeedRuntime, transport: Transport, attempts: Attempt[]): Promise<Verdict[]> {
   const events = attempts.map((a) => a.event);
+  const outcomes: ({ ok: true } | { ok: false; err: unknown })[] = [];
   try {
     count(transport, events, await rt.apply(events));
     return attempts.map(() => ({ kind: 'done' }));
   } catch (err) {
-    if (attempts.length > 1) rt.log.warn({ err, events: attempts.length }, 'applying a batch of change events failed; applying them one by one');
-    else if (!eventsFault(err)) return [{ kind: 'retry', error: err }];
+    // One event alone has had its try.
+    if (attempts.length === 1) outcomes.push({ ok: false, err });
+    else rt.log.warn({ err, events: attempts.length }, 'applying a batch of change events failed; applying them one by one');
   }
-  const outcomes: ({ ok: true } | { ok: false; err: unknown })[] = [];
-  for (const a of attempts) {
-    try {
-      count(transport, [a.event], await rt.apply([a.event]));
-      outcomes.push({ ok: true });
-    } catch (err) {
-      outcomes.push({ ok: false, err });
+  if (!outcomes.length) {
+    for (const a of attempts) {
+      try {
+        count(transport, [a.event], await rt.apply([a.event]));
+        outcomes.push({ ok: true });
+      } catch (err) {
+        outcomes.push({ ok: false, err });
+      }
     }
   }
   const someApplied = outcomes.some((o) => o.ok);
@@ -55,7 +58,7 @@ export async function applyIsolated(rt: FeedRuntime, transport: Transport, attem
     if (o.ok) return { kind: 'done' };
     const fault = eventsFault(o.err) || someApplied;
     if (fault && attempts[i].deliveries >= rt.maxDeliveries) return { kind: 'dead', reason: reasonOf(o.err) };
-    return { kind: 'retry', error: o.err };
+    return { kind: 'retry', error: o.err, outage: !fault };
   });
 }
 

@@ -9,7 +9,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from 'nats';
-import { Pause, parseDebezium, type FeedRuntime } from './events.js';
+import { Pause, parseDebezium, unreadableReason, type FeedRuntime } from './events.js';
 import { applyIsolated, reportDeadLetter, type Attempt } from './isolation.js';
 import { feedMetrics } from './metrics.js';
 
@@ -213,7 +213,7 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
       highestSeq = Math.max(highestSeq, m.seq);
       const eventId = `nats:${stream}:${identity}:${m.seq}`;
       try {
-        const event = parseDebezium(m.data.length === 0 ? null : JSON.parse(m.string()), rt.typesByTable, eventId, m.seq);
+        const event = parseDebezium(m.data.length === 0 ? null : JSON.parse(m.string()), rt.typesByTable, eventId, m.seq, rt.skew);
         if (event) {
           attempts.push({ event, deliveries: m.info.deliveryCount });
           parsed.push(m);
@@ -224,7 +224,7 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
         }
       } catch (err) {
         // A message nobody can read will never be readable: straight to the dead letter.
-        await deadLetter(m, eventId, `cannot be read: ${(err as Error).message}`, m.info.deliveryCount);
+        await deadLetter(m, eventId, unreadableReason(err), m.info.deliveryCount);
       }
     }
     if (attempts.length === 0) return;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { redisSequence } from '../position.js';
-import { Pause, parseDebezium, type FeedRuntime } from './events.js';
+import { Pause, parseDebezium, unreadableReason, type FeedRuntime } from './events.js';
 import { applyIsolated, reportDeadLetter, type Attempt, type Verdict } from './isolation.js';
 import { feedMetrics } from './metrics.js';
 
@@ -81,7 +81,8 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
 
   let stopping = false;
   let blocking = false;
-  let retryOwn = false;
+  /** Entries of this consumer that failed, by entry id: when each is due again. They stay pending meanwhile. */
+  const due = new Map<string, number>();
   let claimCursor = '0-0';
   let nextClaimAt = 0;
   const claimEveryMs = Math.max(100, Math.floor(rt.claimIdleMs / 2));
@@ -124,7 +125,7 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
         continue;
       }
       try {
-        const event = parseDebezium(bodyOf(fields), rt.typesByTable, eventId, redisSequence(id));
+        const event = parseDebezium(bodyOf(fields), rt.typesByTable, eventId, redisSequence(id), rt.skew);
         if (event) {
           attempts.push({ event, deliveries });
           parsed.push(entry);
@@ -135,7 +136,7 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
         }
       } catch (err) {
         // An entry nobody can read will never be readable: straight to the dead letter.
-        await deadLetter(id, fields, `cannot be read: ${(err as Error).message}`, deliveries);
+        await deadLetter(id, fields, unreadableReason(err), deliveries);
       }
     }
     if (skippedIds.length) {
@@ -157,26 +158,36 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
     const done = parsedIds.filter((_, i) => verdicts[i].kind === 'done');
     if (done.length) await cmd.call('XACK', key, group, ...done);
     for (const id of done) delivered.delete(id);
-    let retry = false;
+    let outage = false;
     for (const [i, v] of verdicts.entries()) {
       if (v.kind === 'dead') await deadLetter(parsed[i].id, parsed[i].fields, v.reason, attempts[i].deliveries);
       else if (v.kind === 'retry') {
-        retry = true;
+        // It stays pending on this consumer and is taken again once due; the entries behind it go on.
+        due.set(parsed[i].id, Date.now() + rt.retryDelayMs);
+        outage ||= v.outage;
         log.error({ err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries }, 'applying a change event failed; retrying after delay');
       }
     }
-    if (retry) {
-      retryOwn = true; // they stay pending on this consumer and are read again first, in order
-      await pause.sleep(rt.retryDelayMs);
-    }
+    // Nothing could be applied (the operational store is down): back off instead of running through the stream.
+    if (outage) await pause.sleep(rt.retryDelayMs);
   }
 
+  /** This consumer's failed entries that are due again, in stream order (XCLAIM counts the delivery). */
+  async function dueAgain(): Promise<Entry[]> {
+    const now = Date.now();
+    const ids = [...due.entries()].filter(([, at]) => at <= now).map(([id]) => id);
+    if (!ids.length) return [];
+    const batch = ids.sort((a, b) => (redisSequence(a) < redisSequence(b) ? -1 : 1)).slice(0, rt.batchSize);
+    for (const id of batch) due.delete(id);
+    // Not if another consumer took it over meanwhile (its idle time was reset then).
+    return entriesOf(await cmd.call('XCLAIM', key, group, me, Math.floor(rt.retryDelayMs / 2), ...batch));
+  }
+
+  const nextDue = () => Math.min(Infinity, ...due.values());
+
   async function next(): Promise<Entry[]> {
-    if (retryOwn) {
-      const own = readReply(await cmd.call('XREADGROUP', 'GROUP', group, me, 'COUNT', rt.batchSize, 'STREAMS', key, '0'));
-      if (own.length > 0) return own;
-      retryOwn = false;
-    }
+    const again = await dueAgain();
+    if (again.length) return again;
     if (Date.now() >= nextClaimAt) {
       const reply = (await cmd.call('XAUTOCLAIM', key, group, me, rt.claimIdleMs, claimCursor, 'COUNT', rt.batchSize)) as unknown[];
       claimCursor = String(reply[0]);
@@ -186,7 +197,7 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
       return claimed;
     }
     if (stopping) return [];
-    const blockMs = Math.max(1, Math.min(rt.blockMs, nextClaimAt - Date.now()));
+    const blockMs = Math.max(1, Math.min(rt.blockMs, nextClaimAt - Date.now(), nextDue() - Date.now()));
     blocking = true;
     try {
       return readReply(await reader.call('XREADGROUP', 'GROUP', group, me, 'COUNT', rt.batchSize, 'BLOCK', blockMs, 'STREAMS', key, '>'));

@@ -3,11 +3,8 @@ import type { RemoteKey } from '../hash.js';
 
 export type RemoteEntity = Record<string, unknown>;
 
-/**
- * What a fetch found, keyed by `hashKey(key)`. `readAtMs` is the store's own clock (epoch ms) when
- * the read began, for stores that have one: the source position the fetched state is as of.
- */
-export type FetchedEntities = Map<string, RemoteEntity> & { readAtMs?: number };
+/** What a fetch found, keyed by `hashKey(key)`. */
+export type FetchedEntities = Map<string, RemoteEntity>;
 
 /** The remote store did not answer (down, timed out, circuit open, or the query failed). */
 export class SourceUnavailableError extends Error {

@@ -14,9 +14,6 @@ export type ClientUrl =
   | { dialect: 'postgres'; connectionString: string }
   | { dialect: 'sqlite'; path: string };
 
-/** The column alias of the store's clock in a fetch (not a field name: fields are GraphQL names). */
-const CLOCK = '__read_at_ms';
-
 /** Keys per statement: keeps every driver under its parameter limit. */
 export const SQL_KEY_CHUNK = 500;
 /** Short, so a dead store fails fast instead of holding a request. */
@@ -107,17 +104,10 @@ export class SqlSource implements RemoteSource {
         type.key.length === 1
           ? `${keyCols[0]} IN (${chunk.map(tuple).join(', ')})`
           : `(${keyCols.join(', ')}) IN (${chunk.map((k) => `(${tuple(k)})`).join(', ')})`;
-      // The store's clock in the same statement, read when it starts: the one-row clock table
-      // left-joined to the rows keeps the reading even when no key is found.
-      const rows = await this.run(
-        `SELECT c.${this.q(CLOCK)}, ${this.selectList(type, 't.')} FROM (SELECT ${this.clockSql()} AS ${this.q(CLOCK)}) c LEFT JOIN ${this.q(table)} t ON ${where}`,
-        params,
-        table,
-      );
+      // The store's own clock is not read: reads are ordered on the operational store's clock (src/remote/position.ts).
+      const rows = await this.run(`SELECT ${this.selectList(type, 't.')} FROM ${this.q(table)} t WHERE ${where}`, params, table);
       for (const row of rows) {
-        const at = Number(row[CLOCK]);
-        if (Number.isFinite(at)) out.readAtMs = Math.min(out.readAtMs ?? at, at);
-        if (type.key.some((f) => row[f] === null || row[f] === undefined)) continue; // the clock row, nothing found
+        if (type.key.some((f) => row[f] === null || row[f] === undefined)) continue;
         const entity = this.toEntity(type, row);
         out.set(hashKey(pick(entity as RemoteKey, type.key)), entity);
       }
@@ -197,18 +187,6 @@ export class SqlSource implements RemoteSource {
     return Object.entries(type.columns)
       .map(([field, col]) => `${prefix}${this.q(col)} AS ${this.q(field)}`)
       .join(', ');
-  }
-
-  /** The store's clock as epoch milliseconds (with fractions), as of the start of the statement. */
-  private clockSql(): string {
-    switch (this.dialect) {
-      case 'mysql':
-        return 'UNIX_TIMESTAMP(NOW(6)) * 1000';
-      case 'postgres':
-        return 'EXTRACT(EPOCH FROM statement_timestamp()) * 1000';
-      case 'sqlite':
-        return "(julianday('now') - 2440587.5) * 86400000.0";
-    }
   }
 
   private toEntity(type: RemoteTypeDef, row: Row): RemoteEntity {
