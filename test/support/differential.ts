@@ -122,15 +122,15 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
     },
   });
   const ids = await s.ok<{ projects: { id: string; compositeApps: { profiles: { deploymentIntentGroups: { id: string; name: string }[] }[] }[] }[] }>(
-    `{ projects { id compositeApps { profiles { deploymentIntentGroups { id name } } } } }`,
+    `{ projects(first: 10) { id compositeApps(first: 10) { profiles(first: 10) { deploymentIntentGroups(first: 10) { id name } } } } }`,
   );
   const groups = ids.projects.flatMap((p) => p.compositeApps.flatMap((a) => a.profiles.flatMap((f) => f.deploymentIntentGroups)));
   const group = (name: string) => groups.find((g) => g.name === name)!.id;
   const approval = await s.ok<{ approveDeploymentIntentGroup: { id: string } }>(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: group('prod-east') });
   await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: group('canary-east') });
   const everything = await s.ok<{ a: { id: string }[]; b: { id: string }[]; c: { owner: { id: string } | null }[] }>(`{
-    a: projects { id logicalClusters { id } compositeApps { id profiles { id } } }
-    b: projects { id }
+    a: projects(first: 10) { id logicalClusters(first: 10) { id } compositeApps(first: 10) { id profiles(first: 10) { id } } }
+    b: projects(first: 10) { id }
     c: deploymentIntentGroups(project: "retail") { id owner { id } }
   }`);
   const resourceIds = [...JSON.stringify(everything.a).matchAll(/"id":"([^"]+)"/g)].map((m) => m[1]).concat(groups.map((g) => g.id));
