@@ -379,6 +379,7 @@ export class Db implements Sql {
 
   private async runOnce<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
+    const abandon = () => this.abandon(runner);
     let restore: { sql: string; params: unknown[] } | undefined;
     try {
       await this.connect(runner);
@@ -386,17 +387,23 @@ export class Db implements Sql {
         restore = await this.bindSession(runner, bounds);
         this.boundedRunners.set(runner, Math.max(1, Math.ceil(bounds.timeoutSeconds)) * 1000);
       }
-      await this.bounded(() => this.abandon(runner), 'START TRANSACTION', () => runner.startTransaction());
+      await this.bounded(abandon, 'START TRANSACTION', () => runner.startTransaction());
       const tx = this.txFor(runner);
       const result = await fn(tx);
-      await this.bounded(() => this.abandon(runner), 'COMMIT', () => runner.commitTransaction(), this.boundedRunners.get(runner));
+      await this.bounded(abandon, 'COMMIT', () => runner.commitTransaction(), this.boundedRunners.get(runner));
       return result;
     } catch (e) {
       // An abandoned connection is closed: the server rolls its transaction back.
-      if (runner.isTransactionActive && !this.abandoned.has(runner)) await runner.rollbackTransaction().catch(() => undefined);
+      if (runner.isTransactionActive && !this.abandoned.has(runner)) {
+        await this.bounded(abandon, 'ROLLBACK', () => runner.rollbackTransaction()).catch(() => undefined);
+      }
       throw e;
     } finally {
-      if (restore) await runner.query(restore.sql, restore.params).catch(() => undefined);
+      // Every wait here has its bound too: a link that hangs after the work must not hold the caller.
+      if (restore && !this.abandoned.has(runner)) {
+        const { sql, params } = restore;
+        await this.bounded(abandon, sql, () => runner.query(sql, params)).catch(() => undefined);
+      }
       await runner.release();
     }
   }
@@ -416,10 +423,10 @@ export class Db implements Sql {
         ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
         : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
     const saved = (i: number) => `@isg_bound_${i}`;
-    await runner.query(
-      `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`,
-      vars.map(([, n]) => n),
-    );
+    const sql = `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`;
+    // Sent like any statement: within the statement limit and the request's deadline (a hung link
+    // would otherwise hold a maintenance run, and the operator who asked for it, for good).
+    await this.bounded(() => this.abandon(runner), sql, () => runner.query(sql, vars.map(([, n]) => n)));
     return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
 
