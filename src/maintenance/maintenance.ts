@@ -215,6 +215,8 @@ export class Maintenance {
    * (a bug) goes on unchanged.
    */
   private async explain(name: string, e: unknown): Promise<unknown> {
+    // A job that does not report its progress still tells the operator the lease was lost.
+    if (e instanceof LeaseLostError) e = new InterruptedRunError('an unknown part of its work', {}, 0, e);
     if (!(e instanceof InterruptedRunError)) return e;
     const cause = e.cause;
     if (cause instanceof LeaseLostError) {
