@@ -128,7 +128,7 @@ describe.each(OPERATIONAL_KINDS)('operation labels under a flood of unique names
 
   const longName = (tag: string, i: number) => `${tag}_${i}_${'x'.repeat(2000)}`;
 
-  it('an unauthenticated or refused caller adds no label: its requests count as `refused` and its names appear nowhere', async () => {
+  it('an unauthenticated or refused caller adds no label: its requests count as `refused` (or `other` for what is open to all) and its names appear nowhere', async () => {
     const before = (await scrape()).samples;
     const N = 210;
     for (let i = 0; i < N; i++) {
@@ -141,12 +141,18 @@ describe.each(OPERATIONAL_KINDS)('operation labels under a flood of unique names
       const res = await post(s.url, { query: `query Forbidden${i} { projects { name } }` }, writer);
       expect(codes(res.body)).toEqual(['FORBIDDEN']);
     }
+    // What is open without a token answers, but its names do not become labels either.
+    for (let i = 0; i < 20; i++) {
+      const res = await post(s.url, { query: `query Open${i} { _service { sdl } }` });
+      expect(res.body.errors).toBeUndefined();
+    }
     const { text, samples } = await scrape();
-    expect(text).not.toMatch(/Anon\d|anon_\d|Forbidden\d/);
+    expect(text).not.toMatch(/Anon\d|anon_\d|Forbidden\d|Open\d/);
     const delta = (labels: Record<string, string>) =>
       value(samples, 'integrity_graphql_requests_total', labels) - value(before, 'integrity_graphql_requests_total', labels);
     expect(delta({ operation: 'refused', outcome: 'UNAUTHENTICATED' })).toBe(N);
     expect(delta({ operation: 'refused', outcome: 'FORBIDDEN' })).toBe(20);
+    expect(delta({ operation: 'other', outcome: 'ok' })).toBe(20);
     expect(operationLabels(samples).size).toBeLessThanOrEqual(MAX + 3);
   });
 

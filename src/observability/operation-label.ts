@@ -10,7 +10,7 @@ export const OPERATION_LABEL = {
   refused: 'refused',
   /** Never executed for another reason: unreadable body, syntax, validation, limits. */
   invalid: 'invalid',
-  /** Executed, but its name was not plain or came after the cap. */
+  /** Executed, but its name was not plain or came after the cap, or it came without a token (what is open to all). */
   other: 'other',
 } as const;
 

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import { Kind, type OperationDefinitionNode } from 'graphql';
+import type { GraphQLContext } from '../../resolvers/context.js';
 import type { Logger } from '../logger.js';
 import { requestDuration, requests, statementsPerOperation } from '../observability/metrics.js';
 import { OPERATION_LABEL, operationLabel, outcomeLabel } from '../observability/operation-label.js';
@@ -30,8 +31,8 @@ const LOGGED_NAME = 100;
  *
  * Metric labels never carry what a caller sent unchecked: the operation's name becomes a label only
  * once the operation passed the limits and access control (executionDidStart runs after every
- * didResolveOperation), capped by operation-label.ts; others are `refused` or `invalid`. The
- * outcome agrees with the HTTP status.
+ * didResolveOperation) and was sent with a valid token (in AUTH_MODE=jwt), capped by
+ * operation-label.ts; others are `refused`, `invalid` or `other`. The outcome agrees with the HTTP status.
  */
 export function observeRequests(log: Logger, options: { requestTimeoutMs: number; maxOperationLabels: number }) {
   const byRequest = new WeakMap<object, Observed>();
@@ -83,7 +84,7 @@ export function observeRequests(log: Logger, options: { requestTimeoutMs: number
     else go();
   };
 
-  const plugin: ApolloServerPlugin = {
+  const plugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
       const scope = currentScope();
       const observed = scope && byScope.get(scope);
@@ -98,10 +99,12 @@ export function observeRequests(log: Logger, options: { requestTimeoutMs: number
             'graphql.operation.name': scope.operation,
           });
         },
-        async executionDidStart({ operationName, operation }) {
+        async executionDidStart({ operationName, operation, contextValue }) {
           if (!observed || !operation) return;
           observed.executed = true;
-          observed.label = operationLabel(operationName ?? rootFields(operation), options.maxOperationLabels);
+          // What is open without a token (`_service`, introspection) must not let anyone fill the labels.
+          const anonymous = contextValue.auth.mode === 'jwt' && !contextValue.auth.principal;
+          observed.label = anonymous ? OPERATION_LABEL.other : operationLabel(operationName ?? rootFields(operation), options.maxOperationLabels);
         },
         async willSendResponse({ response }) {
           if (response.body.kind !== 'single') return;
