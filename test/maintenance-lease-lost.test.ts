@@ -40,23 +40,31 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
     await store?.drop();
   });
 
-  it('answers MAINTENANCE_BUSY: the lease was lost, how much was collected, which ids; the next run collects the rest', async () => {
+  /**
+   * Runs `mutation`; once a statement matching `firstBatch` was sent, the process freezes at the
+   * next fenced transaction's lease check while another replica takes the expired lease over.
+   */
+  async function losingTheLease(mutation: string, firstBatch: RegExp) {
     let armed = false;
     let takenOver: number | undefined;
     const stop = s.app.db.statementLog.listen((sql) => {
-      if (/^DELETE FROM resource WHERE id IN/.test(sql)) armed = true;
+      if (firstBatch.test(sql)) armed = true;
       else if (armed && takenOver === undefined && LEASE_CHECK.test(sql)) {
         // Frozen here (synchronously) until the other replica has taken the expired lease.
         takenOver = Number(execFileSync(process.execPath, ['--import', 'tsx', 'test/support/lease-takeover.ts', store.url, 'maintenance', 'thief'], { cwd: ROOT, encoding: 'utf8' }));
       }
     });
-    let res;
     try {
-      res = await s.gql(`mutation { collectGarbage { deleted archived } }`);
+      const res = await s.gql(mutation);
+      expect(takenOver).toBeGreaterThan(0);
+      return res;
     } finally {
       stop();
     }
-    expect(takenOver).toBeGreaterThan(0);
+  }
+
+  it('answers MAINTENANCE_BUSY: the lease was lost, how much was collected, which ids; the next run collects the rest', async () => {
+    const res = await losingTheLease(`mutation { collectGarbage { deleted archived } }`, /^DELETE FROM resource WHERE id IN/);
     expect(codes(res)).toEqual(['MAINTENANCE_BUSY']);
     expect(res.data ?? null).toBeNull();
     const [error] = res.errors!;
@@ -73,5 +81,21 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
     }
     const next = await s.ok<{ collectGarbage: { deleted: string[] } }>(`mutation { collectGarbage { deleted } }`);
     expect([...next.collectGarbage.deleted].sort()).toEqual(marked.slice(BATCH));
+  });
+
+  it('pruneHistory that loses its lease after a batch answers MAINTENANCE_BUSY with the versions it deleted', async () => {
+    // 600 old versions of one project: two pruning batches of at most 500 versions.
+    const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation { createProject(input: { name: "versioned" }) { id } }`);
+    for (let round = 0; round < 6; round++) {
+      const updates = Array.from({ length: 100 }, (_, i) => `u${i}: updateProject(id: $id, input: { description: "r${round}-${i}" }) { version }`);
+      await s.ok(`mutation($id: ID!) { ${updates.join(' ')} }`, { id: createProject.id });
+    }
+    const res = await losingTheLease(`mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`, /^DELETE FROM resource_history WHERE valid_to IS NOT NULL/);
+    expect(codes(res)).toEqual(['MAINTENANCE_BUSY']);
+    const [error] = res.errors!;
+    expect(error.message).toMatch(/lost its lease mid-run.*: 500 versions deleted before that/);
+    expect(error.extensions).toMatchObject({ code: 'MAINTENANCE_BUSY', lease: 'maintenance', leaseLost: true, versionsDeleted: 500 });
+    const next = await s.ok<{ pruneHistory: { versionsDeleted: number } }>(`mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`);
+    expect(next.pruneHistory.versionsDeleted).toBe(100);
   });
 });
