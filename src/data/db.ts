@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { currentScope } from '../observability/request-scope.js';
+import { currentScope, outsideRequest } from '../observability/request-scope.js';
 import { inSpan, tracingEnabled } from '../observability/tracing.js';
 import { directReader, type DirectReader } from './direct-reads.js';
 import { entities } from './entities.js';
@@ -394,17 +394,28 @@ export class Db implements Sql {
       return result;
     } catch (e) {
       // An abandoned connection is closed: the server rolls its transaction back.
-      if (runner.isTransactionActive && !this.abandoned.has(runner)) {
-        await this.bounded(abandon, 'ROLLBACK', () => runner.rollbackTransaction()).catch(() => undefined);
-      }
+      if (runner.isTransactionActive && !this.abandoned.has(runner)) await this.cleanUp(runner, 'ROLLBACK', () => runner.rollbackTransaction());
       throw e;
     } finally {
-      // Every wait here has its bound too: a link that hangs after the work must not hold the caller.
       if (restore && !this.abandoned.has(runner)) {
         const { sql, params } = restore;
-        await this.bounded(abandon, sql, () => runner.query(sql, params)).catch(() => undefined);
+        await this.cleanUp(runner, sql, () => runner.query(sql, params));
       }
       await runner.release();
+    }
+  }
+
+  /**
+   * Puts a connection back in order before it returns to the pool (rollback, session limits). It
+   * must happen even when the request is out of time, so it runs on the statement limit instead of
+   * the deadline; a connection that could not be put back in order is closed, never reused.
+   */
+  private async cleanUp(runner: QueryRunner, sql: string, run: () => Promise<unknown>): Promise<void> {
+    const abandon = () => this.abandon(runner);
+    try {
+      await outsideRequest(() => this.bounded(abandon, sql, run));
+    } catch {
+      abandon();
     }
   }
 
