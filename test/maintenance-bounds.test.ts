@@ -4,7 +4,7 @@ import { Db } from '../src/data/db.js';
 import { StoreUnavailableError } from '../src/data/store-errors.js';
 import { until } from './support/poll.js';
 import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
-import { tempMysql, type TempStore } from './support/stores.js';
+import { OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
@@ -165,5 +165,57 @@ describe('a periodic maintenance run on MariaDB behind a link that hangs', () =>
     }
     const okAfter = await runs('ok');
     await until('a periodic run to succeed again', async () => (await runs('ok')) > okAfter, SAFETY_NET);
+  });
+});
+
+/**
+ * A run whose request runs out of time between two statements of a batch transaction (the process
+ * was paused there, as a GC pause or a frozen VM would): the next statement is refused at once,
+ * STORE_UNAVAILABLE, and the transaction is still rolled back and its connection put back in order
+ * (session limits restored) although the deadline has passed, so the store and the next runs are
+ * as if the batch never started.
+ */
+describe.each(OPERATIONAL_KINDS)('a maintenance run that runs out of time inside a batch transaction on %s', (kind) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(kind, { env: { RETENTION_SECONDS: '0', REQUEST_TIMEOUT_MS: '1000', MAINTENANCE_TX_TIMEOUT_SECONDS: '30' } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('answers STORE_UNAVAILABLE, rolls the batch back, and the next run collects everything', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation($n: String!) { createProject(input: { name: $n }) { id } }`, { n: `late-${i}` });
+      await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: createProject.id });
+      ids.push(createProject.id);
+    }
+    let paused = false;
+    const stop = s.app.db.statementLog.listen((sql) => {
+      if (!paused && /^DELETE FROM resource WHERE id IN/.test(sql)) {
+        paused = true;
+        // The process stops here, inside the batch's transaction, for longer than the request's deadline.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+      }
+    });
+    let res;
+    try {
+      res = await post(s, GC);
+    } finally {
+      stop();
+    }
+    expect(paused).toBe(true);
+    expect(codes(res.body)).toEqual(['STORE_UNAVAILABLE']);
+    expect(res.body.errors![0].message).toMatch(/^The operational store is unavailable: timed out/);
+    // The batch was rolled back: every marked project is still there.
+    for (const id of ids) expect((await s.ok(`query($id: ID!) { resource(id: $id) { id } }`, { id })).resource).toEqual({ id });
+    // No connection was left inside that transaction or with its session limits: the next run takes them all.
+    const next = await until('the next run', async () => {
+      const r = await post(s, GC);
+      return r.body.errors ? null : (r.body.data as { collectGarbage: { deleted: string[] } }).collectGarbage;
+    });
+    expect([...next.deleted].sort()).toEqual([...ids].sort());
+    for (let i = 0; i < 5; i++) expect((await s.ok(`{ projects { name } }`)).projects).toEqual([]);
   });
 });
