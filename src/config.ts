@@ -46,6 +46,17 @@ export interface Config {
   compileAfterRuns: number;
   /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
+  metrics: MetricsSettings;
+}
+
+/** Where and to whom GET /metrics answers, and how many operation names it labels (see "Observability" in the README). */
+export interface MetricsSettings {
+  /** Serve /metrics on this port only (METRICS_PORT; 0: any free port); unset: on PORT beside /graphql. */
+  port?: number;
+  /** Bearer token /metrics requires (METRICS_TOKEN); unset: open. */
+  token?: string;
+  /** Distinct operation names labelled, first come; every later one is `other` (METRICS_MAX_OPERATIONS). */
+  maxOperations: number;
 }
 
 /** How callers prove who they are (see "Access control" in the README). */
@@ -171,6 +182,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 2000, 100),
     compileAfterRuns: integer(env, 'EXECUTION_COMPILE_AFTER', 1, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1000),
+    metrics: {
+      port: integer(env, 'METRICS_PORT', undefined),
+      token: env.METRICS_TOKEN || undefined,
+      maxOperations: integer(env, 'METRICS_MAX_OPERATIONS', 100),
+    },
   };
 }
 

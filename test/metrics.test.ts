@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONAL_KINDS } from './support/stores.js';
-import { codes, startTestServer, type TestServer } from './support/server.js';
+import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { as, jwtEnv } from './support/tokens.js';
 
 /** One sample line of the Prometheus text format: name, labels, value. */
 interface Sample {
@@ -93,5 +94,165 @@ describe.each(OPERATIONAL_KINDS)('GET /metrics after known work on %s', (store) 
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       expect(samples.some((x) => x.name === name), name).toBe(true);
     }
+  });
+});
+
+/** Distinct values of the `operation` label across the request metrics. */
+const operationLabels = (samples: Sample[]) =>
+  new Set(samples.filter((x) => x.name.startsWith('integrity_graphql_request') && x.labels.operation !== undefined).map((x) => x.labels.operation));
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as GraphQLResponse };
+}
+
+describe.each(OPERATIONAL_KINDS)('operation labels under a flood of unique names (AUTH_MODE=jwt) on %s', (store) => {
+  const MAX = 20;
+  let s: TestServer;
+  let reader: Record<string, string>;
+  let writer: Record<string, string>;
+  const scrape = async () => {
+    const res = await fetch(s.app.metricsUrl);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    return { text, samples: parse(text) };
+  };
+  beforeAll(async () => {
+    s = await startTestServer(store, { env: jwtEnv({ METRICS_MAX_OPERATIONS: String(MAX) }) });
+    reader = await as('reader', ['integrity:read']);
+    writer = await as('writer', ['integrity:write']);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const longName = (tag: string, i: number) => `${tag}_${i}_${'x'.repeat(2000)}`;
+
+  it('an unauthenticated or refused caller adds no label: its requests count as `refused` (or `other` for what is open to all) and its names appear nowhere', async () => {
+    const before = (await scrape()).samples;
+    const N = 210;
+    for (let i = 0; i < N; i++) {
+      const name = i % 2 ? longName('anon', i) : `Anon${i}`;
+      const res = await post(s.url, { query: `query ${name} { projects { name } }`, operationName: name });
+      expect(codes(res.body)).toEqual(['UNAUTHENTICATED']);
+    }
+    // A token without the field's scope is refused the same way (write-only token reading projects).
+    for (let i = 0; i < 20; i++) {
+      const res = await post(s.url, { query: `query Forbidden${i} { projects { name } }` }, writer);
+      expect(codes(res.body)).toEqual(['FORBIDDEN']);
+    }
+    // What is open without a token answers, but its names do not become labels either.
+    for (let i = 0; i < 20; i++) {
+      const res = await post(s.url, { query: `query Open${i} { _service { sdl } }` });
+      expect(res.body.errors).toBeUndefined();
+    }
+    const { text, samples } = await scrape();
+    expect(text).not.toMatch(/Anon\d|anon_\d|Forbidden\d|Open\d/);
+    const delta = (labels: Record<string, string>) =>
+      value(samples, 'integrity_graphql_requests_total', labels) - value(before, 'integrity_graphql_requests_total', labels);
+    expect(delta({ operation: 'refused', outcome: 'UNAUTHENTICATED' })).toBe(N);
+    expect(delta({ operation: 'refused', outcome: 'FORBIDDEN' })).toBe(20);
+    expect(delta({ operation: 'other', outcome: 'ok' })).toBe(20);
+    expect(operationLabels(samples).size).toBeLessThanOrEqual(MAX + 3);
+  });
+
+  it('an authenticated flood of unique names: the first names up to the cap are labels, long or later ones `other`; the scrape stays small', async () => {
+    const before = (await scrape()).samples;
+    const N = 210;
+    for (let i = 0; i < N; i++) {
+      const name = i % 2 ? longName('reader', i) : `Reader${i}`;
+      const res = await post(s.url, { query: `query ${name} { projects(first: 1) { name } }`, operationName: name }, reader);
+      expect(res.body.errors).toBeUndefined();
+    }
+    const { text, samples } = await scrape();
+    const labels = operationLabels(samples);
+    expect(labels.size).toBeLessThanOrEqual(MAX + 3);
+    expect(text).not.toMatch(/reader_\d/);
+    expect([...labels].every((l) => l.length <= 64)).toBe(true);
+    const after = (labels_: Record<string, string>) =>
+      value(samples, 'integrity_graphql_requests_total', labels_) - value(before, 'integrity_graphql_requests_total', labels_);
+    const named = [...labels].filter((l) => /^Reader\d+$/.test(l));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.length).toBeLessThanOrEqual(MAX);
+    // Every request is counted once: under its own name (first come) or as `other`.
+    const total = named.reduce((n, l) => n + after({ operation: l, outcome: 'ok' }), 0) + after({ operation: 'other', outcome: 'ok' });
+    expect(total).toBe(N);
+    // The series count is bounded by the cap whatever was sent: well under one line per request.
+    expect(samples.filter((x) => x.name === 'integrity_graphql_requests_total').length).toBeLessThan(4 * (MAX + 3));
+    // A name seen before the cap filled keeps its label.
+    await post(s.url, { query: `query ${named[0]} { projects(first: 1) { name } }` }, reader);
+    expect(value((await scrape()).samples, 'integrity_graphql_requests_total', { operation: named[0] })).toBe(
+      value(samples, 'integrity_graphql_requests_total', { operation: named[0] }) + 1,
+    );
+  });
+
+  it('a body refused before GraphQL runs counts as `invalid` with the outcome its HTTP status says', async () => {
+    const before = (await scrape()).samples;
+    const res = await post(s.url, '{"query": "{ projects { name } }", "operationName": "Broken', reader);
+    expect(res.status).toBe(400);
+    expect(codes(res.body)).toEqual(['BAD_USER_INPUT']);
+    const syntax = await post(s.url, { query: `query Syntax { projects { ` }, reader);
+    expect(syntax.status).toBe(400);
+    const { text, samples } = await scrape();
+    expect(text).not.toMatch(/Broken|Syntax/);
+    const delta = (labels: Record<string, string>) =>
+      value(samples, 'integrity_graphql_requests_total', labels) - value(before, 'integrity_graphql_requests_total', labels);
+    expect(delta({ operation: 'invalid', outcome: 'BAD_USER_INPUT' })).toBe(1);
+    expect(delta({ operation: 'invalid', outcome: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
+    expect(delta({ operation: 'invalid', outcome: 'ok' })).toBe(0);
+  });
+});
+
+describe('GET /metrics on its own port, behind a token', () => {
+  const TOKEN = 'metrics-test-token-7f3a';
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer('sqlite', { env: { METRICS_PORT: '0', METRICS_TOKEN: TOKEN } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('answers on METRICS_PORT with the token, 401 JSON without it or with a wrong one, and 404 JSON on PORT', async () => {
+    const metricsUrl = new URL(s.app.metricsUrl);
+    expect(metricsUrl.port).not.toBe(new URL(s.url).port);
+    await s.ok(`query Counted { projects { name } }`);
+
+    const ok = await fetch(metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(value(parse(await ok.text()), 'integrity_graphql_requests_total', { operation: 'Counted', outcome: 'ok' })).toBe(1);
+
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }] as Record<string, string>[]) {
+      const refused = await fetch(metricsUrl, { headers });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await refused.json()) as GraphQLResponse;
+      expect(codes(body)).toEqual(['UNAUTHENTICATED']);
+      expect(JSON.stringify(body)).not.toContain(TOKEN);
+    }
+
+    const onPort = await fetch(new URL('/metrics', s.url), { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(onPort.status).toBe(404);
+    expect(codes((await onPort.json()) as GraphQLResponse)).toEqual(['NOT_FOUND']);
+    // Only /metrics is served on the metrics port.
+    const graphqlThere = await fetch(new URL('/graphql', metricsUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(graphqlThere.status).toBe(404);
+  });
+});
+
+describe('GET /metrics beside /graphql behind a token', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer('sqlite', { env: { METRICS_TOKEN: 'beside-token' } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('answers on PORT with the token only', async () => {
+    expect(s.app.metricsUrl).toBe(new URL('/metrics', s.url).toString());
+    expect((await fetch(s.app.metricsUrl)).status).toBe(401);
+    expect((await fetch(s.app.metricsUrl, { headers: { authorization: 'Bearer beside-token' } })).status).toBe(200);
   });
 });

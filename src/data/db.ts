@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { currentScope } from '../observability/request-scope.js';
+import { currentScope, outsideRequest } from '../observability/request-scope.js';
 import { inSpan, tracingEnabled } from '../observability/tracing.js';
 import { directReader, type DirectReader } from './direct-reads.js';
 import { entities } from './entities.js';
@@ -379,6 +379,7 @@ export class Db implements Sql {
 
   private async runOnce<T>(fn: (tx: Tx) => Promise<T>, bounds?: TransactionBounds): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
+    const abandon = () => this.abandon(runner);
     let restore: { sql: string; params: unknown[] } | undefined;
     try {
       await this.connect(runner);
@@ -386,18 +387,35 @@ export class Db implements Sql {
         restore = await this.bindSession(runner, bounds);
         this.boundedRunners.set(runner, Math.max(1, Math.ceil(bounds.timeoutSeconds)) * 1000);
       }
-      await this.bounded(() => this.abandon(runner), 'START TRANSACTION', () => runner.startTransaction());
+      await this.bounded(abandon, 'START TRANSACTION', () => runner.startTransaction());
       const tx = this.txFor(runner);
       const result = await fn(tx);
-      await this.bounded(() => this.abandon(runner), 'COMMIT', () => runner.commitTransaction(), this.boundedRunners.get(runner));
+      await this.bounded(abandon, 'COMMIT', () => runner.commitTransaction(), this.boundedRunners.get(runner));
       return result;
     } catch (e) {
       // An abandoned connection is closed: the server rolls its transaction back.
-      if (runner.isTransactionActive && !this.abandoned.has(runner)) await runner.rollbackTransaction().catch(() => undefined);
+      if (runner.isTransactionActive && !this.abandoned.has(runner)) await this.cleanUp(runner, 'ROLLBACK', () => runner.rollbackTransaction());
       throw e;
     } finally {
-      if (restore) await runner.query(restore.sql, restore.params).catch(() => undefined);
+      if (restore && !this.abandoned.has(runner)) {
+        const { sql, params } = restore;
+        await this.cleanUp(runner, sql, () => runner.query(sql, params));
+      }
       await runner.release();
+    }
+  }
+
+  /**
+   * Puts a connection back in order before it returns to the pool (rollback, session limits). It
+   * must happen even when the request is out of time, so it runs on the statement limit instead of
+   * the deadline; a connection that could not be put back in order is closed, never reused.
+   */
+  private async cleanUp(runner: QueryRunner, sql: string, run: () => Promise<unknown>): Promise<void> {
+    const abandon = () => this.abandon(runner);
+    try {
+      await outsideRequest(() => this.bounded(abandon, sql, run));
+    } catch {
+      abandon();
     }
   }
 
@@ -416,10 +434,10 @@ export class Db implements Sql {
         ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
         : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
     const saved = (i: number) => `@isg_bound_${i}`;
-    await runner.query(
-      `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`,
-      vars.map(([, n]) => n),
-    );
+    const sql = `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`;
+    // Sent like any statement: within the statement limit and the request's deadline (a hung link
+    // would otherwise hold a maintenance run, and the operator who asked for it, for good).
+    await this.bounded(() => this.abandon(runner), sql, () => runner.query(sql, vars.map(([, n]) => n)));
     return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
 

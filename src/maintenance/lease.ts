@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { insertIgnore, type Db, type TransactionBounds, type Tx } from '../data/db.js';
 import { addSeconds, type Timestamp } from '../data/time.js';
 import { leaseHeld } from '../observability/metrics.js';
+import { currentScope, outsideRequest } from '../observability/request-scope.js';
 
 /**
  * Lease locks with fencing tokens, for jobs (GC, history pruning) that must run in one replica at
@@ -100,7 +101,7 @@ export class LeaseManager {
       const result = await job(this.leasedRun(name, token));
       return { ran: true, result };
     } finally {
-      await this.release(name, token);
+      await this.releaseInTime(name, token);
       leaseHeld.set({ lease: name }, 0);
     }
   }
@@ -142,6 +143,18 @@ export class LeaseManager {
         }, bounds);
       },
     };
+  }
+
+  /**
+   * A run asked for through the API releases within its request's deadline. Past it (the run ended
+   * because the request ran out of time), the answer does not wait: the release goes on outside the
+   * request, on the statement limit (the ttl frees the lease should it fail).
+   */
+  private releaseInTime(name: string, token: number): Promise<void> {
+    const scope = currentScope();
+    if (!scope || scope.deadline > Date.now()) return this.release(name, token);
+    void outsideRequest(() => this.release(name, token));
+    return Promise.resolve();
   }
 
   /** Frees the lease only if it is still ours; a failure is logged, the ttl frees it anyway. */

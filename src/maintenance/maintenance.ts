@@ -8,10 +8,11 @@ import type { GcReport, PruneReport } from '../engine/lifecycle/model.js';
 import type { HistoryPruner, PruneRule } from '../engine/lifecycle/pruner.js';
 import type { Logger } from '../logger.js';
 import { maintenanceDuration, maintenanceRuns } from '../observability/metrics.js';
-import { outsideRequest } from '../observability/request-scope.js';
 import type { RemoteContext } from '../remote/context.js';
 import { revalidateStale, type RevalidationReport } from '../remote/revalidate.js';
-import { LeaseManager, type LeasedRun } from './lease.js';
+import { StoreUnavailableError } from '../data/store-errors.js';
+import { InterruptedRunError } from '../engine/lifecycle/interrupted.js';
+import { LeaseLostError, LeaseManager, type LeasedRun } from './lease.js';
 
 export interface MaintenanceSettings {
   leaseTtlSeconds: number;
@@ -30,14 +31,17 @@ export interface MaintenanceSettings {
 
 /**
  * Counts a maintenance run and its duration by outcome: `ok`, `skipped` (another replica held the
- * lease on a timer tick) or `failed`. Each statement keeps its own time limit; a request's
- * deadline does not apply to the run it asked for.
+ * lease on a timer tick) or `failed`. A run asked for through the API stays in the request's scope:
+ * every store wait, the lease's and the transactions' session setup included, ends by the request's
+ * deadline (REQUEST_TIMEOUT_MS) with STORE_UNAVAILABLE. A timer's run has no deadline of its own;
+ * each of its waits is bounded by the statement limit (or, inside a maintenance transaction,
+ * MAINTENANCE_TX_TIMEOUT_SECONDS), a second more for a link that hangs.
  */
 async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
   let outcome = 'failed';
   try {
-    const result = await outsideRequest(run);
+    const result = await run();
     outcome = (result as { ran?: unknown } | undefined)?.ran === false ? 'skipped' : 'ok';
     return result;
   } finally {
@@ -46,11 +50,15 @@ async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-
-/** An operator's run found the lease held (by another replica, or by this one's timer): it does not wait. */
+/**
+ * An operator's run found the lease held (by another replica, or by this one's timer): it does not
+ * wait. Also a run that lost its lease mid-way (it ran past the lease's expiry, say frozen, and
+ * another replica may have taken over): the details say so and what it had committed by then.
+ */
 export class MaintenanceBusyError extends DomainError {
-  constructor(message: string, details: { lease: string; holder: string | null; since: string | null }) {
+  constructor(message: string, details: { lease: string; holder: string | null; since: string | null } & Record<string, unknown>, options?: { cause?: unknown }) {
     super('MAINTENANCE_BUSY', message, details);
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 
@@ -180,9 +188,17 @@ export class Maintenance {
     await this.running;
   }
 
-  /** Runs the job under the lease, or refuses at once when it is held: an operator is told who holds it. */
+  /**
+   * Runs the job under the lease, or refuses at once when it is held: an operator is told who holds
+   * it. A run that stopped after committing batches says what it had done (explain).
+   */
   private async exclusive<T>(name: string, job: (run: LeasedRun) => Promise<T>): Promise<T> {
-    const result = await this.leases.runExclusive(name, job);
+    let result: Awaited<ReturnType<typeof this.leases.runExclusive<T>>>;
+    try {
+      result = await this.leases.runExclusive(name, job);
+    } catch (e) {
+      throw await this.explain(name, e);
+    }
     if (result.ran) return result.result;
     const { holder, since } = await this.leases.holderOf(name);
     const at = since ? toIso(since) : null;
@@ -190,5 +206,36 @@ export class Maintenance {
       `Maintenance (${name}) is running${holder ? ` in replica ${holder}` : ''}${at ? ` since ${at}` : ''}; try again when it has finished`,
       { lease: name, holder, since: at },
     );
+  }
+
+  /**
+   * The error an operator gets for a run that stopped part-way. A lost lease is MAINTENANCE_BUSY
+   * (another replica runs it now, or may: try again), with what was committed before in the
+   * details; a store outage stays STORE_UNAVAILABLE and says the same in words. Anything else
+   * (a bug) goes on unchanged.
+   */
+  private async explain(name: string, e: unknown): Promise<unknown> {
+    // A job that does not report its progress still tells the operator the lease was lost.
+    if (e instanceof LeaseLostError) e = new InterruptedRunError('an unknown part of its work', {}, 0, e);
+    if (!(e instanceof InterruptedRunError)) return e;
+    const cause = e.cause;
+    if (cause instanceof LeaseLostError) {
+      const now = await this.leases.holderOf(name).catch(() => null);
+      const at = now?.since ? toIso(now.since) : null;
+      const error = new MaintenanceBusyError(
+        `Maintenance (${name}) lost its lease mid-run (it ran past the lease's expiry and another replica may have taken over): ` +
+          `${e.done} before that, and they stay committed; run it again for the rest`,
+        { lease: name, holder: now?.holder ?? null, since: at, leaseLost: true, ...e.progress },
+        { cause },
+      );
+      this.log?.warn({ lease: name, ...e.progress }, 'maintenance run lost its lease');
+      return error;
+    }
+    if (e.committed === 0) return cause;
+    this.log?.warn({ lease: name, err: cause, ...e.progress }, 'maintenance run stopped part-way');
+    if (cause instanceof StoreUnavailableError) {
+      return new StoreUnavailableError(`${cause.reason}; the run stopped after ${e.done}, which stay committed`, { cause });
+    }
+    return cause;
   }
 }

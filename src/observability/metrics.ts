@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, register } from 'prom
 /**
  * Every metric of the subgraph, on prom-client's default registry (served at GET /metrics). The
  * change-feed metrics live beside the feed (src/remote/feed/metrics.ts) on the same registry.
- * Label values come from a small set (operation names, sources, job and lease names, outcomes).
+ * Label values come from small sets the server controls: sources, job and lease names, outcomes,
+ * and operation names capped by operation-label.ts (never what a caller sent unchecked).
  */
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

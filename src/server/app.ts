@@ -15,6 +15,8 @@ import { startHttp } from './http.js';
 
 export interface App {
   url: string;
+  /** Where GET /metrics answers (METRICS_PORT or beside /graphql). */
+  metricsUrl: string;
   engine: Engine;
   db: Db;
   stop(): Promise<void>;
@@ -99,9 +101,10 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       requestTimeoutMs: config.requestTimeoutMs,
       healthTimeoutMs: config.healthTimeoutMs,
       compileAfterRuns: config.compileAfterRuns,
+      metrics: config.metrics,
     });
     stops.push(() => http.stop());
-    return { url: http.url, engine, db, stop: stopAll };
+    return { url: http.url, metricsUrl: http.metricsUrl, engine, db, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

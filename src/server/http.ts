@@ -8,15 +8,15 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLContext } from '../../resolvers/context.js';
-import type { AuthSettings, LimitSettings } from '../config.js';
+import type { AuthSettings, LimitSettings, MetricsSettings } from '../config.js';
 import { StoreUnavailableError } from '../data/store-errors.js';
 import type { Actor } from '../engine/actor.js';
 import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
-import { register } from '../observability/metrics.js';
 import { runInScope } from '../observability/request-scope.js';
 import { corsFor } from './cors.js';
+import { listen, metricsEndpoint, notServedHere } from './metrics-endpoint.js';
 import { accessControl } from './auth/enforce.js';
 import type { AuthState } from './auth/principal.js';
 import { AccessRules } from './auth/rules.js';
@@ -32,6 +32,8 @@ import { jsonDepthGuard, jsonTransportErrors, requireJsonBody } from './transpor
 
 export interface HttpServer {
   url: string;
+  /** Where GET /metrics answers: beside /graphql, or on METRICS_PORT. */
+  metricsUrl: string;
   server: Server;
   stop(): Promise<void>;
 }
@@ -69,6 +71,17 @@ async function storeAnswers(engine: Engine, timeoutMs: number, log: Logger): Pro
   }
 }
 
+/** GET /metrics alone on METRICS_PORT (same HOST): scrapers reach it, GraphQL callers need not. */
+async function metricsOnly(options: HttpOptions): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsEndpoint(options.metrics.token, options.log));
+  app.use(notServedHere);
+  const server = createServer(app);
+  await listen(server, options.metrics.port ?? 0, options.host);
+  return server;
+}
+
 /** The engine's view of the caller: who to record, which projects it is confined to. */
 function actorOf(auth: AuthState): Actor {
   if (auth.mode === 'none') return { subject: null, projects: null };
@@ -90,6 +103,8 @@ export interface HttpOptions {
   healthTimeoutMs: number;
   /** Runs of an operation on graphql-js before it is compiled (compiled-executor.ts). */
   compileAfterRuns: number;
+  /** Where and to whom /metrics answers (METRICS_PORT, METRICS_TOKEN, METRICS_MAX_OPERATIONS). */
+  metrics: MetricsSettings;
 }
 
 /**
@@ -104,7 +119,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);
   const limits = requestLimits(options.limits, schema, scalarListBounds(engine.schema));
-  const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs });
+  const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs, maxOperationLabels: options.metrics.maxOperations });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
     gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns, beforeRerun: recount })),
@@ -148,15 +163,16 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(register.contentType).send(await register.metrics());
-  });
+  // On a port of its own, /metrics is not answered beside /graphql.
+  const ownPort = options.metrics.port !== undefined;
+  app.get('/metrics', ownPort ? notServedHere : metricsEndpoint(options.metrics.token, options.log));
   app.use(
     '/graphql',
+    observed.start,
     corsFor(options.corsOrigins),
     requireJsonBody,
     express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth) }),
-    observed.middleware,
+    observed.enter,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         // A missing or bad token is not refused here: `_service` stays open; the access-control plugin decides.
@@ -168,16 +184,25 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     jsonTransportErrors,
   );
 
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(options.port, options.host, () => res());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  await listen(server, options.port, options.host);
+  const metricsServer = ownPort ? await metricsOnly(options) : undefined;
+  const base = (s: Server) => {
+    const { port } = s.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  };
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`,
+    url: `${base(server)}/graphql`,
+    metricsUrl: `${base(metricsServer ?? server)}/metrics`,
     server,
     // Stops accepting connections, lets in-flight requests finish, then closes idle ones.
-    stop: () => apollo.stop(),
+    stop: async () => {
+      await apollo.stop();
+      if (metricsServer) {
+        const closed = new Promise<void>((res) => metricsServer.close(() => res()));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
+    },
   };
 }

@@ -52,6 +52,12 @@ async function waitForFlag(flag: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`flag ${flag} never set`);
 }
 
+/** A fenced write refused: Maintenance reports it as MAINTENANCE_BUSY caused by the LeaseLostError. */
+function leaseLost(e: unknown): LeaseLostError | undefined {
+  if (e instanceof LeaseLostError) return e;
+  return e instanceof MaintenanceBusyError && e.cause instanceof LeaseLostError ? e.cause : undefined;
+}
+
 async function collect(): Promise<void> {
   const [startFlag, pauseAt] = rest;
   let parkedInside = false;
@@ -84,20 +90,21 @@ async function collect(): Promise<void> {
       try {
         report = await maintenance.collectGarbage(false);
       } catch (e) {
-        if (!(e instanceof MaintenanceBusyError)) throw e;
+        if (!(e instanceof MaintenanceBusyError) || leaseLost(e)) throw e;
         await log(g.db, worker, 'busy', null, JSON.stringify(e.details));
         await delay(50);
       }
     }
     await log(g.db, worker, 'done', null, JSON.stringify({ deleted: report.deleted, blocked: report.blocked.map((b) => b.resource.id) }));
   } catch (e) {
-    if (parkedInside && !(e instanceof LeaseLostError)) {
+    const lost = leaseLost(e);
+    if (parkedInside && !lost) {
       await log(g.db, worker, 'tx-ended', null, (e as Error).message);
       process.exitCode = 4;
       return;
     }
-    if (!(e instanceof LeaseLostError)) throw e;
-    await log(g.db, worker, 'lease-lost', e.token, e.message);
+    if (!lost) throw e;
+    await log(g.db, worker, 'lease-lost', lost.token, (e as Error).message);
     process.exitCode = 3;
   }
 }
@@ -256,11 +263,11 @@ async function random(): Promise<void> {
           continue;
         }
         // The lease's own refusals: waited too long for it, or stalled past it (fenced out).
-        if (name === 'gc' && e instanceof MaintenanceBusyError) {
+        if (name === 'gc' && e instanceof MaintenanceBusyError && !(e.cause instanceof LeaseLostError)) {
           stats.gcBusy++;
           continue;
         }
-        if (name === 'gc' && e instanceof LeaseLostError) {
+        if (name === 'gc' && leaseLost(e)) {
           stats.gcLeaseLost++;
           continue;
         }

@@ -13,12 +13,24 @@ import { ancestorBlockers, ancestorsOf, holdingReferencesTo, holdingSql, maxDept
 import { approvalsPinning, referencesFromOutside } from './queries.js';
 import { ancestorsWithin } from './subtree.js';
 import { groupBy } from '../../util/group-by.js';
+import { IDS_NAMED, InterruptedRunError } from './interrupted.js';
 
 const DEFAULT_BATCH = 500;
 /** How many blocked resources a report lists: the report stays bounded, whatever is marked. */
 export const REPORT_LIMIT = 1000;
 /** What a collected personal resource leaves in other approvals' pins instead of its content. */
 export const PERSONAL_TOMBSTONE = JSON.stringify({ tombstone: true, reason: 'personal data removed when the resource was collected' });
+
+/** A collection stopped after committed batches: the caller learns what they collected. */
+function interrupted(report: GcReport, cause: unknown): InterruptedRunError {
+  const n = report.deleted.length;
+  return new InterruptedRunError(
+    `${n} resource${n === 1 ? '' : 's'} collected (${report.archived} archived)`,
+    { collected: n, archived: report.archived, ids: report.deleted.slice(0, IDS_NAMED), idsOmitted: Math.max(0, n - IDS_NAMED) },
+    n,
+    cause,
+  );
+}
 
 /** Runs a statement per chunk of `ids` (`IN (…)` lists stay bounded) and adds up the rows changed. */
 async function executeInChunks(tx: Tx, ids: readonly string[], sql: (inList: string) => string, before: unknown[] = []): Promise<number> {
@@ -59,6 +71,7 @@ export class GarbageCollector {
     await this.fixpoint(token);
 
     const report: GcReport = { dryRun, deleted: [], archived: 0, blocked: [], orphanRemoteRefsDeleted: 0 };
+    let failed = false;
     try {
       if (dryRun) {
         const ids = await this.db.query<{ resource_id: string; kind: string }>(
@@ -70,14 +83,25 @@ export class GarbageCollector {
         report.orphanRemoteRefsDeleted = await this.countOrphansAfter(token);
         report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(token), { markedReferrersBlock: true });
       } else {
-        await this.deleteInBatches(run, report);
-        report.orphanRemoteRefsDeleted = await deleteOrphanRemoteRefs(this.db, { write: (fn) => run.transaction((tx) => fn(tx)) });
-        await run.transaction((tx) =>
-          tx.execute(`DELETE FROM deletion_mark WHERE NOT EXISTS (SELECT 1 FROM resource r WHERE r.mark_id = deletion_mark.id)`),
-        );
+        try {
+          await this.deleteInBatches(run, report);
+          report.orphanRemoteRefsDeleted = await deleteOrphanRemoteRefs(this.db, { write: (fn) => run.transaction((tx) => fn(tx)) });
+          await run.transaction((tx) =>
+            tx.execute(`DELETE FROM deletion_mark WHERE NOT EXISTS (SELECT 1 FROM resource r WHERE r.mark_id = deletion_mark.id)`),
+          );
+        } catch (e) {
+          throw interrupted(report, e);
+        }
       }
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
-      await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]);
+      // The next run clears what is left (its DELETE takes every older token): a failed clean-up
+      // must not hide why the run failed.
+      await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ?`, [token]).catch((e: unknown) => {
+        if (!failed) throw e;
+      });
     }
     // After a run, whatever still refers to a marked resource is what holds it, marked or not.
     if (!dryRun) report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(), { markedReferrersBlock: true });

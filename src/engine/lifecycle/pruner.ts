@@ -3,6 +3,7 @@ import type { Db } from '../../data/db.js';
 import type { Timestamp } from '../../data/time.js';
 import { badInput } from '../errors.js';
 import type { FencedWriter } from './fenced.js';
+import { InterruptedRunError } from './interrupted.js';
 import type { PruneReport } from './model.js';
 
 /** Versions per pruning transaction: one `IN` list, so no larger than a chunk. */
@@ -49,19 +50,24 @@ export class HistoryPruner {
       WHERE a.revoked_at IS NULL AND p.resource_id = v.resource_id AND p.version = v.version)`;
 
     let versionsDeleted = 0;
-    for (;;) {
-      const rows = await this.db.query<{ resource_id: string; version: number }>(
-        `SELECT v.resource_id, v.version ${due} AND NOT ${pinned} LIMIT ${BATCH}`,
-        params,
-      );
-      if (!rows.length) break;
-      versionsDeleted += await run.transaction((tx) =>
-        tx.execute(
-          `DELETE FROM resource_history WHERE valid_to IS NOT NULL AND (resource_id, version) IN (${rows.map(() => '(?, ?)').join(', ')})`,
-          rows.flatMap((r) => [r.resource_id, Number(r.version)]),
-        ),
-      );
-      if (rows.length < BATCH) break;
+    try {
+      for (;;) {
+        const rows = await this.db.query<{ resource_id: string; version: number }>(
+          `SELECT v.resource_id, v.version ${due} AND NOT ${pinned} LIMIT ${BATCH}`,
+          params,
+        );
+        if (!rows.length) break;
+        versionsDeleted += await run.transaction((tx) =>
+          tx.execute(
+            `DELETE FROM resource_history WHERE valid_to IS NOT NULL AND (resource_id, version) IN (${rows.map(() => '(?, ?)').join(', ')})`,
+            rows.flatMap((r) => [r.resource_id, Number(r.version)]),
+          ),
+        );
+        if (rows.length < BATCH) break;
+      }
+    } catch (e) {
+      // Batches committed before the failure stay deleted: the caller learns how many.
+      throw new InterruptedRunError(`${versionsDeleted} version${versionsDeleted === 1 ? '' : 's'} deleted`, { versionsDeleted }, versionsDeleted, e);
     }
     const [kept] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n ${due} AND ${pinned}`, params);
     return { versionsDeleted, versionsKeptForApprovals: Number(kept.n) };
