@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
 import { execute, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
@@ -8,6 +9,16 @@ import { inResponseOrder } from './error-order.js';
 export const MAX_COMPILED = 500;
 /** Operations counted towards compilation; the oldest count goes first. */
 const MAX_COUNTED = 5_000;
+
+/**
+ * The key an operation's count and plan are kept under. A name is the caller's text and may be a
+ * megabyte long: thousands of kept keys must not hold thousands of such names, so a long one is
+ * kept as its hash.
+ */
+function planKey(operationName: string, queryHash: string): string {
+  const name = operationName.length > 64 ? createHash('sha256').update(operationName).digest('base64') : operationName;
+  return `${name}|${queryHash}`;
+}
 
 /** What an operation runs on once counted: its compiled function, or graphql-js for good. */
 type Plan = CompiledQuery<Record<string, unknown>, Record<string, unknown>> | 'interpreted';
@@ -71,7 +82,7 @@ export function compiledExecution(
   const plans = new Map<string, Plan>();
   const runs = new Map<string, number>();
   const planOf = (rc: GatewayGraphQLRequestContext): Plan => {
-    const key = `${rc.operationName ?? ''}|${rc.queryHash}`;
+    const key = planKey(rc.operationName ?? '', rc.queryHash);
     let plan = plans.get(key);
     if (plan) return plan;
     const seen = runs.get(key) ?? 0;
