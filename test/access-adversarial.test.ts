@@ -283,7 +283,7 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
   it('finding 2: a write-only token reads no project tree through a mutation result; an approve-only token reads no pinned content', async () => {
     const admin = await as('root', SCOPES);
     const { project } = await s.ok<any>('{ project(name: "retail") { id version } }', {}, admin);
-    const noop = `mutation { updateProject(id: "${project.id}", input: {}) { compositeApps { name profiles { deploymentIntentGroups { owner { entity { email } } history { content changedBy } } } } } }`;
+    const noop = `mutation { updateProject(id: "${project.id}", input: {}) { compositeApps(first: 10) { name profiles(first: 10) { deploymentIntentGroups(first: 10) { owner { entity { email } } history(first: 10) { content changedBy } } } } } }`;
     const res = await refused('write-only no-op update', noop, {}, await as('writer', ['integrity:write']), ['FORBIDDEN']);
     expect(res.errors![0].message).toMatch(/integrity:read/);
     // The same fields under __typename only, or behind a fragment: still the type's rule.
