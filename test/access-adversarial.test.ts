@@ -301,7 +301,7 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     });
 
     const { deploymentIntentGroup: dig } = await s.ok<any>('{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") { id approval { id } } }', {}, admin);
-    const approve = `mutation { approveDeploymentIntentGroup(id: "${dig.id}") { id pins { content remoteSnapshots { entity } } } }`;
+    const approve = `mutation { approveDeploymentIntentGroup(id: "${dig.id}") { id pins(first: 50) { content remoteSnapshots(first: 5) { entity } } } }`;
     await refused('approve-only approval with pins', approve, {}, await as('approver', ['integrity:approve']), ['FORBIDDEN']);
     const after = await s.ok<any>(`{ resource(id: "${dig.id}") { ... on DeploymentIntentGroup { approval { id } } } }`, {}, admin);
     expect(after.resource.approval).toEqual(dig.approval); // refused before it ran: no approval made
