@@ -7,7 +7,8 @@ import { codes, startTestServer, type TestServer } from './support/server.js';
 import { DEMO_EMPLOYEES, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { EMPLOYEE_AWAY, EMPLOYEE_BACK } from './support/remote-fixtures.js';
 
-const APPROVAL = `id approvedAt revokedAt stale resource { id } pins { resourceId kind version content remoteSnapshots { path entityType key entity } }`;
+// The closures here are small: a page of 20 pins and 5 snapshots each holds them all.
+const APPROVAL = `id approvedAt revokedAt stale resource { id } pins(first: 20) { resourceId kind version content remoteSnapshots(first: 5) { path entityType key entity } }`;
 
 describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   let s: TestServer;
@@ -57,7 +58,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   it('keeps showing the approved content after edits, and turns stale', async () => {
     await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["b"] }) { version } }`, { id: ids.c1 });
     await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT, entity: { employeeId: "e-4", name: "Renamed" } }]) { refreshed } }`);
-    const { approval } = await s.ok(`query($id: ID!, $c1: ID!) { approval(id: $id) { stale pinned(resourceId: $c1) { version content } pins { resourceId remoteSnapshots { entity } } } }`, {
+    const { approval } = await s.ok(`query($id: ID!, $c1: ID!) { approval(id: $id) { stale pinned(resourceId: $c1) { version content } pins(first: 20) { resourceId remoteSnapshots(first: 5) { entity } } } }`, {
       id: first.id,
       c1: ids.c1,
     });
@@ -170,7 +171,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     // dereference and mark: only the approval holds it now
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }] }) { version } }`, { id: ids.g });
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: ids.c2 });
-    const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked { resource { id } pinnedBy { id } } } }`)).collectGarbage;
+    const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked(first: 100) { resource { id } pinnedBy(first: 10) { id } } } }`)).collectGarbage;
     expect(gc1.deleted).not.toContain(ids.c2);
     expect(gc1.blocked).toContainEqual({ resource: { id: ids.c2 }, pinnedBy: [{ id: a.id }] });
     const queue = (await s.ok(`{ deletionQueue { resource { id } pinnedBy { id } } }`)).deletionQueue;
@@ -193,7 +194,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     };
     const small = await approveWith('small', names.slice(0, 3));
     const big = await approveWith('big', names);
-    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { name } pins { resourceId version content remoteSnapshots { entity } } } }`;
+    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { name } pins(first: 100) { resourceId version content remoteSnapshots(first: 5) { entity } } } }`;
     const a = await s.countedGql(read, { id: small });
     const b = await s.countedGql(read, { id: big });
     expect(a.res.errors).toBeUndefined();

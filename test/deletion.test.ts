@@ -9,7 +9,7 @@ const MARK = `mutation($id: ID!) { markForDeletion(id: $id) {
   blockers { type path from { id kind } to { id kind } } } }`;
 const GC = `mutation($dry: Boolean) { collectGarbage(dryRun: $dry) {
   dryRun deleted archived orphanRemoteRefsDeleted
-  blocked { resource { id kind } deleteAfter blockers { path from { id } } pinnedBy { id } } } }`;
+  blocked(first: 100) { resource { id kind } deleteAfter blockers(first: 10) { path from { id } } pinnedBy(first: 10) { id } } } }`;
 
 describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
   let s: TestServer;
@@ -122,7 +122,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
   it('cancelDeletion undoes exactly one mark', async () => {
     const { cancelDeletion } = await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id status deleteAfter } }`, { id: ids.app });
     expect(cancelDeletion).toEqual({ id: ids.app, status: 'ACTIVE', deleteAfter: null });
-    const { project } = await s.ok(`{ project(name: "shop") { status compositeApps { status profiles { status deploymentIntentGroups { status } } } logicalClusters { status } } }`);
+    const { project } = await s.ok(`{ project(name: "shop") { status compositeApps(first: 10) { status profiles(first: 10) { status deploymentIntentGroups(first: 10) { status } } } logicalClusters(first: 10) { status } } }`);
     expect(project).toEqual({
       status: 'ACTIVE',
       compositeApps: [{ status: 'ACTIVE', profiles: [{ status: 'ACTIVE', deploymentIntentGroups: [{ status: 'ACTIVE' }] }] }],

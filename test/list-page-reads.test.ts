@@ -32,8 +32,8 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
   });
 
   it('gives a list reference in document order past ten items, a missing reference as null and no owner as null', async () => {
-    const data = await s.ok<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "lp") {
-      name owner { status entity { name } } clusters { name labels provider { name } } logicalCluster { name }
+    const data = await s.ok<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "lp", first: 10) {
+      name owner { status entity { name } } clusters(first: 20) { name labels provider { name } } logicalCluster { name }
     } }`);
     expect(data.deploymentIntentGroups).toEqual([
       {

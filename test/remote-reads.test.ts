@@ -20,7 +20,7 @@ import {
 
 const listGroups = (first: number, project: string = DOMAIN.project) => `{
   deploymentIntentGroups(project: "${project}", first: ${first}) {
-    id name logicalCluster { name } clusters { name provider { name } }
+    id name logicalCluster { name } clusters(first: 10) { name provider { name } }
     owner { ${OWNER_FIELDS} }
   }
 }`;

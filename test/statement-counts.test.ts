@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-const LIST = `query($p: String!) { deploymentIntentGroups(project: $p, first: 1000) {
+// Pages that hold what the test makes (100 groups, two clusters each): nested lists multiply in the cost estimate.
+const LIST = `query($p: String!) { deploymentIntentGroups(project: $p, first: 200) {
   name
   compositeProfile { name compositeApp { name project { name } } }
   logicalCluster { name }
-  clusters { name provider { name } }
+  clusters(first: 10) { name provider { name } }
 } }`;
 
 /** What group i refers to: one of 3 logical clusters, two of the provider's 5 clusters. */

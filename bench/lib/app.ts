@@ -41,6 +41,11 @@ export function benchServerEnv(databaseUrl: string, clientUrl: string): Record<s
     REVALIDATE_INTERVAL_SECONDS: '0',
     REVALIDATE_AFTER_SECONDS: '86400',
     LOG_LEVEL: 'silent',
+    // Benchmarks measure speed, not limits: the list and peer shapes (1,000 groups, `clusters`
+    // without `first`, costed at its default page of 100) are far above the default estimate of
+    // 50,000, and a refused request would measure nothing. Callers are told to page; these don't.
+    LIMIT_MAX_COST: '100000000',
+    LIMIT_MAX_OBJECTS: '100000000',
     // Settings a benchmark run may vary (see bench/README.md).
     ...(process.env.GC_BATCH_SIZE ? { GC_BATCH_SIZE: process.env.GC_BATCH_SIZE } : {}),
   };
