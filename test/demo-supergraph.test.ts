@@ -12,7 +12,8 @@ describe('npm run demo:supergraph', () => {
   });
 
   it('starts the subgraph on the embedded store, the employees subgraph and a gateway, and answers queries that cross both ways', async () => {
-    proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: '0', EMPLOYEES_PORT: '0', GATEWAY_PORT: '0', AUTH_MODE: 'none', GC_INTERVAL_SECONDS: '0', APOLLO_TELEMETRY_DISABLED: 'true' }, 'demo:supergraph');
+    // NODE_ENV as a person's shell has it: Apollo Server installs its own signal handlers outside "test".
+    proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: '0', EMPLOYEES_PORT: '0', GATEWAY_PORT: '0', AUTH_MODE: 'none', GC_INTERVAL_SECONDS: '0', APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: 'development' }, 'demo:supergraph');
     const [, url] = await proc.waitForStdout(/Supergraph ready \(Apollo Gateway\)\. Open Apollo Sandbox: (http:\/\/\S+)/, 60_000);
     const landing = await fetch(url, { headers: { accept: 'text/html' } });
     expect(landing.status).toBe(200);

@@ -33,6 +33,8 @@ export async function serveSubgraph<C extends BaseContext>(options: {
   const apollo = new ApolloServer<C>({
     schema: buildSubgraphSchema([{ typeDefs: parse(options.sdl), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     csrfPrevention: true,
+    // demo.ts stops every server itself on SIGINT/SIGTERM; Apollo's own handler would race it and a second stop() never ends.
+    stopOnTerminationSignals: false,
     // No trace data for a usage-reporting router: nothing here reports usage.
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginInlineTraceDisabled()],
   });
