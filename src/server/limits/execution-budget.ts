@@ -89,6 +89,12 @@ export function recount(context: object): void {
 }
 
 /**
+ * How long after the deadline the backstop answers: a store wait has a timer of its own at the same
+ * deadline and answers with its own words; the backstop is for waits that have none.
+ */
+const BACKSTOP_GRACE_MS = 250;
+
+/**
  * Runs the executor against the request's deadline: work that waits on something without a
  * bound of its own still answers at REQUEST_TIMEOUT_MS, and the abandoned execution stops at its
  * next object field (its outcome is observed, so nothing is left unhandled).
@@ -103,7 +109,7 @@ export function withDeadline<G extends GatewayInterface & { readonly executor: G
       timer = setTimeout(() => {
         budget.stopped ??= pastDeadline;
         resolve({ errors: [asError(budget.stopped)] });
-      }, Math.max(0, budget.deadline - Date.now()));
+      }, Math.max(0, budget.deadline - Date.now()) + BACKSTOP_GRACE_MS);
     });
     running.catch(() => undefined).finally(() => clearTimeout(timer));
     return Promise.race([running, timedOut]);
@@ -135,8 +141,9 @@ export function executionBudget(options: { maxObjects: number; requestTimeoutMs:
           if (!budget.stopped) return;
           const error: GraphQLFormattedError = { message: budget.stopped.message, extensions: { code: budget.stopped.code } };
           if (operation?.operation === 'mutation') {
-            const others = (result.errors ?? []).filter((e) => e.message !== error.message);
-            response.body.singleResult = { ...result, errors: [error, ...others] };
+            // An error that already says the same (the store's own timeout at the same deadline) is the answer; no second one.
+            if (result.errors?.some((e) => e.extensions?.code === error.extensions?.code)) return;
+            response.body.singleResult = { ...result, errors: [error, ...(result.errors ?? [])] };
             return;
           }
           response.body.singleResult = { errors: [error] };
