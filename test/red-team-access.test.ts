@@ -106,6 +106,29 @@ describe.each([
     }
   });
 
+  it('a wide body (a 4 MB list of inputs) is refused before it is parsed, with or without a token: coercing it would hold the event loop', async () => {
+    const events = Array.from({ length: 90_000 }, () => ({ entityType: 'E', key: 1, op: 'UPSERT' }));
+    const apply = 'mutation ($e: [RemoteChangeInput!]!) { applyRemoteChanges(events: $e) { ignored } }';
+    const representations = 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }';
+    for (const [what, body] of [
+      ['90,000 events', JSON.stringify({ query: apply, variables: { e: events } })],
+      ['a million scalar representations', JSON.stringify({ query: representations, variables: { r: Array(1_000_000).fill(1) } })],
+      ['a variable nobody uses', JSON.stringify({ query: '{ __typename }', variables: { unused: Array(200_000).fill(0) } })],
+    ] as const) {
+      for (const headers of [{ authorization: '' }, reader]) {
+        const a = await answer(await post(body, headers));
+        expect(a.status, what).toBe(400);
+        contractErrors(what, a);
+        expect(a.body.errors![0].message, what).toMatch(/more than 100000 items/);
+      }
+    }
+    // Under the bound, a call as large as applyRemoteChanges takes is read.
+    const feed = await as('feed', ['integrity:feed']);
+    const thousand = Array.from({ length: 1000 }, (_, i) => ({ entityType: 'Employee', key: { employeeId: `zz-${i}` }, op: 'UPSERT', entity: { employeeId: `zz-${i}`, name: 'n' } }));
+    const ok = await answer(await post(JSON.stringify({ query: apply, variables: { e: thousand } }), feed));
+    expect(ok.body.errors, JSON.stringify(ok.body.errors)).toBeUndefined();
+  });
+
   it('persisted queries with a wrong hash or version are the caller\'s mistake (BAD_USER_INPUT), not an internal error', async () => {
     const before = errorLogs.length;
     for (const [what, extensions] of [

@@ -175,7 +175,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     observed.start,
     corsFor(options.corsOrigins),
     requireJsonBody,
-    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth) }),
+    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth, options.limits.maxJsonItems) }),
     observed.enter,
     expressMiddleware(apollo, {
       context: async ({ req }) => {

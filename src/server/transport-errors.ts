@@ -95,15 +95,18 @@ class NotUtf8 extends Error {
 
 /**
  * body-parser's `verify` hook: refuses a JSON body nested deeper than `maxDepth` (`[` and `{`
- * outside strings) in one pass over the raw bytes, before JSON.parse and everything after it
- * (variable coercion, the limits) spend anything on it. The bytes must be UTF-8, where every byte
- * below 0x80 is the ASCII character, so they are read directly; any other charset is refused
- * rather than decoded here differently from the parser.
+ * outside strings), or holding more than `maxItems` items of arrays and members of objects (`,`
+ * outside strings, plus one per container), in one pass over the raw bytes, before JSON.parse and
+ * everything after it (variable coercion, the limits, access control) spend anything on it: what
+ * they cost grows with both, and coercing a 4 MB list of inputs alone takes most of a second.
+ * The bytes must be UTF-8, where every byte below 0x80 is the ASCII character, so they are read
+ * directly; any other charset is refused rather than decoded here differently from the parser.
  */
-export function jsonDepthGuard(maxDepth: number) {
+export function jsonDepthGuard(maxDepth: number, maxItems = Infinity) {
   return (_req: unknown, _res: unknown, buf: Buffer, encoding: string): void => {
     if (encoding && !/^utf-?8$/i.test(encoding)) throw new NotUtf8('The request body must be UTF-8');
     let depth = 0;
+    let items = 0;
     let inString = false;
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i];
@@ -113,7 +116,12 @@ export function jsonDepthGuard(maxDepth: number) {
       } else if (c === 0x22) inString = true;
       else if (c === 0x5b || c === 0x7b) {
         if (++depth > maxDepth) throw new TooDeep(`The request body nests JSON deeper than ${maxDepth} levels, the most this server reads`);
+        if (++items > maxItems) throw tooMany(maxItems);
       } else if (c === 0x5d || c === 0x7d) depth--;
+      else if (c === 0x2c && ++items > maxItems) throw tooMany(maxItems);
     }
   };
 }
+
+const tooMany = (maxItems: number) =>
+  new TooDeep(`The request body holds more than ${maxItems} items in its JSON arrays and objects, the most this server reads`);
