@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
@@ -47,11 +48,11 @@ function parserRefusal(code: string | undefined): [number, string, string] {
  * The server's `clientError` listener: a request Node's HTTP parser refuses before express sees it
  * (headers past the size limit, a broken request line or framing, a request that came too slowly)
  * is answered in the JSON shape of every other refusal, where Node would send a bare status line.
- * A socket that is gone, or already answering an earlier request, is only closed, as Node does.
+ * As Node does, only a socket that has sent nothing yet is answered (on a kept-alive connection
+ * the status line could be read as the answer to an earlier request); any other is closed.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  if (err.code === 'ECONNRESET' || !socket.writable || answering) {
+  if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {
     socket.destroy();
     return;
   }
