@@ -88,6 +88,8 @@ export interface LimitSettings {
   maxObjects: number;
   /** Nesting of `[` and `{` a JSON request body may have (LIMIT_MAX_JSON_DEPTH). */
   maxJsonDepth: number;
+  /** Items of arrays and members of objects a JSON request body may hold, all levels together (LIMIT_MAX_JSON_ITEMS). */
+  maxJsonItems: number;
 }
 
 /** LIMIT_MAX_COST's default: what this machine answers in well under a second (README, "Limits"). */
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxListItems: integer(env, 'LIMIT_MAX_LIST_ITEMS', 1000, 1),
       maxObjects: integer(env, 'LIMIT_MAX_OBJECTS', integer(env, 'LIMIT_MAX_COST', DEFAULT_MAX_COST, 1), 1),
       maxJsonDepth: integer(env, 'LIMIT_MAX_JSON_DEPTH', 64, 2),
+      maxJsonItems: integer(env, 'LIMIT_MAX_JSON_ITEMS', 100_000, 100),
     },
     statementTimeoutMs: integer(env, 'STORE_STATEMENT_TIMEOUT_MS', 5000, 100),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),

@@ -21,6 +21,17 @@ function capValues(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capValues(v, depth + 1)]));
 }
 
+/**
+ * An error Apollo Server raised itself about the request, with an HTTP status in the 4xx range but
+ * no code (a persisted query whose hash does not match its text, an unsupported persisted-query
+ * version): the caller's mistake, never a fault of ours.
+ */
+export function isRequestRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.originalError || error.extensions?.code !== undefined) return false;
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** Every error leaves with its echoed input capped. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const out = classify(formatted, error);
@@ -53,6 +64,7 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
       return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
     }
   }
+  if (isRequestRefusal(error)) return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
   const code = formatted.extensions?.code;
   // A document that does not parse or validate, or a request Apollo cannot run, is the caller's
   // mistake: the contract's BAD_USER_INPUT (graphql-js's token limit among them, src/server/limits).

@@ -21,14 +21,15 @@ import { accessControl } from './auth/enforce.js';
 import type { AuthState } from './auth/principal.js';
 import { AccessRules } from './auth/rules.js';
 import { TokenVerifier } from './auth/verifier.js';
-import { formatError } from './errors.js';
+import { formatError, isRequestRefusal } from './errors.js';
 import { boundExecution, executionBudget, recount, withDeadline } from './limits/execution-budget.js';
 import { scalarListBounds } from './limits/list-bounds.js';
 import { requestLimits } from './limits/limits.js';
 import { observeRequests } from './observe-requests.js';
+import { KnownOperationTypes } from './operation/known-operation-types.js';
 import { buildSchema } from './schema.js';
 import { compiledExecution } from './execution/compiled-executor.js';
-import { jsonDepthGuard, jsonTransportErrors, requireJsonBody } from './transport-errors.js';
+import { answerClientError, jsonDepthGuard, jsonTransportErrors, noSuchPath, requireJsonBody } from './transport-errors.js';
 
 export interface HttpServer {
   url: string;
@@ -48,6 +49,7 @@ function errorLogging(log: Logger): ApolloServerPlugin<GraphQLContext> {
             const original = unwrapResolverError(e);
             if (original instanceof DomainError) log.debug({ code: original.code, operationName }, original.message);
             else if (original instanceof StoreUnavailableError) log.warn({ err: original, cause: original.cause, operationName }, original.message);
+            else if (isRequestRefusal(e)) log.debug({ operationName }, e.message);
             else if (!e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original, operationName }, 'request failed');
           }
         },
@@ -78,6 +80,7 @@ async function metricsOnly(options: HttpOptions): Promise<Server> {
   app.get('/metrics', metricsEndpoint(options.metrics.token, options.log));
   app.use(notServedHere);
   const server = createServer(app);
+  server.on('clientError', answerClientError);
   await listen(server, options.metrics.port ?? 0, options.host);
   return server;
 }
@@ -114,6 +117,7 @@ export interface HttpOptions {
 export async function startHttp(engine: Engine, options: HttpOptions): Promise<HttpServer> {
   const app = express();
   const server = createServer(app);
+  server.on('clientError', answerClientError);
   const schema = buildSchema();
   // Before anything executes or compiles: execution counts its objects and keeps the deadline.
   boundExecution(schema);
@@ -124,7 +128,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
     gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns, beforeRerun: recount })),
     logger: options.log,
-    validationRules: limits.validationRules,
+    validationRules: [KnownOperationTypes, ...limits.validationRules],
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -171,7 +175,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     observed.start,
     corsFor(options.corsOrigins),
     requireJsonBody,
-    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth) }),
+    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth, options.limits.maxJsonItems) }),
     observed.enter,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -183,6 +187,9 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     }),
     jsonTransportErrors,
   );
+  // Everything else, and any error no handler above answered: JSON, never express's HTML pages.
+  app.use(noSuchPath);
+  app.use(jsonTransportErrors);
 
   await listen(server, options.port, options.host);
   const metricsServer = ownPort ? await metricsOnly(options) : undefined;

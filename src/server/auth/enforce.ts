@@ -81,9 +81,23 @@ export function firstRefusal(
   return null;
 }
 
-/** True when the operation selects nothing but `_service` (and `__typename`) at its root, without fragments. */
+/**
+ * True when the operation is what a router sends to compose its supergraph: `_service { sdl }`
+ * (and `__typename`), fields only, the SDL read at most once. It is all a caller without a token
+ * may run: aliases would answer a 50-byte request with the 23 KB SDL a hundred times over.
+ */
 function onlyService(operation: OperationDefinitionNode): boolean {
-  return operation.selectionSet.selections.every((sel) => sel.kind === Kind.FIELD && (sel.name.value === '_service' || sel.name.value === '__typename'));
+  let sdl = 0;
+  for (const sel of operation.selectionSet.selections) {
+    if (sel.kind !== Kind.FIELD) return false;
+    if (sel.name.value === '__typename') continue;
+    if (sel.name.value !== '_service') return false;
+    for (const inner of sel.selectionSet?.selections ?? []) {
+      if (inner.kind !== Kind.FIELD) return false;
+      if (inner.name.value === 'sdl') sdl++;
+    }
+  }
+  return sdl <= 1;
 }
 
 type Check = (rule: Rule | undefined, what: string) => Refusal | null;

@@ -2,7 +2,6 @@ import {
   getArgumentValues,
   getNamedType,
   getNullableType,
-  getVariableValues,
   isCompositeType,
   isEnumType,
   isInputObjectType,
@@ -24,6 +23,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { coerceVariables } from '../operation/fields.js';
 
 /**
  * What a list without `first` and without a known bound is taken to hold: the engine's page cap
@@ -94,14 +94,14 @@ export function costModel(schema: GraphQLSchema, listBounds: ReadonlyMap<string,
   return { schema, listBounds, introspection: introspectionBounds(schema) };
 }
 
-/** An operation's variables coerced as execution will coerce them; undefined when execution will refuse them. */
+/** An operation's variables coerced as execution will coerce them (once per request: fields.ts); undefined when execution will refuse them. */
 export function coercedVariables(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   raw: Record<string, unknown> | undefined,
 ): Record<string, unknown> | undefined {
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
-  return coerced.errors ? undefined : coerced.coerced;
+  const coerced = coerceVariables(schema, operation, raw);
+  return coerced.ok ? coerced.values : undefined;
 }
 
 /** A field's arguments as its resolver receives them; undefined when execution will refuse them. */

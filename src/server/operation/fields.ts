@@ -39,9 +39,28 @@ export class UnresolvableSelection extends Error {}
 
 export type CoercedVariables = { ok: true; values: Record<string, unknown> } | { ok: false; message: string };
 
-/** The operation's variables coerced against its definitions, exactly as graphql-js execution does. */
+/** Coercions already made, by the request's raw variables and the operation: each check of one request reads the same. */
+const coercions = new WeakMap<object, WeakMap<OperationDefinitionNode, { schema: GraphQLSchema; result: CoercedVariables }>>();
+
+/**
+ * The operation's variables coerced against its definitions, exactly as graphql-js execution
+ * does. Coercing is linear in the variables' size (a 4 MB list of inputs takes most of a second),
+ * so it is done once per request and shared by the checks (access control, the limits): the
+ * result is remembered for the raw variables object the request carries. Callers must not change it.
+ */
 export function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown> | undefined): CoercedVariables {
-  const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
+  if (!raw) return coerce(schema, operation, {});
+  let byOperation = coercions.get(raw);
+  if (!byOperation) coercions.set(raw, (byOperation = new WeakMap()));
+  const known = byOperation.get(operation);
+  if (known?.schema === schema) return known.result;
+  const result = coerce(schema, operation, raw);
+  byOperation.set(operation, { schema, result });
+  return result;
+}
+
+function coerce(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown>): CoercedVariables {
+  const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 1 });
   return result.errors ? { ok: false, message: result.errors[0].message } : { ok: true, values: result.coerced };
 }
 
