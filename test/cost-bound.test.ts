@@ -22,6 +22,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from './support/random.js';
 import { costModel, estimateCost, type CostModel } from '../src/server/limits/cost.js';
 import { scalarListBounds } from '../src/server/limits/list-bounds.js';
 import { buildSchema } from '../src/server/schema.js';
@@ -40,14 +41,7 @@ const OPERATIONS = 300;
 
 /** A small fixed-seed PRNG (mulberry32): the same operations on every run. */
 function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     chance: (p: number) => next() < p,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),

@@ -17,6 +17,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import { mulberry32 } from './random.js';
 
 /**
  * Random query operations generated from the schema (test/differential-execution.test.ts): every
@@ -45,17 +46,6 @@ export interface GeneratedOperation {
   variables: Record<string, unknown>;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing case is reproduced by its seed and index. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BAD_IDS = ['zzz', '00000000-0000-7000-8000-000000000000', ''];
 const INSTANTS = ['2000-01-01T00:00:00Z', '2999-01-01T00:00:00.000000Z', 'yesterday'];
@@ -233,7 +223,7 @@ function literal(value: unknown): string {
  * aliases of one key with different arguments, say) is dropped and another drawn.
  */
 export function generateOperations(schema: GraphQLSchema, pools: ValuePools, seed: number, count: number): GeneratedOperation[] {
-  const g = new Generator(schema, pools, seededRandom(seed));
+  const g = new Generator(schema, pools, mulberry32(seed));
   const out: GeneratedOperation[] = [];
   for (let tries = 0; out.length < count; tries++) {
     if (tries > count * 20) throw new Error(`only ${out.length} of ${count} generated operations were valid`);
