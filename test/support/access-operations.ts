@@ -1,13 +1,10 @@
 import {
   getNamedType,
   isAbstractType,
-  isEnumType,
-  isInputObjectType,
   isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
-  isScalarType,
   valueFromASTUntyped,
   type ConstDirectiveNode,
   type GraphQLArgument,
@@ -17,6 +14,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import { placeholder as placeholderOf } from './operations.js';
 
 /**
  * Operations generated from the served schema for the access-control tests: a new root field,
@@ -24,32 +22,8 @@ import {
  * from the SDL's directives here, independently of src/server/auth.
  */
 
-/** A minimal valid value of an input type (required input fields only). */
-export function placeholder(type: GraphQLInputType): unknown {
-  if (isNonNullType(type)) return placeholder(type.ofType);
-  if (isListType(type)) return [placeholder(type.ofType)];
-  if (isEnumType(type)) return type.getValues()[0].value;
-  if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type)]));
-  }
-  if (isScalarType(type)) {
-    switch (type.name) {
-      case 'Int':
-        return 1;
-      case 'Float':
-        return 1.5;
-      case 'Boolean':
-        return true;
-      case 'DateTime':
-        return '2026-01-01T00:00:00Z';
-      case 'JSON':
-        return { employeeId: 'nobody' };
-      default:
-        return 'no-such-thing';
-    }
-  }
-  return null;
-}
+/** A minimal valid value of an input type (required input fields only; lists of one item). */
+export const placeholder = (type: GraphQLInputType): unknown => placeholderOf(type, 'one item');
 
 /** Every scope set a rule accepts (outer list OR); `[[]]` for @authenticated or no rule. */
 type Needs = string[][];

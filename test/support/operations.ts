@@ -10,13 +10,16 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 
-/** A placeholder value of an input type: enough to pass validation, not to find anything. */
-function placeholder(type: GraphQLInputType): unknown {
-  if (isNonNullType(type)) return placeholder(type.ofType);
-  if (isListType(type)) return [];
+/**
+ * A placeholder value of an input type (required input fields only): enough to pass validation,
+ * not to find anything. Lists are empty, or hold one placeholder item.
+ */
+export function placeholder(type: GraphQLInputType, lists: 'empty' | 'one item' = 'empty'): unknown {
+  if (isNonNullType(type)) return placeholder(type.ofType, lists);
+  if (isListType(type)) return lists === 'empty' ? [] : [placeholder(type.ofType, lists)];
   if (isEnumType(type)) return type.getValues()[0].value;
   if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type)]));
+    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type, lists)]));
   }
   if (isScalarType(type)) {
     switch (type.name) {
