@@ -74,6 +74,8 @@ export function ResourceLink({ node, showStatus = true }: { node: Node; showStat
 /** Asks before an action: a modal <dialog> (Esc cancels, focus stays inside). */
 export function Confirm(props: {
   label: string;
+  /** What the button says to assistive technology, when its text is short ("Remove"). */
+  ariaLabel?: string;
   title: string;
   children?: ComponentChildren;
   confirmLabel?: string;
@@ -81,6 +83,7 @@ export function Confirm(props: {
   onConfirm: () => Promise<void>;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useRef(`dlg-${Math.random().toString(36).slice(2)}`).current;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const open = () => {
@@ -101,11 +104,11 @@ export function Confirm(props: {
   };
   return (
     <>
-      <button type="button" class={props.danger ? 'danger' : ''} onClick={open}>
+      <button type="button" class={props.danger ? 'danger' : ''} onClick={open} aria-label={props.ariaLabel}>
         {props.label}
       </button>
-      <dialog ref={ref} aria-labelledby={`dlg-${props.label}`}>
-        <h2 id={`dlg-${props.label}`}>{props.title}</h2>
+      <dialog ref={ref} aria-labelledby={titleId}>
+        <h2 id={titleId}>{props.title}</h2>
         {props.children}
         {error && <ErrorBox error={error} />}
         <div class="actions">

@@ -218,7 +218,7 @@ function OutgoingList({ r, reload }: { r: ResourceData; reload: () => void }) {
                 </span>
               ) : null}{' '}
               {writer && input && (
-                <Confirm label={`Remove reference ${o.path}`} title={`Remove the reference at ${o.path}?`} confirmLabel="Remove reference" danger onConfirm={async () => {
+                <Confirm label="Remove" ariaLabel={`Remove reference ${o.path}`} title={`Remove the reference at ${o.path}?`} confirmLabel="Remove reference" danger onConfirm={async () => {
                   await removeReference(r.kind, r.id, r.version, input);
                   reload();
                 }}>
