@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../console/build.mjs';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 import { as, jwtEnv } from './support/tokens.js';
@@ -91,5 +92,46 @@ describe('the console queries under access control', () => {
     expect(o.sources).toEqual([]);
     const page = (await s.ok(BROWSE, { kind: 'Project' }, confined)).resources;
     expect(page.map((r: { naturalKey: string }) => r.naturalKey)).toEqual(['alpha']);
+  });
+});
+
+describe('serving the console at /console', () => {
+  let s: TestServer;
+  let root: string;
+  beforeAll(async () => {
+    await buildConsole();
+    s = await startTestServer('sqlite');
+    root = s.url.replace(/\/graphql$/, '');
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('answers index.html, never cached, for the overview and every shared link', async () => {
+    for (const path of ['/console', '/console/', '/console/kinds/Project', '/console/resources/01abc', '/console/approvals/42']) {
+      const res = await fetch(root + path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(res.headers.get('content-security-policy')).toContain("connect-src 'self'");
+      expect(await res.text()).toContain('<div id="app">');
+    }
+  });
+
+  it('serves the hashed assets with their types and caches them for good; a missing asset is a JSON 404', async () => {
+    const html = await (await fetch(`${root}/console`)).text();
+    const script = /src="([^"]+\.js)"/.exec(html)![1];
+    const style = /href="([^"]+\.css)"/.exec(html)![1];
+    const js = await fetch(root + script);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(root + style)).headers.get('content-type')).toBe('text/css; charset=utf-8');
+    for (const path of ['/console/assets/app-missing.js', '/console/assets/..%2f..%2fpackage.json', '/console/assets/..%5c..%5cpackage.json']) {
+      const res = await fetch(root + path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toContain('application/json');
+      expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    }
   });
 });

@@ -85,7 +85,7 @@ export async function remoteCacheHealth(sql: Sql): Promise<RemoteCacheHealth[]> 
 /** The maintenance leases and who holds each now (an expired lease is held by nobody). */
 export async function leases(sql: Sql, now: Timestamp): Promise<LeaseState[]> {
   const rows = await sql.query<{ name: string; holder: string | null; acquired_at: string | null; expires_at: string | null }>(
-    'SELECT name, holder, acquired_at, expires_at FROM lease ORDER BY name',
+    'SELECT name, holder, acquired_at, expires_at FROM lease ORDER BY name LIMIT 10',
   );
   return rows.map((r) => {
     const held = r.holder !== null && r.expires_at !== null && String(r.expires_at) > now;
