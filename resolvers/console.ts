@@ -1,6 +1,6 @@
-import type { QueryResolvers } from './__generated__/resolvers-types.js';
-import type { Engine } from '../src/engine/engine.js';
+import type { IntegrityOverviewResolvers, QueryResolvers } from './__generated__/resolvers-types.js';
 import { browse, overview } from '../src/engine/overview/index.js';
+import { firstOf } from './support.js';
 
 /** The console's read-only queries (schema/console.graphql): thin over src/engine/overview. */
 export const ConsoleQuery: Pick<QueryResolvers, 'integrityOverview' | 'resources'> = {
@@ -8,20 +8,13 @@ export const ConsoleQuery: Pick<QueryResolvers, 'integrityOverview' | 'resources
   resources: (_, { kind, status, search, first, after }, ctx) => browse(ctx.engine, kind, { status, search, first, after }, ctx.loaders),
 };
 
-/**
- * What the overview's lists (no `first`: they are short by construction) hold at most, for the
- * cost estimate: per kind and status, per remote type, per source, per lease, per job and outcome.
- */
-export function overviewListBounds(engine: Engine): Map<string, number> {
-  const kinds = engine.schema.kinds.size;
-  const remoteTypes = engine.schema.remoteTypes.size;
-  return new Map([
-    ['IntegrityOverview.kinds', kinds],
-    ['IntegrityOverview.resourceCounts', kinds * 2],
-    ['IntegrityOverview.remoteCache', remoteTypes],
-    ['IntegrityOverview.sources', Math.max(engine.remote.sources.size, 1)],
-    ['IntegrityOverview.changeFeed', 2],
-    ['IntegrityOverview.leases', 10],
-    ['IntegrityOverview.maintenanceRuns', 12],
-  ]);
-}
+
+/** The overview's lists are short by construction (per kind, per remote type, ...); `first` keeps them bounded all the same. */
+export const IntegrityOverview: IntegrityOverviewResolvers = {
+  resourceCounts: (o, args, ctx) => firstOf(o.resourceCounts, args, ctx),
+  remoteCache: (o, args, ctx) => firstOf(o.remoteCache, args, ctx),
+  sources: (o, args, ctx) => firstOf(o.sources, args, ctx),
+  changeFeed: (o, args, ctx) => firstOf(o.changeFeed, args, ctx),
+  leases: (o, args, ctx) => firstOf(o.leases, args, ctx),
+  maintenanceRuns: (o, args, ctx) => firstOf(o.maintenanceRuns, args, ctx),
+};

@@ -97,6 +97,13 @@ describe.each(OPERATIONAL_KINDS)('the console on %s (AUTH_MODE=none)', (store) =
     expect(await page.locator('[data-testid=history] > li').count()).toBe(2);
     expect(await page.locator('[data-testid=history] > li').first().textContent()).toContain('clusters[1]');
     if (store === 'sqlite') await screenshot(page, 'referrer');
+    // Just after the first version began (the input has milliseconds, the store microseconds; the browser runs in UTC).
+    const [, v1] = (await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 2) { validFrom } } }`, { id: ids.g })).resource.history;
+    await page.getByLabel('As of (your local time)').fill(new Date(Date.parse(v1.validFrom) + 1).toISOString().slice(0, 23));
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await page.locator('[data-testid=asof]').waitFor();
+    expect(await page.locator('[data-testid=asof]').textContent()).toContain('version 1');
+    expect(await page.locator('[data-testid=asof] pre').textContent()).toContain('"c1"');
 
     // The collection: the dry run says it goes, the real run deletes it.
     await page.getByRole('link', { name: 'Integrity console' }).click();

@@ -1,31 +1,39 @@
 import { ApiError, gql, unknownField } from './api.js';
-import type { Blocker, Explanation, Node } from './queries.js';
+import type { Blocker, Explanation, ExplanationMode, Node } from './queries.js';
 import { QUEUE_PLAIN, QUEUE_WITH_EXPLANATION } from './queries.js';
 
 /**
- * Whether the subgraph answers `Resource.deletion` (the typed explanation). Before it does, the
- * console explains from `deletionQueue` (blockers, pinnedBy, deleteAfter) and says so.
+ * Whether the subgraph answers `Resource.deletion` (the typed explanation), and whether its
+ * blockers take a page. Before it does, the console explains from `deletionQueue` (blockers,
+ * pinnedBy, deleteAfter) and says so. Learned from the first answer, then remembered.
  */
-let hasExplanation: boolean | undefined;
+let mode: ExplanationMode | 'none' | undefined;
 
-export const explanationKnown = (): boolean | undefined => hasExplanation;
+const unknownPage = (e: unknown) =>
+  e instanceof ApiError && e.errors.some((x) => x.message.startsWith('Unknown argument "first" on field "DeletionExplanation.blockers"'));
+const tooCostly = (e: unknown) => e instanceof ApiError && e.code === 'BAD_USER_INPUT' && /may return about \d+/.test(e.message);
 
-/** Runs `withIt`, or `without` when the server rejects the explanation fields (remembered). */
-export async function withExplanation<T>(withIt: () => Promise<T>, without: () => Promise<T>): Promise<T> {
-  if (hasExplanation === false) return without();
-  try {
-    const r = await withIt();
-    hasExplanation = true;
-    return r;
-  } catch (e) {
-    if (unknownField(e, 'deletion') || unknownField(e, 'explanation')) {
-      hasExplanation = false;
-      return without();
+/** Runs `withIt` in the mode the server supports, or `without` when it has no explanation. */
+export async function withExplanation<T>(withIt: (mode: ExplanationMode) => Promise<T>, without: () => Promise<T>): Promise<T> {
+  if (mode === 'none') return without();
+  const tries: ExplanationMode[] = mode ? [mode] : ['paged', 'unpaged'];
+  for (const m of tries) {
+    try {
+      const r = await withIt(m);
+      mode = m;
+      return r;
+    } catch (e) {
+      if (unknownField(e, 'deletion') || unknownField(e, 'explanation')) {
+        mode = 'none';
+        return without();
+      }
+      if (unknownPage(e)) continue;
+      // A long list of unpaged explanations may be refused by the cost estimate: that list is explained the older way.
+      if (tooCostly(e)) return without();
+      throw e;
     }
-    // A long list of explanations may be refused by the cost estimate: that list is explained the older way.
-    if (e instanceof ApiError && e.code === 'BAD_USER_INPUT' && /may return about \d+/.test(e.message)) return without();
-    throw e;
   }
+  return without();
 }
 
 export interface PlainCandidate {
@@ -52,7 +60,7 @@ export interface QueueEntry {
 
 export function queue(): Promise<QueueEntry[]> {
   return withExplanation(
-    async () => (await gql<{ deletionQueue: QueueEntry[] }>(QUEUE_WITH_EXPLANATION)).deletionQueue,
+    async (m) => (await gql<{ deletionQueue: QueueEntry[] }>(QUEUE_WITH_EXPLANATION(m))).deletionQueue,
     async () => (await gql<{ deletionQueue: PlainCandidate[] }>(QUEUE_PLAIN)).deletionQueue.map((c) => ({ resource: c.resource, deleteAfter: c.deleteAfter, explanation: fromCandidate(c) })),
   );
 }

@@ -53,9 +53,15 @@ export interface Explanation {
 
 export const NODE = `fragment Node on Resource { id kind naturalKey status }`;
 export const REMOTE = `fragment Remote on RemoteReference { id entityType key status fetchedAt lastError }`;
-export const EXPLANATION = `fragment Explanation on DeletionExplanation {
+/**
+ * How the console asks for an explanation's blockers: with a page (`first`), without one (a server
+ * whose list takes no argument), or not at all (a server that predates the explanation).
+ */
+export type ExplanationMode = 'paged' | 'unpaged';
+
+const EXPLANATION = (mode: ExplanationMode, first: number) => `fragment Explanation on DeletionExplanation {
   collectable leaseHolder leaseSince
-  blockers { reason until path from { ...Node } ancestor { ...Node } descendant { ...Node } approval { id resource { ...Node } } } }`;
+  blockers${mode === 'paged' ? `(first: ${first})` : ''} { reason until path from { ...Node } ancestor { ...Node } descendant { ...Node } approval { id resource { ...Node } } } }`;
 
 export const OVERVIEW = `query ConsoleOverview {
   integrityOverview {
@@ -69,7 +75,8 @@ export const OVERVIEW = `query ConsoleOverview {
   }
 }`;
 
-export const QUEUE_WITH_EXPLANATION = `query ConsoleQueue { deletionQueue(first: 100) { resource { ...Node } deleteAfter explanation { ...Explanation } } } ${NODE} ${EXPLANATION}`;
+export const QUEUE_WITH_EXPLANATION = (mode: ExplanationMode) =>
+  `query ConsoleQueue { deletionQueue(first: 100) { resource { ...Node } deleteAfter explanation { ...Explanation } } } ${NODE} ${EXPLANATION(mode, 5)}`;
 export const QUEUE_PLAIN = `query ConsoleQueuePlain { deletionQueue(first: 100) {
   resource { ...Node } deleteAfter blockers(first: 20) { path from { ...Node } } pinnedBy(first: 5) { id resource { ...Node } } } } ${NODE}`;
 
@@ -77,7 +84,7 @@ export const BROWSE = `query ConsoleKind($kind: String!, $status: ResourceStatus
   resources(kind: $kind, status: $status, search: $search, first: $first, after: $after) { ...Node version updatedAt deleteAfter }
 } ${NODE}`;
 
-const RESOURCE_BODY = (withDeletion: boolean) => `
+const RESOURCE_BODY = (withDeletion: ExplanationMode | null) => `
     ...Node version createdAt updatedAt markedForDeletionAt markedForDeletionBy deleteAfter
     ${withDeletion ? 'deletion { ...Explanation }' : ''}
     history(first: 50) { version validFrom validTo content changedBy }
@@ -93,20 +100,20 @@ const RESOURCE_BODY = (withDeletion: boolean) => `
     ... on LogicalCluster { project { ...Node } }
     ... on Cluster { provider { ...Node } }`;
 
-export const RESOURCE = (withDeletion: boolean) =>
-  `query ConsoleResource($id: ID!) { resource(id: $id) { ${RESOURCE_BODY(withDeletion)} } } ${NODE} ${REMOTE} ${withDeletion ? EXPLANATION : ''}`;
+export const RESOURCE = (withDeletion: ExplanationMode | null) =>
+  `query ConsoleResource($id: ID!) { resource(id: $id) { ${RESOURCE_BODY(withDeletion)} } } ${NODE} ${REMOTE} ${withDeletion ? EXPLANATION(withDeletion, 200) : ''}`;
 
 export const AS_OF = `query ConsoleAsOf($id: ID!, $at: DateTime!) { resource(id: $id) { id asOf(at: $at) { version validFrom validTo content changedBy } } }`;
 
-export const MARK = (withExplanation: boolean) => `mutation ConsoleMark($id: ID!) { markForDeletion(id: $id) {
-  resource { id status } marked(first: 1000) { id } ${withExplanation ? 'explanation { ...Explanation }' : ''} } } ${withExplanation ? `${NODE} ${EXPLANATION}` : ''}`;
+export const MARK = (withExplanation: ExplanationMode | null) => `mutation ConsoleMark($id: ID!) { markForDeletion(id: $id) {
+  resource { id status } marked(first: 1000) { id } ${withExplanation ? 'explanation { ...Explanation }' : ''} } } ${withExplanation ? `${NODE} ${EXPLANATION(withExplanation, 100)}` : ''}`;
 export const CANCEL = `mutation ConsoleCancel($id: ID!) { cancelDeletion(id: $id) { id status } }`;
 
-export const GC = (withExplanation: boolean) => `mutation ConsoleGc($dryRun: Boolean!) { collectGarbage(dryRun: $dryRun) {
+export const GC = (withExplanation: ExplanationMode | null) => `mutation ConsoleGc($dryRun: Boolean!) { collectGarbage(dryRun: $dryRun) {
   dryRun deleted archived orphanRemoteRefsDeleted
   blocked(first: 100) { resource { ...Node } deleteAfter
     ${withExplanation ? 'explanation { ...Explanation }' : 'blockers(first: 20) { path from { ...Node } } pinnedBy(first: 5) { id resource { ...Node } }'} } } }
-  ${NODE} ${withExplanation ? EXPLANATION : ''}`;
+  ${NODE} ${withExplanation ? EXPLANATION(withExplanation, 10) : ''}`;
 
 export const APPROVAL = `query ConsoleApproval($id: ID!) { approval(id: $id) {
   id approvedAt approvedBy revokedAt revokedBy stale resource { ...Node }

@@ -465,6 +465,36 @@ export type IntegrityOverview = {
   sources: Array<RemoteSourceHealth>;
 };
 
+
+export type IntegrityOverviewChangeFeedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewLeasesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewMaintenanceRunsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewRemoteCacheArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewResourceCountsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewSourcesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type KindStatusCount = {
   __typename?: 'KindStatusCount';
   count: Scalars['Int']['output'];
@@ -1453,13 +1483,13 @@ export type GarbageCollectionReportResolvers<ContextType = GraphQLContext, Paren
 };
 
 export type IntegrityOverviewResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IntegrityOverview'] = ResolversParentTypes['IntegrityOverview']> = {
-  changeFeed?: Resolver<Array<ResolversTypes['ChangeFeedHealth']>, ParentType, ContextType>;
+  changeFeed?: Resolver<Array<ResolversTypes['ChangeFeedHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewChangeFeedArgs, 'first'>>;
   kinds?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
-  leases?: Resolver<Array<ResolversTypes['MaintenanceLease']>, ParentType, ContextType>;
-  maintenanceRuns?: Resolver<Array<ResolversTypes['MaintenanceRunCount']>, ParentType, ContextType>;
-  remoteCache?: Resolver<Array<ResolversTypes['RemoteCacheHealth']>, ParentType, ContextType>;
-  resourceCounts?: Resolver<Array<ResolversTypes['KindStatusCount']>, ParentType, ContextType>;
-  sources?: Resolver<Array<ResolversTypes['RemoteSourceHealth']>, ParentType, ContextType>;
+  leases?: Resolver<Array<ResolversTypes['MaintenanceLease']>, ParentType, ContextType, RequireFields<IntegrityOverviewLeasesArgs, 'first'>>;
+  maintenanceRuns?: Resolver<Array<ResolversTypes['MaintenanceRunCount']>, ParentType, ContextType, RequireFields<IntegrityOverviewMaintenanceRunsArgs, 'first'>>;
+  remoteCache?: Resolver<Array<ResolversTypes['RemoteCacheHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewRemoteCacheArgs, 'first'>>;
+  resourceCounts?: Resolver<Array<ResolversTypes['KindStatusCount']>, ParentType, ContextType, RequireFields<IntegrityOverviewResourceCountsArgs, 'first'>>;
+  sources?: Resolver<Array<ResolversTypes['RemoteSourceHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewSourcesArgs, 'first'>>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {

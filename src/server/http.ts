@@ -15,7 +15,6 @@ import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { runInScope } from '../observability/request-scope.js';
-import { overviewListBounds } from '../../resolvers/console.js';
 import { CONSOLE_DIR } from '../paths.js';
 import { consoleRoutes } from './console-static.js';
 import { corsFor } from './cors.js';
@@ -121,7 +120,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   // Before anything executes or compiles: execution counts its objects and keeps the deadline.
   boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);
-  const limits = requestLimits(options.limits, schema, new Map([...scalarListBounds(engine.schema), ...overviewListBounds(engine)]));
+  const limits = requestLimits(options.limits, schema, scalarListBounds(engine.schema));
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs, maxOperationLabels: options.metrics.maxOperations });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).

@@ -25,7 +25,7 @@ export const consoleBase = (graphqlUrl: string) => graphqlUrl.replace(/\/graphql
 
 /** A page that fails the test on any script error, and records requests to other origins. */
 export async function consolePage(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; foreign: string[]; errors: string[] }> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, timezoneId: 'UTC' });
   const page = await context.newPage();
   const foreign: string[] = [];
   const errors: string[] = [];

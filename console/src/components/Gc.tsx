@@ -18,8 +18,8 @@ interface Report {
 async function run(dryRun: boolean, known: Map<string, Node>): Promise<Report> {
   type Raw = Omit<Report, 'names' | 'blocked'> & { blocked: (PlainCandidate & { explanation?: Explanation })[] };
   const raw = await withExplanation(
-    async () => (await gql<{ collectGarbage: Raw }>(GC(true), { dryRun })).collectGarbage,
-    async () => (await gql<{ collectGarbage: Raw }>(GC(false), { dryRun })).collectGarbage,
+    async (m) => (await gql<{ collectGarbage: Raw }>(GC(m), { dryRun })).collectGarbage,
+    async () => (await gql<{ collectGarbage: Raw }>(GC(null), { dryRun })).collectGarbage,
   );
   const names = new Map(known);
   const unknown = raw.deleted.filter((id) => !names.has(id)).slice(0, 200);

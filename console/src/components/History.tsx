@@ -40,7 +40,7 @@ export function History({ id, versions }: { id: string; versions: Version[] }) {
       <form class="asof" onSubmit={look}>
         <label>
           As of (your local time){' '}
-          <input type="datetime-local" step="1" value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} required />
+          <input type="datetime-local" step="0.001" value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} required />
         </label>{' '}
         <button type="submit">Show</button>
       </form>

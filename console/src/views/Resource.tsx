@@ -32,14 +32,19 @@ interface ResourceData extends Node {
   approval?: { id: string; approvedAt: string; approvedBy: string | null; stale: boolean } | null;
 }
 
-async function loadResource(id: string): Promise<{ r: ResourceData | null; explanation: Explanation | null }> {
-  return withExplanation(
-    async () => {
-      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(true), { id });
+interface Loaded {
+  r: ResourceData | null;
+  explanation: Explanation | null;
+}
+
+async function loadResource(id: string): Promise<Loaded> {
+  return withExplanation<Loaded>(
+    async (m) => {
+      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(m), { id });
       return { r: resource, explanation: resource?.deletion ?? null };
     },
     async () => {
-      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(false), { id });
+      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(null), { id });
       if (!resource) return { r: null, explanation: null };
       if (resource.status !== 'MARKED_FOR_DELETION') {
         const refs = resource.referencedBy.filter((x) => x.type === 'ARBITRARY');
@@ -169,7 +174,7 @@ function Actions({ r, reload }: { r: ResourceData; reload: () => void }) {
     <div class="actions" role="group" aria-label="Actions">
       {admin && !marked && (
         <Confirm label="Mark for deletion" title={`Mark ${r.kind} ${r.naturalKey} for deletion?`} danger onConfirm={async () => {
-          await withExplanation(() => gql(MARK(true), { id: r.id }), () => gql(MARK(false), { id: r.id }));
+          await withExplanation((m) => gql(MARK(m), { id: r.id }), () => gql(MARK(null), { id: r.id }));
           reload();
         }}>
           <p>It and its descendants are marked; garbage collection deletes them once nothing holds them. Cancelling is possible until then.</p>
