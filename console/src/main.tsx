@@ -1,11 +1,11 @@
 import { render } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { getToken, onTokenChange, setToken } from './api.js';
 import { ApprovalView } from './views/Approval.js';
 import { KindView } from './views/Kind.js';
 import { OverviewView } from './views/Overview.js';
 import { ResourceView } from './views/Resource.js';
-import { href, interceptLinks, parse, useLocation } from './router.js';
+import { href, interceptLinks, parse, useLocation, headingRef } from './router.js';
 import './styles.css';
 
 /** The token for AUTH_MODE=jwt, kept for this tab only (sessionStorage); empty works with AUTH_MODE=none. */
@@ -41,14 +41,8 @@ function App() {
   const { pathname, search } = useLocation();
   const route = parse(pathname);
   const [tokenVersion, setTokenVersion] = useState(0);
-  const main = useRef<HTMLElement>(null);
   useEffect(() => onTokenChange(() => setTokenVersion((v) => v + 1)), []);
-  // After navigation, the page's heading takes focus (screen readers announce it; Tab continues from there).
-  useEffect(() => {
-    const t = setTimeout(() => main.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true }), 0);
-    window.scrollTo(0, 0);
-    return () => clearTimeout(t);
-  }, [pathname]);
+  useEffect(() => window.scrollTo(0, 0), [pathname]);
   const key = `${pathname}?${search.toString()}#${tokenVersion}`;
   return (
     <>
@@ -61,14 +55,14 @@ function App() {
         </a>
         <TokenField />
       </header>
-      <main id="main" ref={main} key={key}>
+      <main id="main" key={key}>
         {route.view === 'overview' && <OverviewView />}
         {route.view === 'kind' && <KindView kind={route.kind} search={search} />}
         {route.view === 'resource' && <ResourceView id={route.id} />}
         {route.view === 'approval' && <ApprovalView id={route.id} />}
         {route.view === 'missing' && (
           <>
-            <h1 tabIndex={-1}>No such page</h1>
+            <h1 tabIndex={-1} ref={headingRef}>No such page</h1>
             <p>
               <a href={href.overview()}>Go to the overview</a>
             </p>

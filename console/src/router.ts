@@ -35,18 +35,34 @@ export const href = {
 };
 
 const listeners = new Set<() => void>();
+let focusHeading = false;
+
+/** Entries the console pushed carry this state: "Previous" may go back to them. */
+export const cameFromConsole = (): boolean => (history.state as { console?: boolean } | null)?.console === true;
 
 export function navigate(to: string, replace = false): void {
-  if (replace) history.replaceState(null, '', to);
-  else history.pushState(null, '', to);
+  if (replace) history.replaceState({ console: true }, '', to);
+  else history.pushState({ console: true }, '', to);
+  focusHeading = true;
   listeners.forEach((l) => l());
+}
+
+/** After in-app navigation the new page's heading takes focus once it renders (Tab continues from there). */
+export function headingRef(el: HTMLHeadingElement | null): void {
+  if (el && focusHeading) {
+    focusHeading = false;
+    el.focus({ preventScroll: true });
+  }
 }
 
 /** The current location (path and search), re-rendering on navigation. */
 export function useLocation(): { pathname: string; search: URLSearchParams } {
   const [, setTick] = useState(0);
   useEffect(() => {
-    const update = () => setTick((t) => t + 1);
+    const update = () => {
+      focusHeading = true;
+      setTick((t) => t + 1);
+    };
     listeners.add(update);
     window.addEventListener('popstate', update);
     return () => {

@@ -3,7 +3,7 @@ import { Confirm, ErrorBox, Loading, ResourceLink, useLoad } from '../components
 import { DiffView } from '../components/Diff.js';
 import { when } from '../format.js';
 import { APPROVAL, APPROVE, currentOf, REVOKE, type Node } from '../queries.js';
-import { href, navigate } from '../router.js';
+import { href, navigate, headingRef } from '../router.js';
 
 interface Pin {
   resourceId: string;
@@ -50,7 +50,7 @@ export function ApprovalView({ id }: { id: string }) {
   if (!a)
     return (
       <>
-        <h1 tabIndex={-1}>Not found</h1>
+        <h1 tabIndex={-1} ref={headingRef}>Not found</h1>
         <p>There is no approval {id} you may read.</p>
       </>
     );
@@ -61,7 +61,7 @@ export function ApprovalView({ id }: { id: string }) {
       <nav class="crumbs" aria-label="Breadcrumbs">
         <a href={href.overview()}>Overview</a> › <a href={href.resource(a.resource.id)}>{a.resource.naturalKey}</a> › approval
       </nav>
-      <h1 tabIndex={-1}>
+      <h1 tabIndex={-1} ref={headingRef}>
         Approval of {a.resource.naturalKey}{' '}
         {a.revokedAt ? <span class="badge">revoked</span> : a.stale ? <span class="badge stale" data-testid="stale">stale</span> : <span class="badge ok" data-testid="current">current</span>}
       </h1>

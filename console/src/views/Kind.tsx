@@ -3,7 +3,7 @@ import { gql } from '../api.js';
 import { ErrorBox, Loading, Status, useLoad } from '../components/common.js';
 import { when } from '../format.js';
 import { BROWSE, type Node } from '../queries.js';
-import { href, navigate } from '../router.js';
+import { cameFromConsole, href, navigate, headingRef } from '../router.js';
 
 interface Row extends Node {
   version: number;
@@ -31,7 +31,7 @@ export function KindView({ kind, search }: { kind: string; search: URLSearchPara
       <nav class="crumbs" aria-label="Breadcrumbs">
         <a href={href.overview()}>Overview</a> › {kind}
       </nav>
-      <h1 tabIndex={-1}>{kind}</h1>
+      <h1 tabIndex={-1} ref={headingRef}>{kind}</h1>
       <form
         class="filters"
         role="search"
@@ -96,11 +96,12 @@ export function KindView({ kind, search }: { kind: string; search: URLSearchPara
             </table>
           </div>
           <div class="pager">
-            {after && (
+            {after && cameFromConsole() && (
               <button type="button" onClick={() => history.back()}>
                 ← Previous
               </button>
             )}
+            {after && <a href={href.kind(kind, { q, status })}>First page</a>}
             {more && (
               <button type="button" onClick={() => go({ after: rows[PAGE - 1].id })}>
                 Next →

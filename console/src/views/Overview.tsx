@@ -4,7 +4,7 @@ import { GcPanel } from '../components/Gc.js';
 import { queue, type QueueEntry } from '../explain.js';
 import { relative, when } from '../format.js';
 import { OVERVIEW } from '../queries.js';
-import { href } from '../router.js';
+import { href, headingRef } from '../router.js';
 
 interface OverviewData {
   kinds: string[];
@@ -40,7 +40,7 @@ export function OverviewView() {
   const collectable = q.filter((e) => e.explanation.collectable).length;
   return (
     <>
-      <h1 tabIndex={-1}>Overview</h1>
+      <h1 tabIndex={-1} ref={headingRef}>Overview</h1>
       <div class="tiles">
         <div class="tile">
           <span class="num" data-testid="total">{total}</span> resources
@@ -50,6 +50,7 @@ export function OverviewView() {
         </div>
         <div class="tile">
           <span class="num" data-testid="collectable">{collectable}</span> collectable now
+          {marked > q.length && <span class="muted small"> (of the {q.length} marked longest)</span>}
         </div>
       </div>
       <div class="grid2">

@@ -8,7 +8,7 @@ import { removalInput, removeReference } from '../edits.js';
 import { fromCandidate, queue, withExplanation, type PlainCandidate } from '../explain.js';
 import { relative, when } from '../format.js';
 import { APPROVE, CANCEL, MARK, RESOURCE, type Explanation, type Node, type Reference, type RemoteRef, type Version } from '../queries.js';
-import { href, navigate } from '../router.js';
+import { href, navigate, headingRef } from '../router.js';
 
 interface ResourceData extends Node {
   version: number;
@@ -299,7 +299,7 @@ export function ResourceView({ id }: { id: string }) {
   if (!r)
     return (
       <section>
-        <h1 tabIndex={-1}>Not found</h1>
+        <h1 tabIndex={-1} ref={headingRef}>Not found</h1>
         <p data-testid="gone">
           There is no resource <code>{id}</code> (it was deleted, or you may not read it).
         </p>
@@ -322,7 +322,7 @@ export function ResourceView({ id }: { id: string }) {
             </>
           ))}
       </nav>
-      <h1 tabIndex={-1}>
+      <h1 tabIndex={-1} ref={headingRef}>
         <span class="kind">{r.kind}</span> {r.naturalKey} <Status status={r.status} />
       </h1>
       <Actions r={r} reload={loaded.reload} />
