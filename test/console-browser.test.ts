@@ -17,8 +17,9 @@ const SETUP = `mutation {
   p: createProject(input: { name: "shop" }) { id }
   app: createCompositeApp(input: { project: "shop", name: "web" }) { id }
   prof: createCompositeProfile(input: { project: "shop", compositeApp: "web", name: "default" }) { id }
+  lc: createLogicalCluster(input: { project: "shop", name: "lc" }) { id }
   g: createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "g",
-       clusters: [{ provider: "prov", name: "c1" }, { provider: "prov", name: "c2" }] }) { id }
+       logicalCluster: "lc", clusters: [{ provider: "prov", name: "c1" }, { provider: "prov", name: "c2" }] }) { id }
 }`;
 
 const idsOf = (data: Record<string, unknown>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, (v as { id: string }).id]));
@@ -105,20 +106,26 @@ describe.each(OPERATIONAL_KINDS)('the console on %s (AUTH_MODE=none)', (store) =
     expect(await page.locator('[data-testid=asof]').textContent()).toContain('version 1');
     expect(await page.locator('[data-testid=asof] pre').textContent()).toContain('"c1"');
 
-    // The collection: the dry run says it goes, the real run deletes it.
+    // The collection: the dry run says the cluster goes and the logical cluster (marked meanwhile, still referenced) stays and why; the real run deletes the cluster.
+    await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: ids.lc });
     await page.getByRole('link', { name: 'Integrity console' }).click();
     await page.locator('[data-testid=collectable]').waitFor();
+    expect(await text(page, '[data-testid=marked]')).toBe('2');
     expect(await text(page, '[data-testid=collectable]')).toBe('1');
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.locator('[data-testid=gc-dry-run]').waitFor();
     expect(await text(page, '[data-testid=gc-dry-run] [data-testid=gc-deleted-count]')).toBe('1');
     expect(await page.locator('[data-testid=gc-goes]').textContent()).toContain('prov/c1');
+    const stays = page.locator('[data-testid=gc-stays] > li');
+    expect(await stays.count()).toBe(1);
+    expect(await stays.textContent()).toContain('shop/lc');
+    expect(await stays.locator('li[data-reason=REFERENCED]').textContent()).toContain('logicalCluster');
     if (store === 'sqlite') await screenshot(page, 'gc-dry-run');
     await page.getByRole('button', { name: 'Run collection' }).click();
     await confirm(page, 'Run collection');
     await page.locator('[data-testid=gc-run]').waitFor();
     expect(await text(page, '[data-testid=gc-run] [data-testid=gc-deleted-count]')).toBe('1');
-    await page.waitForFunction(() => document.querySelector('[data-testid=marked]')?.textContent === '0');
+    await page.waitForFunction(() => document.querySelector('[data-testid=marked]')?.textContent === '1');
 
     await page.goto(`${base}/resources/${ids.c1}`);
     await page.locator('[data-testid=gone]').waitFor();
