@@ -9,6 +9,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runApprovalBench, type ApprovalResult } from './approval.js';
+import { runConsoleBench, type ConsoleResult } from './console.js';
 import { FEED_KEYS, runFeedBench, type FeedResult } from './feed.js';
 import { runCompareBench, type CompareResult } from './compare.js';
 import { runGcBench, type GcResult } from './gc.js';
@@ -35,6 +36,7 @@ const feed: FeedResult[] = [];
 const compare: CompareResult[] = [];
 const writes: WritesResult[] = [];
 const mixed: MixedResult[] = [];
+const consoleRuns: ConsoleResult[] = [];
 const errors: { benchmark: string; store: StoreKind; error: string }[] = [];
 
 async function attempt<T>(benchmark: string, store: StoreKind, fn: () => Promise<T>, into: T[]): Promise<void> {
@@ -61,6 +63,7 @@ if (options.only.has('gc')) {
   }
 }
 if (options.only.has('feed')) for (const s of stores) await attempt('feed', s, () => runFeedBench(s, options), feed);
+if (options.only.has('console')) for (const s of stores) await attempt('console', s, () => runConsoleBench(s, options), consoleRuns);
 
 // ---- tables ----
 const ms = (n: number | undefined) => fmt(n, n !== undefined && n >= 100 ? 0 : n !== undefined && n >= 10 ? 1 : 2);
@@ -267,6 +270,21 @@ if (feed.length) {
   );
 }
 
+if (consoleRuns.length) {
+  const { bundle } = consoleRuns[0];
+  sections.push(
+    [
+      '### The integrity console: first render on the demo data (issue 19)',
+      '',
+      'Headless Chromium (the tests\' browser), a fresh context per sample (nothing cached): from navigation start until the view shows ' +
+        `what it loaded (the overview's counts; the resource page's neighbourhood picture). Bundle: ${bundle.files} files, ` +
+        `${fmt(bundle.bytes / 1024, 1)} KiB, ${fmt(bundle.gzipBytes / 1024, 1)} KiB gzipped.`,
+      '',
+      table(['store', 'view', 'median ms', 'p95 ms', 'samples'], consoleRuns.flatMap((r) => r.rows.map((x) => [r.store, x.view, ms(x.medianMs), ms(x.p95Ms), x.samples]))),
+    ].join('\n'),
+  );
+}
+
 const header = [
   `Run ${date} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
     `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end. ` +
@@ -289,6 +307,7 @@ const results = {
   approval,
   gc,
   feed,
+  console: consoleRuns,
   gcSmall,
   errors,
 };

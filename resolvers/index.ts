@@ -3,6 +3,7 @@ import { anyResource } from './support.js';
 import { Cluster, ClusterProvider, CompositeApp, CompositeProfile, DeploymentIntentGroup, LogicalCluster, Project } from './kinds.js';
 import { Approval, ApprovalPin } from './approvals.js';
 import { DeletionCandidate, GarbageCollectionReport, MarkForDeletionResult } from './lifecycle.js';
+import { IntegrityOverview } from './console.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { BankAccountRef, EmployeeRef, RemoteReference } from './remote.js';
@@ -38,6 +39,7 @@ export const resolvers: Resolvers = {
   MarkForDeletionResult,
   DeletionCandidate,
   GarbageCollectionReport,
+  IntegrityOverview,
 };
 
 const must = (id: string) => (r: ResourceRecord | null) => {

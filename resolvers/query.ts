@@ -1,4 +1,5 @@
 import type { QueryResolvers } from './__generated__/resolvers-types.js';
+import { ConsoleQuery } from './console.js';
 import { selectedFields } from './support.js';
 
 export const Query: QueryResolvers = {
@@ -13,4 +14,5 @@ export const Query: QueryResolvers = {
   remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
   deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first, ctx.actor),
   approval: (_, { id }, ctx) => ctx.loaders.approval.load(id),
+  ...ConsoleQuery,
 };

@@ -45,6 +45,21 @@ if (process.argv.includes('--build') || stale()) {
   }
 }
 
+// The integrity console (console/ → dist/console): built when missing or older than its sources.
+// Its libraries are devDependencies: without them a missing console is reported, not fatal.
+const consoleIndex = join(root, 'dist', 'console', 'index.html');
+const consoleStale = () => !existsSync(consoleIndex) || newest(join(root, 'console')) > statSync(consoleIndex).mtimeMs;
+if (existsSync(join(root, 'console')) && (process.argv.includes('--build') || consoleStale())) {
+  try {
+    const { buildConsole } = await import(pathToFileURL(join(root, 'console', 'build.mjs')).href);
+    const { out, bytes } = await buildConsole();
+    process.stdout.write(`Built the console into ${out} (${(bytes / 1024).toFixed(1)} KiB)\n`);
+  } catch (e) {
+    if (process.argv.includes('--build')) throw e;
+    process.stderr.write(`The console could not be built (${e instanceof Error ? e.message : e}); /console will say so\n`);
+  }
+}
+
 if (!process.argv.includes('--build')) {
   process.env.NODE_ENV ??= 'production';
   await import(pathToFileURL(entry).href);

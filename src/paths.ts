@@ -10,3 +10,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = basename(dirname(here)) === 'dist' ? resolve(here, '../..') : resolve(here, '..');
 
 export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schema');
+
+/** The integrity console's static build (`npm run build`, console/build.mjs). */
+export const CONSOLE_DIR = join(PACKAGE_ROOT, 'dist', 'console');

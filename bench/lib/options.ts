@@ -27,11 +27,11 @@ export interface BenchOptions {
   loadSeconds: number;
   compareWarmup: number;
   throughputSeconds: number;
-  /** Which benchmarks run: list, compare, writes, gc, approval, load, feed. */
+  /** Which benchmarks run: list, compare, writes, gc, approval, load, feed, console. */
   only: Set<string>;
 }
 
-export const BENCHMARKS = ['list', 'compare', 'writes', 'gc', 'approval', 'load', 'feed'];
+export const BENCHMARKS = ['list', 'compare', 'writes', 'gc', 'approval', 'load', 'feed', 'console'];
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, integer = true): number {
   const raw = env[name]?.trim();

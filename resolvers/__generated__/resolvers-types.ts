@@ -6,6 +6,8 @@ import type { RemoteEntity } from '../../src/remote/sources/source.js';
 import type { MarkResult, DeletionCandidateRecord, GcReport, PruneReport } from '../../src/engine/lifecycle/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from '../../src/engine/approvals/model.js';
 import type { ApplyRemoteChangesResult as RemoteChangesOutcome } from '../../src/remote/changes.js';
+import type { OverviewRecord } from '../../src/engine/overview/index.js';
+import type { KindStatusCount as KindStatusCountRecord } from '../../src/engine/overview/overview.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -110,6 +112,15 @@ export type BankAccountRef = RemoteReference & {
   key: Scalars['JSON']['output'];
   lastError?: Maybe<Scalars['String']['output']>;
   status: RemoteRefStatus;
+};
+
+export type ChangeFeedHealth = {
+  __typename?: 'ChangeFeedHealth';
+  applied: Scalars['Int']['output'];
+  deadLettered: Scalars['Int']['output'];
+  /** Seconds between the source commit of the newest applied event and its application. */
+  lagSeconds?: Maybe<Scalars['Float']['output']>;
+  transport: Scalars['String']['output'];
 };
 
 export type Cluster = Resource & {
@@ -436,6 +447,61 @@ export type GarbageCollectionReportBlockedArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type IntegrityOverview = {
+  __typename?: 'IntegrityOverview';
+  /** This replica's change feed, per transport; empty without CHANGE_FEED_URL or for a confined caller. */
+  changeFeed: Array<ChangeFeedHealth>;
+  /** The kinds of the relationship schema, in its order. */
+  kinds: Array<Scalars['String']['output']>;
+  /** The maintenance leases and who holds each now. */
+  leases: Array<MaintenanceLease>;
+  /** Maintenance runs of this replica since it started, by job and outcome. */
+  maintenanceRuns: Array<MaintenanceRunCount>;
+  /** The remote_ref cache per remote type (infrastructure: empty for a caller confined to projects). */
+  remoteCache: Array<RemoteCacheHealth>;
+  /** Resources the caller may read, per kind and status (kinds without resources are left out). */
+  resourceCounts: Array<KindStatusCount>;
+  /** Each remote source's circuit breaker, as this replica sees it (empty for a confined caller). */
+  sources: Array<RemoteSourceHealth>;
+};
+
+
+export type IntegrityOverviewChangeFeedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewLeasesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewMaintenanceRunsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewRemoteCacheArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewResourceCountsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewSourcesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type KindStatusCount = {
+  __typename?: 'KindStatusCount';
+  count: Scalars['Int']['output'];
+  kind: Scalars['String']['output'];
+  status: ResourceStatus;
+};
+
 export type LogicalCluster = Resource & {
   __typename?: 'LogicalCluster';
   asOf?: Maybe<ResourceVersion>;
@@ -469,6 +535,20 @@ export type LogicalClusterHistoryArgs = {
 
 export type LogicalClusterReferencedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type MaintenanceLease = {
+  __typename?: 'MaintenanceLease';
+  holder?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  since?: Maybe<Scalars['DateTime']['output']>;
+};
+
+export type MaintenanceRunCount = {
+  __typename?: 'MaintenanceRunCount';
+  count: Scalars['Int']['output'];
+  job: Scalars['String']['output'];
+  outcome: Scalars['String']['output'];
 };
 
 export type MarkForDeletionResult = {
@@ -683,10 +763,14 @@ export type Query = {
   deploymentIntentGroups: Array<DeploymentIntentGroup>;
   /** Browse the remote employee store: the first step of saving a reference to one. */
   employees: Array<Employee>;
+  /** Counts and health at a glance: resources per kind and status, the remote cache per type, and this replica's sources, change feed and maintenance. */
+  integrityOverview: IntegrityOverview;
   project?: Maybe<Project>;
   projects: Array<Project>;
   remoteReference?: Maybe<RemoteReference>;
   resource?: Maybe<Resource>;
+  /** A page of one kind in id order; `status` filters, `search` keeps natural keys containing it (names joined by '/', case-sensitive). */
+  resources: Array<Resource>;
 };
 
 
@@ -746,11 +830,32 @@ export type QueryResourceArgs = {
   id: Scalars['ID']['input'];
 };
 
+
+export type QueryResourcesArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kind: Scalars['String']['input'];
+  search?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ResourceStatus>;
+};
+
 export type ReferenceType =
   /** The referrer's body points at the target. */
   | 'ARBITRARY'
   /** The referrer is a child of the target: its identity includes the target's. */
   | 'CHILD';
+
+export type RemoteCacheHealth = {
+  __typename?: 'RemoteCacheHealth';
+  deleted: Scalars['Int']['output'];
+  entityType: Scalars['String']['output'];
+  /** Rows whose last read of the remote store failed (a FRESH copy is kept). */
+  failing: Scalars['Int']['output'];
+  fresh: Scalars['Int']['output'];
+  missing: Scalars['Int']['output'];
+  /** The oldest successful fetch among the rows; the revalidation sweep refreshes the oldest first. */
+  oldestFetchedAt?: Maybe<Scalars['DateTime']['output']>;
+};
 
 export type RemoteChangeInput = {
   /** The entity after the change (UPSERT). Without it the cached copy is evicted. */
@@ -808,6 +913,13 @@ export type RemoteSnapshot = {
   path: Scalars['String']['output'];
   /** FRESH, or DELETED when the store had reported it gone (the entity is then the last copy). Null on approvals made before it was recorded. */
   status?: Maybe<RemoteRefStatus>;
+};
+
+export type RemoteSourceHealth = {
+  __typename?: 'RemoteSourceHealth';
+  /** closed, half-open or open; null for a source without a breaker. */
+  breaker?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
 };
 
 /** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
@@ -1056,6 +1168,8 @@ export type ResolversTypes = {
   BankAccount: ResolverTypeWrapper<RemoteEntity>;
   BankAccountKey: BankAccountKey;
   BankAccountRef: ResolverTypeWrapper<RemoteRefRecord>;
+  ChangeFeedHealth: ResolverTypeWrapper<ChangeFeedHealth>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Cluster: ResolverTypeWrapper<ResourceRecord>;
   ClusterKey: ClusterKey;
   ClusterProvider: ResolverTypeWrapper<ResourceRecord>;
@@ -1075,20 +1189,26 @@ export type ResolversTypes = {
   EmployeeKey: EmployeeKey;
   EmployeeRef: ResolverTypeWrapper<RemoteRefRecord>;
   GarbageCollectionReport: ResolverTypeWrapper<GcReport>;
+  IntegrityOverview: ResolverTypeWrapper<OverviewRecord>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  KindStatusCount: ResolverTypeWrapper<KindStatusCountRecord>;
   LogicalCluster: ResolverTypeWrapper<ResourceRecord>;
+  MaintenanceLease: ResolverTypeWrapper<MaintenanceLease>;
+  MaintenanceRunCount: ResolverTypeWrapper<MaintenanceRunCount>;
   MarkForDeletionResult: ResolverTypeWrapper<MarkResult>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Project: ResolverTypeWrapper<ResourceRecord>;
   PruneHistoryReport: ResolverTypeWrapper<PruneReport>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReferenceType: ReferenceType;
+  RemoteCacheHealth: ResolverTypeWrapper<RemoteCacheHealth>;
   RemoteChangeInput: RemoteChangeInput;
   RemoteChangeOp: RemoteChangeOp;
   RemoteRefStatus: RemoteRefStatus;
   RemoteReference: ResolverTypeWrapper<RemoteRefRecord>;
   RemoteReferrer: ResolverTypeWrapper<Omit<RemoteReferrer, 'from'> & { from: ResolversTypes['Resource'] }>;
   RemoteSnapshot: ResolverTypeWrapper<RemoteSnapshotRecord>;
+  RemoteSourceHealth: ResolverTypeWrapper<RemoteSourceHealth>;
   Resource: ResolverTypeWrapper<ResourceRecord>;
   ResourceReference: ResolverTypeWrapper<ReferenceRecord>;
   ResourceStatus: ResourceStatus;
@@ -1111,6 +1231,8 @@ export type ResolversParentTypes = {
   BankAccount: RemoteEntity;
   BankAccountKey: BankAccountKey;
   BankAccountRef: RemoteRefRecord;
+  ChangeFeedHealth: ChangeFeedHealth;
+  Float: Scalars['Float']['output'];
   Cluster: ResourceRecord;
   ClusterKey: ClusterKey;
   ClusterProvider: ResourceRecord;
@@ -1130,17 +1252,23 @@ export type ResolversParentTypes = {
   EmployeeKey: EmployeeKey;
   EmployeeRef: RemoteRefRecord;
   GarbageCollectionReport: GcReport;
+  IntegrityOverview: OverviewRecord;
   JSON: Scalars['JSON']['output'];
+  KindStatusCount: KindStatusCountRecord;
   LogicalCluster: ResourceRecord;
+  MaintenanceLease: MaintenanceLease;
+  MaintenanceRunCount: MaintenanceRunCount;
   MarkForDeletionResult: MarkResult;
   Mutation: Record<PropertyKey, never>;
   Project: ResourceRecord;
   PruneHistoryReport: PruneReport;
   Query: Record<PropertyKey, never>;
+  RemoteCacheHealth: RemoteCacheHealth;
   RemoteChangeInput: RemoteChangeInput;
   RemoteReference: RemoteRefRecord;
   RemoteReferrer: Omit<RemoteReferrer, 'from'> & { from: ResolversParentTypes['Resource'] };
   RemoteSnapshot: RemoteSnapshotRecord;
+  RemoteSourceHealth: RemoteSourceHealth;
   Resource: ResourceRecord;
   ResourceReference: ReferenceRecord;
   ResourceVersion: VersionRecord;
@@ -1196,6 +1324,13 @@ export type BankAccountRefResolvers<ContextType = GraphQLContext, ParentType ext
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['RemoteRefStatus'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ChangeFeedHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChangeFeedHealth'] = ResolversParentTypes['ChangeFeedHealth']> = {
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  deadLettered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lagSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  transport?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Cluster'] = ResolversParentTypes['Cluster'], FederationReferenceType extends FederationReferenceTypes['Cluster'] = FederationReferenceTypes['Cluster']> = {
@@ -1347,9 +1482,25 @@ export type GarbageCollectionReportResolvers<ContextType = GraphQLContext, Paren
   orphanRemoteRefsDeleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type IntegrityOverviewResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IntegrityOverview'] = ResolversParentTypes['IntegrityOverview']> = {
+  changeFeed?: Resolver<Array<ResolversTypes['ChangeFeedHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewChangeFeedArgs, 'first'>>;
+  kinds?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  leases?: Resolver<Array<ResolversTypes['MaintenanceLease']>, ParentType, ContextType, RequireFields<IntegrityOverviewLeasesArgs, 'first'>>;
+  maintenanceRuns?: Resolver<Array<ResolversTypes['MaintenanceRunCount']>, ParentType, ContextType, RequireFields<IntegrityOverviewMaintenanceRunsArgs, 'first'>>;
+  remoteCache?: Resolver<Array<ResolversTypes['RemoteCacheHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewRemoteCacheArgs, 'first'>>;
+  resourceCounts?: Resolver<Array<ResolversTypes['KindStatusCount']>, ParentType, ContextType, RequireFields<IntegrityOverviewResourceCountsArgs, 'first'>>;
+  sources?: Resolver<Array<ResolversTypes['RemoteSourceHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewSourcesArgs, 'first'>>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type KindStatusCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KindStatusCount'] = ResolversParentTypes['KindStatusCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
+};
 
 export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogicalCluster'] = ResolversParentTypes['LogicalCluster'], FederationReferenceType extends FederationReferenceTypes['LogicalCluster'] = FederationReferenceTypes['LogicalCluster']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['LogicalCluster']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -1369,6 +1520,18 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MaintenanceLeaseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MaintenanceLease'] = ResolversParentTypes['MaintenanceLease']> = {
+  holder?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type MaintenanceRunCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MaintenanceRunCount'] = ResolversParentTypes['MaintenanceRunCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type MarkForDeletionResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MarkForDeletionResult'] = ResolversParentTypes['MarkForDeletionResult']> = {
@@ -1433,10 +1596,21 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   deploymentIntentGroup?: Resolver<Maybe<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupArgs, 'compositeApp' | 'compositeProfile' | 'name' | 'project'>>;
   deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupsArgs, 'first' | 'project'>>;
   employees?: Resolver<Array<ResolversTypes['Employee']>, ParentType, ContextType, RequireFields<QueryEmployeesArgs, 'first'>>;
+  integrityOverview?: Resolver<ResolversTypes['IntegrityOverview'], ParentType, ContextType>;
   project?: Resolver<Maybe<ResolversTypes['Project']>, ParentType, ContextType, RequireFields<QueryProjectArgs, 'name'>>;
   projects?: Resolver<Array<ResolversTypes['Project']>, ParentType, ContextType, RequireFields<QueryProjectsArgs, 'first'>>;
   remoteReference?: Resolver<Maybe<ResolversTypes['RemoteReference']>, ParentType, ContextType, RequireFields<QueryRemoteReferenceArgs, 'id'>>;
   resource?: Resolver<Maybe<ResolversTypes['Resource']>, ParentType, ContextType, RequireFields<QueryResourceArgs, 'id'>>;
+  resources?: Resolver<Array<ResolversTypes['Resource']>, ParentType, ContextType, RequireFields<QueryResourcesArgs, 'first' | 'kind'>>;
+};
+
+export type RemoteCacheHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteCacheHealth'] = ResolversParentTypes['RemoteCacheHealth']> = {
+  deleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fresh?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  missing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  oldestFetchedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type RemoteReferenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteReference'] = ResolversParentTypes['RemoteReference']> = {
@@ -1455,6 +1629,11 @@ export type RemoteSnapshotResolvers<ContextType = GraphQLContext, ParentType ext
   key?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['RemoteRefStatus']>, ParentType, ContextType>;
+};
+
+export type RemoteSourceHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteSourceHealth'] = ResolversParentTypes['RemoteSourceHealth']> = {
+  breaker?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ResourceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Resource'] = ResolversParentTypes['Resource'], FederationReferenceType extends FederationReferenceTypes['Resource'] = FederationReferenceTypes['Resource']> = {
@@ -1483,6 +1662,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ApprovalPin?: ApprovalPinResolvers<ContextType>;
   BankAccount?: BankAccountResolvers<ContextType>;
   BankAccountRef?: BankAccountRefResolvers<ContextType>;
+  ChangeFeedHealth?: ChangeFeedHealthResolvers<ContextType>;
   Cluster?: ClusterResolvers<ContextType>;
   ClusterProvider?: ClusterProviderResolvers<ContextType>;
   CompositeApp?: CompositeAppResolvers<ContextType>;
@@ -1493,16 +1673,22 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Employee?: EmployeeResolvers<ContextType>;
   EmployeeRef?: EmployeeRefResolvers<ContextType>;
   GarbageCollectionReport?: GarbageCollectionReportResolvers<ContextType>;
+  IntegrityOverview?: IntegrityOverviewResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  KindStatusCount?: KindStatusCountResolvers<ContextType>;
   LogicalCluster?: LogicalClusterResolvers<ContextType>;
+  MaintenanceLease?: MaintenanceLeaseResolvers<ContextType>;
+  MaintenanceRunCount?: MaintenanceRunCountResolvers<ContextType>;
   MarkForDeletionResult?: MarkForDeletionResultResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   PruneHistoryReport?: PruneHistoryReportResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RemoteCacheHealth?: RemoteCacheHealthResolvers<ContextType>;
   RemoteReference?: RemoteReferenceResolvers<ContextType>;
   RemoteReferrer?: RemoteReferrerResolvers<ContextType>;
   RemoteSnapshot?: RemoteSnapshotResolvers<ContextType>;
+  RemoteSourceHealth?: RemoteSourceHealthResolvers<ContextType>;
   Resource?: ResourceResolvers<ContextType>;
   ResourceReference?: ResourceReferenceResolvers<ContextType>;
   ResourceVersion?: ResourceVersionResolvers<ContextType>;

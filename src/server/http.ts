@@ -15,6 +15,8 @@ import { DomainError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { runInScope } from '../observability/request-scope.js';
+import { CONSOLE_DIR } from '../paths.js';
+import { consoleRoutes } from './console-static.js';
 import { corsFor } from './cors.js';
 import { listen, metricsEndpoint, notServedHere } from './metrics-endpoint.js';
 import { accessControl } from './auth/enforce.js';
@@ -170,6 +172,8 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   // On a port of its own, /metrics is not answered beside /graphql.
   const ownPort = options.metrics.port !== undefined;
   app.get('/metrics', ownPort ? notServedHere : metricsEndpoint(options.metrics.token, options.log));
+  // The integrity console: static files that call /graphql on this origin (console/, built into dist/console).
+  app.use('/console', consoleRoutes(CONSOLE_DIR));
   app.use(
     '/graphql',
     observed.start,
