@@ -9,7 +9,7 @@ const MARK = `mutation($id: ID!) { markForDeletion(id: $id) {
   blockers { type path from { id kind } to { id kind } } } }`;
 const GC = `mutation($dry: Boolean) { collectGarbage(dryRun: $dry) {
   dryRun deleted archived orphanRemoteRefsDeleted
-  blocked { resource { id kind } deleteAfter blockers { path from { id } } pinnedBy { id } } } }`;
+  blocked(first: 50) { resource { id kind } deleteAfter blockers(first: 10) { path from { id } } pinnedBy(first: 10) { id } } } }`;
 
 describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
   let s: TestServer;
@@ -91,7 +91,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     const blocked = gc.blocked.find((b: any) => b.resource.id === ids.c2);
     expect(blocked.blockers).toEqual([{ path: 'clusters[0]', from: { id: ids.og } }]);
     expect(await exists(ids.c2)).toBe(true);
-    const { deletionQueue } = await s.ok(`{ deletionQueue { resource { id } blockers { path } } }`);
+    const { deletionQueue } = await s.ok(`{ deletionQueue(first: 10) { resource { id } blockers(first: 10) { path } } }`);
     expect(deletionQueue).toEqual([{ resource: { id: ids.c2 }, blockers: [{ path: 'clusters[0]' }] }]);
   });
 
@@ -122,7 +122,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
   it('cancelDeletion undoes exactly one mark', async () => {
     const { cancelDeletion } = await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id status deleteAfter } }`, { id: ids.app });
     expect(cancelDeletion).toEqual({ id: ids.app, status: 'ACTIVE', deleteAfter: null });
-    const { project } = await s.ok(`{ project(name: "shop") { status compositeApps { status profiles { status deploymentIntentGroups { status } } } logicalClusters { status } } }`);
+    const { project } = await s.ok(`{ project(name: "shop") { status compositeApps(first: 10) { status profiles(first: 10) { status deploymentIntentGroups(first: 10) { status } } } logicalClusters(first: 10) { status } } }`);
     expect(project).toEqual({
       status: 'ACTIVE',
       compositeApps: [{ status: 'ACTIVE', profiles: [{ status: 'ACTIVE', deploymentIntentGroups: [{ status: 'ACTIVE' }] }] }],
@@ -144,7 +144,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     expect(archived.map((a) => a.kind).sort()).toEqual(['CompositeApp', 'CompositeProfile', 'LogicalCluster', 'Project']);
     for (const id of [ids.p, ids.g]) expect(await exists(id)).toBe(false);
     // c1 was referenced only by the collected group: still there, still active, no referrers left
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { status referencedBy { path } } }`, { id: ids.c1 });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { status referencedBy(first: 10) { path } } }`, { id: ids.c1 });
     expect(resource).toEqual({ status: 'ACTIVE', referencedBy: [] });
   });
 
