@@ -84,7 +84,7 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
   });
 
   it('deletionQueue shows only readable marked resources, without blockers or pins from other projects', async () => {
-    const q = '{ deletionQueue { resource { id kind } blockers { from { id } } pinnedBy { id } } }';
+    const q = '{ deletionQueue(first: 10) { resource { id kind } blockers(first: 10) { from { id } } pinnedBy(first: 10) { id } } }';
     const all = (await s.ok<any>(q, {}, admin)).deletionQueue;
     const west2 = known.edgeWest.clusters.find((c: any) => c.name === 'west-2').id;
     const adminWest2 = all.find((c: any) => c.resource.id === west2);
