@@ -49,6 +49,8 @@ async function executeInChunks(tx: Tx, ids: readonly string[], sql: (inList: str
  * more, so after every committed batch no reference points at a missing resource. Candidates that
  * refer to each other in cycles go in batches closed under "refers to" (bounded by the batch size
  * unless one cycle alone is larger: a cycle cannot be split without a dangling reference).
+ * explain.ts applies these same rules, with the same set queries, to say why a resource stays: a
+ * rule changed here must change there (test/deletion-explanation.test.ts compares the two).
  */
 export class GarbageCollector {
   constructor(
