@@ -135,10 +135,12 @@ describe.each(OPERATIONAL_KINDS)('retention in the explanation (%s)', (store) =>
 
   it('a provider marked with its cluster: retention until deleteAfter, and the held child, the same in the queue, the dry run and the real run', async () => {
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [] }) { id } }`, { id: id['tracker-prod'] });
+    // Before the mark, the preview names what would stop the deletion; retention only delays it.
+    expect((await s.ok(DELETION, { id: id['west-2'] })).resource.deletion).toEqual(held(b('NOT_MARKED')));
     const { markForDeletion } = await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { deleteAfter } explanation { ...E } } } ${EXPLANATION}`, { id: id['edge-west'] });
+    const west2 = (await s.ok(DELETION, { id: id['west-2'] })).resource.deletion;
     const until = markForDeletion.resource.deleteAfter;
     expect(Date.parse(until) - Date.now()).toBeGreaterThan(86_000_000);
-    const west2 = (await s.ok(DELETION, { id: id['west-2'] })).resource.deletion;
     expect(west2).toEqual(held(b('RETENTION', { until })));
     const provider = held(b('RETENTION', { until }), b('DESCENDANT_HELD', { descendant: id['west-1'] }), b('DESCENDANT_HELD', { descendant: id['west-2'] }));
     expect(markForDeletion.explanation).toEqual(provider);

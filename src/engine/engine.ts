@@ -92,14 +92,11 @@ export class Engine {
   }
 
   /**
-   * Why each resource is not collected yet, or (unmarked) what would hold it if marked now, with
+   * Why each resource is not collected yet, or (unmarked) what would stop its deletion, with
    * the maintenance lease's holder: the one explanation every deletion answer gives.
    */
   explainDeletion(records: readonly ResourceRecord[]): Promise<DeletionExplanationRecord[]> {
-    return explainDeletion(this.db, this.schema, records, {
-      retentionSeconds: this.settings.retentionSeconds,
-      lease: () => this.maintenance.gcLeaseHolder(),
-    });
+    return explainDeletion(this.db, this.schema, records, { lease: () => this.maintenance.gcLeaseHolder() });
   }
 
   cancelDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {

@@ -1,5 +1,5 @@
 import type { Db } from '../../data/db.js';
-import { addSeconds, type Timestamp } from '../../data/time.js';
+import type { Timestamp } from '../../data/time.js';
 import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
 import { referencesTo, resourcesByIds } from '../resources/store.js';
@@ -20,8 +20,10 @@ import { groupBy } from '../../util/group-by.js';
  * that only each other hold. Every blocker named is a holder outside that set (or retention, or a
  * pin), so a marked resource's blockers are empty exactly when the collector would take it.
  *
- * An unmarked resource is explained as if it were marked now with its subtree (markForDeletion's
- * retention), each such preview in a world of its own: NOT_MARKED, then what would hold it.
+ * An unmarked resource is explained as if it were marked now with its subtree and its retention
+ * had passed, each such preview in a world of its own: NOT_MARKED, then what would stop its
+ * deletion (retention delays it, it does not stop it; and a preview that read the clock would
+ * answer differently from one instant to the next).
  */
 
 /** What can hold one resource back: every reference into it (children's included), holding references into its ancestors, pins in force. */
@@ -36,8 +38,6 @@ interface Holds {
 type World = (id: string) => Timestamp | null;
 
 export interface ExplainOptions {
-  /** Overrides every kind's retention for previews (RETENTION_SECONDS), as markForDeletion does. */
-  retentionSeconds?: number;
   /** The maintenance lease's holder now, if a run holds it. */
   lease: () => Promise<LeaseState | null>;
 }
@@ -60,7 +60,6 @@ export async function explainDeletion(
     const r = holds.get(id)?.record;
     return r && r.status === 'MARKED_FOR_DELETION' ? r.deleteAfter : null;
   };
-  const retention = (r: ResourceRecord) => options.retentionSeconds ?? schema.kind(r.kind).retentionSeconds;
   const marked = records.filter((r) => r.status === 'MARKED_FOR_DELETION');
   const realSet = collectedSet(holds, real, now, marked.map((r) => r.id));
 
@@ -71,7 +70,7 @@ export async function explainDeletion(
       const subtree = subtreeOf(holds, r.id);
       world = (id) => {
         const held = holds.get(id)?.record;
-        if (held && subtree.has(id) && held.status !== 'MARKED_FOR_DELETION') return addSeconds(now, retention(held));
+        if (held && subtree.has(id) && held.status !== 'MARKED_FOR_DELETION') return now;
         return real(id);
       };
       collected = collectedSet(holds, world, now, [r.id]);
