@@ -24,7 +24,7 @@ import { listResources, readPage, type PageOptions } from './resources/page.js';
  */
 export function createLoaders(
   ctx: RemoteContext,
-  options: { batching: boolean; only?: SqlCondition; explainDeletion?: (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]> },
+  options: { batching: boolean; only?: SqlCondition; explainDeletion: (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]> },
 ) {
   const only = options.only ?? EVERYTHING;
   const db = ctx.db;
@@ -166,12 +166,8 @@ export function createLoaders(
     return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
   }, (k) => `${k.approvalId}|${k.resourceId}`);
 
-  // Why each resource is not collected (or what would hold it): one explanation for the batch.
-  const explainDeletion = options.explainDeletion;
-  const deletion = keyed<ResourceRecord, DeletionExplanationRecord>(async (records) => {
-    if (!explainDeletion) throw new Error('these loaders were made without an explanation of deletion');
-    return explainDeletion(records);
-  }, (r) => r.id);
+  // Why each resource is not collected (or what would stop its deletion): one explanation for the batch.
+  const deletion = keyed<ResourceRecord, DeletionExplanationRecord>((records) => options.explainDeletion(records), (r) => r.id);
 
   /**
    * What a page read brought along, by field and then resource id, ready for field resolvers to
