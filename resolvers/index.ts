@@ -2,7 +2,7 @@ import type { Resolvers } from './__generated__/resolvers-types.js';
 import { anyResource } from './support.js';
 import { Cluster, ClusterProvider, CompositeApp, CompositeProfile, DeploymentIntentGroup, LogicalCluster, Project } from './kinds.js';
 import { Approval, ApprovalPin } from './approvals.js';
-import { DeletionCandidate, GarbageCollectionReport, MarkForDeletionResult } from './lifecycle.js';
+import { DeletionBlocker, DeletionCandidate, DeletionExplanation, GarbageCollectionReport, MarkForDeletionResult } from './lifecycle.js';
 import { IntegrityOverview } from './console.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
@@ -38,6 +38,8 @@ export const resolvers: Resolvers = {
   ApprovalPin,
   MarkForDeletionResult,
   DeletionCandidate,
+  DeletionExplanation,
+  DeletionBlocker,
   GarbageCollectionReport,
   IntegrityOverview,
 };

@@ -163,7 +163,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     for (const l of ['x', 'y']) await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: ids.c2 });
     const { pruneHistory } = await s.ok(`mutation { pruneHistory(keepLast: 1) { versionsDeleted versionsKeptForApprovals } }`);
     expect(pruneHistory.versionsKeptForApprovals).toBeGreaterThanOrEqual(1);
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { history { version } } }`, { id: ids.c2 });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 10) { version } } }`, { id: ids.c2 });
     expect(resource.history.map((h: any) => h.version)).toEqual([3, 1]);
     const { approval } = await s.ok(`query($a: ID!) { approval(id: $a) { pinned(resourceId: "${ids.c2}") { version content } } }`, { a: a.id });
     expect(approval.pinned).toEqual({ version: 1, content: { provider: 'prov', name: 'c2' } });
@@ -174,7 +174,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked(first: 100) { resource { id } pinnedBy(first: 10) { id } } } }`)).collectGarbage;
     expect(gc1.deleted).not.toContain(ids.c2);
     expect(gc1.blocked).toContainEqual({ resource: { id: ids.c2 }, pinnedBy: [{ id: a.id }] });
-    const queue = (await s.ok(`{ deletionQueue { resource { id } pinnedBy { id } } }`)).deletionQueue;
+    const queue = (await s.ok(`{ deletionQueue(first: 50) { resource { id } pinnedBy(first: 10) { id } } }`)).deletionQueue;
     expect(queue).toContainEqual({ resource: { id: ids.c2 }, pinnedBy: [{ id: a.id }] });
     await s.ok(`mutation($a: ID!) { revokeApproval(id: $a) { id } }`, { a: a.id });
     const gc2 = (await s.ok(`mutation { collectGarbage { deleted } }`)).collectGarbage;

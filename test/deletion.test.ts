@@ -91,7 +91,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     const blocked = gc.blocked.find((b: any) => b.resource.id === ids.c2);
     expect(blocked.blockers).toEqual([{ path: 'clusters[0]', from: { id: ids.og } }]);
     expect(await exists(ids.c2)).toBe(true);
-    const { deletionQueue } = await s.ok(`{ deletionQueue { resource { id } blockers { path } } }`);
+    const { deletionQueue } = await s.ok(`{ deletionQueue(first: 10) { resource { id } blockers(first: 10) { path } } }`);
     expect(deletionQueue).toEqual([{ resource: { id: ids.c2 }, blockers: [{ path: 'clusters[0]' }] }]);
   });
 
@@ -144,7 +144,7 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     expect(archived.map((a) => a.kind).sort()).toEqual(['CompositeApp', 'CompositeProfile', 'LogicalCluster', 'Project']);
     for (const id of [ids.p, ids.g]) expect(await exists(id)).toBe(false);
     // c1 was referenced only by the collected group: still there, still active, no referrers left
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { status referencedBy { path } } }`, { id: ids.c1 });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { status referencedBy(first: 10) { path } } }`, { id: ids.c1 });
     expect(resource).toEqual({ status: 'ACTIVE', referencedBy: [] });
   });
 

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ResourceRecord, ReferenceRecord, VersionRecord } from '../../src/engine/resources/model.js';
 import type { RemoteRefRecord } from '../../src/remote/remote-ref-store.js';
 import type { RemoteEntity } from '../../src/remote/sources/source.js';
-import type { MarkResult, DeletionCandidateRecord, GcReport, PruneReport } from '../../src/engine/lifecycle/model.js';
+import type { MarkResult, DeletionCandidateRecord, DeletionExplanationRecord, DeletionBlockerRecord, GcReport, PruneReport } from '../../src/engine/lifecycle/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from '../../src/engine/approvals/model.js';
 import type { ApplyRemoteChangesResult as RemoteChangesOutcome } from '../../src/remote/changes.js';
 import type { OverviewRecord } from '../../src/engine/overview/index.js';
@@ -128,6 +128,7 @@ export type Cluster = Resource & {
   asOf?: Maybe<ResourceVersion>;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
@@ -170,6 +171,7 @@ export type ClusterProvider = Resource & {
   clusters: Array<Cluster>;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
@@ -209,6 +211,7 @@ export type CompositeApp = Resource & {
   asOf?: Maybe<ResourceVersion>;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   description?: Maybe<Scalars['String']['output']>;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -252,6 +255,7 @@ export type CompositeProfile = Resource & {
   compositeApp: CompositeApp;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   deploymentIntentGroups: Array<DeploymentIntentGroup>;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -332,10 +336,25 @@ export type CreateProjectInput = {
   name: Scalars['String']['input'];
 };
 
+/** One reason a resource is not collected. `from` and `approval` are null when the caller may not read them. */
+export type DeletionBlocker = {
+  __typename?: 'DeletionBlocker';
+  ancestor?: Maybe<Resource>;
+  approval?: Maybe<Approval>;
+  /** The held child: the next step down towards what holds it. */
+  descendant?: Maybe<Resource>;
+  from?: Maybe<Resource>;
+  path?: Maybe<Scalars['String']['output']>;
+  reason: DeletionReason;
+  until?: Maybe<Scalars['DateTime']['output']>;
+};
+
 export type DeletionCandidate = {
   __typename?: 'DeletionCandidate';
   blockers: Array<ResourceReference>;
   deleteAfter: Scalars['DateTime']['output'];
+  /** Every reason, typed: the same model and content wherever a resource's deletion is explained. */
+  explanation: DeletionExplanation;
   /** Approvals in force that pin it (or a descendant). */
   pinnedBy: Array<Approval>;
   resource: Resource;
@@ -351,6 +370,38 @@ export type DeletionCandidatePinnedByArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Why a resource is not (or would not be) collected. Empty blockers on a marked resource: the next collection takes it. */
+export type DeletionExplanation = {
+  __typename?: 'DeletionExplanation';
+  /** Every reason, in this order: NOT_MARKED, RETENTION, REFERENCED and DESCENDANT_HELD (by referrer), ANCESTOR_REFERENCED, PINNED. */
+  blockers: Array<DeletionBlocker>;
+  /** Marked, and nothing holds it: the next garbage collection deletes it. */
+  collectable: Scalars['Boolean']['output'];
+  /** The replica holding the maintenance lease now, if any (a run in progress), and since when. */
+  leaseHolder?: Maybe<Scalars['String']['output']>;
+  leaseSince?: Maybe<Scalars['DateTime']['output']>;
+};
+
+
+/** Why a resource is not (or would not be) collected. Empty blockers on a marked resource: the next collection takes it. */
+export type DeletionExplanationBlockersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type DeletionReason =
+  /** A resource outside the collected set refers to one of its ancestors: `ancestor`, `from`, `path`. */
+  | 'ANCESTOR_REFERENCED'
+  /** A marked descendant is itself held: `descendant` (its own explanation says why). */
+  | 'DESCENDANT_HELD'
+  /** Not marked for deletion: the other blockers are a preview of what would hold it. */
+  | 'NOT_MARKED'
+  /** An approval in force pins it or a descendant: `approval`. */
+  | 'PINNED'
+  /** A resource outside the collected set refers to it: `from`, `path`. */
+  | 'REFERENCED'
+  /** Its retention has not passed: `until` says when it does. */
+  | 'RETENTION';
+
 export type DeploymentIntentGroup = Resource & {
   __typename?: 'DeploymentIntentGroup';
   /** The approval in force (not revoked), if any. */
@@ -360,6 +411,7 @@ export type DeploymentIntentGroup = Resource & {
   compositeProfile: CompositeProfile;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   description?: Maybe<Scalars['String']['output']>;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -507,6 +559,7 @@ export type LogicalCluster = Resource & {
   asOf?: Maybe<ResourceVersion>;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
@@ -555,6 +608,8 @@ export type MarkForDeletionResult = {
   __typename?: 'MarkForDeletionResult';
   /** References from outside the marked set that keep it from being collected today. */
   blockers: Array<ResourceReference>;
+  /** The same explanation as Resource.deletion, for the resource marked. */
+  explanation: DeletionExplanation;
   /** Every resource this call marked: the resource and its descendants. */
   marked: Array<Resource>;
   resource: Resource;
@@ -705,6 +760,7 @@ export type Project = Resource & {
   compositeApps: Array<CompositeApp>;
   createdAt: Scalars['DateTime']['output'];
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  deletion: DeletionExplanation;
   description?: Maybe<Scalars['String']['output']>;
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -929,6 +985,8 @@ export type Resource = {
   createdAt: Scalars['DateTime']['output'];
   /** Earliest time garbage collection may hard-delete it: mark time plus the kind's retention. */
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  /** Why it is not collected yet (marked), or what would hold it if it were marked now (a preview). */
+  deletion: DeletionExplanation;
   /** This resource's versions, newest first, the current one included. */
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -1183,7 +1241,10 @@ export type ResolversTypes = {
   CreateLogicalClusterInput: CreateLogicalClusterInput;
   CreateProjectInput: CreateProjectInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeletionBlocker: ResolverTypeWrapper<DeletionBlockerRecord>;
   DeletionCandidate: ResolverTypeWrapper<DeletionCandidateRecord>;
+  DeletionExplanation: ResolverTypeWrapper<DeletionExplanationRecord>;
+  DeletionReason: DeletionReason;
   DeploymentIntentGroup: ResolverTypeWrapper<ResourceRecord>;
   Employee: ResolverTypeWrapper<RemoteEntity>;
   EmployeeKey: EmployeeKey;
@@ -1246,7 +1307,9 @@ export type ResolversParentTypes = {
   CreateLogicalClusterInput: CreateLogicalClusterInput;
   CreateProjectInput: CreateProjectInput;
   DateTime: Scalars['DateTime']['output'];
+  DeletionBlocker: DeletionBlockerRecord;
   DeletionCandidate: DeletionCandidateRecord;
+  DeletionExplanation: DeletionExplanationRecord;
   DeploymentIntentGroup: ResourceRecord;
   Employee: RemoteEntity;
   EmployeeKey: EmployeeKey;
@@ -1338,6 +1401,7 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterAsOfArgs, 'at'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1360,6 +1424,7 @@ export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType ex
   clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType, RequireFields<ClusterProviderClustersArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterProviderHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1379,6 +1444,7 @@ export type CompositeAppResolvers<ContextType = GraphQLContext, ParentType exten
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<CompositeAppAsOfArgs, 'at'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<CompositeAppHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1402,6 +1468,7 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   compositeApp?: Resolver<ResolversTypes['CompositeApp'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<CompositeProfileDeploymentIntentGroupsArgs, 'first'>>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<CompositeProfileHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1421,11 +1488,29 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeletionBlockerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeletionBlocker'] = ResolversParentTypes['DeletionBlocker']> = {
+  ancestor?: Resolver<Maybe<ResolversTypes['Resource']>, ParentType, ContextType>;
+  approval?: Resolver<Maybe<ResolversTypes['Approval']>, ParentType, ContextType>;
+  descendant?: Resolver<Maybe<ResolversTypes['Resource']>, ParentType, ContextType>;
+  from?: Resolver<Maybe<ResolversTypes['Resource']>, ParentType, ContextType>;
+  path?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['DeletionReason'], ParentType, ContextType>;
+  until?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type DeletionCandidateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeletionCandidate'] = ResolversParentTypes['DeletionCandidate']> = {
   blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<DeletionCandidateBlockersArgs, 'first'>>;
   deleteAfter?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  explanation?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   pinnedBy?: Resolver<Array<ResolversTypes['Approval']>, ParentType, ContextType, RequireFields<DeletionCandidatePinnedByArgs, 'first'>>;
   resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
+};
+
+export type DeletionExplanationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeletionExplanation'] = ResolversParentTypes['DeletionExplanation']> = {
+  blockers?: Resolver<Array<ResolversTypes['DeletionBlocker']>, ParentType, ContextType, RequireFields<DeletionExplanationBlockersArgs, 'first'>>;
+  collectable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  leaseHolder?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  leaseSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentIntentGroup'] = ResolversParentTypes['DeploymentIntentGroup'], FederationReferenceType extends FederationReferenceTypes['DeploymentIntentGroup'] = FederationReferenceTypes['DeploymentIntentGroup']> = {
@@ -1436,6 +1521,7 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   compositeProfile?: Resolver<ResolversTypes['CompositeProfile'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1507,6 +1593,7 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<LogicalClusterAsOfArgs, 'at'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<LogicalClusterHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1536,6 +1623,7 @@ export type MaintenanceRunCountResolvers<ContextType = GraphQLContext, ParentTyp
 
 export type MarkForDeletionResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MarkForDeletionResult'] = ResolversParentTypes['MarkForDeletionResult']> = {
   blockers?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<MarkForDeletionResultBlockersArgs, 'first'>>;
+  explanation?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   marked?: Resolver<Array<ResolversTypes['Resource']>, ParentType, ContextType, RequireFields<MarkForDeletionResultMarkedArgs, 'first'>>;
   resource?: Resolver<ResolversTypes['Resource'], ParentType, ContextType>;
 };
@@ -1568,6 +1656,7 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
   compositeApps?: Resolver<Array<ResolversTypes['CompositeApp']>, ParentType, ContextType, RequireFields<ProjectCompositeAppsArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletion?: Resolver<ResolversTypes['DeletionExplanation'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ProjectHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1668,7 +1757,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   CompositeApp?: CompositeAppResolvers<ContextType>;
   CompositeProfile?: CompositeProfileResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeletionBlocker?: DeletionBlockerResolvers<ContextType>;
   DeletionCandidate?: DeletionCandidateResolvers<ContextType>;
+  DeletionExplanation?: DeletionExplanationResolvers<ContextType>;
   DeploymentIntentGroup?: DeploymentIntentGroupResolvers<ContextType>;
   Employee?: EmployeeResolvers<ContextType>;
   EmployeeRef?: EmployeeRefResolvers<ContextType>;

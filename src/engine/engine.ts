@@ -17,9 +17,10 @@ import { ResourceWriter } from './resources/writer.js';
 import type { RelationshipSchema } from './schema/model.js';
 import type { Logger } from '../logger.js';
 import { Maintenance, type MaintenanceSettings } from '../maintenance/maintenance.js';
-import { describeCandidates, GarbageCollector } from './lifecycle/collector.js';
+import { GarbageCollector } from './lifecycle/collector.js';
+import { candidatesOf, explainDeletion } from './lifecycle/explain.js';
 import { cancelDeletion, markForDeletion } from './lifecycle/marking.js';
-import type { DeletionCandidateRecord, GcReport, MarkResult, PruneReport } from './lifecycle/model.js';
+import type { DeletionCandidateRecord, DeletionExplanationRecord, GcReport, MarkResult, PruneReport } from './lifecycle/model.js';
 import { HistoryPruner, type PruneRule } from './lifecycle/pruner.js';
 import { Approvals } from './approvals/approvals.js';
 import type { ApprovalRecord } from './approvals/model.js';
@@ -70,7 +71,7 @@ export class Engine {
     };
     this.tenancy = new Tenancy(schema);
     this.writer = new ResourceWriter(db, schema, this.rules, new RemoteLinks(this.remote), this.tenancy);
-    this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize);
+    this.collector = new GarbageCollector(db, schema, settings.maintenance.gcBatchSize, (records) => this.explainDeletion(records));
     this.approvals = new Approvals(db, this.remote, this.tenancy);
     this.maintenance = new Maintenance(db, this.collector, new HistoryPruner(db), this.remote, settings.maintenance, log);
   }
@@ -84,8 +85,18 @@ export class Engine {
     return this.approvals.revoke(id, actor);
   }
 
-  markForDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<MarkResult> {
-    return markForDeletion(this.db, this.schema, id, { actor, tenancy: this.tenancy }, this.settings.retentionSeconds);
+  async markForDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<MarkResult> {
+    const marked = await markForDeletion(this.db, this.schema, id, { actor, tenancy: this.tenancy }, this.settings.retentionSeconds);
+    const [explanation] = await this.explainDeletion([marked.resource]);
+    return { ...marked, explanation };
+  }
+
+  /**
+   * Why each resource is not collected yet, or (unmarked) what would stop its deletion, with
+   * the maintenance lease's holder: the one explanation every deletion answer gives.
+   */
+  explainDeletion(records: readonly ResourceRecord[]): Promise<DeletionExplanationRecord[]> {
+    return explainDeletion(this.db, this.schema, records, { lease: () => this.maintenance.gcLeaseHolder() });
   }
 
   cancelDeletion(id: string, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {
@@ -93,9 +104,10 @@ export class Engine {
   }
 
   /** Marked resources the actor may read, oldest mark first, with what keeps each from being collected. */
-  deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED): Promise<DeletionCandidateRecord[]> {
+  async deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED): Promise<DeletionCandidateRecord[]> {
     const only = this.tenancy.andReadable(actor);
-    return this.collector.markedResources(undefined, pageSize(first, 100), only).then((records) => describeCandidates(this.db, this.schema, records, { only }));
+    const records = await this.collector.markedResources(undefined, pageSize(first, 100), only);
+    return candidatesOf(records, await this.explainDeletion(records));
   }
 
   collectGarbage(dryRun: boolean, actor: Actor = UNRESTRICTED): Promise<GcReport> {
@@ -111,7 +123,11 @@ export class Engine {
 
   /** Fresh loaders for one request and one caller: their caches must never outlive it. */
   loaders(actor: Actor = UNRESTRICTED): Loaders {
-    return createLoaders(this.remote, { batching: this.settings.batching, only: this.tenancy.andReadable(actor) });
+    return createLoaders(this.remote, {
+      batching: this.settings.batching,
+      only: this.tenancy.andReadable(actor),
+      explainDeletion: (records) => this.explainDeletion(records),
+    });
   }
 
   create(kind: string, input: Content, actor: Actor = UNRESTRICTED): Promise<ResourceRecord> {

@@ -8,6 +8,7 @@ import type { RemoteEntity } from '../remote/sources/source.js';
 import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
+import type { DeletionExplanationRecord } from './lifecycle/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
 import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
@@ -21,7 +22,10 @@ import { listResources, readPage, type PageOptions } from './resources/page.js';
  * `only` is the caller's tenancy condition: every statement that finds resources by id, parent or
  * reference carries it, so rows of projects the caller may not see are never read.
  */
-export function createLoaders(ctx: RemoteContext, options: { batching: boolean; only?: SqlCondition }) {
+export function createLoaders(
+  ctx: RemoteContext,
+  options: { batching: boolean; only?: SqlCondition; explainDeletion: (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]> },
+) {
   const only = options.only ?? EVERYTHING;
   const db = ctx.db;
   const opts = { batch: options.batching };
@@ -162,6 +166,9 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
   }, (k) => `${k.approvalId}|${k.resourceId}`);
 
+  // Why each resource is not collected (or what would stop its deletion): one explanation for the batch.
+  const deletion = keyed<ResourceRecord, DeletionExplanationRecord>((records) => options.explainDeletion(records), (r) => r.id);
+
   /**
    * What a page read brought along, by field and then resource id, ready for field resolvers to
    * return without a loader round: a reference's target, a list's targets in index order (null
@@ -295,6 +302,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     pin,
     stale,
     snapshots,
+    deletion,
     /**
      * After a write: everything this request read before it is forgotten (every loader's cache,
      * the records and remote records it answers with, the pages' preloaded values), so the fields

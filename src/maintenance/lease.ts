@@ -83,6 +83,13 @@ export class LeaseManager {
     return { holder: row?.holder ?? null, since: row?.acquired_at ?? null, expiresAt: row?.expires_at ?? null };
   }
 
+  /** Who holds the lease now (taken, not released, not expired by the database clock); null when it is free. */
+  async heldNow(name: string): Promise<{ holder: string; since: Timestamp } | null> {
+    const { holder, since, expiresAt } = await this.holderOf(name);
+    if (!holder || !since || !expiresAt) return null;
+    return isFree({ token: 0, expires_at: expiresAt }, await this.db.now()) ? null : { holder, since };
+  }
+
   /**
    * Acquires the named lease if it is free or expired, runs `job`, and releases the lease.
    * Returns `{ ran: false }` at once when another replica holds it. An error from `job` is rethrown

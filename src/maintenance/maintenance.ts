@@ -106,6 +106,11 @@ export class Maintenance {
     return report;
   }
 
+  /** The replica whose garbage collection or pruning run holds the maintenance lease now, and since when. */
+  gcLeaseHolder(): Promise<{ holder: string; since: string } | null> {
+    return this.leases.heldNow(GC_LEASE);
+  }
+
   async pruneHistory(rule: PruneRule, caller: Caller = { subject: null }): Promise<PruneReport> {
     const trigger = this.logTrigger('pruneHistory', caller, { keepLast: rule.keepLast ?? null, olderThan: rule.olderThan ?? null });
     const report = await observed('prune', () => this.exclusive(GC_LEASE, (run) => this.pruner.prune(run, rule)));

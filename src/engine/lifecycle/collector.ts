@@ -2,16 +2,15 @@ import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Db, Tx } from '../../data/db.js';
 import type { HistoryRow, ResourceRow } from '../../data/entities.js';
 import { deleteOrphanRemoteRefs } from '../../remote/orphans.js';
-import type { ApprovalRecord } from '../approvals/model.js';
-import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
-import { EVERYTHING, RESOURCE_COLUMNS, referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
+import type { ResourceRecord } from '../resources/model.js';
+import { EVERYTHING, RESOURCE_COLUMNS, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
 import type { SqlCondition } from '../resources/tenancy.js';
 import type { RelationshipSchema } from '../schema/model.js';
 import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
-import { ancestorBlockers, ancestorsOf, holdingReferencesTo, holdingSql, maxDepth } from './ancestors.js';
+import { ancestorsOf, holdingReferencesTo, holdingSql, maxDepth } from './ancestors.js';
+import { candidatesOf, explainDeletion, type Explain } from './explain.js';
 import { approvalsPinning, referencesFromOutside } from './queries.js';
-import { ancestorsWithin } from './subtree.js';
 import { groupBy } from '../../util/group-by.js';
 import { IDS_NAMED, InterruptedRunError } from './interrupted.js';
 
@@ -50,12 +49,15 @@ async function executeInChunks(tx: Tx, ids: readonly string[], sql: (inList: str
  * more, so after every committed batch no reference points at a missing resource. Candidates that
  * refer to each other in cycles go in batches closed under "refers to" (bounded by the batch size
  * unless one cycle alone is larger: a cycle cannot be split without a dangling reference).
+ * explain.ts applies these same rules, with the same set queries, to say why a resource stays: a
+ * rule changed here must change there (test/deletion-explanation.test.ts compares the two).
  */
 export class GarbageCollector {
   constructor(
     private readonly db: Db,
     private readonly schema: RelationshipSchema,
     private readonly batchSize = DEFAULT_BATCH,
+    private readonly explain: Explain = (records) => explainDeletion(db, schema, records, { lease: () => Promise.resolve(null) }),
   ) {}
 
   async collect(run: FencedWriter, dryRun: boolean): Promise<GcReport> {
@@ -81,7 +83,7 @@ export class GarbageCollector {
         report.deleted = ids.map((i) => i.resource_id);
         report.archived = ids.filter((i) => !this.schema.kind(i.kind).personal).length;
         report.orphanRemoteRefsDeleted = await this.countOrphansAfter(token);
-        report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(token), { markedReferrersBlock: true });
+        report.blocked = await this.describe(await this.markedResources(token));
       } else {
         try {
           await this.deleteInBatches(run, report);
@@ -104,8 +106,13 @@ export class GarbageCollector {
       });
     }
     // After a run, whatever still refers to a marked resource is what holds it, marked or not.
-    if (!dryRun) report.blocked = await describeCandidates(this.db, this.schema, await this.markedResources(), { markedReferrersBlock: true });
+    if (!dryRun) report.blocked = await this.describe(await this.markedResources());
     return report;
+  }
+
+  /** Marked resources left in place, each with the explanation `Resource.deletion` gives. */
+  private async describe(records: ResourceRecord[]): Promise<DeletionCandidateRecord[]> {
+    return candidatesOf(records, await this.explain(records));
   }
 
   /** Drops candidates held from outside the set (directly or through an ancestor), and pinned ones, until nothing changes. */
@@ -318,46 +325,4 @@ export class GarbageCollector {
     );
     return rows.map(toRecord);
   }
-}
-
-/**
- * Why marked resources stay: references into them (by default only from resources that are not
- * marked themselves, which is what blocks a future collection) and approvals in force pinning
- * them or a marked descendant.
- */
-export async function describeCandidates(
-  db: Db,
-  schema: RelationshipSchema,
-  records: ResourceRecord[],
-  options: { markedReferrersBlock?: boolean; only?: SqlCondition } = {},
-): Promise<DeletionCandidateRecord[]> {
-  const ids = records.map((r) => r.id);
-  const only = options.only ?? EVERYTHING;
-  const incoming = await referencesTo(db, ids, only);
-  // The ancestor rule: a reference to an ancestor holds the record too; it is named as a blocker.
-  const viaAncestors = await ancestorBlockers(db, schema, records);
-  // Only referrers the caller may read are named (tenancy), and by default only unmarked ones.
-  const from = [...new Set([...incoming, ...[...viaAncestors.values()].flat()].map((r) => r.fromId))];
-  const referrers = new Map((await resourcesByIds(db, from, '', only)).map((r) => [r.id, r]));
-  const counts = (r: ReferenceRecord) => {
-    const referrer = referrers.get(r.fromId);
-    return referrer !== undefined && (options.markedReferrersBlock === true || referrer.status !== 'MARKED_FOR_DELETION');
-  };
-  const blockers = incoming.filter(counts);
-  const pins = await approvalsPinning(db, ids, only);
-  const pinnedBy = new Map<string, Map<string, ApprovalRecord>>();
-  const ancestors = ancestorsWithin(records);
-  for (const [pinnedId, approvals] of pins) {
-    for (const holder of [pinnedId, ...(ancestors.get(pinnedId) ?? [])]) {
-      const m = pinnedBy.get(holder) ?? new Map();
-      for (const a of approvals) m.set(a.id, a);
-      pinnedBy.set(holder, m);
-    }
-  }
-  return records.map((r) => ({
-    resource: r,
-    deleteAfter: r.deleteAfter!,
-    blockers: [...blockers.filter((b) => b.toId === r.id), ...(viaAncestors.get(r.id) ?? []).filter(counts)],
-    pinnedBy: [...(pinnedBy.get(r.id)?.values() ?? [])],
-  }));
 }

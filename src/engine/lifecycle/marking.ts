@@ -24,7 +24,7 @@ export async function markForDeletion(
   id: string,
   who: { actor: Actor; tenancy: Tenancy },
   retentionOverride?: number,
-): Promise<MarkResult> {
+): Promise<Omit<MarkResult, 'explanation'>> {
   return db.transaction(async (tx) => {
     const [root] = await resourcesByIds(tx, [id], tx.forUpdate);
     const missing = () => notFound(`Resource ${id} does not exist`, { id });
