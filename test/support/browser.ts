@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -10,7 +11,12 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
  */
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOTS = join(PACKAGE_ROOT, 'docs', 'screenshots');
+/**
+ * Where the journeys leave their screenshots: the README's pictures in docs/screenshots when
+ * UPDATE_SCREENSHOTS=1 (`npm run screenshots`), else a temporary folder, so a test run leaves the
+ * work tree as it found it.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(PACKAGE_ROOT, 'docs', 'screenshots') : join(tmpdir(), 'integrity-console-screenshots');
 
 let built: Promise<unknown> | undefined;
 
