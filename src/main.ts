@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { StoreUnavailableError } from './data/store-errors.js';
-import { SchemaFileError } from './engine/schema/load.js';
+import { SchemaFileError } from './model/load.js';
 import { createLogger } from './logger.js';
 import { surviveUnhandledRejections } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { Engine, DEFAULT_MAINTENANCE } from '../src/engine/engine.js';
-import { loadRelationshipSchema } from '../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../src/model/load.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 import { DEMO_EMPLOYEES, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';

@@ -25,9 +25,8 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMPLOYEES_SDL } from '../examples/employees-subgraph/server.js';
-import { buildSchema as buildModel, loadRelationshipSchema, DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
-import type { RelationshipSchema } from '../src/engine/schema/model.js';
-import { ApiAttributeError, mergeApiAttributes, readApiAttributes, type ApiAttributes } from '../src/model/api-attributes.js';
+import { loadRelationshipSchema, parseRelationshipSchema, SchemaFileError } from '../src/model/load.js';
+import type { RelationshipSchema } from '../src/model/model.js';
 import { deriveKindDocument, deriveKindSdl } from '../src/model/derive-sdl.js';
 import { findNameProblems } from '../src/model/name-problems.js';
 import { buildSchema as buildServedSchema, typeDefs } from '../src/server/schema.js';
@@ -198,22 +197,16 @@ function compare(before: GraphQLSchema, after: GraphQLSchema, model: Relationshi
 // (a) The demo domain
 // ---------------------------------------------------------------------------------------------
 
-/** The demo model, and its API attributes: the file's own plus what it must gain (the fixture). */
-function demoDomain(): { model: RelationshipSchema; attributes: ApiAttributes } {
-  return {
-    model: loadRelationshipSchema(),
-    attributes: mergeApiAttributes(
-      readApiAttributes(readJson(DEFAULT_SCHEMA_FILE)),
-      readApiAttributes(readJson(join(FIXTURES, 'demo-api-attributes.json'))),
-    ),
-  };
+/** The demo model: its API attributes are in the file. */
+function demoDomain(): { model: RelationshipSchema } {
+  return { model: loadRelationshipSchema() };
 }
 
 describe('derived per-kind API on the demo relationship schema', () => {
-  const { model, attributes } = demoDomain();
+  const { model } = demoDomain();
   const current = typeDefs();
   const served = buildServedSchema();
-  const derived = deriveKindDocument(model, { shared: current, attributes });
+  const derived = deriveKindDocument(model, { shared: current });
   const shared = withoutDerived(current, derived);
   const combined = subgraph(concatAST([shared, derived]));
 
@@ -290,7 +283,7 @@ describe('derived per-kind API on the demo relationship schema', () => {
   });
 
   it('reports no name problems', () => {
-    expect(findNameProblems(model, shared, attributes)).toEqual([]);
+    expect(findNameProblems(model, shared)).toEqual([]);
   });
 
   it('composes with the shared SDL alone and beside the owner of employees, with no errors and no hints', () => {
@@ -302,7 +295,7 @@ describe('derived per-kind API on the demo relationship schema', () => {
   });
 
   it('is deterministic: the same schema derives the same text', () => {
-    expect(deriveKindSdl(model, { shared: current, attributes })).toBe(print(derived));
+    expect(deriveKindSdl(model, { shared: current })).toBe(print(derived));
   });
 });
 
@@ -312,25 +305,24 @@ describe('derived per-kind API on the demo relationship schema', () => {
 
 const DOCUMENTS_FILE = join(FIXTURES, 'documents.relationships.json');
 
-/** The loader does not know the API attributes yet (its JSON Schema refuses them), so the model is built past that check. */
+/** The second domain through the loader (JSON Schema included), after `edit`. */
 function documentsDomain(edit: (raw: Record<string, unknown>) => void = () => {}) {
   const raw = readJson(DOCUMENTS_FILE);
   edit(raw);
-  const model = buildModel(DOCUMENTS_FILE, raw as unknown as Parameters<typeof buildModel>[1]);
-  return { model, attributes: readApiAttributes(raw) };
+  return { model: parseRelationshipSchema(DOCUMENTS_FILE, raw) };
 }
 
 /** Today's shared SDL without the demo's per-kind parts, with `Approval.resource: Resource!`. */
 function sharedSdl(): DocumentNode {
-  const { model, attributes } = demoDomain();
+  const { model } = demoDomain();
   const current = typeDefs();
-  return approvalOfAnyKind(withoutDerived(current, deriveKindDocument(model, { shared: current, attributes })));
+  return approvalOfAnyKind(withoutDerived(current, deriveKindDocument(model, { shared: current })));
 }
 
 describe('derived per-kind API of a second domain', () => {
   const shared = sharedSdl();
-  const { model, attributes } = documentsDomain();
-  const derived = deriveKindDocument(model, { shared, attributes });
+  const { model } = documentsDomain();
+  const derived = deriveKindDocument(model, { shared });
   const schema = subgraph(concatAST([shared, derived]));
   const fieldsOf = (name: string) => {
     const t = schema.getType(name);
@@ -348,7 +340,7 @@ describe('derived per-kind API of a second domain', () => {
     for (const demo of ['Project', 'Cluster', 'DeploymentIntentGroup', 'Employee', 'EmployeeRef', 'ClusterKey', 'CreateProjectInput']) {
       expect(names.has(demo), demo).toBe(false);
     }
-    expect(findNameProblems(model, shared, attributes)).toEqual([]);
+    expect(findNameProblems(model, shared)).toEqual([]);
   });
 
   it('types content fields from their JSON Schema, with descriptions, references, remote references, children and approval', () => {
@@ -492,8 +484,8 @@ const remoteTypesOf = (raw: Raw) => raw.remoteTypes as Record<string, Raw>;
 describe('name problems', () => {
   const shared = sharedSdl();
   const problems = (edit: (raw: Raw) => void) => {
-    const { model, attributes } = documentsDomain(edit);
-    return findNameProblems(model, shared, attributes).map((p) => `${p.paths.join(' + ')}: ${p.message}`);
+    const { model } = documentsDomain(edit);
+    return findNameProblems(model, shared).map((p) => `${p.paths.join(' + ')}: ${p.message}`);
   };
 
   it('two kinds with one plural: both named, with what to change', () => {
@@ -538,9 +530,10 @@ describe('name problems', () => {
     expect(problems((raw) => (kindsOf(raw).Category.plural = '_entities'))).toEqual([
       '$.kinds.Category.plural: kind Category derives the Query field "_entities", a root field federation reserves: give kind Category another "plural"',
     ]);
-    expect(problems((raw) => (kindsOf(raw).Folder.childrenField = 'sub-folders'))).toEqual([
-      '$.kinds.Folder.childrenField: "sub-folders" cannot be the list on Workspace: a GraphQL name is letters, digits and _, not starting with a digit or "__"',
-    ]);
+    // A name that is not even an identifier is the loader's: the JSON Schema refuses it.
+    expect(() => problems((raw) => (kindsOf(raw).Folder.childrenField = 'sub-folders'))).toThrow(
+      'at $.kinds.Folder.childrenField: must match pattern',
+    );
     const reserved = problems((raw) => {
       kindsOf(raw).Query = { key: 'queryDoc', identity: ['name'], retentionSeconds: 0 };
       kindsOf(raw).PageInfo = { key: 'pageInfo', identity: ['name'], retentionSeconds: 0 };
@@ -563,11 +556,11 @@ describe('name problems', () => {
     ]);
   });
 
-  it('attributes of the wrong shape name their path', () => {
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(ApiAttributeError);
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable: must be true or false');
+  it('attributes of the wrong shape are refused by the loader, naming their path', () => {
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(SchemaFileError);
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable: must be boolean');
     expect(() => documentsDomain((raw) => ((remoteTypesOf(raw).Customer.fieldTypes as Raw).seats = { type: 'bigint' }))).toThrow(
-      'at $.remoteTypes.Customer.fieldTypes.seats.type: must be one of string, id, integer, number, boolean',
+      'at $.remoteTypes.Customer.fieldTypes.seats.type: must be one of ["string","id","integer","number","boolean"]',
     );
   });
 });

@@ -14,7 +14,7 @@ import { listResources } from './resources/page.js';
 import { resourcesByNaturalKeys } from './resources/store.js';
 import { Tenancy } from './resources/tenancy.js';
 import { ResourceWriter } from './resources/writer.js';
-import type { RelationshipSchema } from './schema/model.js';
+import type { RelationshipSchema } from '../model/model.js';
 import type { Logger } from '../logger.js';
 import { Maintenance, type MaintenanceSettings } from '../maintenance/maintenance.js';
 import { describeCandidates, GarbageCollector } from './lifecycle/collector.js';

@@ -1,4 +1,4 @@
-import type { RemoteTypeDef } from '../engine/schema/model.js';
+import type { RemoteTypeDef } from '../model/model.js';
 
 /**
  * Remote entities are checked against their type's columns on every path into the cache (change

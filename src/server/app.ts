@@ -3,7 +3,7 @@ import { StatementLog } from '../data/statement-log.js';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/seed.js';
 import { Engine } from '../engine/engine.js';
-import { loadRelationshipSchema } from '../engine/schema/load.js';
+import { loadRelationshipSchema } from '../model/load.js';
 import type { Logger } from '../logger.js';
 import { ensureDemoClientStore } from '../remote/client-demo.js';
 import { closeSources, createSources } from '../remote/sources/registry.js';

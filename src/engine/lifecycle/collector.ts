@@ -6,7 +6,7 @@ import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
 import { EVERYTHING, RESOURCE_COLUMNS, referencesTo, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
 import type { SqlCondition } from '../resources/tenancy.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
 import { ancestorBlockers, ancestorsOf, holdingReferencesTo, holdingSql, maxDepth } from './ancestors.js';

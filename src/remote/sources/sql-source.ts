@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import { outageReason } from '../../util/outage.js';
 import { hashKey, type RemoteKey } from '../hash.js';
 import { SqliteReader } from './sqlite-reader.js';

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { SCHEMA_DIR } from '../../paths.js';
+import { SCHEMA_DIR } from '../paths.js';
 import type {
   KindDef,
   ReferenceDef,
   RelationshipSchema,
+  RemoteFieldType,
   RemoteTypeDef,
   SourceDef,
 } from './model.js';
@@ -27,11 +28,21 @@ interface RawKind {
   parent?: string;
   identity: string[];
   fields?: Record<string, Record<string, unknown>>;
-  references?: Record<string, { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean }>;
-  remoteReferences?: Record<string, { type: string }>;
+  references?: Record<
+    string,
+    { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean; description?: string; assumedSize?: number }
+  >;
+  remoteReferences?: Record<string, { type: string; description?: string }>;
   retentionSeconds: number;
   personal?: boolean;
   tenant?: boolean;
+  fieldName?: string;
+  plural?: string;
+  writeScope?: string;
+  approvable?: boolean;
+  description?: string;
+  childrenField?: string;
+  assumedSize?: number;
 }
 interface RawSchema {
   sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
@@ -44,13 +55,20 @@ interface RawSchema {
       key: string[];
       columns?: Record<string, string>;
       fields?: string[];
-      fieldTypes?: Record<string, { maxLength?: number; nullable?: boolean }>;
+      fieldTypes?: Record<string, RemoteFieldType>;
+      plural?: string;
+      description?: string;
     }
   >;
   kinds: Record<string, RawKind>;
 }
 
 const DEFAULT_MAX_ITEMS = 100;
+
+/** Drops undefined members: an absent attribute stays absent in the model. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** `/kinds/Widget/parent` → `$.kinds.Widget.parent`, the form people read in messages. */
 export function pointerToPath(pointer: string): string {
@@ -110,6 +128,11 @@ export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): Rela
   } catch (e) {
     throw new SchemaFileError(file, '$', `is not valid JSON: ${(e as Error).message}`);
   }
+  return parseRelationshipSchema(file, data);
+}
+
+/** Validates parsed JSON against relationships.schema.json, then checks and derives the model; `file` names it in errors. */
+export function parseRelationshipSchema(file: string, data: unknown): RelationshipSchema {
   const validate = validator(META_SCHEMA_FILE);
   if (!validate(data)) {
     const { path, problem } = describeAjvError(validate.errors![0]);
@@ -141,7 +164,17 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
     }
     const fields = [...new Set([...t.key, ...(t.fields ?? []), ...Object.keys(columns)])];
     for (const f of Object.keys(t.fieldTypes ?? {})) if (!fields.includes(f)) fail(`${at}.fieldTypes.${f}`, `names no field of ${name}`);
-    remoteTypes.set(name, { name, source: t.source, table: t.table, typename: t.typename ?? name, key: t.key, columns, fields, fieldTypes: t.fieldTypes ?? {} });
+    remoteTypes.set(name, {
+      name,
+      source: t.source,
+      table: t.table,
+      typename: t.typename ?? name,
+      key: t.key,
+      columns,
+      fields,
+      fieldTypes: t.fieldTypes ?? {},
+      ...defined({ plural: t.plural, description: t.description }),
+    });
   }
 
   const rawKinds = raw.kinds;
@@ -204,12 +237,13 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
         scope,
         valueFields,
         holdsSubtree: r.holdsSubtree ?? true,
+        ...defined({ description: r.description, assumedSize: r.assumedSize }),
       });
     }
     const remoteReferences = Object.entries(k.remoteReferences ?? {}).map(([field, r]) => {
       claim(field, `${at}.remoteReferences.${field}`);
       if (!remoteTypes.has(r.type)) fail(`${at}.remoteReferences.${field}.type`, `names unknown remote type "${r.type}"`);
-      return { field, type: r.type };
+      return { field, type: r.type, ...defined({ description: r.description }) };
     });
     kinds.set(name, {
       name,
@@ -223,6 +257,17 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
       personal: k.personal ?? false,
       depth,
       tenantRoot: rawKinds[rootOf(name)].tenant ? rootOf(name) : null,
+      api: {
+        approvable: k.approvable ?? false,
+        ...defined({
+          fieldName: k.fieldName,
+          plural: k.plural,
+          writeScope: k.writeScope,
+          description: k.description,
+          childrenField: k.childrenField,
+          assumedSize: k.assumedSize,
+        }),
+      },
     });
   }
 
