@@ -193,7 +193,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     };
     const small = await approveWith('small', names.slice(0, 3));
     const big = await approveWith('big', names);
-    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { name } pins { resourceId version content remoteSnapshots { entity } } } }`;
+    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { ... on DeploymentIntentGroup { name } } pins { resourceId version content remoteSnapshots { entity } } } }`;
     const a = await s.countedGql(read, { id: small });
     const b = await s.countedGql(read, { id: big });
     expect(a.res.errors).toBeUndefined();

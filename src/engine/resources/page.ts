@@ -58,6 +58,14 @@ export async function listResources(sql: Sql, kind: string, options: PageOptions
   return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
 }
 
+/** How many resources of a kind the list would hold over all its pages (the caller's tenancy condition applied). */
+export async function countResources(sql: Sql, kind: string, keyPrefix: string[] | undefined, only = EVERYTHING): Promise<number> {
+  const { where, params } = pageFilter(kind, { first: 0, keyPrefix }, only);
+  // pageFilter ends with LIMIT's parameter; a count has no LIMIT.
+  const rows = await sql.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM resource WHERE ${where}`, params.slice(0, -1));
+  return Number(rows[0].n);
+}
+
 export interface PageLink {
   resourceId: string;
   path: string;
