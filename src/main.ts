@@ -5,6 +5,7 @@ import { createLogger } from './logger.js';
 import { surviveUnhandledRejections } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
+import { SchemaNameError } from './server/schema.js';
 
 const log = createLogger();
 // Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
@@ -46,7 +47,7 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
+  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

@@ -234,11 +234,14 @@ describe('derived per-kind API on the demo relationship schema', () => {
     expect(q.deploymentIntentGroups.args.map((a) => a.name)).toEqual(['project', 'compositeApp', 'compositeProfile', 'first', 'after']);
     expect(String(q.bankAccounts.type)).toBe('[BankAccount!]!');
     expect(meaningful(q.bankAccounts.astNode)).toEqual(['@requiresScopes(scopes: [["integrity:read"]])', '@shareable']);
-    // Kinds with content get their update; a kind that is nothing but its identity has nothing to update.
+    // Every kind has something to update (the kinds that were only an identity gained a description).
     expect(Object.keys(m).filter((f) => f.startsWith('update')).sort()).toEqual([
       'updateCluster',
+      'updateClusterProvider',
       'updateCompositeApp',
+      'updateCompositeProfile',
       'updateDeploymentIntentGroup',
+      'updateLogicalCluster',
       'updateProject',
     ]);
     expect(meaningful(m.createClusterProvider.astNode)).toEqual(['@requiresScopes(scopes: [["integrity:admin"]])']);

@@ -187,6 +187,7 @@ export type ClusterProvider = Resource & {
   createdAt: Scalars['DateTime']['output'];
   /** Earliest time garbage collection may hard-delete it: mark time plus the kind's retention. */
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  description?: Maybe<Scalars['String']['output']>;
   /** This resource's versions, newest first, the current one included. */
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -312,6 +313,7 @@ export type CompositeProfile = Resource & {
   /** Earliest time garbage collection may hard-delete it: mark time plus the kind's retention. */
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
   deploymentIntentGroups: Array<DeploymentIntentGroup>;
+  description?: Maybe<Scalars['String']['output']>;
   /** This resource's versions, newest first, the current one included. */
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -371,6 +373,7 @@ export type CreateClusterInput = {
 };
 
 export type CreateClusterProviderInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
 };
 
@@ -382,6 +385,7 @@ export type CreateCompositeAppInput = {
 
 export type CreateCompositeProfileInput = {
   compositeApp: Scalars['String']['input'];
+  description?: InputMaybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
   project: Scalars['String']['input'];
 };
@@ -399,6 +403,7 @@ export type CreateDeploymentIntentGroupInput = {
 };
 
 export type CreateLogicalClusterInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
   project: Scalars['String']['input'];
 };
@@ -555,6 +560,7 @@ export type LogicalCluster = Resource & {
   createdAt: Scalars['DateTime']['output'];
   /** Earliest time garbage collection may hard-delete it: mark time plus the kind's retention. */
   deleteAfter?: Maybe<Scalars['DateTime']['output']>;
+  description?: Maybe<Scalars['String']['output']>;
   /** This resource's versions, newest first, the current one included. */
   history: Array<ResourceVersion>;
   id: Scalars['ID']['output'];
@@ -644,8 +650,11 @@ export type Mutation = {
   pruneHistory: PruneHistoryReport;
   revokeApproval: Approval;
   updateCluster: Cluster;
+  updateClusterProvider: ClusterProvider;
   updateCompositeApp: CompositeApp;
+  updateCompositeProfile: CompositeProfile;
   updateDeploymentIntentGroup: DeploymentIntentGroup;
+  updateLogicalCluster: LogicalCluster;
   updateProject: Project;
 };
 
@@ -728,6 +737,13 @@ export type MutationUpdateClusterArgs = {
 };
 
 
+export type MutationUpdateClusterProviderArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateClusterProviderInput;
+};
+
+
 export type MutationUpdateCompositeAppArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -735,10 +751,24 @@ export type MutationUpdateCompositeAppArgs = {
 };
 
 
+export type MutationUpdateCompositeProfileArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateCompositeProfileInput;
+};
+
+
 export type MutationUpdateDeploymentIntentGroupArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateDeploymentIntentGroupInput;
+};
+
+
+export type MutationUpdateLogicalClusterArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateLogicalClusterInput;
 };
 
 
@@ -1198,7 +1228,17 @@ export type UpdateClusterInput = {
 };
 
 /** Omitted fields stay as they are; an explicit null clears. */
+export type UpdateClusterProviderInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Omitted fields stay as they are; an explicit null clears. */
 export type UpdateCompositeAppInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Omitted fields stay as they are; an explicit null clears. */
+export type UpdateCompositeProfileInput = {
   description?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1208,6 +1248,11 @@ export type UpdateDeploymentIntentGroupInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   logicalCluster?: InputMaybe<Scalars['String']['input']>;
   owner?: InputMaybe<EmployeeKey>;
+};
+
+/** Omitted fields stay as they are; an explicit null clears. */
+export type UpdateLogicalClusterInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Omitted fields stay as they are; an explicit null clears. */
@@ -1424,8 +1469,11 @@ export type ResolversTypes = {
   ResourceStatus: ResourceStatus;
   ResourceVersion: ResolverTypeWrapper<VersionRecord>;
   UpdateClusterInput: UpdateClusterInput;
+  UpdateClusterProviderInput: UpdateClusterProviderInput;
   UpdateCompositeAppInput: UpdateCompositeAppInput;
+  UpdateCompositeProfileInput: UpdateCompositeProfileInput;
   UpdateDeploymentIntentGroupInput: UpdateDeploymentIntentGroupInput;
+  UpdateLogicalClusterInput: UpdateLogicalClusterInput;
   UpdateProjectInput: UpdateProjectInput;
 };
 
@@ -1490,8 +1538,11 @@ export type ResolversParentTypes = {
   ResourceReference: ReferenceRecord;
   ResourceVersion: VersionRecord;
   UpdateClusterInput: UpdateClusterInput;
+  UpdateClusterProviderInput: UpdateClusterProviderInput;
   UpdateCompositeAppInput: UpdateCompositeAppInput;
+  UpdateCompositeProfileInput: UpdateCompositeProfileInput;
   UpdateDeploymentIntentGroupInput: UpdateDeploymentIntentGroupInput;
+  UpdateLogicalClusterInput: UpdateLogicalClusterInput;
   UpdateProjectInput: UpdateProjectInput;
 };
 
@@ -1582,6 +1633,7 @@ export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType ex
   clusters?: Resolver<Array<ResolversTypes['Cluster']>, ParentType, ContextType, RequireFields<ClusterProviderClustersArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<ClusterProviderHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1647,6 +1699,7 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<CompositeProfileDeploymentIntentGroupsArgs, 'first'>>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<CompositeProfileHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1757,6 +1810,7 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   asOf?: Resolver<Maybe<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<LogicalClusterAsOfArgs, 'at'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deleteAfter?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ResourceVersion']>, ParentType, ContextType, RequireFields<LogicalClusterHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1805,8 +1859,11 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   pruneHistory?: Resolver<ResolversTypes['PruneHistoryReport'], ParentType, ContextType, Partial<MutationPruneHistoryArgs>>;
   revokeApproval?: Resolver<ResolversTypes['Approval'], ParentType, ContextType, RequireFields<MutationRevokeApprovalArgs, 'id'>>;
   updateCluster?: Resolver<ResolversTypes['Cluster'], ParentType, ContextType, RequireFields<MutationUpdateClusterArgs, 'id' | 'input'>>;
+  updateClusterProvider?: Resolver<ResolversTypes['ClusterProvider'], ParentType, ContextType, RequireFields<MutationUpdateClusterProviderArgs, 'id' | 'input'>>;
   updateCompositeApp?: Resolver<ResolversTypes['CompositeApp'], ParentType, ContextType, RequireFields<MutationUpdateCompositeAppArgs, 'id' | 'input'>>;
+  updateCompositeProfile?: Resolver<ResolversTypes['CompositeProfile'], ParentType, ContextType, RequireFields<MutationUpdateCompositeProfileArgs, 'id' | 'input'>>;
   updateDeploymentIntentGroup?: Resolver<ResolversTypes['DeploymentIntentGroup'], ParentType, ContextType, RequireFields<MutationUpdateDeploymentIntentGroupArgs, 'id' | 'input'>>;
+  updateLogicalCluster?: Resolver<ResolversTypes['LogicalCluster'], ParentType, ContextType, RequireFields<MutationUpdateLogicalClusterArgs, 'id' | 'input'>>;
   updateProject?: Resolver<ResolversTypes['Project'], ParentType, ContextType, RequireFields<MutationUpdateProjectArgs, 'id' | 'input'>>;
 };
 

@@ -151,11 +151,11 @@ export class Engine {
     const first = pageSize(page.first, 100);
     const keyPrefix = this.keyPrefix(def, within);
     // With loaders the page is read with the references it will be asked for, under the loaders' tenancy condition.
-    const records = loaders
-      ? await loaders.page(def, { first, after: page.after, keyPrefix }, include)
-      : await listResources(this.db, def.name, { first, after: page.after, keyPrefix }, this.tenancy.andReadable(actor));
-    // An `after` that is no id of this kind is a mistake, not the end of the list; checked only
-    // when the page is empty, so a page that answered costs no statement more.
+    const at = { first, after: page.after, keyPrefix, afterInList: true };
+    const records = loaders ? await loaders.page(def, at, include) : await listResources(this.db, def.name, at, this.tenancy.andReadable(actor));
+    // An `after` that is no id of this list is a mistake, not the end of the list. The page read
+    // is empty for one (afterInList); only then is it looked at, so a page that answered costs no
+    // statement more.
     if (page.after && records.length === 0 && first > 0) await this.requireListed(def, page.after, keyPrefix);
     return records;
   }

@@ -28,7 +28,7 @@ export interface NameProblem {
 }
 
 interface Claim {
-  /** "kind Folder", "remote type Employee": what a reader recognises. */
+  /** "kind <Name>", "remote type <Name>": what a reader recognises. */
   owner: string;
   path: string;
   /** What the owner could change to free the name. */

@@ -12,6 +12,7 @@ import { superviseChangeFeed } from '../remote/feed/supervisor.js';
 import { collectProcessMetrics, watchBreakers } from '../observability/metrics.js';
 import { currentScope } from '../observability/request-scope.js';
 import { startHttp } from './http.js';
+import { typeDefs } from './schema.js';
 
 export interface App {
   url: string;
@@ -25,6 +26,8 @@ export interface App {
 /** The composition root: schema, stores, engine, HTTP server, background work. */
 export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<App> {
   const schema = loadRelationshipSchema(config.relationshipSchemaFile);
+  // Before any store is touched: a relationship schema whose derived names collide cannot be served.
+  typeDefs(schema);
   const statementLog = new StatementLog(log);
   const db = await Db.open({ url: config.databaseUrl, statementLog, statementTimeoutMs: config.statementTimeoutMs });
   const stops: Array<() => Promise<void>> = [() => db.close()];

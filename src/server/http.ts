@@ -114,7 +114,7 @@ export interface HttpOptions {
 export async function startHttp(engine: Engine, options: HttpOptions): Promise<HttpServer> {
   const app = express();
   const server = createServer(app);
-  const schema = buildSchema();
+  const schema = buildSchema(engine.schema);
   // Before anything executes or compiles: execution counts its objects and keeps the deadline.
   boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);
