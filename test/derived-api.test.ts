@@ -1,7 +1,10 @@
 // The API the relationship schema derives, on the demo domain, as a frontend would use it (issue
 // 18): every kind can be updated, listed under any ancestor and paged as a connection; cursors
 // belong to their list; every remote type can be browsed; approval pins answer typed resources.
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { costModel, estimateCost } from '../src/server/limits/cost.js';
+import { buildSchema } from '../src/server/schema.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 
@@ -115,5 +118,25 @@ describe.each(OPERATIONAL_KINDS)('derived API on %s', (store) => {
     expect(approval.pinned).toEqual({ version: 1, resource: { version: 1, description: 'v1', clusters: [{ name: 'c1' }], logicalCluster: { name: 'lc' } } });
     const now = (await s.ok(`query($g: ID!) { resource(id: $g) { ... on DeploymentIntentGroup { description clusters(first: 5) { name } } } }`, { g: ids.g })).resource;
     expect(now).toEqual({ description: 'v2', clusters: [{ name: 'c2' }] });
+  });
+});
+
+describe('the cost estimate of a connection', () => {
+  const model = costModel(buildSchema());
+  const cost = (query: string) => {
+    const document = parse(query);
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    return estimateCost(model, document, operation, {})!;
+  };
+
+  it('counts edges at the connection\'s first (or its default page), as the plain list counts its items', () => {
+    const page = (first: string) => cost(`{ clustersConnection${first} { totalCount pageInfo { hasNextPage } edges { cursor node { id name } } } }`);
+    const list = (first: string) => cost(`{ clusters${first} { id name } }`);
+    expect(page('(first: 10)')).toBeLessThan(page('(first: 20)'));
+    expect(page('(first: 20)') - page('(first: 10)')).toBe(10 * 5); // edge, cursor, node, id, name
+    expect(list('(first: 20)') - list('(first: 10)')).toBe(10 * 3);
+    expect(page('')).toBe(page('(first: 100)'));
+    // What the edges hold is multiplied by the page, and lists under the nodes by their own pages.
+    expect(cost(`{ clustersConnection(first: 50) { edges { node { referencedBy(first: 100) { path } } } } }`)).toBeGreaterThan(50 * 100);
   });
 });
