@@ -39,6 +39,17 @@ export function entityProblem(type: RemoteTypeDef, entity: unknown, options: { p
       if (declared?.nullable === false) return `${type.name}.${field} must not be null`;
       continue;
     }
+    const scalar = declared?.type ?? 'string';
+    if (scalar === 'integer' || scalar === 'number') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (scalar === 'integer' && !Number.isSafeInteger(v))) {
+        return `${type.name}.${field} must be ${scalar === 'integer' ? 'a whole number' : 'a number'} (got ${typeOf(v)})`;
+      }
+      continue;
+    }
+    if (scalar === 'boolean') {
+      if (typeof v !== 'boolean') return `${type.name}.${field} must be true or false (got ${typeOf(v)})`;
+      continue;
+    }
     if (typeof v !== 'string') return `${type.name}.${field} must be a string (got ${typeOf(v)})`;
     const max = declared?.maxLength ?? DEFAULT_MAX_LENGTH;
     // Characters as the store counts them (code points), not UTF-16 units.
