@@ -523,7 +523,7 @@ describe('name problems', () => {
     ]);
     // A name that is not even an identifier is the loader's: the JSON Schema refuses it.
     expect(() => problems((raw) => (kindsOf(raw).Folder.childrenField = 'sub-folders'))).toThrow(
-      'at $.kinds.Folder.childrenField: must match pattern',
+      /at \$\.kinds\.Folder\.childrenField \(JSON pointer \/kinds\/Folder\/childrenField\): must match pattern/,
     );
     const reserved = problems((raw) => {
       kindsOf(raw).Query = { key: 'queryDoc', identity: ['name'], retentionSeconds: 0 };
@@ -549,9 +549,9 @@ describe('name problems', () => {
 
   it('attributes of the wrong shape are refused by the loader, naming their path', () => {
     expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(SchemaFileError);
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable: must be boolean');
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable (JSON pointer /kinds/Document/approvable): must be boolean');
     expect(() => documentsDomain((raw) => ((remoteTypesOf(raw).Customer.fieldTypes as Raw).seats = { type: 'bigint' }))).toThrow(
-      'at $.remoteTypes.Customer.fieldTypes.seats.type: must be one of ["string","id","integer","number","boolean"]',
+      'at $.remoteTypes.Customer.fieldTypes.seats.type (JSON pointer /remoteTypes/Customer/fieldTypes/seats/type): must be one of ["string","id","integer","number","boolean"]',
     );
   });
 });

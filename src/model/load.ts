@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { SCHEMA_DIR } from '../paths.js';
 import type {
@@ -18,9 +18,17 @@ export class SchemaFileError extends Error {
     readonly path: string,
     readonly problem: string,
   ) {
-    super(`${file}: at ${path}: ${problem}`);
+    super(`${file}: at ${path}${path === '$' ? '' : ` (JSON pointer ${pathToPointer(path)})`}: ${problem}`);
     this.name = 'SchemaFileError';
   }
+}
+
+/** `$.kinds.Widget.parent` → `/kinds/Widget/parent`: the pointer into the file (RFC 6901). */
+export function pathToPointer(path: string): string {
+  const parts: string[] = [];
+  const re = /\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (let m = re.exec(path); m; m = re.exec(path)) parts.push(m[1] ?? m[2] ?? (JSON.parse(m[3]) as string));
+  return parts.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
 interface RawKind {
@@ -102,33 +110,102 @@ function describeAjvError(e: ErrorObject): { path: string; problem: string } {
   return { path: pointerToPath(pointer), problem };
 }
 
-let validatorCache: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } = undefined as never;
-function validator(schemaFile: string) {
-  if (!validatorCache) {
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+const validators = new Map<string, Validator>();
+/** The meta-schema's validator; `part`: for one file of a directory, which may hold no kind of its own. */
+function validator(schemaFile: string, part = false): Validator {
+  const key = `${schemaFile}|${part}`;
+  let v = validators.get(key);
+  if (!v) {
     const ajv = new Ajv({ allErrors: false, strict: false });
-    validatorCache = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')));
+    const meta = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, unknown>;
+    if (part) {
+      meta.required = ['version'];
+      const props = meta.properties as Record<string, Record<string, unknown>>;
+      props.kinds = { ...props.kinds, minProperties: 0 };
+    }
+    validators.set(key, (v = ajv.compile(meta)));
   }
-  return validatorCache;
+  return v;
 }
 
 export const DEFAULT_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.json');
 const META_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.schema.json');
 
-/** Reads, validates and derives the relationship schema; throws SchemaFileError naming file, path and problem. */
-export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
+function readJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new SchemaFileError(file, '$', `cannot be read (${(e as Error).message})`);
   }
-  let data: unknown;
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new SchemaFileError(file, '$', `is not valid JSON: ${(e as Error).message}`);
   }
-  return parseRelationshipSchema(file, data);
+}
+
+/**
+ * Reads, validates and derives the relationship schema: a file, or a directory whose *.json files
+ * (one per service or team; `*.schema.json` skipped) are merged. Throws SchemaFileError naming
+ * the file, the path in it and the problem.
+ */
+export function loadRelationshipSchema(path: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
+  let directory = false;
+  try {
+    directory = statSync(path).isDirectory();
+  } catch (e) {
+    throw new SchemaFileError(path, '$', `cannot be read (${(e as Error).message})`);
+  }
+  if (!directory) return parseRelationshipSchema(path, readJson(path));
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
+    .sort()
+    .map((f) => join(path, f));
+  if (!files.length) throw new SchemaFileError(path, '$', 'is a directory with no .json file: put one relationship schema file (or one per team) in it');
+  return mergeRelationshipSchemas(path, files.map((file) => ({ file, data: readJson(file) })));
+}
+
+const SECTIONS = [
+  ['sources', 'source'],
+  ['remoteTypes', 'remote type'],
+  ['kinds', 'kind'],
+] as const;
+
+/**
+ * One relationship schema from several files: each is validated on its own (it may hold only
+ * sources or remote types), an entry defined in two files is refused naming both, and every
+ * later problem names the file that holds the entry in question.
+ */
+export function mergeRelationshipSchemas(directory: string, parts: ReadonlyArray<{ file: string; data: unknown }>): RelationshipSchema {
+  const merged: RawSchema = { sources: {}, remoteTypes: {}, kinds: {} };
+  const origins = new Map<string, string>();
+  for (const { file, data } of parts) {
+    const validate = validator(META_SCHEMA_FILE, true);
+    if (!validate(data)) {
+      const { path, problem } = describeAjvError(validate.errors![0]);
+      throw new SchemaFileError(file, path, problem);
+    }
+    const raw = data as Partial<RawSchema>;
+    for (const [section, what] of SECTIONS) {
+      for (const [name, entry] of Object.entries(raw[section] ?? {})) {
+        const at = `$.${section}.${name}`;
+        const other = origins.get(`${section}.${name}`);
+        if (other) {
+          throw new SchemaFileError(file, at, `${what} ${name} is defined twice: here and in ${other} at ${pathToPointer(at)}; keep one definition (merge them, or rename one)`);
+        }
+        origins.set(`${section}.${name}`, file);
+        (merged[section] as Record<string, unknown>)[name] = entry;
+      }
+    }
+  }
+  if (Object.keys(merged.kinds).length === 0) throw new SchemaFileError(directory, '$.kinds', 'no file of the directory defines a kind: add one');
+  const fileOf = (path: string) => {
+    const m = /^\$\.(sources|remoteTypes|kinds)\.([A-Za-z0-9_]+)/.exec(path);
+    return (m && origins.get(`${m[1]}.${m[2]}`)) ?? directory;
+  };
+  return buildSchema(directory, merged, fileOf);
 }
 
 /** Validates parsed JSON against relationships.schema.json, then checks and derives the model; `file` names it in errors. */
@@ -142,9 +219,9 @@ export function parseRelationshipSchema(file: string, data: unknown): Relationsh
 }
 
 /** Checks what JSON Schema cannot say (names that must exist, identity chains, cycles) and derives the model. */
-export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
+export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string) => string = () => file): RelationshipSchema {
   const fail = (path: string, problem: string): never => {
-    throw new SchemaFileError(file, path, problem);
+    throw new SchemaFileError(fileOf(path), path, problem);
   };
 
   const sources = new Map<string, SourceDef>();
@@ -273,6 +350,7 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
 
   return {
     file,
+    fileOf,
     kinds,
     remoteTypes,
     sources,

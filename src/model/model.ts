@@ -102,7 +102,10 @@ export interface RemoteFieldType {
 }
 
 export interface RelationshipSchema {
+  /** The file, or the directory of files, it was read from. */
   file: string;
+  /** The file that holds what a path (`$.kinds.Widget...`) names: for a directory, the file of that entry. */
+  fileOf(path: string): string;
   kinds: Map<string, KindDef>;
   remoteTypes: Map<string, RemoteTypeDef>;
   sources: Map<string, SourceDef>;

@@ -6,7 +6,7 @@ import { concatAST, parse, type DocumentNode } from 'graphql';
 import { resolveEntities } from '../../resolvers/entities.js';
 import { resolversFor } from '../../resolvers/index.js';
 import { deriveKindDocument } from '../model/derive-sdl.js';
-import { loadRelationshipSchema } from '../model/load.js';
+import { loadRelationshipSchema, pathToPointer } from '../model/load.js';
 import type { RelationshipSchema } from '../model/model.js';
 import { findNameProblems } from '../model/name-problems.js';
 import { SCHEMA_DIR } from '../paths.js';
@@ -22,10 +22,11 @@ export function sharedTypeDefs(): DocumentNode {
 /** Raised when the relationship schema derives names that cannot coexist; start-up stops with its message. */
 export class SchemaNameError extends Error {
   constructor(
-    readonly file: string,
+    readonly model: RelationshipSchema,
     readonly problems: ReadonlyArray<{ paths: string[]; message: string }>,
   ) {
-    super(`${file}: the derived GraphQL API has names that cannot coexist:\n${problems.map((p) => `  at ${p.paths.join(' and ')}: ${p.message}`).join('\n')}`);
+    const where = (path: string) => `${model.fileOf(path)} at ${path} (JSON pointer ${pathToPointer(path)})`;
+    super(`${model.file}: the derived GraphQL API has names that cannot coexist:\n${problems.map((p) => `  ${p.paths.map(where).join(' and ')}: ${p.message}`).join('\n')}`);
     this.name = 'SchemaNameError';
   }
 }
@@ -34,7 +35,7 @@ export class SchemaNameError extends Error {
 export function typeDefs(model: RelationshipSchema = loadRelationshipSchema()): DocumentNode {
   const shared = sharedTypeDefs();
   const problems = findNameProblems(model, shared);
-  if (problems.length) throw new SchemaNameError(model.file, problems);
+  if (problems.length) throw new SchemaNameError(model, problems);
   return concatAST([shared, deriveKindDocument(model, { shared })]);
 }
 
