@@ -6,6 +6,7 @@ import { surviveUnhandledRejections } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
 import { SchemaNameError } from './server/schema.js';
+import { SchemaEvolutionError } from './engine/evolution.js';
 
 const log = createLogger();
 // Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
@@ -47,7 +48,7 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
+  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

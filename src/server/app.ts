@@ -3,6 +3,7 @@ import { StatementLog } from '../data/statement-log.js';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/seed.js';
 import { Engine } from '../engine/engine.js';
+import { checkStoredData } from '../engine/evolution.js';
 import { loadRelationshipSchema } from '../model/load.js';
 import type { Logger } from '../logger.js';
 import { ensureDemoClientStore } from '../remote/client-demo.js';
@@ -43,6 +44,8 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
   };
   try {
     await db.migrate();
+    // Before anything reads or writes: a schema that would orphan or misread stored rows is refused.
+    await checkStoredData(db, schema, log);
     if (!env.CLIENT_DATABASE_URL && (await ensureDemoClientStore(config.clientDatabaseUrl))) {
       log.info({ url: config.clientDatabaseUrl }, 'created the embedded client store with demo rows');
     }
