@@ -76,6 +76,7 @@ export function derivedResolvers(schema: RelationshipSchema): DerivedResolvers {
       return ctx.engine.connection(K, { first: args.first, after: args.after }, ancestorsOf(kind, args), ctx.loaders, {
         include: nodes,
         totalCount: selected.has('totalCount'),
+        page: selected.has('edges') || selected.has('pageInfo'),
       });
     });
     out.mutation[n.create] = field<{ input: unknown }>(({ input }, ctx) => ctx.engine.create(K, content(input), ctx.actor));

@@ -75,8 +75,16 @@ describe.each(OPERATIONAL_KINDS)('derived API on %s', (store) => {
     expect([...p1.edges, ...p2.edges].map((e: { node: { id: string } }) => e.node.id)).toEqual(plain);
     const p3 = (await s.ok(q, { after: p2.pageInfo.endCursor })).clustersConnection;
     expect(p3).toEqual({ totalCount: 3, edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
-    // totalCount alone reads no page.
-    expect((await s.ok(`{ projectsConnection { totalCount } }`)).projectsConnection.totalCount).toBe(2);
+    // totalCount alone reads no page: one statement.
+    const counted = await s.countedGql(`{ projectsConnection { totalCount } }`);
+    expect(counted.res.data).toEqual({ projectsConnection: { totalCount: 2 } });
+    expect(counted.statements).toHaveLength(1);
+    // A page costs the same statements whatever its size, references and parents included.
+    const deep = (first: number) =>
+      s.countedGql(`{ clustersConnection(first: ${first}) { totalCount edges { node { name provider { name } referencedBy(first: 5) { path } } } } }`);
+    const [one, all] = [await deep(1), await deep(4)];
+    expect(all.res.errors).toBeUndefined();
+    expect(all.statements.length).toBe(one.statements.length);
   });
 
   it('refuses an after that is not a cursor of this list, and a plain list refuses an unknown after', async () => {

@@ -163,14 +163,15 @@ export class Engine {
   /**
    * A page of a kind as a connection: opaque cursors bound to this list (a foreign `after` is
    * BAD_USER_INPUT), `hasNextPage` from one item read past the page, and `totalCount` (one
-   * COUNT statement, only when asked for). `include` as for `list`.
+   * COUNT statement, only when asked for). `include` as for `list`; `page`: whether edges or
+   * pageInfo are asked for.
    */
   async connection(
     kind: string,
     page: { first?: number | null; after?: string | null },
     within: Record<string, unknown> | undefined,
     loaders: Loaders,
-    options: { include: ReadonlySet<string>; totalCount: boolean },
+    options: { include: ReadonlySet<string>; totalCount: boolean; page: boolean },
   ): Promise<ConnectionPage<ResourceRecord>> {
     const def = this.schema.kind(kind);
     const first = pageSize(page.first, 100);
@@ -178,7 +179,8 @@ export class Engine {
     const scope = { kind: def.name, keyPrefix: keyPrefix ?? [] };
     const after = page.after ? decodeCursor(scope, page.after) : null;
     const [read, total] = await Promise.all([
-      loaders.page(def, { first: first + 1, after, keyPrefix }, options.include),
+      // Asked only for totalCount: no page to read.
+      options.page ? loaders.page(def, { first: first + 1, after, keyPrefix }, options.include) : Promise.resolve([]),
       options.totalCount ? countResources(this.db, def.name, keyPrefix, loaders.only) : Promise.resolve(null),
     ]);
     return connectionOf(scope, read, first, total);
