@@ -1,5 +1,5 @@
 import type { ApprovalPinResolvers, ApprovalResolvers } from './__generated__/resolvers-types.js';
-import { firstOf } from './support.js';
+import { firstOf, pinnedResource } from './support.js';
 
 export const Approval: ApprovalResolvers = {
   resource: async (a, _, ctx) => {
@@ -13,5 +13,6 @@ export const Approval: ApprovalResolvers = {
 };
 
 export const ApprovalPin: ApprovalPinResolvers = {
+  resource: pinnedResource,
   remoteSnapshots: async (p, args, ctx) => firstOf(await ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }), args, ctx),
 };

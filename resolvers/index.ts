@@ -1,39 +1,27 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { anyResource } from './support.js';
-import { Cluster, ClusterProvider, CompositeApp, CompositeProfile, DeploymentIntentGroup, LogicalCluster, Project } from './kinds.js';
+import { derivedResolvers } from './kinds.js';
 import { Approval, ApprovalPin } from './approvals.js';
 import { DeletionBlocker, DeletionCandidate, DeletionExplanation, GarbageCollectionReport, MarkForDeletionResult } from './lifecycle.js';
 import { IntegrityOverview } from './console.js';
-import { Mutation } from './mutation.js';
+import { mutationResolvers } from './mutation.js';
 import { Query } from './query.js';
-import { BankAccountRef, EmployeeRef, RemoteReference } from './remote.js';
-import { BankAccount, Employee } from './remote-entities.js';
+import { RemoteReference } from './remote.js';
 import { DateTime, JSONScalar } from './scalars.js';
+import type { RelationshipSchema } from '../src/model/model.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
 import type { GraphQLContext } from './context.js';
 
-export const resolvers: Resolvers = {
+/** Resolvers of the shared types; the kinds' and remote types' are added from the relationship schema. */
+const shared: Resolvers = {
   DateTime,
   JSON: JSONScalar,
-  Query,
-  Mutation,
-  Resource: { __resolveReference: anyResource, __resolveType: (r) => r.kind as ResourceRecord['kind'] as never },
+  Resource: { __resolveReference: anyResource, __resolveType: (r) => r.kind as never },
   ResourceReference: {
     from: (ref, _, ctx: GraphQLContext) => ctx.loaders.resource.load(ref.fromId).then(must(ref.fromId)),
     to: (ref, _, ctx: GraphQLContext) => ctx.loaders.resource.load(ref.toId).then(must(ref.toId)),
   },
-  Project,
-  CompositeApp,
-  CompositeProfile,
-  DeploymentIntentGroup,
-  LogicalCluster,
-  ClusterProvider,
-  Cluster,
   RemoteReference,
-  EmployeeRef,
-  BankAccountRef,
-  Employee,
-  BankAccount,
   Approval,
   ApprovalPin,
   MarkForDeletionResult,
@@ -43,6 +31,17 @@ export const resolvers: Resolvers = {
   GarbageCollectionReport,
   IntegrityOverview,
 };
+
+/** Every resolver of the subgraph for this relationship schema. */
+export function resolversFor(schema: RelationshipSchema): Resolvers {
+  const derived = derivedResolvers(schema);
+  return {
+    ...(derived.types as Resolvers),
+    ...shared,
+    Query: { ...Query, ...derived.query },
+    Mutation: mutationResolvers(derived.mutation),
+  };
+}
 
 const must = (id: string) => (r: ResourceRecord | null) => {
   if (!r) throw new Error(`resource ${id} vanished while the request ran`);

@@ -1,4 +1,3 @@
-import type { BankAccountResolvers, EmployeeResolvers } from './__generated__/resolvers-types.js';
 import { hashKey, type RemoteKey } from '../src/remote/hash.js';
 import type { RemoteEntity } from '../src/remote/sources/source.js';
 import type { GraphQLContext } from './context.js';
@@ -15,12 +14,13 @@ function keyOf(ctx: GraphQLContext, typeName: string, value: Record<string, unkn
 }
 
 /** Federation lookup of a remote entity by its remote key, through the remote_ref cache (reader.ts). */
-const remoteEntityOf = (typeName: string) => (ref: Record<string, unknown>, ctx: GraphQLContext) => {
+export const remoteEntityOf = (typeName: string) => (ref: Record<string, unknown>, ctx: GraphQLContext) => {
   const key = keyOf(ctx, typeName, ref);
   return key ? ctx.loaders.remoteEntity.load({ entityType: typeName, hashKey: hashKey(key), key }) : Promise.resolve(null);
 };
 
-const referencedBy = (typeName: string) => async (entity: RemoteEntity, args: { first?: number | null }, ctx: GraphQLContext) => {
+/** The documents whose remote references point at this entity, their first `first`. */
+export const referencedByRemote = (typeName: string) => async (entity: RemoteEntity, args: { first?: number | null }, ctx: GraphQLContext) => {
   const key = keyOf(ctx, typeName, entity);
   if (!key) return [];
   const all = await ctx.loaders.referrersOfRemote.load({ entityType: typeName, hashKey: hashKey(key) });
@@ -30,14 +30,4 @@ const referencedBy = (typeName: string) => async (entity: RemoteEntity, args: { 
     const r = from[i];
     return r && !(r instanceof Error) ? [{ from: r, path: l.path }] : [];
   });
-};
-
-export const Employee: EmployeeResolvers = {
-  __resolveReference: remoteEntityOf('Employee'),
-  referencedBy: referencedBy('Employee'),
-};
-
-export const BankAccount: BankAccountResolvers = {
-  __resolveReference: remoteEntityOf('BankAccount'),
-  referencedBy: referencedBy('BankAccount'),
 };

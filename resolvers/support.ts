@@ -1,5 +1,6 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { naturalKeyText } from '../src/engine/resources/content.js';
+import type { PinRecord } from '../src/engine/approvals/model.js';
 import type { ResourceRecord } from '../src/engine/resources/model.js';
 import type { RemoteRefRecord } from '../src/remote/remote-ref-store.js';
 import type { GraphQLContext } from './context.js';
@@ -24,17 +25,22 @@ export const resourceFields = {
   naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),
 };
 
-/** The fields a list's items are asked for (through fragments too): what the page read brings along. */
-export function selectedFields(info: GraphQLResolveInfo): Set<string> {
+/**
+ * The fields a list's items are asked for (through fragments too): what the page read brings
+ * along. `path` descends first (a connection's `edges`, then `node`).
+ */
+export function selectedFields(info: GraphQLResolveInfo, path: readonly string[] = []): Set<string> {
   const out = new Set<string>();
-  const visit = (set: SelectionSetNode | undefined) => {
+  const visit = (set: SelectionSetNode | undefined, depth: number) => {
     for (const s of set?.selections ?? []) {
-      if (s.kind === Kind.FIELD) out.add(s.name.value);
-      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet);
-      else visit(info.fragments[s.name.value]?.selectionSet);
+      if (s.kind === Kind.FIELD) {
+        if (depth === path.length) out.add(s.name.value);
+        else if (s.name.value === path[depth]) visit(s.selectionSet, depth + 1);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet, depth);
+      else visit(info.fragments[s.name.value]?.selectionSet, depth);
     }
   };
-  for (const node of info.fieldNodes) visit(node.selectionSet);
+  for (const node of info.fieldNodes) visit(node.selectionSet, 0);
   return out;
 }
 
@@ -63,9 +69,9 @@ export const entityOfKind =
 export const anyResource = (ref: Record<string, unknown>, ctx: GraphQLContext): Promise<ResourceRecord | null> =>
   typeof ref.id === 'string' ? ctx.loaders.resource.load(ref.id) : byNaturalKeyText(ctx, ref.kind, ref.naturalKey);
 
-export const contentString = (field: string) => (r: ResourceRecord) => (r.content[field] as string | undefined) ?? null;
-
-export const contentList = (field: string) => (r: ResourceRecord) => (r.content[field] as string[] | undefined) ?? [];
+/** A content field: a list answers [] when unset (its type is never null), a single value null. */
+export const contentValue = (field: string, list: boolean) =>
+  list ? (r: ResourceRecord) => (r.content[field] as unknown[] | undefined) ?? [] : (r: ResourceRecord) => r.content[field] ?? null;
 
 export const parentOf = async (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
   const parent = r.parentId ? await ctx.loaders.resource.load(r.parentId) : null;
@@ -76,8 +82,33 @@ export const parentOf = async (r: ResourceRecord, _: unknown, ctx: GraphQLContex
 export const childrenOfKind = (kind: string) => (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
   ctx.loaders.children.load({ parentId: r.id, kind, first: ctx.engine.nestedPage(args.first) });
 
+/** A resource as an approval pinned it: its record with the pinned version and content. */
+interface PinnedResource extends ResourceRecord {
+  pinned: true;
+}
+const isPinned = (r: ResourceRecord): r is PinnedResource => (r as Partial<PinnedResource>).pinned === true;
+
+/** The pin's resource typed as its kind, its fields as of the pinned version; null once collected. */
+export const pinnedResource = async (p: PinRecord, _: unknown, ctx: GraphQLContext): Promise<PinnedResource | null> => {
+  const r = await ctx.loaders.resource.load(p.resourceId);
+  if (!r) return null;
+  const { id, kind, naturalKey, name, parentId, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy } = r;
+  return { id, kind, naturalKey, name, parentId, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy, content: p.content, version: p.version, pinned: true };
+};
+
+/**
+ * The targets a pinned resource's content names in `field`, by natural key (the reference index
+ * holds only today's references), in list order; a target since collected is left out.
+ */
+async function pinnedTargets(r: PinnedResource, field: string, ctx: GraphQLContext): Promise<ResourceRecord[]> {
+  const planned = ctx.engine.rules.bodyReferences(ctx.engine.schema.kind(r.kind), r.content).filter((p) => p.path === field || p.path.startsWith(`${field}[`));
+  const targets = await Promise.all(planned.map((p) => ctx.loaders.resourceByNaturalKey.load({ kind: p.kind, naturalKey: p.naturalKey })));
+  return targets.filter((t): t is ResourceRecord => t !== null);
+}
+
 /** A single reference of the body, through the reference index (or as the page read brought it). */
 export const referenceAt = (path: string) => (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => {
+  if (isPinned(r)) return pinnedTargets(r, path, ctx).then((t) => t[0] ?? null);
   const preloaded = ctx.loaders.preloaded.get(path)?.get(r.id);
   if (preloaded !== undefined) return preloaded as ResourceRecord | null;
   return ctx.loaders.referencesOut.load(r.id).then((refs) => {
@@ -100,6 +131,7 @@ export const referencesAt = (field: string) => {
   };
   return (r: ResourceRecord, args: Page, ctx: GraphQLContext) => {
     const first = ctx.engine.nestedPage(args.first);
+    if (isPinned(r)) return pinnedTargets(r, field, ctx).then((t) => t.slice(0, first));
     const preloaded = ctx.loaders.preloaded.get(field)?.get(r.id) as (ResourceRecord | null)[] | undefined;
     if (preloaded === undefined) return load(r, first, ctx);
     // Most lists are short and wholly readable: returned as they are, without two copies per row.

@@ -1,10 +1,12 @@
 import { ConfigError, loadConfig } from './config.js';
 import { StoreUnavailableError } from './data/store-errors.js';
-import { SchemaFileError } from './engine/schema/load.js';
+import { SchemaFileError } from './model/load.js';
 import { createLogger } from './logger.js';
 import { surviveUnhandledRejections } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
+import { SchemaNameError } from './server/schema.js';
+import { SchemaEvolutionError } from './engine/evolution.js';
 
 const log = createLogger();
 // Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
@@ -46,7 +48,7 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
+  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { countStatements } from '../src/data/statement-log.js';
 import { DEFAULT_MAINTENANCE, Engine } from '../src/engine/engine.js';
-import { buildSchema } from '../src/engine/schema/load.js';
+import { buildSchema } from '../src/model/load.js';
 import { OPERATIONAL_KINDS, tempOperationalStore, type TempStore } from './support/stores.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { Engine, DEFAULT_MAINTENANCE } from '../src/engine/engine.js';
-import { loadRelationshipSchema } from '../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../src/model/load.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
 import { DEMO_EMPLOYEES, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';
@@ -194,7 +194,7 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     };
     const small = await approveWith('small', names.slice(0, 3));
     const big = await approveWith('big', names);
-    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { name } pins(first: 100) { resourceId version content remoteSnapshots(first: 5) { entity } } } }`;
+    const read = `query($id: ID!) { approval(id: $id) { id stale approvedAt resource { ... on DeploymentIntentGroup { name } } pins(first: 100) { resourceId version content remoteSnapshots(first: 5) { entity } } } }`;
     const a = await s.countedGql(read, { id: small });
     const b = await s.countedGql(read, { id: big });
     expect(a.res.errors).toBeUndefined();

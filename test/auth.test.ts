@@ -29,15 +29,29 @@ describe('access rules written in the SDL', () => {
     expect(rules.entity('Resource')?.length).toBe(7);
   });
 
-  it('every list of objects takes `first`, so the cost estimate can bound it', () => {
+  it('every list of objects takes `first` (or is sized by the `first` of the connection above it), so the cost estimate can bound it', () => {
     const unpaged: string[] = [];
+    // A connection's `edges`: `@listSize(slicingArguments: ["first"], sizedFields: ["edges"])` on the field that returns it.
+    const sized = new Set<string>();
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type)) continue;
+      for (const f of Object.values(type.getFields())) {
+        const listSize = f.astNode?.directives?.find((d) => d.name.value === 'listSize');
+        const arg = listSize?.arguments?.find((a) => a.name.value === 'sizedFields');
+        if (arg?.value.kind === 'ListValue' && f.args.some((a) => a.name === 'first')) {
+          for (const v of arg.value.values) if (v.kind === 'StringValue') sized.add(`${getNamedType(f.type).name}.${v.value}`);
+        }
+      }
+    }
     for (const type of Object.values(schema.getTypeMap())) {
       if (!isObjectType(type) || type.name.startsWith('_')) continue;
       for (const f of Object.values(type.getFields())) {
         const listed = isListType(getNullableType(f.type));
-        if (listed && isObjectType(getNamedType(f.type)) && !f.args.some((a) => a.name === 'first')) unpaged.push(`${type.name}.${f.name}`);
+        const at = `${type.name}.${f.name}`;
+        if (listed && isObjectType(getNamedType(f.type)) && !f.args.some((a) => a.name === 'first') && !sized.has(at)) unpaged.push(at);
       }
     }
+    expect(sized.size).toBeGreaterThan(0);
     expect(unpaged.filter((f) => f !== 'Query._entities')).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from 'prom-client';
 import { DomainError } from '../src/engine/errors.js';
-import type { RemoteTypeDef } from '../src/engine/schema/model.js';
+import type { RemoteTypeDef } from '../src/model/model.js';
 import { MalformedChangeEventError, parseDebezium, typesByTableOf, type RemoteChangeEvent } from '../src/remote/feed/events.js';
 import { startChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../src/remote/feed/index.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { DEFAULT_MAINTENANCE, Engine } from '../src/engine/engine.js';
 import type { DeletionExplanationRecord } from '../src/engine/lifecycle/model.js';
-import { buildSchema } from '../src/engine/schema/load.js';
+import { buildSchema } from '../src/model/load.js';
 import { LeaseManager } from '../src/maintenance/lease.js';
 import { mulberry32 } from './support/gc-random.js';
 import { startTestServer, type TestServer } from './support/server.js';

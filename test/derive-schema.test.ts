@@ -1,6 +1,7 @@
-// The per-kind API derived from the relationship schema (issue 18, first step): on the demo it
-// keeps every operation today's hand-written SDL serves; on a second domain written only as JSON
-// it derives the names and types the relationship schema implies; colliding names are reported.
+// The per-kind API derived from the relationship schema (issue 18): on the demo it keeps every
+// operation the hand-written SDL served before (test/fixtures/derive/demo-before-issue18.graphql,
+// printed just before the derivation replaced it); on a second domain written only as JSON it
+// derives the names and types the relationship schema implies; colliding names are reported.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
@@ -25,12 +26,11 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMPLOYEES_SDL } from '../examples/employees-subgraph/server.js';
-import { buildSchema as buildModel, loadRelationshipSchema, DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
-import type { RelationshipSchema } from '../src/engine/schema/model.js';
-import { ApiAttributeError, mergeApiAttributes, readApiAttributes, type ApiAttributes } from '../src/model/api-attributes.js';
+import { loadRelationshipSchema, parseRelationshipSchema, SchemaFileError } from '../src/model/load.js';
+import type { RelationshipSchema } from '../src/model/model.js';
 import { deriveKindDocument, deriveKindSdl } from '../src/model/derive-sdl.js';
 import { findNameProblems } from '../src/model/name-problems.js';
-import { buildSchema as buildServedSchema, typeDefs } from '../src/server/schema.js';
+import { buildSchema as buildServedSchema, sharedTypeDefs, typeDefs } from '../src/server/schema.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'derive');
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -53,25 +53,6 @@ function definitions(doc: DocumentNode) {
     } else types.add(name);
   }
   return { types, roots };
-}
-
-/** `current` without the types and root fields `derived` defines: what stays hand-written. */
-function withoutDerived(current: DocumentNode, derived: DocumentNode): DocumentNode {
-  const { types, roots } = definitions(derived);
-  const kept: DefinitionNode[] = [];
-  for (const d of current.definitions) {
-    const name = definedName(d);
-    if (name && types.has(name)) continue;
-    if ((d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION) && (name === 'Query' || name === 'Mutation')) {
-      kept.push({ ...d, fields: (d.fields ?? []).filter((f) => !roots[name].has(f.name.value)) });
-    } else kept.push(d);
-  }
-  return { kind: Kind.DOCUMENT, definitions: kept };
-}
-
-/** `Approval.resource` as api-contract.graphql has it (`Resource!`): the shared SDL must not name a demo kind. */
-function approvalOfAnyKind(shared: DocumentNode): DocumentNode {
-  return parse(print(shared).replace(/(type Approval[^{]*\{[^}]*?resource: )DeploymentIntentGroup!/, '$1Resource!'));
 }
 
 const subgraph = (doc: DocumentNode) => buildSubgraphSchema([{ typeDefs: doc }]);
@@ -198,26 +179,30 @@ function compare(before: GraphQLSchema, after: GraphQLSchema, model: Relationshi
 // (a) The demo domain
 // ---------------------------------------------------------------------------------------------
 
-/** The demo model, and its API attributes: the file's own plus what it must gain (the fixture). */
-function demoDomain(): { model: RelationshipSchema; attributes: ApiAttributes } {
-  return {
-    model: loadRelationshipSchema(),
-    attributes: mergeApiAttributes(
-      readApiAttributes(readJson(DEFAULT_SCHEMA_FILE)),
-      readApiAttributes(readJson(join(FIXTURES, 'demo-api-attributes.json'))),
-    ),
-  };
+/** The demo model: its API attributes are in the file. */
+function demoDomain(): { model: RelationshipSchema } {
+  return { model: loadRelationshipSchema() };
 }
 
-describe('derived per-kind API on the demo relationship schema', () => {
-  const { model, attributes } = demoDomain();
-  const current = typeDefs();
-  const served = buildServedSchema();
-  const derived = deriveKindDocument(model, { shared: current, attributes });
-  const shared = withoutDerived(current, derived);
-  const combined = subgraph(concatAST([shared, derived]));
+/** The served API before the derivation replaced the hand-written per-kind SDL. */
+const BEFORE = join(FIXTURES, 'demo-before-issue18.graphql');
+const COMMITTED_SDL = join(import.meta.dirname, '..', 'schema', 'generated', 'subgraph.graphql');
 
-  it('defines every per-kind type and root field the served schema has, so the hand-written copies can go', () => {
+describe('derived per-kind API on the demo relationship schema', () => {
+  const { model } = demoDomain();
+  const served = buildSubgraphSchema([{ typeDefs: parse(readFileSync(BEFORE, 'utf8')) }]);
+  const current = sharedTypeDefs();
+  const derived = deriveKindDocument(model, { shared: current });
+  const shared = current;
+  const combined = buildServedSchema();
+
+  it('is what the subgraph serves, and the committed schema/generated/subgraph.graphql is its print', () => {
+    expect(print(typeDefs())).toBe(print(concatAST([shared, derived])));
+    const committed = readFileSync(COMMITTED_SDL, 'utf8');
+    expect(committed === `${printSubgraphSchema(combined)}\n`, 'schema/generated/subgraph.graphql is out of date: run npm run schema:write && npm run codegen').toBe(true);
+  });
+
+  it('defines every per-kind type and root field the hand-written SDL had', () => {
     const items = perKind(served, model);
     const { types, roots } = definitions(derived);
     // Today's per-kind API, by the relationship schema's names: the comparison below covers all of it.
@@ -229,7 +214,7 @@ describe('derived per-kind API on the demo relationship schema', () => {
     expect(items.mutation.filter((f) => !roots.Mutation.has(f))).toEqual([]);
   });
 
-  it('types every per-kind field, argument, input and operation of the served schema as it is served today', () => {
+  it('types every per-kind field, argument, input and operation as the hand-written SDL did', () => {
     const diff = compare(served, combined, model);
     expect(diff.incompatible).toEqual([]);
     // The one widening: a list's ancestor identity is optional (every ancestor may be given, none must).
@@ -249,11 +234,14 @@ describe('derived per-kind API on the demo relationship schema', () => {
     expect(q.deploymentIntentGroups.args.map((a) => a.name)).toEqual(['project', 'compositeApp', 'compositeProfile', 'first', 'after']);
     expect(String(q.bankAccounts.type)).toBe('[BankAccount!]!');
     expect(meaningful(q.bankAccounts.astNode)).toEqual(['@requiresScopes(scopes: [["integrity:read"]])', '@shareable']);
-    // Kinds with content get their update; a kind that is nothing but its identity has nothing to update.
+    // Every kind has something to update (the kinds that were only an identity gained a description).
     expect(Object.keys(m).filter((f) => f.startsWith('update')).sort()).toEqual([
       'updateCluster',
+      'updateClusterProvider',
       'updateCompositeApp',
+      'updateCompositeProfile',
       'updateDeploymentIntentGroup',
+      'updateLogicalCluster',
       'updateProject',
     ]);
     expect(meaningful(m.createClusterProvider.astNode)).toEqual(['@requiresScopes(scopes: [["integrity:admin"]])']);
@@ -290,7 +278,7 @@ describe('derived per-kind API on the demo relationship schema', () => {
   });
 
   it('reports no name problems', () => {
-    expect(findNameProblems(model, shared, attributes)).toEqual([]);
+    expect(findNameProblems(model, shared)).toEqual([]);
   });
 
   it('composes with the shared SDL alone and beside the owner of employees, with no errors and no hints', () => {
@@ -302,7 +290,7 @@ describe('derived per-kind API on the demo relationship schema', () => {
   });
 
   it('is deterministic: the same schema derives the same text', () => {
-    expect(deriveKindSdl(model, { shared: current, attributes })).toBe(print(derived));
+    expect(deriveKindSdl(model, { shared: current })).toBe(print(derived));
   });
 });
 
@@ -312,25 +300,20 @@ describe('derived per-kind API on the demo relationship schema', () => {
 
 const DOCUMENTS_FILE = join(FIXTURES, 'documents.relationships.json');
 
-/** The loader does not know the API attributes yet (its JSON Schema refuses them), so the model is built past that check. */
+/** The second domain through the loader (JSON Schema included), after `edit`. */
 function documentsDomain(edit: (raw: Record<string, unknown>) => void = () => {}) {
   const raw = readJson(DOCUMENTS_FILE);
   edit(raw);
-  const model = buildModel(DOCUMENTS_FILE, raw as unknown as Parameters<typeof buildModel>[1]);
-  return { model, attributes: readApiAttributes(raw) };
+  return { model: parseRelationshipSchema(DOCUMENTS_FILE, raw) };
 }
 
-/** Today's shared SDL without the demo's per-kind parts, with `Approval.resource: Resource!`. */
-function sharedSdl(): DocumentNode {
-  const { model, attributes } = demoDomain();
-  const current = typeDefs();
-  return approvalOfAnyKind(withoutDerived(current, deriveKindDocument(model, { shared: current, attributes })));
-}
+/** The hand-written shared SDL: no demo kind in it. */
+const sharedSdl = (): DocumentNode => sharedTypeDefs();
 
 describe('derived per-kind API of a second domain', () => {
   const shared = sharedSdl();
-  const { model, attributes } = documentsDomain();
-  const derived = deriveKindDocument(model, { shared, attributes });
+  const { model } = documentsDomain();
+  const derived = deriveKindDocument(model, { shared });
   const schema = subgraph(concatAST([shared, derived]));
   const fieldsOf = (name: string) => {
     const t = schema.getType(name);
@@ -348,7 +331,7 @@ describe('derived per-kind API of a second domain', () => {
     for (const demo of ['Project', 'Cluster', 'DeploymentIntentGroup', 'Employee', 'EmployeeRef', 'ClusterKey', 'CreateProjectInput']) {
       expect(names.has(demo), demo).toBe(false);
     }
-    expect(findNameProblems(model, shared, attributes)).toEqual([]);
+    expect(findNameProblems(model, shared)).toEqual([]);
   });
 
   it('types content fields from their JSON Schema, with descriptions, references, remote references, children and approval', () => {
@@ -492,8 +475,8 @@ const remoteTypesOf = (raw: Raw) => raw.remoteTypes as Record<string, Raw>;
 describe('name problems', () => {
   const shared = sharedSdl();
   const problems = (edit: (raw: Raw) => void) => {
-    const { model, attributes } = documentsDomain(edit);
-    return findNameProblems(model, shared, attributes).map((p) => `${p.paths.join(' + ')}: ${p.message}`);
+    const { model } = documentsDomain(edit);
+    return findNameProblems(model, shared).map((p) => `${p.paths.join(' + ')}: ${p.message}`);
   };
 
   it('two kinds with one plural: both named, with what to change', () => {
@@ -538,9 +521,10 @@ describe('name problems', () => {
     expect(problems((raw) => (kindsOf(raw).Category.plural = '_entities'))).toEqual([
       '$.kinds.Category.plural: kind Category derives the Query field "_entities", a root field federation reserves: give kind Category another "plural"',
     ]);
-    expect(problems((raw) => (kindsOf(raw).Folder.childrenField = 'sub-folders'))).toEqual([
-      '$.kinds.Folder.childrenField: "sub-folders" cannot be the list on Workspace: a GraphQL name is letters, digits and _, not starting with a digit or "__"',
-    ]);
+    // A name that is not even an identifier is the loader's: the JSON Schema refuses it.
+    expect(() => problems((raw) => (kindsOf(raw).Folder.childrenField = 'sub-folders'))).toThrow(
+      /at \$\.kinds\.Folder\.childrenField \(JSON pointer \/kinds\/Folder\/childrenField\): must match pattern/,
+    );
     const reserved = problems((raw) => {
       kindsOf(raw).Query = { key: 'queryDoc', identity: ['name'], retentionSeconds: 0 };
       kindsOf(raw).PageInfo = { key: 'pageInfo', identity: ['name'], retentionSeconds: 0 };
@@ -563,11 +547,11 @@ describe('name problems', () => {
     ]);
   });
 
-  it('attributes of the wrong shape name their path', () => {
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(ApiAttributeError);
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable: must be true or false');
+  it('attributes of the wrong shape are refused by the loader, naming their path', () => {
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(SchemaFileError);
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable (JSON pointer /kinds/Document/approvable): must be boolean');
     expect(() => documentsDomain((raw) => ((remoteTypesOf(raw).Customer.fieldTypes as Raw).seats = { type: 'bigint' }))).toThrow(
-      'at $.remoteTypes.Customer.fieldTypes.seats.type: must be one of string, id, integer, number, boolean',
+      'at $.remoteTypes.Customer.fieldTypes.seats.type (JSON pointer /remoteTypes/Customer/fieldTypes/seats/type): must be one of ["string","id","integer","number","boolean"]',
     );
   });
 });

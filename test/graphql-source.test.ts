@@ -6,7 +6,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { gql } from 'graphql-tag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RemoteTypeDef } from '../src/engine/schema/model.js';
+import type { RemoteTypeDef } from '../src/model/model.js';
 import { hashKey } from '../src/remote/hash.js';
 import { GraphqlSource } from '../src/remote/sources/graphql-source.js';
 import { SourceUnavailableError } from '../src/remote/sources/source.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
+import { DEFAULT_SCHEMA_FILE } from '../src/model/load.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
 

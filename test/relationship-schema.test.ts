@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCHEMA_FILE, loadRelationshipSchema, SchemaFileError } from '../src/engine/schema/load.js';
+import { DEFAULT_SCHEMA_FILE, loadRelationshipSchema, SchemaFileError } from '../src/model/load.js';
 import { freePort, ROOT, spawnSubgraph } from './fixtures/subgraph-process.js';
 
 const SHIPPED = join(ROOT, 'schema', 'relationships.json');
@@ -91,7 +91,7 @@ describe('the shipped relationship schema', () => {
   it('derives arbitrary and remote references', () => {
     const dig = schema.kind('DeploymentIntentGroup');
     expect(dig.references).toEqual([
-      { field: 'logicalCluster', kind: 'LogicalCluster', list: false, maxItems: 100, scope: ['project'], valueFields: ['name'], holdsSubtree: true },
+      { field: 'logicalCluster', kind: 'LogicalCluster', list: false, maxItems: 100, scope: ['project'], valueFields: ['name'], holdsSubtree: true, description: 'Name of a logical cluster of the same project.' },
       { field: 'clusters', kind: 'Cluster', list: true, maxItems: 500, scope: [], valueFields: ['provider', 'name'], holdsSubtree: true },
     ]);
     expect(dig.remoteReferences).toEqual([{ field: 'owner', type: 'Employee' }]);

@@ -11,7 +11,7 @@ import { connect } from 'nats';
 import { until } from './support/poll.js';
 import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCHEMA_FILE } from '../src/engine/schema/load.js';
+import { DEFAULT_SCHEMA_FILE } from '../src/model/load.js';
 import { DEMO_EMPLOYEES } from '../src/remote/client-demo.js';
 import { startTestServer, type TestServer } from './support/server.js';
 

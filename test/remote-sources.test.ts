@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRelationshipSchema } from '../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../src/model/load.js';
 import {
   DEMO_BANK_ACCOUNTS,
   DEMO_EMPLOYEES,

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { until } from './support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRelationshipSchema } from '../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../src/model/load.js';
 import { DEMO_EMPLOYEES, createClientTables, execClientSql, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { hashKey } from '../src/remote/hash.js';
 import { GraphqlSource } from '../src/remote/sources/graphql-source.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { newId } from '../src/data/ids.js';
-import { loadRelationshipSchema } from '../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../src/model/load.js';
 import { applyRemoteChanges, type RemoteChange } from '../src/remote/changes.js';
 import type { RemoteContext } from '../src/remote/context.js';
 import { hashKey } from '../src/remote/hash.js';

@@ -60,6 +60,23 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     expect(read.some((q) => /FROM resource WHERE kind = \? AND \(.*natural_key >= \? AND resource\.natural_key < \?/s.test(q))).toBe(true);
   });
 
+  it('connections page and count only what the caller may read; a cursor does not cross into another project', async () => {
+    const all = await s.ok<any>('{ projectsConnection(first: 10) { totalCount } compositeAppsConnection(first: 10) { totalCount } }', {}, admin);
+    expect(all.projectsConnection.totalCount).toBeGreaterThan(1);
+    const mine = await s.ok<any>(
+      `{ projectsConnection(first: 10) { totalCount edges { node { name } } }
+         compositeAppsConnection(first: 10) { totalCount edges { node { project { name } } } }
+         other: compositeAppsConnection(project: "logistics", first: 10) { totalCount edges { cursor } pageInfo { hasNextPage } } }`,
+      {},
+      rita,
+    );
+    expect(mine.projectsConnection).toEqual({ totalCount: 1, edges: [{ node: { name: 'retail' } }] });
+    expect(mine.compositeAppsConnection.totalCount).toBe(mine.compositeAppsConnection.edges.length);
+    expect(mine.compositeAppsConnection.totalCount).toBeLessThan(all.compositeAppsConnection.totalCount);
+    expect(new Set(mine.compositeAppsConnection.edges.map((e: any) => e.node.project.name))).toEqual(new Set(['retail']));
+    expect(mine.other).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false } });
+  });
+
   it('referencedBy, _entities, remote references and approvals of other projects do not leak', async () => {
     const east2 = known.edgeEast.clusters.find((c: any) => c.name === 'east-2').id;
     const q = `query ($id: ID!) { resource(id: $id) { referencedBy { from { id } path } } }`;

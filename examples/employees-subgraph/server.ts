@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import DataLoader from 'dataloader';
-import { loadRelationshipSchema } from '../../src/engine/schema/load.js';
+import { loadRelationshipSchema } from '../../src/model/load.js';
 import { hashKey, type RemoteKey } from '../../src/remote/hash.js';
 import type { RemoteEntity } from '../../src/remote/sources/source.js';
 import { SqlSource } from '../../src/remote/sources/sql-source.js';

@@ -5,16 +5,17 @@ import { RemoteLinks } from '../remote/linker.js';
 import { DEFAULT_DELETED_RECHECK_MS } from '../remote/reader.js';
 import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
 import { requireUnconfined, UNRESTRICTED, type Actor } from './actor.js';
-import { DomainError } from './errors.js';
+import { badInput, DomainError } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
 import type { Content, ResourceRecord } from './resources/model.js';
-import { listResources } from './resources/page.js';
+import { connectionOf, decodeCursor, type ConnectionPage } from './resources/connection.js';
+import { countResources, listResources } from './resources/page.js';
 import { resourcesByNaturalKeys } from './resources/store.js';
 import { Tenancy } from './resources/tenancy.js';
 import { ResourceWriter } from './resources/writer.js';
-import type { RelationshipSchema } from './schema/model.js';
+import type { KindDef, RelationshipSchema } from '../model/model.js';
 import type { Logger } from '../logger.js';
 import { Maintenance, type MaintenanceSettings } from '../maintenance/maintenance.js';
 import { GarbageCollector } from './lifecycle/collector.js';
@@ -164,14 +165,62 @@ export class Engine {
   ) {
     const def = this.schema.kind(kind);
     const first = pageSize(page.first, 100);
-    let keyPrefix: string[] | undefined;
-    if (within) {
-      const fields = def.identity.filter((f) => f in within);
-      keyPrefix = JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
-    }
+    const keyPrefix = this.keyPrefix(def, within);
     // With loaders the page is read with the references it will be asked for, under the loaders' tenancy condition.
-    if (loaders) return loaders.page(def, { first, after: page.after, keyPrefix }, include);
-    return listResources(this.db, def.name, { first, after: page.after, keyPrefix }, this.tenancy.andReadable(actor));
+    const at = { first, after: page.after, keyPrefix, afterInList: true };
+    const records = loaders ? await loaders.page(def, at, include) : await listResources(this.db, def.name, at, this.tenancy.andReadable(actor));
+    // An `after` that is no id of this list is a mistake, not the end of the list. The page read
+    // is empty for one (afterInList); only then is it looked at, so a page that answered costs no
+    // statement more.
+    if (page.after && records.length === 0 && first > 0) await this.requireListed(def, page.after, keyPrefix);
+    return records;
+  }
+
+  /**
+   * A page of a kind as a connection: opaque cursors bound to this list (a foreign `after` is
+   * BAD_USER_INPUT), `hasNextPage` from one item read past the page, and `totalCount` (one
+   * COUNT statement, only when asked for). `include` as for `list`; `page`: whether edges or
+   * pageInfo are asked for.
+   */
+  async connection(
+    kind: string,
+    page: { first?: number | null; after?: string | null },
+    within: Record<string, unknown> | undefined,
+    loaders: Loaders,
+    options: { include: ReadonlySet<string>; totalCount: boolean; page: boolean },
+  ): Promise<ConnectionPage<ResourceRecord>> {
+    const def = this.schema.kind(kind);
+    const first = pageSize(page.first, 100);
+    const keyPrefix = this.keyPrefix(def, within);
+    const scope = { kind: def.name, keyPrefix: keyPrefix ?? [] };
+    const after = page.after ? decodeCursor(scope, page.after) : null;
+    const [read, total] = await Promise.all([
+      // Asked only for totalCount: no page to read.
+      options.page ? loaders.page(def, { first: first + 1, after, keyPrefix }, options.include) : Promise.resolve([]),
+      options.totalCount ? countResources(this.db, def.name, keyPrefix, loaders.only) : Promise.resolve(null),
+    ]);
+    return connectionOf(scope, read, first, total);
+  }
+
+  /** The natural-key prefix of a list narrowed to an ancestor: its identity values, given from the first on. */
+  private keyPrefix(def: KindDef, within: Record<string, unknown> | undefined): string[] | undefined {
+    if (!within) return undefined;
+    const fields = def.identity.filter((f) => f in within);
+    const expected = def.identity.slice(0, fields.length);
+    if (fields.join() !== expected.join()) {
+      const missing = expected.filter((f) => !fields.includes(f));
+      throw badInput(`A list of ${def.name} narrowed by ${fields.join(', ')} needs ${missing.join(', ')} too: give the ancestors from the first`);
+    }
+    return JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
+  }
+
+  /** BAD_USER_INPUT unless `id` is a resource of this kind under this prefix (a cursor of the list, deleted or not, is not checked here). */
+  private async requireListed(def: KindDef, id: string, keyPrefix: string[] | undefined): Promise<void> {
+    const rows = await this.db.query<{ kind: string; natural_key: string }>('SELECT kind, natural_key FROM resource WHERE id = ?', [id]);
+    const row = rows[0];
+    const key = row ? (JSON.parse(row.natural_key) as string[]) : null;
+    const under = key !== null && (keyPrefix ?? []).every((v, i) => key[i] === v);
+    if (!row || row.kind !== def.name || !under) throw badInput(`after: ${JSON.stringify(id.slice(0, 100))} is not the id of a ${def.name} of this list`);
   }
 
 

@@ -12,7 +12,7 @@ import type { DeletionExplanationRecord } from './lifecycle/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
 import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
-import type { KindDef } from './schema/model.js';
+import type { KindDef } from '../model/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
 
 /**

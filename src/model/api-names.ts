@@ -1,5 +1,4 @@
-import type { KindDef, ReferenceDef, RelationshipSchema, RemoteTypeDef } from '../engine/schema/model.js';
-import type { ApiAttributes, KindApi, RemoteTypeApi } from './api-attributes.js';
+import type { KindDef, ReferenceDef, RelationshipSchema, RemoteTypeDef } from './model.js';
 
 /**
  * Every name the API of one kind or remote type is made of, in one place: the SDL derivation and
@@ -40,15 +39,8 @@ export interface KindNames {
   writeScope: string;
 }
 
-export function kindApi(attrs: ApiAttributes, kind: string): KindApi {
-  return attrs.kinds[kind] ?? {};
-}
-export function remoteTypeApi(attrs: ApiAttributes, type: string): RemoteTypeApi {
-  return attrs.remoteTypes[type] ?? {};
-}
-
-export function kindNames(kind: KindDef, attrs: ApiAttributes): KindNames {
-  const api = kindApi(attrs, kind.name);
+export function kindNames(kind: KindDef): KindNames {
+  const api = kind.api;
   const field = api.fieldName ?? lowerFirst(kind.name);
   const plural = api.plural ?? `${field}s`;
   const K = kind.name;
@@ -89,13 +81,12 @@ export interface RemoteTypeNames {
   browseField: string;
 }
 
-export function remoteTypeNames(t: RemoteTypeDef, attrs: ApiAttributes): RemoteTypeNames {
-  const api = remoteTypeApi(attrs, t.name);
+export function remoteTypeNames(t: RemoteTypeDef): RemoteTypeNames {
   return {
     type: t.name,
     refType: `${t.name}Ref`,
     keyInput: `${t.name}Key`,
-    browseField: api.plural ?? `${lowerFirst(t.name)}s`,
+    browseField: t.plural ?? `${lowerFirst(t.name)}s`,
   };
 }
 

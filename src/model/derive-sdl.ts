@@ -1,6 +1,5 @@
 import { Kind, parse, print, type DocumentNode, type FieldDefinitionNode } from 'graphql';
-import type { KindDef, ReferenceDef, RelationshipSchema, RemoteTypeDef } from '../engine/schema/model.js';
-import { NO_API_ATTRIBUTES, type ApiAttributes, type RemoteFieldType } from './api-attributes.js';
+import type { KindDef, ReferenceDef, RelationshipSchema, RemoteScalar, RemoteTypeDef } from './model.js';
 import {
   APPROVE_SCOPE,
   DEFAULT_ASSUMED_SIZE,
@@ -9,11 +8,9 @@ import {
   PAGE_INFO,
   hasUpdate,
   READ_SCOPE,
-  kindApi,
   kindNames,
   kindsOf,
   referenceKeyInput,
-  remoteTypeApi,
   remoteTypeNames,
   remoteTypesOf,
 } from './api-names.js';
@@ -31,8 +28,6 @@ import { contentFieldType, inputType, outputType } from './content-types.js';
 export interface DeriveOptions {
   /** The hand-written shared SDL: its `Resource` and `RemoteReference` interfaces are implemented here. */
   shared: DocumentNode;
-  /** Attributes the loader does not carry yet (see api-attributes.ts). */
-  attributes?: ApiAttributes;
 }
 
 const str = (s: string) => JSON.stringify(s);
@@ -54,10 +49,10 @@ export function naturalKeyFields(schema: RelationshipSchema, kind: KindDef): str
   return `${parent.key} { ${naturalKeyFields(schema, parent)} } name`;
 }
 
-const REMOTE_SCALARS: Record<RemoteFieldType, string> = { string: 'String', id: 'ID', integer: 'Int', number: 'Float', boolean: 'Boolean' };
+const REMOTE_SCALARS: Record<RemoteScalar, string> = { string: 'String', id: 'ID', integer: 'Int', number: 'Float', boolean: 'Boolean' };
 
-function remoteFieldType(t: RemoteTypeDef, field: string, attrs: ApiAttributes): string {
-  const api = remoteTypeApi(attrs, t.name).fieldTypes?.[field] ?? {};
+function remoteFieldType(t: RemoteTypeDef, field: string): string {
+  const api = t.fieldTypes?.[field] ?? {};
   const named = REMOTE_SCALARS[api.type ?? 'string'];
   const required = t.key.includes(field) || api.nullable === false;
   return required ? `${named}!` : named;
@@ -90,9 +85,9 @@ class SdlWriter {
   }
 }
 
-function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, attrs: ApiAttributes, resourceFields: string[]): void {
-  const n = kindNames(kind, attrs);
-  const api = kindApi(attrs, kind.name);
+function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, resourceFields: string[]): void {
+  const n = kindNames(kind);
+  const api = kind.api;
   const K = kind.name;
   const fields: string[] = [...resourceFields, 'name: String!'];
   if (kind.parent) fields.push(`${desc(`The ${kind.parent} this ${K} is part of.`)}${schema.kind(kind.parent).key}: ${kind.parent}!`);
@@ -108,7 +103,7 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, att
     updateInput.push(`${field}: ${inputType(t)}`);
   }
   for (const ref of kind.references) {
-    const rapi = api.references?.[ref.field] ?? {};
+    const rapi = ref;
     fields.push(
       ref.list
         ? `${desc(rapi.description)}${ref.field}(first: Int = ${DEFAULT_PAGE}): [${ref.kind}!]! ${listSize(rapi.assumedSize ?? DEFAULT_ASSUMED_SIZE)}`
@@ -127,15 +122,15 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, att
     updateInput.push(`${ref.field}: ${referenceInputType(ref)}`);
   }
   for (const rr of kind.remoteReferences) {
-    const names = remoteTypeNames(schema.remoteType(rr.type), attrs);
-    const d = api.remoteReferences?.[rr.field]?.description;
+    const names = remoteTypeNames(schema.remoteType(rr.type));
+    const d = rr.description;
     fields.push(`${desc(d)}${rr.field}: ${names.refType}`);
     createInput.push(`${desc(d)}${rr.field}: ${names.keyInput}`);
     updateInput.push(`${rr.field}: ${names.keyInput}`);
   }
   for (const child of schema.childKinds(K)) {
-    const cn = kindNames(child, attrs);
-    const size = kindApi(attrs, child.name).assumedSize ?? DEFAULT_ASSUMED_SIZE;
+    const cn = kindNames(child);
+    const size = child.api.assumedSize ?? DEFAULT_ASSUMED_SIZE;
     fields.push(`${cn.childrenField}(first: Int = ${DEFAULT_PAGE}): [${child.name}!]! ${listSize(size)}`);
   }
   if (n.approve) fields.push(`${desc('The approval in force (not revoked), if any.')}approval: Approval`);
@@ -170,20 +165,20 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, att
   if (n.approve) w.mutation.push(`  ${n.approve}(id: ID!): Approval! ${scopes(APPROVE_SCOPE)}`);
 }
 
-function deriveRemoteType(w: SdlWriter, t: RemoteTypeDef, attrs: ApiAttributes, remoteReferenceFields: string[]): void {
-  const n = remoteTypeNames(t, attrs);
-  const api = remoteTypeApi(attrs, t.name);
+function deriveRemoteType(w: SdlWriter, t: RemoteTypeDef, remoteReferenceFields: string[]): void {
+  const n = remoteTypeNames(t);
+  const api = t;
   // Non-key fields are @shareable: the subgraph that owns the type serves them too, and this one
   // serves them from the remote_ref cache.
   const fields = t.fields.map(
-    (f) => `${desc(api.fieldTypes?.[f]?.description)}${f}: ${remoteFieldType(t, f, attrs)}${t.key.includes(f) ? '' : ' @shareable'}`,
+    (f) => `${desc(api.fieldTypes?.[f]?.description)}${f}: ${remoteFieldType(t, f)}${t.key.includes(f) ? '' : ' @shareable'}`,
   );
   fields.push(
     `${desc(`The documents whose remote references point at this ${t.name}.`)}referencedBy(first: Int = ${DEFAULT_PAGE}): [RemoteReferrer!]! ${listSize(DEFAULT_ASSUMED_SIZE)}`,
   );
   w.add(n.type, `${desc(api.description)}type ${n.type} @key(fields: ${str(t.key.join(' '))}) ${scopes(READ_SCOPE)} {\n${indent(fields)}\n}`);
   w.add(n.refType, `type ${n.refType} implements RemoteReference ${scopes(READ_SCOPE)} {\n${indent([...remoteReferenceFields, `entity: ${n.type}`])}\n}`);
-  w.add(n.keyInput, `input ${n.keyInput} {\n${indent(t.key.map((f) => `${f}: ${remoteFieldType(t, f, attrs)}`))}\n}`);
+  w.add(n.keyInput, `input ${n.keyInput} {\n${indent(t.key.map((f) => `${f}: ${remoteFieldType(t, f)}`))}\n}`);
   // @shareable: the subgraph that owns the type may serve its own browse query.
   w.query.push(
     `  ${str(`Browse the remote ${t.name}s: the first step of saving a reference to one.`)}\n` +
@@ -199,12 +194,11 @@ const indent = (lines: string[]) => lines.map((l) => l.split('\n').map((x) => ` 
  * or do not parse (start-up refuses on the problems, with their paths, before deriving).
  */
 export function deriveKindSdl(schema: RelationshipSchema, options: DeriveOptions): string {
-  const attrs = options.attributes ?? NO_API_ATTRIBUTES;
   const w = new SdlWriter();
   const resourceFields = interfaceFields(options.shared, 'Resource');
   const remoteReferenceFields = interfaceFields(options.shared, 'RemoteReference');
-  for (const kind of kindsOf(schema)) deriveKind(w, schema, kind, attrs, resourceFields);
-  for (const t of remoteTypesOf(schema)) deriveRemoteType(w, t, attrs, remoteReferenceFields);
+  for (const kind of kindsOf(schema)) deriveKind(w, schema, kind, resourceFields);
+  for (const t of remoteTypesOf(schema)) deriveRemoteType(w, t, remoteReferenceFields);
   w.add(
     PAGE_INFO,
     `${desc('Where a page of a connection ends.')}type ${PAGE_INFO} @shareable {\n  hasNextPage: Boolean!\n` +

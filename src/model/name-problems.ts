@@ -1,15 +1,12 @@
 import { Kind, type DocumentNode } from 'graphql';
-import type { RelationshipSchema } from '../engine/schema/model.js';
-import { NO_API_ATTRIBUTES, type ApiAttributes } from './api-attributes.js';
+import type { RelationshipSchema } from './model.js';
 import {
   PAGE_INFO,
   enumTypeName,
-  kindApi,
   kindNames,
   kindsOf,
   hasUpdate,
   referenceKeyInput,
-  remoteTypeApi,
   remoteTypeNames,
   remoteTypesOf,
 } from './api-names.js';
@@ -31,7 +28,7 @@ export interface NameProblem {
 }
 
 interface Claim {
-  /** "kind Folder", "remote type Employee": what a reader recognises. */
+  /** "kind <Name>", "remote type <Name>": what a reader recognises. */
   owner: string;
   path: string;
   /** What the owner could change to free the name. */
@@ -63,7 +60,7 @@ function sharedNames(shared: DocumentNode) {
   return { types, roots };
 }
 
-export function findNameProblems(schema: RelationshipSchema, shared: DocumentNode, attributes: ApiAttributes = NO_API_ATTRIBUTES): NameProblem[] {
+export function findNameProblems(schema: RelationshipSchema, shared: DocumentNode): NameProblem[] {
   const problems: NameProblem[] = [];
   const claims: Record<Space, Map<string, Claim[]>> = { type: new Map(), 'Query field': new Map(), 'Mutation field': new Map() };
   const claim = (space: Space, name: string, c: Claim) => {
@@ -82,8 +79,8 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
   };
 
   for (const kind of kindsOf(schema)) {
-    const n = kindNames(kind, attributes);
-    const api = kindApi(attributes, kind.name);
+    const n = kindNames(kind);
+    const api = kind.api;
     const at = `$.kinds.${kind.name}`;
     const owner = `kind ${kind.name}`;
     const rename: Claim = { owner, path: at, fix: `rename kind ${kind.name}` };
@@ -115,16 +112,16 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
       const input = referenceKeyInput(ref);
       if (input) claim('type', input, { owner: `kind ${ref.kind}`, path: `$.kinds.${ref.kind}`, fix: `rename kind ${ref.kind}` });
     }
-    problems.push(...fieldCollisions(schema, shared, kind.name, attributes));
+    problems.push(...fieldCollisions(schema, shared, kind.name));
   }
 
   for (const t of remoteTypesOf(schema)) {
-    const n = remoteTypeNames(t, attributes);
+    const n = remoteTypeNames(t);
     const at = `$.remoteTypes.${t.name}`;
     const owner = `remote type ${t.name}`;
     const rename: Claim = { owner, path: at, fix: `rename remote type ${t.name}` };
     for (const name of [n.type, n.refType, n.keyInput]) claim('type', name, rename);
-    if (remoteTypeApi(attributes, t.name).plural !== undefined) spellable(n.browseField, `${at}.plural`, 'browse query field');
+    if (t.plural !== undefined) spellable(n.browseField, `${at}.plural`, 'browse query field');
     claim('Query field', n.browseField, { owner, path: `${at}.plural`, fix: `give remote type ${t.name} another "plural"` });
     if (t.fields.includes('referencedBy')) {
       problems.push({
@@ -166,7 +163,7 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
 }
 
 /** Two fields of one derived object type with one name (a content field named `status`, two child lists named alike). */
-function fieldCollisions(schema: RelationshipSchema, shared: DocumentNode, kindName: string, attributes: ApiAttributes): NameProblem[] {
+function fieldCollisions(schema: RelationshipSchema, shared: DocumentNode, kindName: string): NameProblem[] {
   const kind = schema.kind(kindName);
   const at = `$.kinds.${kindName}`;
   const taken = new Map<string, string>();
@@ -186,9 +183,9 @@ function fieldCollisions(schema: RelationshipSchema, shared: DocumentNode, kindN
   for (const r of kind.references) add(r.field, 'a reference', `${at}.references.${r.field}`, 'rename the reference');
   for (const r of kind.remoteReferences) add(r.field, 'a remote reference', `${at}.remoteReferences.${r.field}`, 'rename the remote reference');
   for (const child of schema.childKinds(kindName)) {
-    const field = kindNames(child, attributes).childrenField!;
+    const field = kindNames(child).childrenField!;
     add(field, `the list of child kind ${child.name}`, `$.kinds.${child.name}.childrenField`, `give kind ${child.name} another "childrenField" (or "plural")`);
   }
-  if (kindApi(attributes, kindName).approvable) add('approval', 'the approval in force', `${at}.approvable`, 'rename the field that takes "approval"');
+  if (kind.api.approvable) add('approval', 'the approval in force', `${at}.approvable`, 'rename the field that takes "approval"');
   return problems;
 }

@@ -1,7 +1,7 @@
 import { chunks, placeholders, readInChunks } from '../data/chunk.js';
 import { insertIgnore, type Tx } from '../data/db.js';
 import { badInput } from '../engine/errors.js';
-import type { RemoteTypeDef } from '../engine/schema/model.js';
+import type { RemoteTypeDef } from '../model/model.js';
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, hashKey, normalizeEntity, normalizeKey, type RemoteContext } from './context.js';
 import { entityProblem } from './entity-check.js';
 import type { RemoteKey } from './hash.js';

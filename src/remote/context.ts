@@ -1,6 +1,6 @@
 import type { Db } from '../data/db.js';
 import { DomainError } from '../engine/errors.js';
-import type { RelationshipSchema, RemoteTypeDef } from '../engine/schema/model.js';
+import type { RelationshipSchema, RemoteTypeDef } from '../model/model.js';
 import { hashKey, type RemoteKey } from './hash.js';
 import { addSeconds } from '../data/time.js';
 import { entityProblem } from './entity-check.js';

@@ -1,4 +1,4 @@
-import type { RemoteTypeDef } from '../engine/schema/model.js';
+import type { RemoteTypeDef } from '../model/model.js';
 
 /**
  * Remote entities are checked against their type's columns on every path into the cache (change
@@ -37,6 +37,17 @@ export function entityProblem(type: RemoteTypeDef, entity: unknown, options: { p
     const v = e[field];
     if (v === null) {
       if (declared?.nullable === false) return `${type.name}.${field} must not be null`;
+      continue;
+    }
+    const scalar = declared?.type ?? 'string';
+    if (scalar === 'integer' || scalar === 'number') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (scalar === 'integer' && !Number.isSafeInteger(v))) {
+        return `${type.name}.${field} must be ${scalar === 'integer' ? 'a whole number' : 'a number'} (got ${typeOf(v)})`;
+      }
+      continue;
+    }
+    if (scalar === 'boolean') {
+      if (typeof v !== 'boolean') return `${type.name}.${field} must be true or false (got ${typeOf(v)})`;
       continue;
     }
     if (typeof v !== 'string') return `${type.name}.${field} must be a string (got ${typeOf(v)})`;

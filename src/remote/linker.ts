@@ -4,7 +4,7 @@ import { newId } from '../data/ids.js';
 import { DomainError } from '../engine/errors.js';
 import type { RemoteLinker } from '../engine/resources/writer.js';
 import type { Content } from '../engine/resources/model.js';
-import type { KindDef, RemoteTypeDef } from '../engine/schema/model.js';
+import type { KindDef, RemoteTypeDef } from '../model/model.js';
 import { placeholders } from '../data/chunk.js';
 import { fetchEntities, hashKey, keyLabel, normalizeKey, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';

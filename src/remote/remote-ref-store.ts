@@ -38,7 +38,10 @@ function parseCached(text: string | null): { entity: RemoteEntity | null; proble
     const v = JSON.parse(text) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) return { entity: null, problem: 'the cached copy is not an object' };
     for (const [field, value] of Object.entries(v)) {
-      if (value !== null && typeof value !== 'string') return { entity: null, problem: `the cached copy's ${field} is not a string` };
+      // Scalars only; whether each fits its field's declared type is entity-check's to say.
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        return { entity: null, problem: `the cached copy's ${field} is not a scalar` };
+      }
     }
     return { entity: v as RemoteEntity, problem: null };
   } catch {

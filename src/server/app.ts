@@ -3,7 +3,8 @@ import { StatementLog } from '../data/statement-log.js';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/seed.js';
 import { Engine } from '../engine/engine.js';
-import { loadRelationshipSchema } from '../engine/schema/load.js';
+import { checkStoredData } from '../engine/evolution.js';
+import { loadRelationshipSchema } from '../model/load.js';
 import type { Logger } from '../logger.js';
 import { ensureDemoClientStore } from '../remote/client-demo.js';
 import { closeSources, createSources } from '../remote/sources/registry.js';
@@ -12,6 +13,7 @@ import { superviseChangeFeed } from '../remote/feed/supervisor.js';
 import { collectProcessMetrics, watchBreakers } from '../observability/metrics.js';
 import { currentScope } from '../observability/request-scope.js';
 import { startHttp } from './http.js';
+import { typeDefs } from './schema.js';
 
 export interface App {
   url: string;
@@ -25,6 +27,8 @@ export interface App {
 /** The composition root: schema, stores, engine, HTTP server, background work. */
 export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<App> {
   const schema = loadRelationshipSchema(config.relationshipSchemaFile);
+  // Before any store is touched: a relationship schema whose derived names collide cannot be served.
+  typeDefs(schema);
   const statementLog = new StatementLog(log);
   const db = await Db.open({ url: config.databaseUrl, statementLog, statementTimeoutMs: config.statementTimeoutMs });
   const stops: Array<() => Promise<void>> = [() => db.close()];
@@ -40,6 +44,8 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
   };
   try {
     await db.migrate();
+    // Before anything reads or writes: a schema that would orphan or misread stored rows is refused.
+    await checkStoredData(db, schema, log);
     if (!env.CLIENT_DATABASE_URL && (await ensureDemoClientStore(config.clientDatabaseUrl))) {
       log.info({ url: config.clientDatabaseUrl }, 'created the embedded client store with demo rows');
     }

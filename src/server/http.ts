@@ -120,7 +120,7 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const app = express();
   const server = createServer(app);
   server.on('clientError', answerClientError);
-  const schema = buildSchema();
+  const schema = buildSchema(engine.schema);
   // Before anything executes or compiles: execution counts its objects and keeps the deadline.
   boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);

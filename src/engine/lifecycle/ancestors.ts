@@ -3,7 +3,7 @@ import type { Sql } from '../../data/db.js';
 import type { RefRow } from '../../data/entities.js';
 import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
 import { resourcesByIds, toReference } from '../resources/store.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 
 /**
  * The ancestor rule: an arbitrary reference to a resource holds its whole subtree back from

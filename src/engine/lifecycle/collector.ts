@@ -5,7 +5,7 @@ import { deleteOrphanRemoteRefs } from '../../remote/orphans.js';
 import type { ResourceRecord } from '../resources/model.js';
 import { EVERYTHING, RESOURCE_COLUMNS, resourcesByIds, toRecord, toVersion } from '../resources/store.js';
 import type { SqlCondition } from '../resources/tenancy.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import type { FencedWriter } from './fenced.js';
 import type { DeletionCandidateRecord, GcReport } from './model.js';
 import { ancestorsOf, holdingReferencesTo, holdingSql, maxDepth } from './ancestors.js';

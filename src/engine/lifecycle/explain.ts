@@ -3,7 +3,7 @@ import type { Timestamp } from '../../data/time.js';
 import type { ApprovalRecord } from '../approvals/model.js';
 import type { ReferenceRecord, ResourceRecord } from '../resources/model.js';
 import { referencesTo, resourcesByIds } from '../resources/store.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import { ancestorBlockers } from './ancestors.js';
 import type { DeletionBlockerRecord, DeletionCandidateRecord, DeletionExplanationRecord, LeaseState } from './model.js';
 import { approvalsPinning } from './queries.js';

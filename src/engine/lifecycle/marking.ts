@@ -8,7 +8,7 @@ import type { Tenancy } from '../resources/tenancy.js';
 import type { ResourceRecord } from '../resources/model.js';
 import { recordWith, resourcesByIds } from '../resources/store.js';
 import { labelOf } from '../resources/writer.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import type { MarkResult } from './model.js';
 import { ancestorBlockers } from './ancestors.js';
 import { referencesFromOutside } from './queries.js';

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { badInput } from '../errors.js';
-import type { KindDef, ReferenceDef, RelationshipSchema } from '../schema/model.js';
+import type { KindDef, ReferenceDef, RelationshipSchema } from '../../model/model.js';
 import type { Content, PlannedReference } from './model.js';
 
 /** Names of resources: what fits in URLs, labels and natural keys alike. */

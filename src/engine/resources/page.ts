@@ -16,6 +16,12 @@ export interface PageOptions {
   after?: string | null;
   /** Natural keys that start with these identity values. */
   keyPrefix?: string[];
+  /**
+   * Only rows after `after` when `after` is a resource of this list (kind and prefix), none
+   * otherwise: a plain list's `after` is an id it handed out, and an empty page then tells the
+   * caller to look why (src/engine/engine.ts). Checked in the page's own statement.
+   */
+  afterInList?: boolean;
 }
 
 const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
@@ -39,6 +45,11 @@ function pageFilter(kind: string, options: PageOptions, only: SqlCondition): { w
   if (options.after) {
     where.push('id > ?');
     params.push(options.after);
+    if (options.afterInList) {
+      const under = options.keyPrefix?.length ? keysUnder('a.natural_key', options.keyPrefix) : null;
+      where.push(`EXISTS (SELECT 1 FROM resource a WHERE a.id = ? AND a.kind = ?${under ? ` AND ${under.sql}` : ''})`);
+      params.push(options.after, kind, ...(under?.params ?? []));
+    }
   }
   params.push(options.first);
   return { where: where.join(' AND '), params };
@@ -56,6 +67,14 @@ const pageOf = (columns: string, kind: string, options: PageOptions, only: SqlCo
 export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING, columns = RESOURCE_COLUMNS): Promise<ResourceRecord[]> {
   const page = pageOf(columns, kind, options, only);
   return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
+}
+
+/** How many resources of a kind the list would hold over all its pages (the caller's tenancy condition applied). */
+export async function countResources(sql: Sql, kind: string, keyPrefix: string[] | undefined, only = EVERYTHING): Promise<number> {
+  const { where, params } = pageFilter(kind, { first: 0, keyPrefix }, only);
+  // pageFilter ends with LIMIT's parameter; a count has no LIMIT.
+  const rows = await sql.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM resource WHERE ${where}`, params.slice(0, -1));
+  return Number(rows[0].n);
 }
 
 export interface PageLink {

@@ -2,7 +2,7 @@ import { chunks, placeholders, readInChunks } from '../../data/chunk.js';
 import type { Sql } from '../../data/db.js';
 import type { HistoryRow, RefRow, ResourceRow } from '../../data/entities.js';
 import type { Timestamp } from '../../data/time.js';
-import type { KindDef } from '../schema/model.js';
+import type { KindDef } from '../../model/model.js';
 import type { Content, ReferenceRecord, ResourceRecord, VersionRecord } from './model.js';
 import type { SqlCondition } from './tenancy.js';
 

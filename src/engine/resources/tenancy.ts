@@ -1,7 +1,7 @@
 import type { Actor } from '../actor.js';
 import { forbidden } from '../actor.js';
 import { notFound, type DomainError } from '../errors.js';
-import type { RelationshipSchema } from '../schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import { keysUnder } from './key-range.js';
 import type { PlannedReference, ResourceRecord } from './model.js';
 

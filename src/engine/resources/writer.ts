@@ -3,7 +3,7 @@ import { isUniqueViolation, type Db, type Tx } from '../../data/db.js';
 import { newId } from '../../data/ids.js';
 import type { Actor } from '../actor.js';
 import { DomainError, notFound } from '../errors.js';
-import type { KindDef, RelationshipSchema } from '../schema/model.js';
+import type { KindDef, RelationshipSchema } from '../../model/model.js';
 import type { ContentRules } from './content.js';
 import type { Content, PlannedReference, ReferenceRecord, ResourceRecord } from './model.js';
 import type { Tenancy } from './tenancy.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import type { RemoteKey } from '../hash.js';
 import { beyondSkew, debeziumPosition, PositionOutOfRangeError, type FeedPosition } from '../position.js';
 

@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import { typesByTableOf, type FeedRuntime, type RemoteChangeEvent } from './events.js';
 import { startNatsFeed } from './nats-feed.js';
 import { startRedisFeed } from './redis-feed.js';

@@ -1,4 +1,4 @@
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import { hashKey, type RemoteKey } from '../hash.js';
 import { outageReason } from '../../util/outage.js';
 import { SourceUnavailableError, type FetchedEntities, type RemoteEntity, type RemoteSource } from './source.js';

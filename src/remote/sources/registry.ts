@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RelationshipSchema } from '../../engine/schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import { GraphqlSource } from './graphql-source.js';
 import { resilient, type ResilienceSettings, type ResilientSource } from './resilient-source.js';
 import { SqlSource } from './sql-source.js';

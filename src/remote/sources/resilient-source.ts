@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { remoteCalls, remoteFailures } from '../../observability/metrics.js';
 import { inSpan } from '../../observability/tracing.js';
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import type { RemoteKey } from '../hash.js';
 import { SourceUnavailableError, type FetchedEntities, type RemoteSource } from './source.js';
 

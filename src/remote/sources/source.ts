@@ -1,4 +1,4 @@
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import type { RemoteKey } from '../hash.js';
 
 export type RemoteEntity = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { RemoteTypeDef } from '../../engine/schema/model.js';
+import type { RemoteTypeDef } from '../../model/model.js';
 import { outageReason } from '../../util/outage.js';
 import { hashKey, type RemoteKey } from '../hash.js';
 import { SqliteReader } from './sqlite-reader.js';
@@ -50,6 +50,23 @@ const asText = (v: unknown): string | null => {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
   return String(v);
 };
+
+/**
+ * A column's value as its field's declared type holds it (relationships.json `fieldTypes.<f>.type`):
+ * text unless declared integer, number or boolean. A value that does not convert stays as read
+ * (text), and the entity check refuses it with the field's name.
+ */
+function asDeclared(type: RemoteTypeDef, field: string, v: unknown): unknown {
+  const declared = type.fieldTypes?.[field]?.type;
+  if (v === null || v === undefined || declared === undefined || declared === 'string' || declared === 'id') return asText(v);
+  if (declared === 'boolean') {
+    if (typeof v === 'boolean') return v;
+    if (v === 1 || v === 0 || v === '1' || v === '0') return v === 1 || v === '1';
+    return asText(v);
+  }
+  const n = typeof v === 'number' ? v : typeof v === 'bigint' || typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : asText(v);
+}
 
 type Row = Record<string, unknown>;
 
@@ -191,7 +208,7 @@ export class SqlSource implements RemoteSource {
 
   private toEntity(type: RemoteTypeDef, row: Row): RemoteEntity {
     const entity: RemoteEntity = {};
-    for (const field of Object.keys(type.columns)) entity[field] = asText(row[field]);
+    for (const field of Object.keys(type.columns)) entity[field] = type.key.includes(field) ? asText(row[field]) : asDeclared(type, field, row[field]);
     return entity;
   }
 

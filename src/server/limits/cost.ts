@@ -152,6 +152,8 @@ export function estimateCost(
   const plain: Context = { mode: 'max', wrappers: introspection.wrappers };
 
   const itemsOf = (parent: string, def: GraphQLField<unknown, unknown>, node: FieldNode, ctx: Context): number => {
+    const sized = ctx.sized?.get(def.name);
+    if (sized !== undefined) return sized;
     const list = `${parent}.${def.name}`;
     const bound = (ctx.mode === 'types' || (ctx.mode === 'fields' && list === '__Field.args') ? introspection.average.get(list) : undefined) ?? introspection.max.get(list) ?? listBounds.get(list);
     if (bound !== undefined) return bound;
@@ -207,7 +209,7 @@ export function estimateCost(
         const on = sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) as GraphQLCompositeType | undefined) : parent;
         if (on) total += selectionCost(sel.selectionSet, on, ctx);
       } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
-        const key = `${sel.name.value}|${ctx.mode}|${ctx.wrappers}`;
+        const key = `${sel.name.value}|${ctx.mode}|${ctx.wrappers}|${ctx.sized ? JSON.stringify([...ctx.sized]) : ''}`;
         if (!fragmentCost.has(key)) {
           fragmentCost.set(key, 0); // validation forbids cycles; this only guards the recursion
           const f = fragments.get(sel.name.value);
@@ -220,7 +222,13 @@ export function estimateCost(
       } else {
         const def = fieldDef(parent, sel.name.value);
         if (!def) continue;
-        const inner = childContext(parent.name, def.name, ctx);
+        let inner = childContext(parent.name, def.name, ctx);
+        // A connection: its `first` sizes the lists it names (`edges`), one level down only.
+        const sizedFields = sizedFieldsOf(def);
+        if (sizedFields.length) {
+          const n = itemsOf(parent.name, def, sel, ctx);
+          inner = { ...inner, sized: new Map(sizedFields.map((f) => [f, n])) };
+        } else if (inner.sized) inner = { ...inner, sized: undefined };
         // A type reference has no more non-null `ofType` links than the schema's deepest wrapping.
         if (inner.wrappers < 0) total += 1;
         else total += valueCost(def.type, () => itemsOf(parent.name, def, sel, ctx), sel.selectionSet, inner);
@@ -236,4 +244,22 @@ export function estimateCost(
 interface Context {
   mode: 'max' | 'types' | 'fields';
   wrappers: number;
+  /** Lists of this selection whose size the field above gives (a connection's `edges` at its `first`). */
+  sized?: ReadonlyMap<string, number>;
+}
+
+const sizedFieldsCache = new WeakMap<GraphQLField<unknown, unknown>, string[]>();
+
+/** `@listSize(sizedFields: [...])` of a field that is not itself a list (a connection): the lists its slicing argument sizes. */
+function sizedFieldsOf(def: GraphQLField<unknown, unknown>): string[] {
+  let out = sizedFieldsCache.get(def);
+  if (out) return out;
+  out = [];
+  if (!isListType(getNullableType(def.type)) && def.args.some((a) => a.name === 'first')) {
+    const listSize = def.astNode?.directives?.find((d) => d.name.value === 'listSize');
+    const arg = listSize?.arguments?.find((a) => a.name.value === 'sizedFields');
+    if (arg?.value.kind === Kind.LIST) for (const v of arg.value.values) if (v.kind === Kind.STRING) out.push(v.value);
+  }
+  sizedFieldsCache.set(def, out);
+  return out;
 }

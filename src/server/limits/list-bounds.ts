@@ -1,4 +1,4 @@
-import type { RelationshipSchema } from '../../engine/schema/model.js';
+import type { RelationshipSchema } from '../../model/model.js';
 
 /**
  * Sizes the relationship schema bounds for lists the SDL gives no `first`: a content field that

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { SCHEMA_DIR } from '../../paths.js';
+import { SCHEMA_DIR } from '../paths.js';
 import type {
   KindDef,
   ReferenceDef,
   RelationshipSchema,
+  RemoteFieldType,
   RemoteTypeDef,
   SourceDef,
 } from './model.js';
@@ -17,9 +18,17 @@ export class SchemaFileError extends Error {
     readonly path: string,
     readonly problem: string,
   ) {
-    super(`${file}: at ${path}: ${problem}`);
+    super(`${file}: at ${path}${path === '$' ? '' : ` (JSON pointer ${pathToPointer(path)})`}: ${problem}`);
     this.name = 'SchemaFileError';
   }
+}
+
+/** `$.kinds.Widget.parent` → `/kinds/Widget/parent`: the pointer into the file (RFC 6901). */
+export function pathToPointer(path: string): string {
+  const parts: string[] = [];
+  const re = /\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (let m = re.exec(path); m; m = re.exec(path)) parts.push(m[1] ?? m[2] ?? (JSON.parse(m[3]) as string));
+  return parts.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
 interface RawKind {
@@ -27,11 +36,21 @@ interface RawKind {
   parent?: string;
   identity: string[];
   fields?: Record<string, Record<string, unknown>>;
-  references?: Record<string, { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean }>;
-  remoteReferences?: Record<string, { type: string }>;
+  references?: Record<
+    string,
+    { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean; description?: string; assumedSize?: number }
+  >;
+  remoteReferences?: Record<string, { type: string; description?: string }>;
   retentionSeconds: number;
   personal?: boolean;
   tenant?: boolean;
+  fieldName?: string;
+  plural?: string;
+  writeScope?: string;
+  approvable?: boolean;
+  description?: string;
+  childrenField?: string;
+  assumedSize?: number;
 }
 interface RawSchema {
   sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
@@ -44,13 +63,20 @@ interface RawSchema {
       key: string[];
       columns?: Record<string, string>;
       fields?: string[];
-      fieldTypes?: Record<string, { maxLength?: number; nullable?: boolean }>;
+      fieldTypes?: Record<string, RemoteFieldType>;
+      plural?: string;
+      description?: string;
     }
   >;
   kinds: Record<string, RawKind>;
 }
 
 const DEFAULT_MAX_ITEMS = 100;
+
+/** Drops undefined members: an absent attribute stays absent in the model. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** `/kinds/Widget/parent` → `$.kinds.Widget.parent`, the form people read in messages. */
 export function pointerToPath(pointer: string): string {
@@ -84,32 +110,106 @@ function describeAjvError(e: ErrorObject): { path: string; problem: string } {
   return { path: pointerToPath(pointer), problem };
 }
 
-let validatorCache: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } = undefined as never;
-function validator(schemaFile: string) {
-  if (!validatorCache) {
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+const validators = new Map<string, Validator>();
+/** The meta-schema's validator; `part`: for one file of a directory, which may hold no kind of its own. */
+function validator(schemaFile: string, part = false): Validator {
+  const key = `${schemaFile}|${part}`;
+  let v = validators.get(key);
+  if (!v) {
     const ajv = new Ajv({ allErrors: false, strict: false });
-    validatorCache = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')));
+    const meta = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, unknown>;
+    if (part) {
+      meta.required = ['version'];
+      const props = meta.properties as Record<string, Record<string, unknown>>;
+      props.kinds = { ...props.kinds, minProperties: 0 };
+    }
+    validators.set(key, (v = ajv.compile(meta)));
   }
-  return validatorCache;
+  return v;
 }
 
 export const DEFAULT_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.json');
 const META_SCHEMA_FILE = resolve(SCHEMA_DIR, 'relationships.schema.json');
 
-/** Reads, validates and derives the relationship schema; throws SchemaFileError naming file, path and problem. */
-export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
+function readJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new SchemaFileError(file, '$', `cannot be read (${(e as Error).message})`);
   }
-  let data: unknown;
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new SchemaFileError(file, '$', `is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Reads, validates and derives the relationship schema: a file, or a directory whose *.json files
+ * (one per service or team; `*.schema.json` skipped) are merged. Throws SchemaFileError naming
+ * the file, the path in it and the problem.
+ */
+export function loadRelationshipSchema(path: string = DEFAULT_SCHEMA_FILE): RelationshipSchema {
+  let directory = false;
+  try {
+    directory = statSync(path).isDirectory();
+  } catch (e) {
+    throw new SchemaFileError(path, '$', `cannot be read (${(e as Error).message})`);
+  }
+  if (!directory) return parseRelationshipSchema(path, readJson(path));
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
+    .sort()
+    .map((f) => join(path, f));
+  if (!files.length) throw new SchemaFileError(path, '$', 'is a directory with no .json file: put one relationship schema file (or one per team) in it');
+  return mergeRelationshipSchemas(path, files.map((file) => ({ file, data: readJson(file) })));
+}
+
+const SECTIONS = [
+  ['sources', 'source'],
+  ['remoteTypes', 'remote type'],
+  ['kinds', 'kind'],
+] as const;
+
+/**
+ * One relationship schema from several files: each is validated on its own (it may hold only
+ * sources or remote types), an entry defined in two files is refused naming both, and every
+ * later problem names the file that holds the entry in question.
+ */
+export function mergeRelationshipSchemas(directory: string, parts: ReadonlyArray<{ file: string; data: unknown }>): RelationshipSchema {
+  const merged: RawSchema = { sources: {}, remoteTypes: {}, kinds: {} };
+  const origins = new Map<string, string>();
+  for (const { file, data } of parts) {
+    const validate = validator(META_SCHEMA_FILE, true);
+    if (!validate(data)) {
+      const { path, problem } = describeAjvError(validate.errors![0]);
+      throw new SchemaFileError(file, path, problem);
+    }
+    const raw = data as Partial<RawSchema>;
+    for (const [section, what] of SECTIONS) {
+      for (const [name, entry] of Object.entries(raw[section] ?? {})) {
+        const at = `$.${section}.${name}`;
+        const other = origins.get(`${section}.${name}`);
+        if (other) {
+          throw new SchemaFileError(file, at, `${what} ${name} is defined twice: here and in ${other} at ${pathToPointer(at)}; keep one definition (merge them, or rename one)`);
+        }
+        origins.set(`${section}.${name}`, file);
+        (merged[section] as Record<string, unknown>)[name] = entry;
+      }
+    }
+  }
+  if (Object.keys(merged.kinds).length === 0) throw new SchemaFileError(directory, '$.kinds', 'no file of the directory defines a kind: add one');
+  const fileOf = (path: string) => {
+    const m = /^\$\.(sources|remoteTypes|kinds)\.([A-Za-z0-9_]+)/.exec(path);
+    return (m && origins.get(`${m[1]}.${m[2]}`)) ?? directory;
+  };
+  return buildSchema(directory, merged, fileOf);
+}
+
+/** Validates parsed JSON against relationships.schema.json, then checks and derives the model; `file` names it in errors. */
+export function parseRelationshipSchema(file: string, data: unknown): RelationshipSchema {
   const validate = validator(META_SCHEMA_FILE);
   if (!validate(data)) {
     const { path, problem } = describeAjvError(validate.errors![0]);
@@ -119,9 +219,9 @@ export function loadRelationshipSchema(file: string = DEFAULT_SCHEMA_FILE): Rela
 }
 
 /** Checks what JSON Schema cannot say (names that must exist, identity chains, cycles) and derives the model. */
-export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
+export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string) => string = () => file): RelationshipSchema {
   const fail = (path: string, problem: string): never => {
-    throw new SchemaFileError(file, path, problem);
+    throw new SchemaFileError(fileOf(path), path, problem);
   };
 
   const sources = new Map<string, SourceDef>();
@@ -141,7 +241,17 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
     }
     const fields = [...new Set([...t.key, ...(t.fields ?? []), ...Object.keys(columns)])];
     for (const f of Object.keys(t.fieldTypes ?? {})) if (!fields.includes(f)) fail(`${at}.fieldTypes.${f}`, `names no field of ${name}`);
-    remoteTypes.set(name, { name, source: t.source, table: t.table, typename: t.typename ?? name, key: t.key, columns, fields, fieldTypes: t.fieldTypes ?? {} });
+    remoteTypes.set(name, {
+      name,
+      source: t.source,
+      table: t.table,
+      typename: t.typename ?? name,
+      key: t.key,
+      columns,
+      fields,
+      fieldTypes: t.fieldTypes ?? {},
+      ...defined({ plural: t.plural, description: t.description }),
+    });
   }
 
   const rawKinds = raw.kinds;
@@ -204,12 +314,13 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
         scope,
         valueFields,
         holdsSubtree: r.holdsSubtree ?? true,
+        ...defined({ description: r.description, assumedSize: r.assumedSize }),
       });
     }
     const remoteReferences = Object.entries(k.remoteReferences ?? {}).map(([field, r]) => {
       claim(field, `${at}.remoteReferences.${field}`);
       if (!remoteTypes.has(r.type)) fail(`${at}.remoteReferences.${field}.type`, `names unknown remote type "${r.type}"`);
-      return { field, type: r.type };
+      return { field, type: r.type, ...defined({ description: r.description }) };
     });
     kinds.set(name, {
       name,
@@ -223,11 +334,23 @@ export function buildSchema(file: string, raw: RawSchema): RelationshipSchema {
       personal: k.personal ?? false,
       depth,
       tenantRoot: rawKinds[rootOf(name)].tenant ? rootOf(name) : null,
+      api: {
+        approvable: k.approvable ?? false,
+        ...defined({
+          fieldName: k.fieldName,
+          plural: k.plural,
+          writeScope: k.writeScope,
+          description: k.description,
+          childrenField: k.childrenField,
+          assumedSize: k.assumedSize,
+        }),
+      },
     });
   }
 
   return {
     file,
+    fileOf,
     kinds,
     remoteTypes,
     sources,
