@@ -1,11 +1,10 @@
 import type { Db } from '../data/db.js';
 import { applyRemoteChanges, type RemoteChange } from '../remote/changes.js';
-import type { RemoteContext } from '../remote/context.js';
+import { browseEntities, type RemoteContext } from '../remote/context.js';
 import { RemoteLinks } from '../remote/linker.js';
 import { DEFAULT_DELETED_RECHECK_MS } from '../remote/reader.js';
-import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
+import type { RemoteEntity, RemoteSource } from '../remote/sources/source.js';
 import { requireUnconfined, UNRESTRICTED, type Actor } from './actor.js';
-import { DomainError } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
@@ -175,17 +174,6 @@ export class Engine {
 
   /** Browses a remote type's store in key order (the first step of saving a reference in a UI). */
   async browseRemote(typeName: string, page: { first?: number | null; after?: string | null }): Promise<RemoteEntity[]> {
-    const type = this.schema.remoteType(typeName);
-    const first = pageSize(page.first, 50);
-    const source = this.remote.sources.get(type.source);
-    if (!source) throw new Error(`no source ${type.source}`);
-    try {
-      return await source.list(type, first, page.after ?? undefined);
-    } catch (e) {
-      if (e instanceof SourceUnavailableError) {
-        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`);
-      }
-      throw e;
-    }
+    return browseEntities(this.remote, this.schema.remoteType(typeName), pageSize(page.first, 50), page.after ?? undefined);
   }
 }
