@@ -129,7 +129,7 @@ export class Engine {
     const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', only);
     if (!found) return null;
     // The record this request answers for that resource, if another path read it first.
-    return loaders ? loaders.prime([found])[0] : found;
+    return loaders ? (await loaders.prime([found]))[0] : found;
   }
 
   /**

@@ -9,7 +9,7 @@ import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
+import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt, versionsNumbered } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
 import type { KindDef } from './schema/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
@@ -40,17 +40,55 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     known.set(r.id, r);
     return r;
   };
+  // Records a list read without their documents (columnsFor), by id: what this request answered
+  // for those resources, every field but the content. A complete read of one of them later in
+  // the request (a write may have landed in between) is answered as the list saw it: its columns,
+  // and the document of its version (the current row's when the version is the same, else the
+  // history's). Only a version pruned meanwhile leaves the later read with the newer state.
+  const seenWithoutContent = new Map<string, ResourceRecord>();
+
+  /** Puts in `known` what the request answers for resources a list read without content, given their rows read now (absent: gone). */
+  const answerAsSeen = async (rows: ReadonlyMap<string, ResourceRecord>, ids: Iterable<string>): Promise<void> => {
+    const behind: ResourceRecord[] = [];
+    for (const id of ids) {
+      const seen = seenWithoutContent.get(id);
+      if (!seen || known.has(id)) continue;
+      const now = rows.get(id);
+      if (now && sameColumns(seen, now)) known.set(id, now);
+      else if (now && now.version === seen.version) known.set(id, { ...seen, content: now.content });
+      else behind.push(seen);
+    }
+    if (!behind.length) return;
+    for (const v of await versionsNumbered(db, behind.map((r) => ({ id: r.id, version: r.version })))) {
+      const seen = seenWithoutContent.get(v.resourceId)!;
+      if (v.version === seen.version) known.set(seen.id, { ...seen, content: v.content });
+    }
+  };
+
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
     const missing = ids.filter((id) => !known.has(id));
     const byId = new Map((await resourcesByIds(db, missing, '', only)).map((r) => [r.id, r]));
+    await answerAsSeen(byId, missing);
     return ids.map((id) => {
       const read = byId.get(id);
       return known.get(id) ?? (read ? same(read) : null);
     });
   }, opts);
 
-  /** Complete records read under `only` for this request, as this request answers them (see `known`). */
-  const prime = (records: readonly ResourceRecord[]): ResourceRecord[] => records.map(same);
+  /** Complete records read under `only` for this request, as this request answers them (see `known` and `seenWithoutContent`). */
+  const prime = async (records: readonly ResourceRecord[]): Promise<ResourceRecord[]> => {
+    if (seenWithoutContent.size) await answerAsSeen(new Map(records.map((r) => [r.id, r])), records.map((r) => r.id));
+    return records.map(same);
+  };
+
+  /** Records of a list read without content (complete ones are primed): the one answer per resource, too. */
+  const keepWithoutContent = (records: readonly ResourceRecord[]): ResourceRecord[] =>
+    records.map((r) => {
+      const held = known.get(r.id) ?? seenWithoutContent.get(r.id);
+      if (held) return held;
+      seenWithoutContent.set(r.id, r);
+      return r;
+    });
 
   // Likewise the one remote_ref record of each remote reference: a row two paths refilled apart
   // would otherwise answer two `fetchedAt`s (or a fetched and a failed state) in one response.
@@ -67,7 +105,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(async (keys) => {
     const found = new Map<string, ResourceRecord>();
     for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
-      for (const r of prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
+      for (const r of await prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
     }
     return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
   }, (k) => `${k.kind}|${k.naturalKey}`);
@@ -76,7 +114,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     const found = new Map<string, ResourceRecord[]>();
     for (const [kindAndFirst, group] of groupBy(keys, (k) => `${k.kind}|${k.first}`)) {
       const { kind, first } = group[0];
-      const rows = prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
+      const rows = await prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
       for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kindAndFirst}`, list);
     }
     return keys.map((k) => found.get(`${k.parentId}|${k.kind}|${k.first}`) ?? []);
@@ -180,14 +218,12 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
   const page = async (kind: KindDef, at: PageOptions, include: ReadonlySet<string>): Promise<ResourceRecord[]> => {
     const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
     const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
-    // Only the columns the items' fields read (columnsFor). Partial records are not primed: a
-    // later load by id in this request reads the whole row.
+    // The document only when the items' fields read it (columnsFor).
     const { columns, complete } = !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
-    // A partial record is answered as the complete one when this request already holds it.
-    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : records.map((r) => known.get(r.id) ?? r));
+    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : keepWithoutContent(records));
     if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, columns));
     const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, columns }, only);
-    const records = keep(read.records);
+    const records = await keep(read.records);
     // Staged here and published at the end, all at once: other paths of the operation read
     // `preloaded` while this page still awaits its remote rows and targets, and must find either
     // nothing (and load for themselves) or the complete value, never a placeholder.
@@ -303,6 +339,7 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     forget() {
       for (const value of Object.values(loaders)) if (value instanceof DataLoader) value.clearAll();
       known.clear();
+      seenWithoutContent.clear();
       remoteSeen.clear();
       preloaded.clear();
     },
@@ -311,6 +348,20 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Whether two reads of one resource's row agree on every column but the document. */
+function sameColumns(a: ResourceRecord, b: ResourceRecord): boolean {
+  return (
+    a.version === b.version &&
+    a.status === b.status &&
+    a.updatedAt === b.updatedAt &&
+    a.markedAt === b.markedAt &&
+    a.deleteAfter === b.deleteAfter &&
+    a.markId === b.markId &&
+    a.markedBy === b.markedBy &&
+    a.parentId === b.parentId
+  );
+}
 
 /** The targets of `field[i]` references, by i (null where a target is not readable). */
 function inIndexOrder(field: string, refs: readonly [path: string, toId: string][], targets: Map<string, ResourceRecord>): (ResourceRecord | null)[] {
