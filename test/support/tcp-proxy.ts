@@ -31,9 +31,10 @@ export class TcpProxy {
       }
       const forward = (from: Socket, to: Socket) =>
         from.on('data', (chunk) => {
-          if (this.held) {
+          if (this.held && (from === upstream || !this.repliesOnly)) {
             this.held.push(() => to.destroyed || to.write(chunk));
             if (from === client) this.heldRequests++;
+            else this.heldReplies.push(chunk);
           } else if (!this.stalled) to.write(chunk);
         });
       forward(client, upstream);
@@ -63,10 +64,23 @@ export class TcpProxy {
   private held: (() => unknown)[] | null = null;
   private heldRequests = 0;
 
-  /** The link is held: bytes wait in order (nothing is lost) until `release()`, as on a slow link. */
-  hold(): void {
+  private repliesOnly = false;
+  private heldReplies: Buffer[] = [];
+
+  /**
+   * The link is held: bytes wait in order (nothing is lost) until `release()`, as on a slow link.
+   * `repliesOnly`: requests reach the store (it answers them as of now), only its answers wait.
+   */
+  hold({ repliesOnly = false }: { repliesOnly?: boolean } = {}): void {
     this.held ??= [];
+    this.repliesOnly = repliesOnly;
     this.heldRequests = 0;
+    this.heldReplies = [];
+  }
+
+  /** What the store answered while the link was held, as text: which answer a request waits for. */
+  get heldReplyText(): string {
+    return Buffer.concat(this.heldReplies).toString('latin1');
   }
 
   /** Chunks a client sent while the link was held: a request is waiting for the store. */
