@@ -41,10 +41,10 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
    * Runs `query` while the client store is held (an evicted owner makes its first statement wait
    * for it), lets `write` run meanwhile, then lets the query go on.
    */
-  async function withWriteInBetween(query: string, write: () => Promise<unknown>) {
+  async function withWriteInBetween(query: string, write: () => Promise<unknown>, variables?: Record<string, unknown>) {
     await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-2" }, op: UPSERT }]) { evicted } }`);
     proxy.hold();
-    const answer = s.gql(query);
+    const answer = s.gql(query, variables);
     try {
       await until('the operation waits for the client store', async () => proxy.waitingRequests > 0);
       await write();
@@ -124,6 +124,24 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     );
     expect(res.errors).toBeUndefined();
     expectOneAnswerPerResource(res.data);
+  });
+
+  it('a resource\'s history and its version at an instant agree with the version it answers', async () => {
+    const res = await withWriteInBetween(
+      `query($at: DateTime!) { deploymentIntentGroups(project: "retail", first: 10) { id version
+         owner { entity { referencedBy(first: 10) { from { id version history(first: 2) { version validTo } asOf(at: $at) { version validTo } } } } } } }`,
+      update('prod-east'),
+      { at: new Date(Date.now() + 3_600_000).toISOString() },
+    );
+    expect(res.errors).toBeUndefined();
+    expectOneAnswerPerResource(res.data);
+    const from = res.data!.deploymentIntentGroups.flatMap((g: any) => g.owner.entity.referencedBy.map((r: any) => r.from));
+    expect(from.length).toBeGreaterThan(0);
+    for (const f of from) {
+      // The version it answers is its current one, in its history and at an instant after it.
+      expect(f.history[0]).toEqual({ version: f.version, validTo: null });
+      expect(f.asOf).toEqual({ version: f.version, validTo: null });
+    }
   });
 
   it('a list that shows marks, and the same resources by id after the owners', async () => {

@@ -9,7 +9,7 @@ import { groupBy } from '../util/group-by.js';
 import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources/model.js';
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt, versionsNumbered } from './resources/store.js';
+import { childrenPage, columnsFor, EVERYTHING, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt, versionsNumbered, versionsUpTo } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
 import type { KindDef } from './schema/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
@@ -134,22 +134,34 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
   }, (k) => `${k.id}|${k.first}`);
 
-  const history = keyed<{ id: string; first: number }, VersionRecord[]>(async (keys) => {
+  // A resource's history and its version at an instant are read as of the version this request
+  // answers for it (`version`): versions written since are left out, and that version has no end
+  // yet, as it had none in the state the request answers.
+  const history = keyed<{ id: string; first: number; version: number }, VersionRecord[]>(async (keys) => {
     const out = new Map<string, VersionRecord[]>();
     for (const [first, group] of groupBy(keys, (k) => k.first)) {
-      const by = groupBy(await latestVersions(db, group.map((g) => g.id), first), (v) => v.resourceId);
-      for (const g of group) out.set(`${g.id}|${first}`, by.get(g.id) ?? []);
+      const by = groupBy(await versionsUpTo(db, group, first), (v) => v.resourceId);
+      for (const g of group) out.set(`${g.id}|${first}|${g.version}`, (by.get(g.id) ?? []).map((v) => current(v, g.version)));
     }
-    return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
-  }, (k) => `${k.id}|${k.first}`);
+    return keys.map((k) => out.get(`${k.id}|${k.first}|${k.version}`) ?? []);
+  }, (k) => `${k.id}|${k.first}|${k.version}`);
 
-  const asOf = keyed<{ id: string; at: Timestamp }, VersionRecord | null>(async (keys) => {
+  const asOf = keyed<{ id: string; at: Timestamp; version: number }, VersionRecord | null>(async (keys) => {
     const out = new Map<string, VersionRecord>();
     for (const [at, group] of groupBy(keys, (k) => k.at)) {
-      for (const v of await versionsAt(db, group.map((g) => g.id), at)) out.set(`${v.resourceId}|${at}`, v);
+      const answered = new Map(group.map((g) => [g.id, g.version]));
+      const found = await versionsAt(db, group.map((g) => g.id), at);
+      // A version newer than the one answered: at that instant, the answered one was still current.
+      const newer = found.filter((v) => v.version > answered.get(v.resourceId)!);
+      const instead = new Map((await versionsNumbered(db, newer.map((v) => ({ id: v.resourceId, version: answered.get(v.resourceId)! })))).map((v) => [v.resourceId, v]));
+      for (const v of found) {
+        const version = answered.get(v.resourceId)!;
+        const chosen = v.version > version ? instead.get(v.resourceId) : v;
+        if (chosen) out.set(`${v.resourceId}|${at}|${version}`, current(chosen, version));
+      }
     }
-    return keys.map((k) => out.get(`${k.id}|${k.at}`) ?? null);
-  }, (k) => `${k.id}|${k.at}`);
+    return keys.map((k) => out.get(`${k.id}|${k.at}|${k.version}`) ?? null);
+  }, (k) => `${k.id}|${k.at}|${k.version}`);
 
   const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>(
     async (keys) => (await loadRemoteLinks(ctx, keys)).map(sameRemote),
@@ -348,6 +360,9 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The version `answered` had no end in the state a request answers (a later write ended it since). */
+const current = (v: VersionRecord, answered: number): VersionRecord => (v.version === answered && v.validTo !== null ? { ...v, validTo: null } : v);
 
 /** Whether two reads of one resource's row agree on every column but the document. */
 function sameColumns(a: ResourceRecord, b: ResourceRecord): boolean {

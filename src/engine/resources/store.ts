@@ -215,18 +215,24 @@ export async function referencesToPage(sql: Sql, ids: readonly string[], first: 
   return rows.map(toReference);
 }
 
-/** The newest `first` versions of each resource, newest first. */
-export async function latestVersions(sql: Sql, ids: readonly string[], first: number): Promise<VersionRecord[]> {
-  const rows = await readInChunks(ids, (c) =>
-    sql.query<HistoryRow>(
+/**
+ * The newest `first` versions of each resource up to a given version (newer ones written since
+ * are left out): the history as of the version a request answers for the resource.
+ */
+export async function versionsUpTo(sql: Sql, upTo: readonly { id: string; version: number }[], first: number): Promise<VersionRecord[]> {
+  const out: VersionRecord[] = [];
+  for (const c of chunks(upTo)) {
+    if (!c.length) continue;
+    const rows = await sql.query<HistoryRow>(
       `SELECT ${HISTORY_COLUMNS} FROM (
          SELECT h.*, ROW_NUMBER() OVER (PARTITION BY resource_id ORDER BY version DESC) AS rn
-         FROM resource_history h WHERE resource_id IN (${placeholders(c.length)})
+         FROM resource_history h WHERE ${c.map(() => '(resource_id = ? AND version <= ?)').join(' OR ')}
        ) v WHERE rn <= ? ORDER BY resource_id, version DESC`,
-      [...c, first],
-    ),
-  );
-  return rows.map(toVersion);
+      [...c.flatMap((u) => [u.id, u.version]), first],
+    );
+    out.push(...rows.map(toVersion));
+  }
+  return out;
 }
 
 /** Given versions of resources (one per resource), as the history holds them; a version pruned since is absent. */
