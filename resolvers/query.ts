@@ -11,6 +11,6 @@ export const Query: QueryResolvers = {
     ctx.engine.list('DeploymentIntentGroup', { first, after }, { project }, ctx.loaders, ctx.actor, selectedFields(info)),
   employees: (_, { first, after }, ctx) => ctx.engine.browseRemote('Employee', { first, after }),
   remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
-  deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first, ctx.actor),
+  deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first, ctx.actor, ctx.loaders),
   approval: (_, { id }, ctx) => ctx.loaders.approval.load(id),
 };

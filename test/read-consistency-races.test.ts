@@ -41,8 +41,8 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
    * Runs `query` while the client store is held (an evicted owner makes its first statement wait
    * for it), lets `write` run meanwhile, then lets the query go on.
    */
-  async function withWriteInBetween(query: string, write: () => Promise<unknown>, variables?: Record<string, unknown>) {
-    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-2" }, op: UPSERT }]) { evicted } }`);
+  async function withWriteInBetween(query: string, write: () => Promise<unknown>, variables?: Record<string, unknown>, evicted = 'e-2') {
+    await s.ok(`mutation($e: ID!) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: $e }, op: UPSERT }]) { evicted } }`, { e: evicted });
     proxy.hold();
     const answer = s.gql(query, variables);
     try {
@@ -72,9 +72,9 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     return out;
   }
   const scalars = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v === null || typeof v !== 'object'));
-  const expectOneAnswerPerResource = (data: unknown) => {
+  const expectOneAnswerPerResource = (data: unknown, reachedTwice = ids['prod-east']) => {
     const seen = byId(data);
-    expect(seen.get(ids['prod-east'])!.length).toBeGreaterThan(1);
+    expect(seen.get(reachedTwice)!.length).toBeGreaterThan(1);
     for (const [, answers] of seen) {
       // Fields two answers both have must agree.
       for (const [i, one] of answers.entries()) {
@@ -142,6 +142,19 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
       expect(f.history[0]).toEqual({ version: f.version, validTo: null });
       expect(f.asOf).toEqual({ version: f.version, validTo: null });
     }
+  });
+
+  it('the deletion queue\'s resources, and the same resources after their owners', async () => {
+    await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: ids['canary-east'] });
+    const res = await withWriteInBetween(
+      `{ deletionQueue(first: 10) { resource { id status markedForDeletionAt ... on DeploymentIntentGroup { owner { entity { referencedBy(first: 10) { from { id status markedForDeletionAt } } } } } } } }`,
+      () => s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id } }`, { id: ids['canary-east'] }),
+      undefined,
+      'e-4', // canary-east's owner: the queue's resource waits for it
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.deletionQueue.map((c: any) => c.resource.id)).toContain(ids['canary-east']);
+    expectOneAnswerPerResource(res.data, ids['canary-east']);
   });
 
   it('a list that shows marks, and the same resources by id after the owners', async () => {

@@ -92,9 +92,12 @@ export class Engine {
   }
 
   /** Marked resources the actor may read, oldest mark first, with what keeps each from being collected. */
-  deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED): Promise<DeletionCandidateRecord[]> {
-    const only = this.tenancy.andReadable(actor);
-    return this.collector.markedResources(undefined, pageSize(first, 100), only).then((records) => describeCandidates(this.db, this.schema, records, { only }));
+  async deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED, loaders?: Loaders): Promise<DeletionCandidateRecord[]> {
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const read = await this.collector.markedResources(undefined, pageSize(first, 100), only);
+    // The records this request answers for those resources, if another path read them first.
+    const records = loaders ? await loaders.prime(read) : read;
+    return describeCandidates(this.db, this.schema, records, { only });
   }
 
   collectGarbage(dryRun: boolean, actor: Actor = UNRESTRICTED): Promise<GcReport> {
