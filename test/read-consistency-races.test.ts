@@ -157,6 +157,21 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     expectOneAnswerPerResource(res.data, ids['canary-east']);
   });
 
+  it('an approval by id, and the approval in force of its group after the owners', async () => {
+    const approved = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids['prod-east'] });
+    const approvalId = approved.approveDeploymentIntentGroup.id;
+    const res = await withWriteInBetween(
+      `query($a: ID!) { approval(id: $a) { id revokedAt resource { id } }
+         deploymentIntentGroups(project: "retail", first: 10) { id owner { id } approval { id revokedAt } } }`,
+      () => s.ok(`mutation($a: ID!) { revokeApproval(id: $a) { id } }`, { a: approvalId }),
+      { a: approvalId },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.approval).toMatchObject({ id: approvalId, revokedAt: null });
+    // The approval answered in force is the group's approval in force in the same answer.
+    expect(res.data!.deploymentIntentGroups.find((g: any) => g.id === ids['prod-east']).approval).toEqual({ id: approvalId, revokedAt: null });
+  });
+
   it('a list that shows marks, and the same resources by id after the owners', async () => {
     const res = await withWriteInBetween(
       `{ deploymentIntentGroups(project: "retail", first: 10) { id status markedForDeletionAt owner { entity { referencedBy(first: 10) { from { id status markedForDeletionAt } } } } } }`,

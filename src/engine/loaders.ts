@@ -182,14 +182,34 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
   }, (k) => `${k.entityType}|${k.hashKey}`);
 
+  // The one record of each approval this request answers, as for resources: a revoke (or a new
+  // approval) landing between two reads must not show one approval both in force and revoked, or
+  // a group without the approval in force the same answer shows for it.
+  const approvalSeen = new Map<string, ApprovalRecord>();
+  /** By resource: the approval this request answered in force for it, if any. */
+  const answeredInForce = new Map<string, ApprovalRecord>();
+  const sameApproval = (a: ApprovalRecord): ApprovalRecord => {
+    const held = approvalSeen.get(a.id);
+    if (held) return held;
+    approvalSeen.set(a.id, a);
+    if (a.revokedAt === null && !answeredInForce.has(a.resourceId)) answeredInForce.set(a.resourceId, a);
+    return a;
+  };
+
   const approval = new DataLoader<string, ApprovalRecord | null>(async (ids) => {
     const by = new Map((await approvalsByIds(db, ids, only)).map((a) => [a.id, a]));
-    return ids.map((id) => by.get(id) ?? null);
+    return ids.map((id) => {
+      const read = by.get(id);
+      return read ? sameApproval(read) : null;
+    });
   }, opts);
 
   const approvalInForce = new DataLoader<string, ApprovalRecord | null>(async (resourceIds) => {
     const by = new Map((await approvalsInForce(db, resourceIds)).map((a) => [a.resourceId, a]));
-    return resourceIds.map((id) => by.get(id) ?? null);
+    return resourceIds.map((id) => {
+      const read = by.get(id);
+      return answeredInForce.get(id) ?? (read ? sameApproval(read) : null);
+    });
   }, opts);
 
   const pins = new DataLoader<string, PinRecord[]>(async (approvalIds) => {
@@ -353,6 +373,8 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
       known.clear();
       seenWithoutContent.clear();
       remoteSeen.clear();
+      approvalSeen.clear();
+      answeredInForce.clear();
       preloaded.clear();
     },
   };
