@@ -172,6 +172,20 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     expect(res.data!.deploymentIntentGroups.find((g: any) => g.id === ids['prod-east']).approval).toEqual({ id: approvalId, revokedAt: null });
   });
 
+  it('a remote entity through `_entities`, and the same entity as a resource\'s owner read later', async () => {
+    const res = await withWriteInBetween(
+      `{ _entities(representations: [{ __typename: "Employee", employeeId: "e-1" }, { __typename: "Employee", employeeId: "e-2" }]) {
+           ... on Employee { employeeId name referencedBy(first: 10) { from { id ... on DeploymentIntentGroup { owner { entity { employeeId name } } } } } } } }`,
+      () => s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT, entity: { name: "Ada Renamed" } }]) { refreshed } }`),
+    );
+    expect(res.errors).toBeUndefined();
+    const [e1] = res.data!._entities;
+    const owners = e1.referencedBy.map((r: any) => r.from.owner.entity);
+    expect(owners.length).toBeGreaterThan(0);
+    for (const o of owners) expect(o).toEqual({ employeeId: 'e-1', name: e1.name });
+    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT }]) { evicted } }`);
+  });
+
   it('a list that shows marks, and the same resources by id after the owners', async () => {
     const res = await withWriteInBetween(
       `{ deploymentIntentGroups(project: "retail", first: 10) { id status markedForDeletionAt owner { entity { referencedBy(first: 10) { from { id status markedForDeletionAt } } } } } }`,

@@ -175,7 +175,10 @@ export function createLoaders(ctx: RemoteContext, options: { batching: boolean; 
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
-  const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>((keys) => loadRemoteEntities(ctx, keys), (k) => `${k.entityType}|${k.hashKey}`);
+  const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>(
+    (keys) => loadRemoteEntities(ctx, keys, { held: (id) => remoteSeen.has(id), same: (r) => sameRemote(r)! }),
+    (k) => `${k.entityType}|${k.hashKey}`,
+  );
 
   const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(async (keys) => {
     const by = groupBy(await remoteReferrers(db, keys, only), (r) => `${r.entity_type}|${r.remote_hash_key}`);
