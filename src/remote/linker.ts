@@ -112,13 +112,17 @@ export class RemoteLinks implements RemoteLinker {
    * Until the row existed, a change event for the key found nothing to apply and was ignored (the
    * cache holds only what documents refer to), so the copy read before the transaction may be older
    * than the store; the second read (a compare-and-set like every refetch) sets it right. A store
-   * that cannot answer now leaves the row as it is, with why; the sweep is the bound then.
+   * that cannot answer now leaves the row as it is, with why; the sweep is the bound then. The save
+   * has committed: nothing here fails it.
    */
   async afterCommit(prepared: unknown): Promise<void> {
     const inserted = (prepared as PreparedLink[]).filter((l) => l.inserted);
     for (const [type, group] of groupBy(inserted, (l) => l.type.name)) {
-      const rows = await remoteRefsByHash(this.ctx.db, type, group.map((g) => g.hash));
-      await refill(this.ctx, rows).catch(() => undefined);
+      try {
+        await refill(this.ctx, await remoteRefsByHash(this.ctx.db, type, group.map((g) => g.hash)));
+      } catch {
+        // The row stays as the save wrote it; the sweep checks it.
+      }
     }
   }
 }
