@@ -5,7 +5,7 @@ import { ConsoleQuery } from './console.js';
 export const Query: QueryResolvers = {
   resource: (_, { id }, ctx) => ctx.loaders.resource.load(id),
   remoteReference: (_, { id }, ctx) => ctx.loaders.remoteRef.load(id),
-  deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first, ctx.actor),
+  deletionQueue: (_, { first }, ctx) => ctx.engine.deletionQueue(first, ctx.actor, ctx.loaders),
   approval: (_, { id }, ctx) => ctx.loaders.approval.load(id),
   ...ConsoleQuery,
 };

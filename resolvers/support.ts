@@ -18,8 +18,8 @@ export const resourceFields = {
   referencedBy: (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
     ctx.loaders.referencesIn.load({ id: r.id, first: ctx.engine.nestedPage(args.first) }),
   history: (r: ResourceRecord, args: { first?: number | null }, ctx: GraphQLContext) =>
-    ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first) }),
-  asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at }),
+    ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first), version: r.version }),
+  asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at, version: r.version }),
   deletion: (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => ctx.loaders.deletion.load(r),
   // `name` has no resolver: the record's `name` (its stored column, the identity's name, which never changes) is the content's name.
   naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),

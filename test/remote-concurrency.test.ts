@@ -126,8 +126,9 @@ describe.each<ClientKind>(['sqlite', 'mariadb'])('two replicas saving the same n
     }
     expect(Number((await app.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM remote_ref`))[0].n)).toBe(ROUNDS);
 
-    // The race was real: in some round both replicas found no row and asked the store.
-    const raced = rounds.filter((r) => r.every((o) => o.remoteQueries === 1)).length;
+    // The race was real: in some round both replicas found no row and asked the store (the one
+    // whose row was kept asks it once more after its commit).
+    const raced = rounds.filter((r) => r.every((o) => o.remoteQueries >= 1)).length;
     expect(raced, `remote queries per round: ${JSON.stringify(rounds.map((r) => r.map((o) => o.remoteQueries)))}`).toBeGreaterThan(0);
 
     // and through the API, every group reads its owner

@@ -1,11 +1,11 @@
 import type { Db } from '../data/db.js';
 import { applyRemoteChanges, type RemoteChange } from '../remote/changes.js';
-import type { RemoteContext } from '../remote/context.js';
+import { browseEntities, type RemoteContext } from '../remote/context.js';
 import { RemoteLinks } from '../remote/linker.js';
 import { DEFAULT_DELETED_RECHECK_MS } from '../remote/reader.js';
-import { SourceUnavailableError, type RemoteEntity, type RemoteSource } from '../remote/sources/source.js';
+import type { RemoteEntity, RemoteSource } from '../remote/sources/source.js';
 import { requireUnconfined, UNRESTRICTED, type Actor } from './actor.js';
-import { badInput, DomainError } from './errors.js';
+import { badInput } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { pageSize } from './paging.js';
 import { ContentRules } from './resources/content.js';
@@ -105,9 +105,11 @@ export class Engine {
   }
 
   /** Marked resources the actor may read, oldest mark first, with what keeps each from being collected. */
-  async deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED): Promise<DeletionCandidateRecord[]> {
-    const only = this.tenancy.andReadable(actor);
-    const records = await this.collector.markedResources(undefined, pageSize(first, 100), only);
+  async deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED, loaders?: Loaders): Promise<DeletionCandidateRecord[]> {
+    const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
+    const read = await this.collector.markedResources(undefined, pageSize(first, 100), only);
+    // The records this request answers for those resources, if another path read them first.
+    const records = loaders ? await loaders.prime(read) : read;
     return candidatesOf(records, await this.explainDeletion(records));
   }
 
@@ -147,7 +149,7 @@ export class Engine {
     const [found] = await resourcesByNaturalKeys(this.db, def.name, [key], '', only);
     if (!found) return null;
     // The record this request answers for that resource, if another path read it first.
-    return loaders ? loaders.prime([found])[0] : found;
+    return loaders ? (await loaders.prime([found]))[0] : found;
   }
 
   /**
@@ -240,17 +242,6 @@ export class Engine {
 
   /** Browses a remote type's store in key order (the first step of saving a reference in a UI). */
   async browseRemote(typeName: string, page: { first?: number | null; after?: string | null }): Promise<RemoteEntity[]> {
-    const type = this.schema.remoteType(typeName);
-    const first = pageSize(page.first, 50);
-    const source = this.remote.sources.get(type.source);
-    if (!source) throw new Error(`no source ${type.source}`);
-    try {
-      return await source.list(type, first, page.after ?? undefined);
-    } catch (e) {
-      if (e instanceof SourceUnavailableError) {
-        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`);
-      }
-      throw e;
-    }
+    return browseEntities(this.remote, this.schema.remoteType(typeName), pageSize(page.first, 50), page.after ?? undefined);
   }
 }

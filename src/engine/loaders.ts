@@ -10,7 +10,7 @@ import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import type { DeletionExplanationRecord } from './lifecycle/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenPage, columnsFor, EVERYTHING, latestVersions, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt } from './resources/store.js';
+import { childrenPage, columnsFor, EVERYTHING, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt, versionsNumbered, versionsUpTo } from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
 import type { KindDef } from '../model/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
@@ -44,17 +44,55 @@ export function createLoaders(
     known.set(r.id, r);
     return r;
   };
+  // Records a list read without their documents (columnsFor), by id: what this request answered
+  // for those resources, every field but the content. A complete read of one of them later in
+  // the request (a write may have landed in between) is answered as the list saw it: its columns,
+  // and the document of its version (the current row's when the version is the same, else the
+  // history's). Only a version pruned meanwhile leaves the later read with the newer state.
+  const seenWithoutContent = new Map<string, ResourceRecord>();
+
+  /** Puts in `known` what the request answers for resources a list read without content, given their rows read now (absent: gone). */
+  const answerAsSeen = async (rows: ReadonlyMap<string, ResourceRecord>, ids: Iterable<string>): Promise<void> => {
+    const behind: ResourceRecord[] = [];
+    for (const id of ids) {
+      const seen = seenWithoutContent.get(id);
+      if (!seen || known.has(id)) continue;
+      const now = rows.get(id);
+      if (now && sameColumns(seen, now)) known.set(id, now);
+      else if (now && now.version === seen.version) known.set(id, { ...seen, content: now.content });
+      else behind.push(seen);
+    }
+    if (!behind.length) return;
+    for (const v of await versionsNumbered(db, behind.map((r) => ({ id: r.id, version: r.version })))) {
+      const seen = seenWithoutContent.get(v.resourceId)!;
+      if (v.version === seen.version) known.set(seen.id, { ...seen, content: v.content });
+    }
+  };
+
   const resource = new DataLoader<string, ResourceRecord | null>(async (ids) => {
     const missing = ids.filter((id) => !known.has(id));
     const byId = new Map((await resourcesByIds(db, missing, '', only)).map((r) => [r.id, r]));
+    await answerAsSeen(byId, missing);
     return ids.map((id) => {
       const read = byId.get(id);
       return known.get(id) ?? (read ? same(read) : null);
     });
   }, opts);
 
-  /** Complete records read under `only` for this request, as this request answers them (see `known`). */
-  const prime = (records: readonly ResourceRecord[]): ResourceRecord[] => records.map(same);
+  /** Complete records read under `only` for this request, as this request answers them (see `known` and `seenWithoutContent`). */
+  const prime = async (records: readonly ResourceRecord[]): Promise<ResourceRecord[]> => {
+    if (seenWithoutContent.size) await answerAsSeen(new Map(records.map((r) => [r.id, r])), records.map((r) => r.id));
+    return records.map(same);
+  };
+
+  /** Records of a list read without content (complete ones are primed): the one answer per resource, too. */
+  const keepWithoutContent = (records: readonly ResourceRecord[]): ResourceRecord[] =>
+    records.map((r) => {
+      const held = known.get(r.id) ?? seenWithoutContent.get(r.id);
+      if (held) return held;
+      seenWithoutContent.set(r.id, r);
+      return r;
+    });
 
   // Likewise the one remote_ref record of each remote reference: a row two paths refilled apart
   // would otherwise answer two `fetchedAt`s (or a fetched and a failed state) in one response.
@@ -71,7 +109,7 @@ export function createLoaders(
   const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(async (keys) => {
     const found = new Map<string, ResourceRecord>();
     for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
-      for (const r of prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
+      for (const r of await prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
     }
     return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
   }, (k) => `${k.kind}|${k.naturalKey}`);
@@ -80,7 +118,7 @@ export function createLoaders(
     const found = new Map<string, ResourceRecord[]>();
     for (const [kindAndFirst, group] of groupBy(keys, (k) => `${k.kind}|${k.first}`)) {
       const { kind, first } = group[0];
-      const rows = prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
+      const rows = await prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
       for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kindAndFirst}`, list);
     }
     return keys.map((k) => found.get(`${k.parentId}|${k.kind}|${k.first}`) ?? []);
@@ -100,22 +138,34 @@ export function createLoaders(
     return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
   }, (k) => `${k.id}|${k.first}`);
 
-  const history = keyed<{ id: string; first: number }, VersionRecord[]>(async (keys) => {
+  // A resource's history and its version at an instant are read as of the version this request
+  // answers for it (`version`): versions written since are left out, and that version has no end
+  // yet, as it had none in the state the request answers.
+  const history = keyed<{ id: string; first: number; version: number }, VersionRecord[]>(async (keys) => {
     const out = new Map<string, VersionRecord[]>();
     for (const [first, group] of groupBy(keys, (k) => k.first)) {
-      const by = groupBy(await latestVersions(db, group.map((g) => g.id), first), (v) => v.resourceId);
-      for (const g of group) out.set(`${g.id}|${first}`, by.get(g.id) ?? []);
+      const by = groupBy(await versionsUpTo(db, group, first), (v) => v.resourceId);
+      for (const g of group) out.set(`${g.id}|${first}|${g.version}`, (by.get(g.id) ?? []).map((v) => current(v, g.version)));
     }
-    return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
-  }, (k) => `${k.id}|${k.first}`);
+    return keys.map((k) => out.get(`${k.id}|${k.first}|${k.version}`) ?? []);
+  }, (k) => `${k.id}|${k.first}|${k.version}`);
 
-  const asOf = keyed<{ id: string; at: Timestamp }, VersionRecord | null>(async (keys) => {
+  const asOf = keyed<{ id: string; at: Timestamp; version: number }, VersionRecord | null>(async (keys) => {
     const out = new Map<string, VersionRecord>();
     for (const [at, group] of groupBy(keys, (k) => k.at)) {
-      for (const v of await versionsAt(db, group.map((g) => g.id), at)) out.set(`${v.resourceId}|${at}`, v);
+      const answered = new Map(group.map((g) => [g.id, g.version]));
+      const found = await versionsAt(db, group.map((g) => g.id), at);
+      // A version newer than the one answered: at that instant, the answered one was still current.
+      const newer = found.filter((v) => v.version > answered.get(v.resourceId)!);
+      const instead = new Map((await versionsNumbered(db, newer.map((v) => ({ id: v.resourceId, version: answered.get(v.resourceId)! })))).map((v) => [v.resourceId, v]));
+      for (const v of found) {
+        const version = answered.get(v.resourceId)!;
+        const chosen = v.version > version ? instead.get(v.resourceId) : v;
+        if (chosen) out.set(`${v.resourceId}|${at}|${version}`, current(chosen, version));
+      }
     }
-    return keys.map((k) => out.get(`${k.id}|${k.at}`) ?? null);
-  }, (k) => `${k.id}|${k.at}`);
+    return keys.map((k) => out.get(`${k.id}|${k.at}|${k.version}`) ?? null);
+  }, (k) => `${k.id}|${k.at}|${k.version}`);
 
   const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>(
     async (keys) => (await loadRemoteLinks(ctx, keys)).map(sameRemote),
@@ -129,21 +179,44 @@ export function createLoaders(
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
 
-  const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>((keys) => loadRemoteEntities(ctx, keys), (k) => `${k.entityType}|${k.hashKey}`);
+  const remoteEntity = keyed<RemoteEntityKey, RemoteEntity | null>(
+    (keys) => loadRemoteEntities(ctx, keys, { held: (id) => remoteSeen.has(id), same: (r) => sameRemote(r)! }),
+    (k) => `${k.entityType}|${k.hashKey}`,
+  );
 
   const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(async (keys) => {
     const by = groupBy(await remoteReferrers(db, keys, only), (r) => `${r.entity_type}|${r.remote_hash_key}`);
     return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
   }, (k) => `${k.entityType}|${k.hashKey}`);
 
+  // The one record of each approval this request answers, as for resources: a revoke (or a new
+  // approval) landing between two reads must not show one approval both in force and revoked, or
+  // a group without the approval in force the same answer shows for it.
+  const approvalSeen = new Map<string, ApprovalRecord>();
+  /** By resource: the approval this request answered in force for it, if any. */
+  const answeredInForce = new Map<string, ApprovalRecord>();
+  const sameApproval = (a: ApprovalRecord): ApprovalRecord => {
+    const held = approvalSeen.get(a.id);
+    if (held) return held;
+    approvalSeen.set(a.id, a);
+    if (a.revokedAt === null && !answeredInForce.has(a.resourceId)) answeredInForce.set(a.resourceId, a);
+    return a;
+  };
+
   const approval = new DataLoader<string, ApprovalRecord | null>(async (ids) => {
     const by = new Map((await approvalsByIds(db, ids, only)).map((a) => [a.id, a]));
-    return ids.map((id) => by.get(id) ?? null);
+    return ids.map((id) => {
+      const read = by.get(id);
+      return read ? sameApproval(read) : null;
+    });
   }, opts);
 
   const approvalInForce = new DataLoader<string, ApprovalRecord | null>(async (resourceIds) => {
     const by = new Map((await approvalsInForce(db, resourceIds)).map((a) => [a.resourceId, a]));
-    return resourceIds.map((id) => by.get(id) ?? null);
+    return resourceIds.map((id) => {
+      const read = by.get(id);
+      return answeredInForce.get(id) ?? (read ? sameApproval(read) : null);
+    });
   }, opts);
 
   const pins = new DataLoader<string, PinRecord[]>(async (approvalIds) => {
@@ -187,14 +260,12 @@ export function createLoaders(
   const page = async (kind: KindDef, at: PageOptions, include: ReadonlySet<string>): Promise<ResourceRecord[]> => {
     const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
     const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
-    // Only the columns the items' fields read (columnsFor). Partial records are not primed: a
-    // later load by id in this request reads the whole row.
+    // The document only when the items' fields read it (columnsFor).
     const { columns, complete } = !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
-    // A partial record is answered as the complete one when this request already holds it.
-    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : records.map((r) => known.get(r.id) ?? r));
+    const keep = (records: ResourceRecord[]) => (complete ? prime(records) : keepWithoutContent(records));
     if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, columns));
     const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, columns }, only);
-    const records = keep(read.records);
+    const records = await keep(read.records);
     // Staged here and published at the end, all at once: other paths of the operation read
     // `preloaded` while this page still awaits its remote rows and targets, and must find either
     // nothing (and load for themselves) or the complete value, never a placeholder.
@@ -311,7 +382,10 @@ export function createLoaders(
     forget() {
       for (const value of Object.values(loaders)) if (value instanceof DataLoader) value.clearAll();
       known.clear();
+      seenWithoutContent.clear();
       remoteSeen.clear();
+      approvalSeen.clear();
+      answeredInForce.clear();
       preloaded.clear();
     },
   };
@@ -319,6 +393,23 @@ export function createLoaders(
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The version `answered` had no end in the state a request answers (a later write ended it since). */
+const current = (v: VersionRecord, answered: number): VersionRecord => (v.version === answered && v.validTo !== null ? { ...v, validTo: null } : v);
+
+/** Whether two reads of one resource's row agree on every column but the document. */
+function sameColumns(a: ResourceRecord, b: ResourceRecord): boolean {
+  return (
+    a.version === b.version &&
+    a.status === b.status &&
+    a.updatedAt === b.updatedAt &&
+    a.markedAt === b.markedAt &&
+    a.deleteAfter === b.deleteAfter &&
+    a.markId === b.markId &&
+    a.markedBy === b.markedBy &&
+    a.parentId === b.parentId
+  );
+}
 
 /** The targets of `field[i]` references, by i (null where a target is not readable). */
 function inIndexOrder(field: string, refs: readonly [path: string, toId: string][], targets: Map<string, ResourceRecord>): (ResourceRecord | null)[] {

@@ -97,5 +97,36 @@ export async function fetchEntities(ctx: RemoteContext, type: RemoteTypeDef, key
   return out;
 }
 
+/**
+ * A page of a type's entities in key order, browsing its store. Checked as fetched entities are:
+ * an entity that does not fit the type is refused (REMOTE_SOURCE_UNAVAILABLE, with why), never
+ * served, so that browsing never shows what a lookup of the same key refuses (issue 17).
+ */
+export async function browseEntities(ctx: RemoteContext, type: RemoteTypeDef, first: number, after?: string): Promise<RemoteEntity[]> {
+  let page: RemoteEntity[];
+  try {
+    page = await sourceOf(ctx, type).list(type, first, after);
+  } catch (e) {
+    if (e instanceof SourceUnavailableError) {
+      throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `The store holding ${type.name} (${type.source}) is unavailable: ${e.message}`, {
+        entityType: type.name,
+        source: type.source,
+      });
+    }
+    throw e;
+  }
+  return page.map((entity) => {
+    const key = Object.fromEntries(type.key.map((f) => [f, String(entity[f] ?? '')]));
+    const problem = entityProblem(type, entity);
+    if (problem) {
+      throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `${type.source} answered ${keyLabel(type, key)} that does not fit its type: ${problem}`, {
+        entityType: type.name,
+        source: type.source,
+      });
+    }
+    return normalizeEntity(type, key, entity);
+  });
+}
+
 export const keyLabel = (type: RemoteTypeDef, key: RemoteKey) => `${type.name} ${JSON.stringify(key)}`;
 export { hashKey };

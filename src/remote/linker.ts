@@ -8,6 +8,7 @@ import type { KindDef, RemoteTypeDef } from '../model/model.js';
 import { placeholders } from '../data/chunk.js';
 import { fetchEntities, hashKey, keyLabel, normalizeKey, type RemoteContext } from './context.js';
 import type { RemoteKey } from './hash.js';
+import { refill } from './reader.js';
 import { remoteRefsByHash, STATE_BEFORE_READ, stateParams, type ReadMark } from './remote-ref-store.js';
 import type { RemoteEntity } from './sources/source.js';
 
@@ -20,6 +21,8 @@ interface PreparedLink {
   fetched?: RemoteEntity;
   /** When that fetch began, on the operational store's clock. */
   read?: ReadMark;
+  /** Set when the save's transaction inserted the row with what was fetched. */
+  inserted?: boolean;
 }
 
 /**
@@ -76,11 +79,12 @@ export class RemoteLinks implements RemoteLinker {
         const entity = JSON.stringify(l.fetched);
         // Two replicas saving the same new key: the unique (entity_type, hash) keeps one row.
         const read = l.read!;
-        await tx.execute(
-          `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, state_at)
-           VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?, ?)`,
-          [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now, read.startedAt],
-        );
+        l.inserted =
+          (await tx.execute(
+            `${insertIgnore(tx)} INTO remote_ref (id, entity_type, remote_hash_key, remote_key_payload, cached_entity, deleted, fetched_at, last_error, failures, created_at, state_at)
+             VALUES (?, ?, ?, ?, ?, 0, ?, NULL, 0, ?, ?)`,
+            [newId(), l.type.name, l.hash, JSON.stringify(l.key), entity, now, now, read.startedAt],
+          )) > 0;
         // A row flagged deleted that the store has again: what was just read, unless a newer change landed.
         await tx.execute(
           `UPDATE remote_ref SET cached_entity = ?, deleted = 0, fetched_at = ?, last_error = NULL, failures = 0, state_at = ?
@@ -100,6 +104,25 @@ export class RemoteLinks implements RemoteLinker {
         `INSERT INTO remote_link (resource_id, path, remote_ref_id) VALUES ${group.map(() => '(?, ?, ?)').join(', ')}`,
         group.flatMap((g) => [resourceId, g.field, rows.get(g.hash)!]),
       );
+    }
+  }
+
+  /**
+   * After the save committed: keys it cached for the first time are read from their stores again.
+   * Until the row existed, a change event for the key found nothing to apply and was ignored (the
+   * cache holds only what documents refer to), so the copy read before the transaction may be older
+   * than the store; the second read (a compare-and-set like every refetch) sets it right. A store
+   * that cannot answer now leaves the row as it is, with why; the sweep is the bound then. The save
+   * has committed: nothing here fails it.
+   */
+  async afterCommit(prepared: unknown): Promise<void> {
+    const inserted = (prepared as PreparedLink[]).filter((l) => l.inserted);
+    for (const [type, group] of groupBy(inserted, (l) => l.type.name)) {
+      try {
+        await refill(this.ctx, await remoteRefsByHash(this.ctx.db, type, group.map((g) => g.hash)));
+      } catch {
+        // The row stays as the save wrote it; the sweep checks it.
+      }
     }
   }
 }

@@ -53,6 +53,15 @@ export interface RemoteEntityKey extends TypedHash {
 }
 
 /**
+ * The cache rows a request already answers with (Loaders): a row it holds is answered as held
+ * (and not fetched again), so that an entity reached by two paths of one operation answers the same.
+ */
+export interface RequestRecords {
+  held(id: string): boolean;
+  same(row: RemoteRefRecord): RemoteRefRecord;
+}
+
+/**
  * Remote entities by key, as a federation `_entities` call asks for them: the cache rows of every
  * key in one local query, evicted rows refetched (and stored) with one remote query per type, as
  * the remote LEFT JOIN does. A key no document refers to has no cache row: it is read through from
@@ -61,9 +70,14 @@ export interface RemoteEntityKey extends TypedHash {
  * An entity the cache lacks while its store is down is a REMOTE_SOURCE_UNAVAILABLE error (in its
  * place only), so that no caller mistakes "cannot tell now" for "does not exist".
  */
-export async function loadRemoteEntities(ctx: RemoteContext, keys: readonly RemoteEntityKey[]): Promise<(RemoteEntity | DomainError | null)[]> {
-  const rows = new Map((await remoteRefsByTypedHashes(ctx.db, keys)).map((r) => [`${r.entityType}|${r.hashKey}`, r]));
-  await refill(ctx, needsFetch(ctx, [...rows.values()]));
+export async function loadRemoteEntities(
+  ctx: RemoteContext,
+  keys: readonly RemoteEntityKey[],
+  request: RequestRecords = { held: () => false, same: (r) => r },
+): Promise<(RemoteEntity | DomainError | null)[]> {
+  const read = await remoteRefsByTypedHashes(ctx.db, keys);
+  await refill(ctx, needsFetch(ctx, read.filter((r) => !request.held(r.id))));
+  const rows = new Map(read.map((r) => [`${r.entityType}|${r.hashKey}`, request.same(r)]));
   const uncached = keys.filter((k) => !rows.has(`${k.entityType}|${k.hashKey}`));
   const readThrough = new Map<string, RemoteEntity>();
   const unavailable = new Map<string, DomainError>();

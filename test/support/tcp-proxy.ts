@@ -3,8 +3,9 @@ import { freePort } from '../fixtures/subgraph-process.js';
 
 /**
  * A TCP proxy on loopback in front of a real store, to play its faults: `cut()` (unreachable:
- * connections reset, nothing listens) and `stall()` (a hung link: connections stay open, and
- * bytes go nowhere in either direction, new connections included).
+ * connections reset, nothing listens), `stall()` (a hung link: connections stay open, and
+ * bytes go nowhere in either direction, new connections included) and `hold()` (a slow link:
+ * bytes wait, in order, until `release()`).
  */
 export class TcpProxy {
   private server?: Server;
@@ -30,7 +31,11 @@ export class TcpProxy {
       }
       const forward = (from: Socket, to: Socket) =>
         from.on('data', (chunk) => {
-          if (!this.stalled) to.write(chunk);
+          if (this.held && (from === upstream || !this.repliesOnly)) {
+            this.held.push(() => to.destroyed || to.write(chunk));
+            if (from === client) this.heldRequests++;
+            else this.heldReplies.push(chunk);
+          } else if (!this.stalled) to.write(chunk);
         });
       forward(client, upstream);
       forward(upstream, client);
@@ -54,6 +59,40 @@ export class TcpProxy {
     this.stalled = false;
     for (const sock of this.sockets) sock.destroy();
     this.sockets.clear();
+  }
+
+  private held: (() => unknown)[] | null = null;
+  private heldRequests = 0;
+
+  private repliesOnly = false;
+  private heldReplies: Buffer[] = [];
+
+  /**
+   * The link is held: bytes wait in order (nothing is lost) until `release()`, as on a slow link.
+   * `repliesOnly`: requests reach the store (it answers them as of now), only its answers wait.
+   */
+  hold({ repliesOnly = false }: { repliesOnly?: boolean } = {}): void {
+    this.held ??= [];
+    this.repliesOnly = repliesOnly;
+    this.heldRequests = 0;
+    this.heldReplies = [];
+  }
+
+  /** What the store answered while the link was held, as text: which answer a request waits for. */
+  get heldReplyText(): string {
+    return Buffer.concat(this.heldReplies).toString('latin1');
+  }
+
+  /** Chunks a client sent while the link was held: a request is waiting for the store. */
+  get waitingRequests(): number {
+    return this.heldRequests;
+  }
+
+  /** Delivers what was held, in order, and forwards again. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const deliver of held) deliver();
   }
 
   /** Stops listening and destroys every open connection: the store is unreachable. */

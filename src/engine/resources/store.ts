@@ -15,43 +15,30 @@ import type { SqlCondition } from './tenancy.js';
 export const RESOURCE_COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id, marked_by';
 
 /** The record field each column answers, for the fields that read one column only. */
-const COLUMN_OF_FIELD: Readonly<Record<string, string>> = {
-  naturalKey: 'natural_key',
-  version: 'version',
-  status: 'status',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  markedForDeletionAt: 'marked_at',
-  markedForDeletionBy: 'marked_by',
-  deleteAfter: 'delete_after',
-};
-/** Fields answered from the id alone (through loaders or what the page read), or from id, kind and name. */
-const BY_ID = new Set(['__typename', 'id', 'kind', 'name', 'referencedBy', 'history', 'asOf', 'approval']);
+/** Fields answered from the id alone (through loaders or what the page read), or from the row's own columns. */
+const WITHOUT_CONTENT = new Set(['__typename', 'id', 'kind', 'name', 'naturalKey', 'version', 'status', 'createdAt', 'updatedAt', 'markedForDeletionAt', 'markedForDeletionBy', 'deleteAfter', 'referencedBy', 'history', 'asOf', 'approval']);
+
+/** Every resource column but the document: what a list reads when no field of its items needs the document. */
+const ALL_BUT_CONTENT = RESOURCE_COLUMNS.split(', ')
+  .map((c) => (c === 'content' ? 'NULL AS content' : c))
+  .join(', ');
 
 /**
- * The resource columns a list reads for the fields its items are asked for, NULL in place of the
- * others (rows keep their shape): a list of names and owners neither reads nor decodes documents,
- * timestamps or versions (on MariaDB that halved the page statement's server and client time).
- * `complete` is false for such partial rows: their records answer only those fields (reading the
- * content throws) and are never handed to other reads. A field this does not know (a body field
- * like `description`, a children list) reads every column.
+ * The resource columns a list reads for the fields its items are asked for: every column but the
+ * document (NULL in its place, rows keep their shape) when no field needs it, so a list of names
+ * and owners neither reads nor decodes documents. `complete` is false for such rows: their records
+ * answer every field but the content (reading it throws). Every other column is read, so that a
+ * later read of the same resource in the request can be answered as this one saw it (Loaders: the
+ * version tells which document that was). A field this does not know (a body field like
+ * `description`, a children list) reads every column.
  */
 export function columnsFor(kind: KindDef, fields: ReadonlySet<string>): { columns: string; complete: boolean } {
-  const read = new Set(['id', 'kind', 'name']);
   const parentField = kind.parent ? kind.identity[kind.identity.length - 2] : null;
   const related = new Set([...kind.references.map((r) => r.field), ...kind.remoteReferences.map((r) => r.field)]);
   for (const field of fields) {
-    if (BY_ID.has(field) || related.has(field)) continue;
-    const column = field === parentField ? 'parent_id' : COLUMN_OF_FIELD[field];
-    if (!column) return { columns: RESOURCE_COLUMNS, complete: true };
-    read.add(column);
+    if (!WITHOUT_CONTENT.has(field) && !related.has(field) && field !== parentField) return { columns: RESOURCE_COLUMNS, complete: true };
   }
-  return {
-    columns: RESOURCE_COLUMNS.split(', ')
-      .map((c) => (read.has(c) ? c : `NULL AS ${c}`))
-      .join(', '),
-    complete: false,
-  };
+  return { columns: ALL_BUT_CONTENT, complete: false };
 }
 const COLUMNS = RESOURCE_COLUMNS;
 const HISTORY_COLUMNS = 'resource_id, version, content, valid_from, valid_to, changed_by';
@@ -228,18 +215,38 @@ export async function referencesToPage(sql: Sql, ids: readonly string[], first: 
   return rows.map(toReference);
 }
 
-/** The newest `first` versions of each resource, newest first. */
-export async function latestVersions(sql: Sql, ids: readonly string[], first: number): Promise<VersionRecord[]> {
-  const rows = await readInChunks(ids, (c) =>
-    sql.query<HistoryRow>(
+/**
+ * The newest `first` versions of each resource up to a given version (newer ones written since
+ * are left out): the history as of the version a request answers for the resource.
+ */
+export async function versionsUpTo(sql: Sql, upTo: readonly { id: string; version: number }[], first: number): Promise<VersionRecord[]> {
+  const out: VersionRecord[] = [];
+  for (const c of chunks(upTo)) {
+    if (!c.length) continue;
+    const rows = await sql.query<HistoryRow>(
       `SELECT ${HISTORY_COLUMNS} FROM (
          SELECT h.*, ROW_NUMBER() OVER (PARTITION BY resource_id ORDER BY version DESC) AS rn
-         FROM resource_history h WHERE resource_id IN (${placeholders(c.length)})
+         FROM resource_history h WHERE ${c.map(() => '(resource_id = ? AND version <= ?)').join(' OR ')}
        ) v WHERE rn <= ? ORDER BY resource_id, version DESC`,
-      [...c, first],
-    ),
-  );
-  return rows.map(toVersion);
+      [...c.flatMap((u) => [u.id, u.version]), first],
+    );
+    out.push(...rows.map(toVersion));
+  }
+  return out;
+}
+
+/** Given versions of resources (one per resource), as the history holds them; a version pruned since is absent. */
+export async function versionsNumbered(sql: Sql, wanted: readonly { id: string; version: number }[]): Promise<VersionRecord[]> {
+  const out: VersionRecord[] = [];
+  for (const c of chunks(wanted)) {
+    if (!c.length) continue;
+    const rows = await sql.query<HistoryRow>(
+      `SELECT ${HISTORY_COLUMNS} FROM resource_history WHERE ${c.map(() => '(resource_id = ? AND version = ?)').join(' OR ')}`,
+      c.flatMap((w) => [w.id, w.version]),
+    );
+    out.push(...rows.map(toVersion));
+  }
+  return out;
 }
 
 /** The version of each resource whose [validFrom, validTo) holds `at`. */

@@ -17,6 +17,8 @@ export interface RemoteLinker {
   link(tx: Tx, resourceId: string, prepared: unknown, fields: readonly string[]): Promise<void>;
   /** True for the error `link` throws when what `prepare` saw has changed since: the write starts over. */
   isStale(error: unknown): boolean;
+  /** After the transaction committed: what the save cached is checked again where it may be behind its store. */
+  afterCommit(prepared: unknown): Promise<void>;
 }
 
 const stableJson = (v: unknown) => JSON.stringify(v);
@@ -63,7 +65,7 @@ export class ResourceWriter {
     const prepared = await this.remote.prepare(kind, content, remoteFields);
     const naturalKey = this.rules.naturalKey(kind, content);
 
-    return this.db.transaction(async (tx) => {
+    const created = await this.db.transaction(async (tx) => {
       const parentRef = this.rules.parentReference(kind, content);
       const planned = [...(parentRef ? [parentRef] : []), ...this.rules.bodyReferences(kind, content)];
       const targets = await this.lockTargets(tx, planned);
@@ -101,6 +103,8 @@ export class ResourceWriter {
       await this.remote.link(tx, record.id, prepared, []);
       return record;
     });
+    await this.remote.afterCommit(prepared);
+    return created;
   }
 
   private async updateOnce(kindName: string, id: string, patch: Content, expectedVersion: number | null | undefined, actor: Actor): Promise<ResourceRecord> {
@@ -115,7 +119,7 @@ export class ResourceWriter {
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => patch[f] !== undefined);
     const prepared = await this.remote.prepare(kind, patch, remoteFields.filter((f) => patch[f] !== null));
 
-    return this.db.transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       const [current] = await resourcesByIds(tx, [id], tx.forUpdate);
       if (!current || current.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
       if (current.status === 'MARKED_FOR_DELETION') {
@@ -161,6 +165,8 @@ export class ResourceWriter {
       if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
       return next;
     });
+    await this.remote.afterCommit(prepared);
+    return updated;
   }
 
   /** Finds every target with a share lock (so nobody marks it before we commit); all missing ones fail together. */
