@@ -74,6 +74,9 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
           LIMIT_MAX_COST: String(Number.MAX_SAFE_INTEGER),
           LIMIT_MAX_LIST_ITEMS: '1000000',
           LIMIT_MAX_DIRECTIVES: '100000',
+          LIMIT_MAX_OBJECTS: String(Number.MAX_SAFE_INTEGER),
+          // Each operation reads every resource every way: on a busy machine it may take longer than a request's default 10 s.
+          REQUEST_TIMEOUT_MS: '120000',
         },
       });
       const rel = s.app.engine.schema;

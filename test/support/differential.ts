@@ -1,11 +1,11 @@
 import type { GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { execute, GraphQLError, parse, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { execute, GraphQLError, Kind, parse, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../../resolvers/context.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { runInScope } from '../../src/observability/request-scope.js';
 import type { AuthState } from '../../src/server/auth/principal.js';
 import { formatError } from '../../src/server/errors.js';
-import { inResponseOrder } from '../../src/server/execution/error-order.js';
+import { settledErrors } from '../../src/server/execution/error-order.js';
 import { createClientTables, insertDemoClientRows } from '../../src/remote/client-demo.js';
 import { buildSchema } from '../../src/server/schema.js';
 import type { GeneratedOperation, ValuePools } from './operation-generator.js';
@@ -45,14 +45,15 @@ function inScope<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * graphql-js's answer, its errors in the order of the response: graphql-js lists them as they
- * happen, which follows the stores' timing (src/server/execution/error-order.ts).
+ * graphql-js's answer with its errors settled as the server settles them: in the order of the
+ * response, and only the fatal ones when data is null (src/server/execution/error-order.ts).
  */
 export function interpreted(schema: GraphQLSchema, engine: Engine, op: GeneratedOperation): Promise<ExecutionResult> {
   const document = parse(op.query);
   return inScope(async () => {
     const result = await execute({ schema, document, contextValue: contextFor(engine), variableValues: op.variables });
-    return result.errors ? { ...result, errors: inResponseOrder(result.errors, result.data) } : result;
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    return settledErrors(result, schema, document, operation);
   });
 }
 

@@ -3,7 +3,7 @@ import type { GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } 
 import { execute, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { compilable } from './compilable.js';
-import { inResponseOrder } from './error-order.js';
+import { settledErrors } from './error-order.js';
 
 /** Compiled operations kept (by operation name and query hash); the oldest goes first. */
 export const MAX_COMPILED = 500;
@@ -37,7 +37,7 @@ async function interpret(schema: GraphQLSchema, rc: GatewayGraphQLRequestContext
     variableValues: rc.request.variables ?? {},
     operationName: rc.operationName ?? undefined,
   });
-  return result.errors && result.errors.length > 1 ? { ...result, errors: inResponseOrder(result.errors, result.data) } : result;
+  return settledErrors(result, schema, rc.document, rc.operation);
 }
 
 /**
