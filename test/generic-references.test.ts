@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { DOMAIN, QUIET_ENV, createDomain, groupInput } from './support/remote-fixtures.js';
+import { as, jwtEnv, SCOPES } from './support/tokens.js';
 
 const NODE = 'to { kind naturalKey } type path';
 
@@ -55,5 +56,39 @@ describe.each(OPERATIONAL_KINDS)('generic references on %s', (op) => {
     ]);
     // A project without a billing account: nothing set, nothing listed.
     expect(project.remoteReferences).toEqual([]);
+  });
+});
+
+describe.each(OPERATIONAL_KINDS)('generic references under tenancy on %s', (op) => {
+  let s: TestServer;
+  let admin: Record<string, string>;
+  beforeAll(async () => {
+    s = await startTestServer(op, { env: jwtEnv(), seedDemo: true });
+    admin = await as('root', SCOPES);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it("names for a confined caller what the typed fields name, and answers another project's resources not at all", async () => {
+    const q = `{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") {
+      id references(first: 50) { type path to { id } } remoteReferences(first: 5) { path reference { id } }
+      compositeProfile { id } logicalCluster { id } clusters(first: 50) { id } owner { id } } }`;
+    const rita = await as('rita', ['integrity:read'], ['retail']);
+    for (const caller of [admin, rita]) {
+      const g = (await s.ok<any>(q, {}, caller)).deploymentIntentGroup;
+      const typed = [
+        { type: 'CHILD', path: 'parent', to: g.compositeProfile },
+        ...g.clusters.map((c: { id: string }, i: number) => ({ type: 'ARBITRARY', path: `clusters[${i}]`, to: c })),
+        ...(g.logicalCluster ? [{ type: 'ARBITRARY', path: 'logicalCluster', to: g.logicalCluster }] : []),
+      ];
+      expect(g.references).toEqual(typed);
+      expect(g.remoteReferences).toEqual(g.owner ? [{ path: 'owner', reference: g.owner }] : []);
+    }
+    const logi = await as('lou', ['integrity:read'], ['logistics']);
+    const other = await s.ok<any>(`query($id: ID!) { resource(id: $id) { references(first: 5) { path } } }`, {
+      id: (await s.ok<any>(q, {}, admin)).deploymentIntentGroup.id,
+    }, logi);
+    expect(other.resource).toBeNull();
   });
 });

@@ -153,8 +153,9 @@ export type Cluster = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -234,8 +235,9 @@ export type ClusterProvider = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -316,8 +318,9 @@ export type CompositeApp = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -398,8 +401,9 @@ export type CompositeProfile = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -599,8 +603,9 @@ export type DeploymentIntentGroup = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -787,8 +792,9 @@ export type LogicalCluster = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -1056,8 +1062,9 @@ export type Project = Resource & {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
@@ -1478,8 +1485,9 @@ export type Resource = {
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
   /**
-   * What this resource refers to (that the caller may read), by path: its parent (type CHILD, path
-   * `parent`) and its body's references (`logicalCluster`, `clusters[1]`, ...). The same for every kind.
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
    */
   references: Array<ResourceReference>;
   /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
