@@ -359,6 +359,12 @@ describe('the console over another relationship schema (documents, no code chang
     await why.getByRole('heading', { name: 'Why it is not deleted yet' }).waitFor();
     expect(await why.locator('li[data-reason=REFERENCED]').count()).toBe(0);
 
+    // Three parents: more than one request reads (the chain goes on from the highest one read).
+    await page.goto(`${base}/resources/${ids.n1}`);
+    await page.getByRole('heading', { level: 1, name: /acme\/docs\/d1\/n1/ }).waitFor();
+    await page.waitForFunction(() => document.querySelector('nav.crumbs')?.textContent?.includes('acme › docs › d1 ›'));
+    expect(await page.locator(`[data-testid=graph] [data-node="${ids.w}"]`).count()).toBe(1);
+
     await page.goto(`${base}/resources/${ids.f}`);
     await page.getByRole('heading', { level: 1, name: /acme\/docs/ }).waitFor();
     expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);

@@ -74,7 +74,7 @@ const EXPLANATION = (first: number) => `fragment Explanation on DeletionExplanat
   blockers(first: ${first}) { reason until path from { ...Node } ancestor { ...Node } descendant { ...Node } approval { id resource { ...Node } } } }`;
 
 /** Parents this many levels up in one request (the list of references starts with the parent); further ones are asked again. */
-export const PARENT_LEVELS = 4;
+export const PARENT_LEVELS = 3;
 const upChain = (levels: number): string => (levels === 0 ? '' : `up: references(first: 1) { type to { ...Node ${upChain(levels - 1)} } }`);
 
 export const OVERVIEW = `query ConsoleOverview {
