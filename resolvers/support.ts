@@ -1,7 +1,7 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { naturalKeyText } from '../src/engine/resources/content.js';
 import type { PinRecord } from '../src/engine/approvals/model.js';
-import type { ResourceRecord } from '../src/engine/resources/model.js';
+import type { ReferenceRecord, ResourceRecord } from '../src/engine/resources/model.js';
 import type { RemoteRefRecord } from '../src/remote/remote-ref-store.js';
 import type { GraphQLContext } from './context.js';
 
@@ -17,6 +17,8 @@ export const resourceFields = {
   markedForDeletionBy: (r: ResourceRecord) => r.markedBy,
   referencedBy: (r: ResourceRecord, args: Page, ctx: GraphQLContext) =>
     ctx.loaders.referencesIn.load({ id: r.id, first: ctx.engine.nestedPage(args.first) }),
+  references: (r: ResourceRecord, args: Page, ctx: GraphQLContext) => referencesOf(r, ctx.engine.nestedPage(args.first), ctx),
+  remoteReferences: (r: ResourceRecord, args: Page, ctx: GraphQLContext) => remoteLinksOf(r, ctx.engine.nestedPage(args.first, 10), ctx),
   history: (r: ResourceRecord, args: { first?: number | null }, ctx: GraphQLContext) =>
     ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first), version: r.version }),
   asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at, version: r.version }),
@@ -24,6 +26,52 @@ export const resourceFields = {
   // `name` has no resolver: the record's `name` (its stored column, the identity's name, which never changes) is the content's name.
   naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),
 };
+
+const isRecord = (r: ResourceRecord | null | Error | undefined): r is ResourceRecord => !!r && !(r instanceof Error);
+
+/**
+ * What a resource refers to, by path (`parent` first, then the body's paths in order), its targets
+ * the caller may read. A pinned resource answers what its pinned content names, as its fields do.
+ */
+async function referencesOf(r: ResourceRecord, first: number, ctx: GraphQLContext): Promise<ReferenceRecord[]> {
+  const refs = isPinned(r) ? await pinnedReferences(r, ctx) : await ctx.loaders.referencesOut.load(r.id);
+  const sorted = [...refs].sort((a, b) => byPath(a.path, b.path));
+  const targets = await ctx.loaders.resource.loadMany(sorted.map((x) => x.toId));
+  return sorted.filter((_, i) => isRecord(targets[i])).slice(0, first);
+}
+
+/** `parent` first, then by field, list items in list order (`clusters[2]` before `clusters[10]`). */
+function byPath(a: string, b: string): number {
+  if (a === 'parent' || b === 'parent') return a === b ? 0 : a === 'parent' ? -1 : 1;
+  const pa = /^(.*)\[(\d+)\]$/.exec(a);
+  const pb = /^(.*)\[(\d+)\]$/.exec(b);
+  const fa = pa ? pa[1] : a;
+  const fb = pb ? pb[1] : b;
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  return Number(pa?.[2] ?? -1) - Number(pb?.[2] ?? -1);
+}
+
+/** The references a pinned version names (the index holds only today's), its parent included. */
+async function pinnedReferences(r: PinnedResource, ctx: GraphQLContext): Promise<ReferenceRecord[]> {
+  const planned = ctx.engine.rules.bodyReferences(ctx.engine.schema.kind(r.kind), r.content);
+  const targets = await Promise.all(planned.map((p) => ctx.loaders.resourceByNaturalKey.load({ kind: p.kind, naturalKey: p.naturalKey })));
+  const out: ReferenceRecord[] = r.parentId ? [{ fromId: r.id, toId: r.parentId, type: 'CHILD', path: 'parent', createdAt: r.createdAt }] : [];
+  planned.forEach((p, i) => {
+    const t = targets[i];
+    if (t) out.push({ fromId: r.id, toId: t.id, type: 'ARBITRARY', path: p.path, createdAt: r.updatedAt });
+  });
+  return out;
+}
+
+/** Its remote references that are set: at most one per remote reference field of its kind. */
+async function remoteLinksOf(r: ResourceRecord, first: number, ctx: GraphQLContext): Promise<{ path: string; reference: RemoteRefRecord }[]> {
+  const fields = ctx.engine.schema.kind(r.kind).remoteReferences.slice(0, first).map((rr) => rr.field);
+  const refs = await Promise.all(fields.map((path) => remoteAt(path)(r, null, ctx)));
+  return fields.flatMap((path, i) => {
+    const reference = refs[i];
+    return reference ? [{ path, reference }] : [];
+  });
+}
 
 /**
  * The fields a list's items are asked for (through fragments too): what the page read brings

@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from './support/server.js';
 import { OPERATIONAL_KINDS, tempClientStore, type TempStore } from './support/stores.js';
 import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 import { as, jwtEnv, SCOPES } from './support/tokens.js';
+import { crmStore, DOCUMENTS } from './support/documents-domain.js';
 
 // The integrity console in headless Chromium against a real server: journeys a person takes,
 // asserted on what the page shows (text, counts, the neighbourhood picture's nodes).
@@ -281,6 +282,94 @@ describe('remote cache health in the console when the client store stops', () =>
     expect((await employee.locator('td').allTextContents()).slice(0, 4).map((c) => c.trim())).toEqual(['0', '0', '1', '1']);
     expect(await page.locator('[data-testid=sources]').textContent()).toContain('breaker open');
     await screenshot(page, 'cache-health');
+    await page.context().close();
+  });
+});
+
+describe('the console over another relationship schema (documents, no code change)', () => {
+  let s: TestServer;
+  let crm: TempStore;
+  let ids: Record<string, string>;
+  beforeAll(async () => {
+    crm = await crmStore();
+    s = await startTestServer('sqlite', { env: { RELATIONSHIP_SCHEMA: DOCUMENTS, CRM_DATABASE_URL: crm.url, RETENTION_SECONDS: '0' } });
+    ids = idsOf(
+      await s.ok(`mutation {
+        w: createWorkspace(input: { name: "acme", title: "Acme team", customer: { customerId: "c-1" } }) { id }
+        legal: createCategory(input: { name: "legal", label: "Legal" }) { id }
+        f: createFolder(input: { workspace: "acme", name: "docs" }) { id }
+        t: createTemplate(input: { workspace: "acme", name: "letter", body: "Dear {name}" }) { id }
+        d1: createDocument(input: { workspace: "acme", folder: "docs", name: "d1", title: "Contract", template: "letter", categories: ["legal"], reviewer: { customerId: "c-2" } }) { id }
+        d2: createDocument(input: { workspace: "acme", folder: "docs", name: "d2", related: [{ folder: "docs", name: "d1" }] }) { id }
+        n1: createNote(input: { workspace: "acme", folder: "docs", document: "d1", name: "n1", text: "private" }) { id }
+      }`),
+    );
+  });
+  afterAll(async () => {
+    await s?.close();
+    await crm?.drop();
+  });
+
+  it("counts its kinds, lists a kind, draws a document's neighbourhood, explains its mark and removes the reference that holds it", async () => {
+    const { page, foreign, errors } = await consolePage(browser);
+    const base = consoleBase(s.url);
+    await page.goto(base);
+    await page.locator('[data-testid=total]').waitFor();
+    expect(await text(page, '[data-testid=total]')).toBe('7');
+    const counts = async (kind: string) => (await page.locator(`[data-testid=kind-counts] tr[data-kind=${kind}] td`).allTextContents()).map((c) => c.trim());
+    expect(await counts('Document')).toEqual(['2', '0']);
+    expect(await counts('Workspace')).toEqual(['1', '0']);
+
+    await page.locator('[data-testid=kind-counts]').getByRole('link', { name: 'Document', exact: true }).click();
+    await page.locator('[data-testid=kind-table] tbody tr').first().waitFor();
+    expect(await page.locator('[data-testid=kind-table] tbody th').allTextContents()).toEqual(['acme/docs/d1', 'acme/docs/d2']);
+    await page.getByRole('link', { name: 'acme/docs/d1' }).click();
+    await page.getByRole('heading', { level: 1, name: /acme\/docs\/d1/ }).waitFor();
+
+    // Parents up to the workspace, the note below, what it refers to, the referrer, the remote reviewer.
+    const graph = page.locator('[data-testid=graph]');
+    await graph.locator(`[data-node="${ids.w}"]`).waitFor();
+    const nodeNames = (await graph.locator('.node .node-title').allTextContents()).sort();
+    expect(nodeNames).toEqual(['acme', 'c-2', 'd1', 'd2', 'docs', 'legal', 'letter', 'n1']);
+    expect(await graph.locator('.node.tone-fresh').count()).toBe(1);
+    expect(await page.locator('nav.crumbs').textContent()).toContain('acme › docs ›');
+    expect(await page.locator('li[data-path=reviewer]').textContent()).toContain('FRESH');
+    // An approvable kind offers approval; its folder does not.
+    expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Mark for deletion' }).click();
+    await confirm(page, 'Mark for deletion');
+    const why = page.locator('section.explanation');
+    await why.getByRole('heading', { name: 'Why it is not deleted yet' }).waitFor();
+    const referrer = why.locator('li[data-reason=REFERENCED]');
+    expect(await referrer.count()).toBe(1);
+    expect(await referrer.textContent()).toContain('acme/docs/d2');
+    expect(await referrer.textContent()).toContain('related[0]');
+    await screenshot(page, 'second-domain-explanation');
+
+    await why.getByRole('link', { name: /acme\/docs\/d2/ }).click();
+    await page.getByRole('heading', { level: 1, name: /acme\/docs\/d2/ }).waitFor();
+    await page.getByRole('button', { name: 'Remove reference related[0]' }).click();
+    await confirm(page, 'Remove reference');
+    await page.waitForFunction(() => document.querySelector('li[data-path="related[0]"]') === null && document.querySelectorAll('[data-testid=history] > li').length === 2);
+    const { document } = await s.ok(`{ document(workspace: "acme", folder: "docs", name: "d2") { version related(first: 5) { name } } }`);
+    expect(document).toEqual({ version: 2, related: [] });
+    // Nothing refers to the marked document any more: its explanation says so.
+    await page.goto(`${base}/resources/${ids.d1}`);
+    await why.getByRole('heading', { name: 'Why it is not deleted yet' }).waitFor();
+    expect(await why.locator('li[data-reason=REFERENCED]').count()).toBe(0);
+
+    // Three parents: more than one request reads (the chain goes on from the highest one read).
+    await page.goto(`${base}/resources/${ids.n1}`);
+    await page.getByRole('heading', { level: 1, name: /acme\/docs\/d1\/n1/ }).waitFor();
+    await page.waitForFunction(() => document.querySelector('nav.crumbs')?.textContent?.includes('acme › docs › d1 ›'));
+    expect(await page.locator(`[data-testid=graph] [data-node="${ids.w}"]`).count()).toBe(1);
+
+    await page.goto(`${base}/resources/${ids.f}`);
+    await page.getByRole('heading', { level: 1, name: /acme\/docs/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
+    expect(foreign).toEqual([]);
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 });

@@ -2,32 +2,15 @@
 // workspaces > folders > documents > notes, templates, shared categories, and customers in a
 // PostgreSQL client store. Started with no code change, its whole life runs through the derived
 // GraphQL API on each operational store (issue 18).
-import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRelationshipSchema } from '../src/model/load.js';
 import { buildSchema } from '../src/server/schema.js';
-import { OPERATIONAL_KINDS, tempPostgres, type TempStore } from './support/stores.js';
+import { OPERATIONAL_KINDS, type TempStore } from './support/stores.js';
+import { crmStore, DOCUMENTS } from './support/documents-domain.js';
 import { codes, startTestServer, type TestServer } from './support/server.js';
-
-const DOCUMENTS = join(import.meta.dirname, 'fixtures', 'derive', 'documents.relationships.json');
-
-/** The CRM's own table, as its owners made it: typed columns the relationship schema maps. */
-async function crmStore(): Promise<TempStore> {
-  const store = await tempPostgres('crm');
-  const client = new pg.Client({ connectionString: store.url });
-  await client.connect();
-  try {
-    await client.query(`CREATE TABLE customer (customer_id VARCHAR(36) PRIMARY KEY, display_name VARCHAR(200) NOT NULL, tier VARCHAR(20), seats INTEGER, active BOOLEAN)`);
-    await client.query(`INSERT INTO customer VALUES ('c-1', 'Acme', 'gold', 40, true), ('c-2', 'Globex', NULL, 3, false), ('c-3', 'Initech', 'silver', NULL, NULL)`);
-  } finally {
-    await client.end();
-  }
-  return store;
-}
 
 describe.each(OPERATIONAL_KINDS)('a second domain from JSON only, on %s', (store) => {
   let s: TestServer;

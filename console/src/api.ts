@@ -82,15 +82,3 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   if (!body.data) throw new ApiError('The subgraph answered without data.', 'INTERNAL_SERVER_ERROR');
   return body.data;
 }
-
-/**
- * A validation error saying this server has no such field (it predates it: the console falls
- * back). The subgraph answers validation errors with BAD_USER_INPUT and graphql-js's wording.
- */
-export function unknownField(e: unknown, field: string): boolean {
-  return (
-    e instanceof ApiError &&
-    (e.code === 'BAD_USER_INPUT' || e.code === 'GRAPHQL_VALIDATION_FAILED') &&
-    e.errors.some((x) => x.message.startsWith(`Cannot query field "${field}"`))
-  );
-}

@@ -1,3 +1,5 @@
+import { approveField } from './api-shape.js';
+
 /** The GraphQL documents the console sends; every list asks an explicit page (the cost estimate counts defaults). */
 
 export interface Node {
@@ -47,21 +49,33 @@ export interface Explanation {
   blockers: Blocker[];
   leaseHolder?: string | null;
   leaseSince?: string | null;
-  /** True when built from deletionQueue (the server predates Resource.deletion). */
-  approximate?: boolean;
 }
+
+/** A reference out of a resource: its parent (CHILD, path `parent`) or one of its body's. */
+export interface OutReference {
+  type: 'CHILD' | 'ARBITRARY';
+  path: string;
+  to: Node;
+}
+
+export interface RemoteLink {
+  path: string;
+  reference: RemoteRef;
+}
+
+/** A resource with the first reference out of it: its parent when it has one (the list starts with `parent`). */
+export type Up = Node & { up?: { type: 'CHILD' | 'ARBITRARY'; to: Up }[] };
 
 export const NODE = `fragment Node on Resource { id kind naturalKey status }`;
 export const REMOTE = `fragment Remote on RemoteReference { id entityType key status fetchedAt lastError }`;
-/**
- * How the console asks for an explanation's blockers: with a page (`first`), without one (a server
- * whose list takes no argument), or not at all (a server that predates the explanation).
- */
-export type ExplanationMode = 'paged' | 'unpaged';
 
-const EXPLANATION = (mode: ExplanationMode, first: number) => `fragment Explanation on DeletionExplanation {
+const EXPLANATION = (first: number) => `fragment Explanation on DeletionExplanation {
   collectable leaseHolder leaseSince
-  blockers${mode === 'paged' ? `(first: ${first})` : ''} { reason until path from { ...Node } ancestor { ...Node } descendant { ...Node } approval { id resource { ...Node } } } }`;
+  blockers(first: ${first}) { reason until path from { ...Node } ancestor { ...Node } descendant { ...Node } approval { id resource { ...Node } } } }`;
+
+/** Parents this many levels up in one request (the list of references starts with the parent); further ones are asked again. */
+export const PARENT_LEVELS = 3;
+const upChain = (levels: number): string => (levels === 0 ? '' : `up: references(first: 1) { type to { ...Node ${upChain(levels - 1)} } }`);
 
 export const OVERVIEW = `query ConsoleOverview {
   integrityOverview {
@@ -75,52 +89,48 @@ export const OVERVIEW = `query ConsoleOverview {
   }
 }`;
 
-export const QUEUE_WITH_EXPLANATION = (mode: ExplanationMode) =>
-  `query ConsoleQueue { deletionQueue(first: 100) { resource { ...Node } deleteAfter explanation { ...Explanation } } } ${NODE} ${EXPLANATION(mode, 5)}`;
-export const QUEUE_PLAIN = `query ConsoleQueuePlain { deletionQueue(first: 100) {
-  resource { ...Node } deleteAfter blockers(first: 20) { path from { ...Node } } pinnedBy(first: 5) { id resource { ...Node } } } } ${NODE}`;
+export const QUEUE = `query ConsoleQueue { deletionQueue(first: 100) { resource { ...Node } deleteAfter explanation { ...Explanation } } } ${NODE} ${EXPLANATION(5)}`;
 
 export const BROWSE = `query ConsoleKind($kind: String!, $status: ResourceStatus, $search: String, $first: Int, $after: ID) {
   resources(kind: $kind, status: $status, search: $search, first: $first, after: $after) { ...Node version updatedAt deleteAfter }
 } ${NODE}`;
 
-const RESOURCE_BODY = (withDeletion: ExplanationMode | null) => `
+/**
+ * A resource with its neighbourhood, the same for every kind: its parents, what it refers to,
+ * what refers to it, its remote references, and the approval in force when its kind is one of `approvable`.
+ */
+export const RESOURCE = (approvable: readonly string[]) => `query ConsoleResource($id: ID!) { resource(id: $id) {
     ...Node version createdAt updatedAt markedForDeletionAt markedForDeletionBy deleteAfter
-    ${withDeletion ? 'deletion { ...Explanation }' : ''}
+    deletion { ...Explanation }
     history(first: 50) { version validFrom validTo content changedBy }
     referencedBy(first: 200) { type path from { ...Node } }
-    ... on Project { billingAccount { ...Remote } }
-    ... on CompositeApp { project { ...Node } }
-    ... on CompositeProfile { compositeApp { ...Node project { ...Node } } }
-    ... on DeploymentIntentGroup {
-      compositeProfile { ...Node compositeApp { ...Node project { ...Node } } }
-      logicalCluster { ...Node } clusters(first: 100) { ...Node } owner { ...Remote }
-      approval { id approvedAt approvedBy stale }
-    }
-    ... on LogicalCluster { project { ...Node } }
-    ... on Cluster { provider { ...Node } }`;
+    references(first: 200) { type path to { ...Node } }
+    ${upChain(PARENT_LEVELS)}
+    remoteReferences(first: 20) { path reference { ...Remote } }
+    ${approvable.map((k) => `... on ${k} { approval { id approvedAt approvedBy stale } }`).join(' ')}
+  } } ${NODE} ${REMOTE} ${EXPLANATION(200)}`;
 
-export const RESOURCE = (withDeletion: ExplanationMode | null) =>
-  `query ConsoleResource($id: ID!) { resource(id: $id) { ${RESOURCE_BODY(withDeletion)} } } ${NODE} ${REMOTE} ${withDeletion ? EXPLANATION(withDeletion, 200) : ''}`;
+/** The parents above a resource, from its id up. */
+export const PARENTS = `query ConsoleParents($id: ID!) { resource(id: $id) { ...Node ${upChain(PARENT_LEVELS)} } } ${NODE}`;
 
 export const AS_OF = `query ConsoleAsOf($id: ID!, $at: DateTime!) { resource(id: $id) { id asOf(at: $at) { version validFrom validTo content changedBy } } }`;
 
-export const MARK = (withExplanation: ExplanationMode | null) => `mutation ConsoleMark($id: ID!) { markForDeletion(id: $id) {
-  resource { id status } marked(first: 1000) { id } ${withExplanation ? 'explanation { ...Explanation }' : ''} } } ${withExplanation ? `${NODE} ${EXPLANATION(withExplanation, 100)}` : ''}`;
+export const MARK = `mutation ConsoleMark($id: ID!) { markForDeletion(id: $id) {
+  resource { id status } marked(first: 1000) { id } explanation { ...Explanation } } } ${NODE} ${EXPLANATION(100)}`;
 export const CANCEL = `mutation ConsoleCancel($id: ID!) { cancelDeletion(id: $id) { id status } }`;
 
-export const GC = (withExplanation: ExplanationMode | null) => `mutation ConsoleGc($dryRun: Boolean!) { collectGarbage(dryRun: $dryRun) {
+export const GC = `mutation ConsoleGc($dryRun: Boolean!) { collectGarbage(dryRun: $dryRun) {
   dryRun deleted archived orphanRemoteRefsDeleted
-  blocked(first: 100) { resource { ...Node } deleteAfter
-    ${withExplanation ? 'explanation { ...Explanation }' : 'blockers(first: 20) { path from { ...Node } } pinnedBy(first: 5) { id resource { ...Node } }'} } } }
-  ${NODE} ${withExplanation ? EXPLANATION(withExplanation, 10) : ''}`;
+  blocked(first: 100) { resource { ...Node } deleteAfter explanation { ...Explanation } } } }
+  ${NODE} ${EXPLANATION(10)}`;
 
 export const APPROVAL = `query ConsoleApproval($id: ID!) { approval(id: $id) {
   id approvedAt approvedBy revokedAt revokedBy stale resource { ...Node }
   pins(first: 1000) { resourceId kind version content }
 } } ${NODE}`;
 
-export const APPROVE = `mutation ConsoleApprove($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`;
+/** Approving a resource of an approvable kind: `approve<Kind>`, the field aliased so the answer reads alike for every kind. */
+export const APPROVE = (kind: string) => `mutation ConsoleApprove($id: ID!) { approval: ${approveField(kind)}(id: $id) { id } }`;
 export const REVOKE = `mutation ConsoleRevoke($id: ID!) { revokeApproval(id: $id) { id revokedAt } }`;
 
 /** The current state of several resources at once (aliases, ids as variables). */

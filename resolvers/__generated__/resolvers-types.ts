@@ -152,6 +152,14 @@ export type Cluster = Resource & {
   provider: ClusterProvider;
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -169,6 +177,16 @@ export type ClusterHistoryArgs = {
 
 
 export type ClusterReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ClusterReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ClusterRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -216,6 +234,14 @@ export type ClusterProvider = Resource & {
   naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -238,6 +264,16 @@ export type ClusterProviderHistoryArgs = {
 
 
 export type ClusterProviderReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ClusterProviderReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ClusterProviderRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -281,6 +317,14 @@ export type CompositeApp = Resource & {
   project: Project;
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -303,6 +347,16 @@ export type CompositeAppProfilesArgs = {
 
 
 export type CompositeAppReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeAppReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeAppRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -346,6 +400,14 @@ export type CompositeProfile = Resource & {
   naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -368,6 +430,16 @@ export type CompositeProfileHistoryArgs = {
 
 
 export type CompositeProfileReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeProfileReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CompositeProfileRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -530,6 +602,14 @@ export type DeploymentIntentGroup = Resource & {
   owner?: Maybe<EmployeeRef>;
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -552,6 +632,16 @@ export type DeploymentIntentGroupHistoryArgs = {
 
 
 export type DeploymentIntentGroupReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type DeploymentIntentGroupReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type DeploymentIntentGroupRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -701,6 +791,14 @@ export type LogicalCluster = Resource & {
   project: Project;
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -718,6 +816,16 @@ export type LogicalClusterHistoryArgs = {
 
 
 export type LogicalClusterReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type LogicalClusterReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type LogicalClusterRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -953,6 +1061,14 @@ export type Project = Resource & {
   naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -980,6 +1096,16 @@ export type ProjectLogicalClustersArgs = {
 
 
 export type ProjectReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ProjectReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type ProjectRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1279,6 +1405,13 @@ export type RemoteChangeOp =
   | 'DELETE'
   | 'UPSERT';
 
+/** A remote reference of a resource and the field it sits in. */
+export type RemoteLink = {
+  __typename?: 'RemoteLink';
+  path: Scalars['String']['output'];
+  reference: RemoteReference;
+};
+
 export type RemoteRefStatus =
   /** The remote store reported it deleted; `entity` is the last copy seen (stale). */
   | 'DELETED'
@@ -1351,6 +1484,14 @@ export type Resource = {
   naturalKey: Scalars['String']['output'];
   /** Every resource that refers to this one, children included (that the caller may read). */
   referencedBy: Array<ResourceReference>;
+  /**
+   * What this resource refers to (that the caller may read): its parent first (type CHILD, path
+   * `parent`), then its body's references by field, a list's in list order (`clusters[0]`,
+   * `clusters[1]`, ..., `logicalCluster`). The same for every kind.
+   */
+  references: Array<ResourceReference>;
+  /** Its remote references that are set, with the field each sits in, in the relationship schema's order. */
+  remoteReferences: Array<RemoteLink>;
   status: ResourceStatus;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -1371,6 +1512,18 @@ export type ResourceHistoryArgs = {
 
 /** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
 export type ResourceReferencedByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
+export type ResourceReferencesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A local document: identity, parent (child-reference), arbitrary references, versions and history. */
+export type ResourceRemoteReferencesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1595,17 +1748,17 @@ export type ResolversTypes = {
   BankAccountRef: ResolverTypeWrapper<Omit<BankAccountRef, 'entity'> & { entity?: Maybe<ResolversTypes['BankAccount']> }>;
   ChangeFeedHealth: ResolverTypeWrapper<ChangeFeedHealth>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
-  Cluster: ResolverTypeWrapper<Omit<Cluster, 'asOf' | 'deletion' | 'history' | 'provider' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, provider: ResolversTypes['ClusterProvider'], referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  Cluster: ResolverTypeWrapper<Omit<Cluster, 'asOf' | 'deletion' | 'history' | 'provider' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, provider: ResolversTypes['ClusterProvider'], referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   ClusterConnection: ResolverTypeWrapper<Omit<ClusterConnection, 'edges'> & { edges: Array<ResolversTypes['ClusterEdge']> }>;
   ClusterEdge: ResolverTypeWrapper<Omit<ClusterEdge, 'node'> & { node: ResolversTypes['Cluster'] }>;
   ClusterKey: ClusterKey;
-  ClusterProvider: ResolverTypeWrapper<Omit<ClusterProvider, 'asOf' | 'clusters' | 'deletion' | 'history' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, clusters: Array<ResolversTypes['Cluster']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  ClusterProvider: ResolverTypeWrapper<Omit<ClusterProvider, 'asOf' | 'clusters' | 'deletion' | 'history' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, clusters: Array<ResolversTypes['Cluster']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   ClusterProviderConnection: ResolverTypeWrapper<Omit<ClusterProviderConnection, 'edges'> & { edges: Array<ResolversTypes['ClusterProviderEdge']> }>;
   ClusterProviderEdge: ResolverTypeWrapper<Omit<ClusterProviderEdge, 'node'> & { node: ResolversTypes['ClusterProvider'] }>;
-  CompositeApp: ResolverTypeWrapper<Omit<CompositeApp, 'asOf' | 'deletion' | 'history' | 'profiles' | 'project' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, profiles: Array<ResolversTypes['CompositeProfile']>, project: ResolversTypes['Project'], referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  CompositeApp: ResolverTypeWrapper<Omit<CompositeApp, 'asOf' | 'deletion' | 'history' | 'profiles' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, profiles: Array<ResolversTypes['CompositeProfile']>, project: ResolversTypes['Project'], referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   CompositeAppConnection: ResolverTypeWrapper<Omit<CompositeAppConnection, 'edges'> & { edges: Array<ResolversTypes['CompositeAppEdge']> }>;
   CompositeAppEdge: ResolverTypeWrapper<Omit<CompositeAppEdge, 'node'> & { node: ResolversTypes['CompositeApp'] }>;
-  CompositeProfile: ResolverTypeWrapper<Omit<CompositeProfile, 'asOf' | 'compositeApp' | 'deletion' | 'deploymentIntentGroups' | 'history' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, compositeApp: ResolversTypes['CompositeApp'], deletion: ResolversTypes['DeletionExplanation'], deploymentIntentGroups: Array<ResolversTypes['DeploymentIntentGroup']>, history: Array<ResolversTypes['ResourceVersion']>, referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  CompositeProfile: ResolverTypeWrapper<Omit<CompositeProfile, 'asOf' | 'compositeApp' | 'deletion' | 'deploymentIntentGroups' | 'history' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, compositeApp: ResolversTypes['CompositeApp'], deletion: ResolversTypes['DeletionExplanation'], deploymentIntentGroups: Array<ResolversTypes['DeploymentIntentGroup']>, history: Array<ResolversTypes['ResourceVersion']>, referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   CompositeProfileConnection: ResolverTypeWrapper<Omit<CompositeProfileConnection, 'edges'> & { edges: Array<ResolversTypes['CompositeProfileEdge']> }>;
   CompositeProfileEdge: ResolverTypeWrapper<Omit<CompositeProfileEdge, 'node'> & { node: ResolversTypes['CompositeProfile'] }>;
   CreateClusterInput: CreateClusterInput;
@@ -1620,7 +1773,7 @@ export type ResolversTypes = {
   DeletionCandidate: ResolverTypeWrapper<DeletionCandidateRecord>;
   DeletionExplanation: ResolverTypeWrapper<DeletionExplanationRecord>;
   DeletionReason: DeletionReason;
-  DeploymentIntentGroup: ResolverTypeWrapper<Omit<DeploymentIntentGroup, 'approval' | 'asOf' | 'clusters' | 'compositeProfile' | 'deletion' | 'history' | 'logicalCluster' | 'owner' | 'referencedBy'> & { approval?: Maybe<ResolversTypes['Approval']>, asOf?: Maybe<ResolversTypes['ResourceVersion']>, clusters: Array<ResolversTypes['Cluster']>, compositeProfile: ResolversTypes['CompositeProfile'], deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, logicalCluster?: Maybe<ResolversTypes['LogicalCluster']>, owner?: Maybe<ResolversTypes['EmployeeRef']>, referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  DeploymentIntentGroup: ResolverTypeWrapper<Omit<DeploymentIntentGroup, 'approval' | 'asOf' | 'clusters' | 'compositeProfile' | 'deletion' | 'history' | 'logicalCluster' | 'owner' | 'referencedBy' | 'references' | 'remoteReferences'> & { approval?: Maybe<ResolversTypes['Approval']>, asOf?: Maybe<ResolversTypes['ResourceVersion']>, clusters: Array<ResolversTypes['Cluster']>, compositeProfile: ResolversTypes['CompositeProfile'], deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, logicalCluster?: Maybe<ResolversTypes['LogicalCluster']>, owner?: Maybe<ResolversTypes['EmployeeRef']>, referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   DeploymentIntentGroupConnection: ResolverTypeWrapper<Omit<DeploymentIntentGroupConnection, 'edges'> & { edges: Array<ResolversTypes['DeploymentIntentGroupEdge']> }>;
   DeploymentIntentGroupEdge: ResolverTypeWrapper<Omit<DeploymentIntentGroupEdge, 'node'> & { node: ResolversTypes['DeploymentIntentGroup'] }>;
   Employee: ResolverTypeWrapper<Omit<Employee, 'referencedBy'> & { referencedBy: Array<ResolversTypes['RemoteReferrer']> }>;
@@ -1630,7 +1783,7 @@ export type ResolversTypes = {
   IntegrityOverview: ResolverTypeWrapper<OverviewRecord>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   KindStatusCount: ResolverTypeWrapper<KindStatusCountRecord>;
-  LogicalCluster: ResolverTypeWrapper<Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, project: ResolversTypes['Project'], referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  LogicalCluster: ResolverTypeWrapper<Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, project: ResolversTypes['Project'], referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   LogicalClusterConnection: ResolverTypeWrapper<Omit<LogicalClusterConnection, 'edges'> & { edges: Array<ResolversTypes['LogicalClusterEdge']> }>;
   LogicalClusterEdge: ResolverTypeWrapper<Omit<LogicalClusterEdge, 'node'> & { node: ResolversTypes['LogicalCluster'] }>;
   MaintenanceLease: ResolverTypeWrapper<MaintenanceLease>;
@@ -1638,7 +1791,7 @@ export type ResolversTypes = {
   MarkForDeletionResult: ResolverTypeWrapper<MarkResult>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Project: ResolverTypeWrapper<Omit<Project, 'asOf' | 'billingAccount' | 'compositeApps' | 'deletion' | 'history' | 'logicalClusters' | 'referencedBy'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, billingAccount?: Maybe<ResolversTypes['BankAccountRef']>, compositeApps: Array<ResolversTypes['CompositeApp']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, logicalClusters: Array<ResolversTypes['LogicalCluster']>, referencedBy: Array<ResolversTypes['ResourceReference']> }>;
+  Project: ResolverTypeWrapper<Omit<Project, 'asOf' | 'billingAccount' | 'compositeApps' | 'deletion' | 'history' | 'logicalClusters' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, billingAccount?: Maybe<ResolversTypes['BankAccountRef']>, compositeApps: Array<ResolversTypes['CompositeApp']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, logicalClusters: Array<ResolversTypes['LogicalCluster']>, referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   ProjectConnection: ResolverTypeWrapper<Omit<ProjectConnection, 'edges'> & { edges: Array<ResolversTypes['ProjectEdge']> }>;
   ProjectEdge: ResolverTypeWrapper<Omit<ProjectEdge, 'node'> & { node: ResolversTypes['Project'] }>;
   PruneHistoryReport: ResolverTypeWrapper<PruneReport>;
@@ -1647,6 +1800,7 @@ export type ResolversTypes = {
   RemoteCacheHealth: ResolverTypeWrapper<RemoteCacheHealth>;
   RemoteChangeInput: RemoteChangeInput;
   RemoteChangeOp: RemoteChangeOp;
+  RemoteLink: ResolverTypeWrapper<Omit<RemoteLink, 'reference'> & { reference: ResolversTypes['RemoteReference'] }>;
   RemoteRefStatus: RemoteRefStatus;
   RemoteReference: ResolverTypeWrapper<RemoteRefRecord>;
   RemoteReferrer: ResolverTypeWrapper<Omit<RemoteReferrer, 'from'> & { from: ResolversTypes['Resource'] }>;
@@ -1679,17 +1833,17 @@ export type ResolversParentTypes = {
   BankAccountRef: Omit<BankAccountRef, 'entity'> & { entity?: Maybe<ResolversParentTypes['BankAccount']> };
   ChangeFeedHealth: ChangeFeedHealth;
   Float: Scalars['Float']['output'];
-  Cluster: Omit<Cluster, 'asOf' | 'deletion' | 'history' | 'provider' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, provider: ResolversParentTypes['ClusterProvider'], referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['Cluster'];
+  Cluster: Omit<Cluster, 'asOf' | 'deletion' | 'history' | 'provider' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, provider: ResolversParentTypes['ClusterProvider'], referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['Cluster'];
   ClusterConnection: Omit<ClusterConnection, 'edges'> & { edges: Array<ResolversParentTypes['ClusterEdge']> };
   ClusterEdge: Omit<ClusterEdge, 'node'> & { node: ResolversParentTypes['Cluster'] };
   ClusterKey: ClusterKey;
-  ClusterProvider: Omit<ClusterProvider, 'asOf' | 'clusters' | 'deletion' | 'history' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, clusters: Array<ResolversParentTypes['Cluster']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['ClusterProvider'];
+  ClusterProvider: Omit<ClusterProvider, 'asOf' | 'clusters' | 'deletion' | 'history' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, clusters: Array<ResolversParentTypes['Cluster']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['ClusterProvider'];
   ClusterProviderConnection: Omit<ClusterProviderConnection, 'edges'> & { edges: Array<ResolversParentTypes['ClusterProviderEdge']> };
   ClusterProviderEdge: Omit<ClusterProviderEdge, 'node'> & { node: ResolversParentTypes['ClusterProvider'] };
-  CompositeApp: Omit<CompositeApp, 'asOf' | 'deletion' | 'history' | 'profiles' | 'project' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, profiles: Array<ResolversParentTypes['CompositeProfile']>, project: ResolversParentTypes['Project'], referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['CompositeApp'];
+  CompositeApp: Omit<CompositeApp, 'asOf' | 'deletion' | 'history' | 'profiles' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, profiles: Array<ResolversParentTypes['CompositeProfile']>, project: ResolversParentTypes['Project'], referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['CompositeApp'];
   CompositeAppConnection: Omit<CompositeAppConnection, 'edges'> & { edges: Array<ResolversParentTypes['CompositeAppEdge']> };
   CompositeAppEdge: Omit<CompositeAppEdge, 'node'> & { node: ResolversParentTypes['CompositeApp'] };
-  CompositeProfile: Omit<CompositeProfile, 'asOf' | 'compositeApp' | 'deletion' | 'deploymentIntentGroups' | 'history' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, compositeApp: ResolversParentTypes['CompositeApp'], deletion: ResolversParentTypes['DeletionExplanation'], deploymentIntentGroups: Array<ResolversParentTypes['DeploymentIntentGroup']>, history: Array<ResolversParentTypes['ResourceVersion']>, referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['CompositeProfile'];
+  CompositeProfile: Omit<CompositeProfile, 'asOf' | 'compositeApp' | 'deletion' | 'deploymentIntentGroups' | 'history' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, compositeApp: ResolversParentTypes['CompositeApp'], deletion: ResolversParentTypes['DeletionExplanation'], deploymentIntentGroups: Array<ResolversParentTypes['DeploymentIntentGroup']>, history: Array<ResolversParentTypes['ResourceVersion']>, referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['CompositeProfile'];
   CompositeProfileConnection: Omit<CompositeProfileConnection, 'edges'> & { edges: Array<ResolversParentTypes['CompositeProfileEdge']> };
   CompositeProfileEdge: Omit<CompositeProfileEdge, 'node'> & { node: ResolversParentTypes['CompositeProfile'] };
   CreateClusterInput: CreateClusterInput;
@@ -1703,7 +1857,7 @@ export type ResolversParentTypes = {
   DeletionBlocker: DeletionBlockerRecord;
   DeletionCandidate: DeletionCandidateRecord;
   DeletionExplanation: DeletionExplanationRecord;
-  DeploymentIntentGroup: Omit<DeploymentIntentGroup, 'approval' | 'asOf' | 'clusters' | 'compositeProfile' | 'deletion' | 'history' | 'logicalCluster' | 'owner' | 'referencedBy'> & { approval?: Maybe<ResolversParentTypes['Approval']>, asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, clusters: Array<ResolversParentTypes['Cluster']>, compositeProfile: ResolversParentTypes['CompositeProfile'], deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, logicalCluster?: Maybe<ResolversParentTypes['LogicalCluster']>, owner?: Maybe<ResolversParentTypes['EmployeeRef']>, referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['DeploymentIntentGroup'];
+  DeploymentIntentGroup: Omit<DeploymentIntentGroup, 'approval' | 'asOf' | 'clusters' | 'compositeProfile' | 'deletion' | 'history' | 'logicalCluster' | 'owner' | 'referencedBy' | 'references' | 'remoteReferences'> & { approval?: Maybe<ResolversParentTypes['Approval']>, asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, clusters: Array<ResolversParentTypes['Cluster']>, compositeProfile: ResolversParentTypes['CompositeProfile'], deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, logicalCluster?: Maybe<ResolversParentTypes['LogicalCluster']>, owner?: Maybe<ResolversParentTypes['EmployeeRef']>, referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['DeploymentIntentGroup'];
   DeploymentIntentGroupConnection: Omit<DeploymentIntentGroupConnection, 'edges'> & { edges: Array<ResolversParentTypes['DeploymentIntentGroupEdge']> };
   DeploymentIntentGroupEdge: Omit<DeploymentIntentGroupEdge, 'node'> & { node: ResolversParentTypes['DeploymentIntentGroup'] };
   Employee: Omit<Employee, 'referencedBy'> & { referencedBy: Array<ResolversParentTypes['RemoteReferrer']> } | FederationReferenceTypes['Employee'];
@@ -1713,7 +1867,7 @@ export type ResolversParentTypes = {
   IntegrityOverview: OverviewRecord;
   JSON: Scalars['JSON']['output'];
   KindStatusCount: KindStatusCountRecord;
-  LogicalCluster: Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, project: ResolversParentTypes['Project'], referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['LogicalCluster'];
+  LogicalCluster: Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, project: ResolversParentTypes['Project'], referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['LogicalCluster'];
   LogicalClusterConnection: Omit<LogicalClusterConnection, 'edges'> & { edges: Array<ResolversParentTypes['LogicalClusterEdge']> };
   LogicalClusterEdge: Omit<LogicalClusterEdge, 'node'> & { node: ResolversParentTypes['LogicalCluster'] };
   MaintenanceLease: MaintenanceLease;
@@ -1721,13 +1875,14 @@ export type ResolversParentTypes = {
   MarkForDeletionResult: MarkResult;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Project: Omit<Project, 'asOf' | 'billingAccount' | 'compositeApps' | 'deletion' | 'history' | 'logicalClusters' | 'referencedBy'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, billingAccount?: Maybe<ResolversParentTypes['BankAccountRef']>, compositeApps: Array<ResolversParentTypes['CompositeApp']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, logicalClusters: Array<ResolversParentTypes['LogicalCluster']>, referencedBy: Array<ResolversParentTypes['ResourceReference']> } | FederationReferenceTypes['Project'];
+  Project: Omit<Project, 'asOf' | 'billingAccount' | 'compositeApps' | 'deletion' | 'history' | 'logicalClusters' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, billingAccount?: Maybe<ResolversParentTypes['BankAccountRef']>, compositeApps: Array<ResolversParentTypes['CompositeApp']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, logicalClusters: Array<ResolversParentTypes['LogicalCluster']>, referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['Project'];
   ProjectConnection: Omit<ProjectConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProjectEdge']> };
   ProjectEdge: Omit<ProjectEdge, 'node'> & { node: ResolversParentTypes['Project'] };
   PruneHistoryReport: PruneReport;
   Query: Record<PropertyKey, never>;
   RemoteCacheHealth: RemoteCacheHealth;
   RemoteChangeInput: RemoteChangeInput;
+  RemoteLink: Omit<RemoteLink, 'reference'> & { reference: ResolversParentTypes['RemoteReference'] };
   RemoteReference: RemoteRefRecord;
   RemoteReferrer: Omit<RemoteReferrer, 'from'> & { from: ResolversParentTypes['Resource'] };
   RemoteSnapshot: RemoteSnapshotRecord;
@@ -1816,6 +1971,8 @@ export type ClusterResolvers<ContextType = GraphQLContext, ParentType extends Re
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['ClusterProvider'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<ClusterRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1849,6 +2006,8 @@ export type ClusterProviderResolvers<ContextType = GraphQLContext, ParentType ex
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterProviderReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ClusterProviderReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<ClusterProviderRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1883,6 +2042,8 @@ export type CompositeAppResolvers<ContextType = GraphQLContext, ParentType exten
   profiles?: Resolver<Array<ResolversTypes['CompositeProfile']>, ParentType, ContextType, RequireFields<CompositeAppProfilesArgs, 'first'>>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeAppReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeAppReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<CompositeAppRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1917,6 +2078,8 @@ export type CompositeProfileResolvers<ContextType = GraphQLContext, ParentType e
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeProfileReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<CompositeProfileReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<CompositeProfileRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1983,6 +2146,8 @@ export type DeploymentIntentGroupResolvers<ContextType = GraphQLContext, ParentT
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['EmployeeRef']>, ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<DeploymentIntentGroupRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2065,6 +2230,8 @@ export type LogicalClusterResolvers<ContextType = GraphQLContext, ParentType ext
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<LogicalClusterReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<LogicalClusterReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<LogicalClusterRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2148,6 +2315,8 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   naturalKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   referencedBy?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ProjectReferencedByArgs, 'first'>>;
+  references?: Resolver<Array<ResolversTypes['ResourceReference']>, ParentType, ContextType, RequireFields<ProjectReferencesArgs, 'first'>>;
+  remoteReferences?: Resolver<Array<ResolversTypes['RemoteLink']>, ParentType, ContextType, RequireFields<ProjectRemoteReferencesArgs, 'first'>>;
   status?: Resolver<ResolversTypes['ResourceStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2209,6 +2378,11 @@ export type RemoteCacheHealthResolvers<ContextType = GraphQLContext, ParentType 
   fresh?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   missing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   oldestFetchedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type RemoteLinkResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteLink'] = ResolversParentTypes['RemoteLink']> = {
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reference?: Resolver<ResolversTypes['RemoteReference'], ParentType, ContextType>;
 };
 
 export type RemoteReferenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoteReference'] = ResolversParentTypes['RemoteReference']> = {
@@ -2300,6 +2474,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PruneHistoryReport?: PruneHistoryReportResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemoteCacheHealth?: RemoteCacheHealthResolvers<ContextType>;
+  RemoteLink?: RemoteLinkResolvers<ContextType>;
   RemoteReference?: RemoteReferenceResolvers<ContextType>;
   RemoteReferrer?: RemoteReferrerResolvers<ContextType>;
   RemoteSnapshot?: RemoteSnapshotResolvers<ContextType>;

@@ -79,7 +79,6 @@ export function ExplanationView({ explanation, marked }: { explanation: Explanat
           A maintenance run holds the lease now: {explanation.leaseHolder} since {when(explanation.leaseSince)}.
         </p>
       )}
-      {explanation.approximate && <p class="muted small">Explained from the listed blockers, approvals and retention (this subgraph predates the typed explanation).</p>}
     </section>
   );
 }

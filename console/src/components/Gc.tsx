@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import { ApiError, gql } from '../api.js';
-import { fromCandidate, withExplanation, type PlainCandidate } from '../explain.js';
 import { currentOf, GC, type Explanation, type Node } from '../queries.js';
 import { Confirm, ErrorBox, ResourceLink } from './common.js';
 import { ExplanationView } from './Explanation.js';
@@ -16,11 +15,8 @@ interface Report {
 }
 
 async function run(dryRun: boolean, known: Map<string, Node>): Promise<Report> {
-  type Raw = Omit<Report, 'names' | 'blocked'> & { blocked: (PlainCandidate & { explanation?: Explanation })[] };
-  const raw = await withExplanation(
-    async (m) => (await gql<{ collectGarbage: Raw }>(GC(m), { dryRun })).collectGarbage,
-    async () => (await gql<{ collectGarbage: Raw }>(GC(null), { dryRun })).collectGarbage,
-  );
+  type Raw = Omit<Report, 'names'>;
+  const raw = (await gql<{ collectGarbage: Raw }>(GC, { dryRun })).collectGarbage;
   const names = new Map(known);
   const unknown = raw.deleted.filter((id) => !names.has(id)).slice(0, 200);
   if (dryRun && unknown.length) {
@@ -28,7 +24,7 @@ async function run(dryRun: boolean, known: Map<string, Node>): Promise<Report> {
     const found = await gql<Record<string, Node | null>>(query, variables);
     for (const n of Object.values(found)) if (n) names.set(n.id, n);
   }
-  return { ...raw, names, blocked: raw.blocked.map((b) => ({ resource: b.resource, explanation: b.explanation ?? fromCandidate(b) })) };
+  return { ...raw, names };
 }
 
 function ReportView({ report }: { report: Report }) {

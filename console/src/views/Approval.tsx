@@ -74,7 +74,7 @@ export function ApprovalView({ id }: { id: string }) {
       {approver && !a.revokedAt && (
         <div class="actions">
           <Confirm label="Approve again" title={`Approve ${a.resource.naturalKey} again?`} onConfirm={async () => {
-            const { approveDeploymentIntentGroup: n } = await gql<{ approveDeploymentIntentGroup: { id: string } }>(APPROVE, { id: a.resource.id });
+            const { approval: n } = await gql<{ approval: { id: string } }>(APPROVE(a.resource.kind), { id: a.resource.id });
             navigate(href.approval(n.id));
           }}>
             <p>Pins every resource of the closure at its current version; this approval is replaced.</p>

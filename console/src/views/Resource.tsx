@@ -1,76 +1,84 @@
 import { useState } from 'preact/hooks';
 import { gql, mayUse } from '../api.js';
+import { approvableKinds, updateInputFields } from '../api-shape.js';
 import { Confirm, ErrorBox, Loading, ResourceLink, Status, useLoad } from '../components/common.js';
 import { ExplanationView } from '../components/Explanation.js';
 import { Graph, type GraphEdge, type GraphNode } from '../components/Graph.js';
 import { History } from '../components/History.js';
 import { removalInput, removeReference } from '../edits.js';
-import { fromCandidate, queue, withExplanation, type PlainCandidate } from '../explain.js';
 import { relative, when } from '../format.js';
-import { APPROVE, CANCEL, MARK, RESOURCE, type Explanation, type Node, type Reference, type RemoteRef, type Version } from '../queries.js';
+import {
+  APPROVE,
+  CANCEL,
+  MARK,
+  PARENTS,
+  RESOURCE,
+  type Explanation,
+  type Node,
+  type OutReference,
+  type Reference,
+  type RemoteLink,
+  type RemoteRef,
+  type Up,
+  type Version,
+} from '../queries.js';
 import { href, navigate, headingRef } from '../router.js';
 
-interface ResourceData extends Node {
+interface ResourceData extends Up {
   version: number;
   createdAt: string;
   updatedAt: string;
   markedForDeletionAt: string | null;
   markedForDeletionBy: string | null;
   deleteAfter: string | null;
-  deletion?: Explanation;
+  deletion: Explanation;
   history: Version[];
   referencedBy: Reference[];
-  // Per kind (inline fragments): parents, references, remote references.
-  project?: Node;
-  compositeApp?: Node & { project?: Node };
-  compositeProfile?: Node & { compositeApp?: Node & { project?: Node } };
-  provider?: Node;
-  logicalCluster?: Node | null;
-  clusters?: Node[];
-  owner?: RemoteRef | null;
-  billingAccount?: RemoteRef | null;
+  references: OutReference[];
+  remoteReferences: RemoteLink[];
+  /** Only on approvable kinds. */
   approval?: { id: string; approvedAt: string; approvedBy: string | null; stale: boolean } | null;
 }
 
 interface Loaded {
   r: ResourceData | null;
-  explanation: Explanation | null;
+  /** Parent chain, nearest first. */
+  parents: Node[];
+  approvable: boolean;
+  /** The fields the kind's update takes (what the console can clear). */
+  editable: ReadonlySet<string>;
+}
+
+/** The parent chain from an `up` answer, nearest first; `next` is where it goes on, when it does. */
+function chainOf(top: Up): { chain: Node[]; next: string | null } {
+  const chain: Node[] = [];
+  let at: Up = top;
+  for (;;) {
+    const parent = at.up?.[0];
+    if (!parent || parent.type !== 'CHILD') return { chain, next: null };
+    chain.push(parent.to);
+    if (parent.to.up === undefined) return { chain, next: parent.to.id };
+    at = parent.to;
+  }
 }
 
 async function loadResource(id: string): Promise<Loaded> {
-  return withExplanation<Loaded>(
-    async (m) => {
-      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(m), { id });
-      return { r: resource, explanation: resource?.deletion ?? null };
-    },
-    async () => {
-      const { resource } = await gql<{ resource: ResourceData | null }>(RESOURCE(null), { id });
-      if (!resource) return { r: null, explanation: null };
-      if (resource.status !== 'MARKED_FOR_DELETION') {
-        const refs = resource.referencedBy.filter((x) => x.type === 'ARBITRARY');
-        return {
-          r: resource,
-          explanation: { collectable: false, blockers: [{ reason: 'NOT_MARKED' }, ...refs.map((x) => ({ reason: 'REFERENCED' as const, from: x.from, path: x.path }))], approximate: true },
-        };
-      }
-      const entry = (await queue()).find((q) => q.resource.id === id);
-      const plain: PlainCandidate = { resource, deleteAfter: resource.deleteAfter ?? '', blockers: [], pinnedBy: [] };
-      return { r: resource, explanation: entry?.explanation ?? fromCandidate(plain) };
-    },
-  );
-}
-
-/** Parent chain, nearest first. */
-function parentsOf(r: ResourceData): Node[] {
-  const chain: Node[] = [];
-  const p = r.compositeProfile ?? r.compositeApp ?? r.project ?? r.provider;
-  if (!p) return chain;
-  chain.push(p);
-  const app = (p as ResourceData).compositeApp;
-  if (app) chain.push(app);
-  const proj = (app as ResourceData | undefined)?.project ?? (p as ResourceData).project;
-  if (proj && proj.id !== p.id) chain.push(proj);
-  return chain;
+  const approvable = await approvableKinds();
+  const { resource: r } = await gql<{ resource: ResourceData | null }>(RESOURCE(approvable), { id });
+  if (!r) return { r: null, parents: [], approvable: false, editable: new Set() };
+  const editable = await updateInputFields(r.kind);
+  const first = chainOf(r);
+  let parents = first.chain;
+  let next = first.next;
+  // Deeper than one request asks: on from the highest parent read.
+  while (next) {
+    const { resource: top } = await gql<{ resource: Up | null }>(PARENTS, { id: next });
+    if (!top) break;
+    const more = chainOf(top);
+    parents = [...parents, ...more.chain];
+    next = more.next;
+  }
+  return { r, parents, approvable: approvable.includes(r.kind), editable };
 }
 
 interface Outgoing {
@@ -79,13 +87,12 @@ interface Outgoing {
   remote?: RemoteRef;
 }
 
+/** What it refers to, its parent aside: resources by path, then remote references. */
 function outgoingOf(r: ResourceData): Outgoing[] {
-  const out: Outgoing[] = [];
-  if (r.logicalCluster) out.push({ path: 'logicalCluster', node: r.logicalCluster });
-  (r.clusters ?? []).forEach((c, i) => out.push({ path: `clusters[${i}]`, node: c }));
-  if (r.owner) out.push({ path: 'owner', remote: r.owner });
-  if (r.billingAccount) out.push({ path: 'billingAccount', remote: r.billingAccount });
-  return out;
+  return [
+    ...r.references.filter((x) => x.type !== 'CHILD').map((x) => ({ path: x.path, node: x.to })),
+    ...r.remoteReferences.map((x) => ({ path: x.path, remote: x.reference })),
+  ];
 }
 
 const tone = (n: Node): GraphNode['tone'] => (n.status === 'MARKED_FOR_DELETION' ? 'marked' : 'active');
@@ -93,14 +100,14 @@ const last = (key: string) => key.split('/').pop() ?? key;
 const remoteTitle = (x: RemoteRef) => Object.values(x.key).map(String).join(' / ');
 const MAX_NEIGHBOURS = 40;
 
-function neighbourhood(r: ResourceData): { nodes: GraphNode[]; edges: GraphEdge[]; hidden: number } {
+function neighbourhood(r: ResourceData, parents: Node[]): { nodes: GraphNode[]; edges: GraphEdge[]; hidden: number } {
   const nodes = new Map<string, GraphNode>();
   const edges: GraphEdge[] = [];
   const add = (n: GraphNode) => nodes.has(n.id) || nodes.set(n.id, n);
   const res = (n: Node): GraphNode => ({ id: n.id, title: last(n.naturalKey), subtitle: n.kind, tone: tone(n), href: href.resource(n.id), tooltip: `${n.kind} ${n.naturalKey} (${n.status})` });
   add({ ...res(r), tone: 'self', href: undefined });
   let below = r.id;
-  for (const p of parentsOf(r)) {
+  for (const p of parents) {
     add(res(p));
     edges.push({ from: p.id, to: below, label: 'parent', arrow: 'start', kind: 'child' });
     below = p.id;
@@ -165,16 +172,16 @@ function Fields({ r }: { r: ResourceData }) {
   );
 }
 
-function Actions({ r, reload }: { r: ResourceData; reload: () => void }) {
+function Actions({ r, approvable, reload }: { r: ResourceData; approvable: boolean; reload: () => void }) {
   const marked = r.status === 'MARKED_FOR_DELETION';
   const admin = mayUse('integrity:admin');
-  const approver = mayUse('integrity:approve') && r.kind === 'DeploymentIntentGroup';
+  const approver = mayUse('integrity:approve') && approvable;
   if (!admin && !approver) return null;
   return (
     <div class="actions" role="group" aria-label="Actions">
       {admin && !marked && (
         <Confirm label="Mark for deletion" title={`Mark ${r.kind} ${r.naturalKey} for deletion?`} danger onConfirm={async () => {
-          await withExplanation((m) => gql(MARK(m), { id: r.id }), () => gql(MARK(null), { id: r.id }));
+          await gql(MARK, { id: r.id });
           reload();
         }}>
           <p>It and its descendants are marked; garbage collection deletes them once nothing holds them. Cancelling is possible until then.</p>
@@ -190,17 +197,17 @@ function Actions({ r, reload }: { r: ResourceData; reload: () => void }) {
       )}
       {approver && !marked && (
         <Confirm label={r.approval ? 'Approve again' : 'Approve'} title={`Approve ${r.naturalKey}?`} onConfirm={async () => {
-          const { approveDeploymentIntentGroup: a } = await gql<{ approveDeploymentIntentGroup: { id: string } }>(APPROVE, { id: r.id });
+          const { approval: a } = await gql<{ approval: { id: string } }>(APPROVE(r.kind), { id: r.id });
           navigate(href.approval(a.id));
         }}>
-          <p>Pins the group, its parents and everything it refers to at their current versions{r.approval ? ', replacing the approval in force' : ''}.</p>
+          <p>Pins it, its parents and everything it refers to at their current versions{r.approval ? ', replacing the approval in force' : ''}.</p>
         </Confirm>
       )}
     </div>
   );
 }
 
-function OutgoingList({ r, reload }: { r: ResourceData; reload: () => void }) {
+function OutgoingList({ r, editable, reload }: { r: ResourceData; editable: ReadonlySet<string>; reload: () => void }) {
   const out = outgoingOf(r);
   const content = r.history[0]?.content ?? {};
   const writer = mayUse('integrity:write');
@@ -210,7 +217,7 @@ function OutgoingList({ r, reload }: { r: ResourceData; reload: () => void }) {
       <h2 id="out">References out</h2>
       <ul class="plain">
         {out.map((o) => {
-          const input = removalInput(r.kind, o.path, content);
+          const input = removalInput(o.path, content, editable);
           return (
             <li key={o.path} data-path={o.path}>
               <code>{o.path}</code> →{' '}
@@ -295,7 +302,8 @@ export function ResourceView({ id }: { id: string }) {
   const [showAll, setShowAll] = useState(false);
   if (loaded.loading && !loaded.data) return <Loading />;
   if (loaded.error) return <ErrorBox error={loaded.error} />;
-  const { r, explanation } = loaded.data!;
+  const { r, parents, approvable, editable } = loaded.data!;
+  const explanation = r?.deletion ?? null;
   if (!r)
     return (
       <section>
@@ -309,12 +317,12 @@ export function ResourceView({ id }: { id: string }) {
       </section>
     );
   const marked = r.status === 'MARKED_FOR_DELETION';
-  const graph = neighbourhood(r);
+  const graph = neighbourhood(r, parents);
   return (
     <article>
       <nav class="crumbs" aria-label="Breadcrumbs">
         <a href={href.overview()}>Overview</a> › <a href={href.kind(r.kind)}>{r.kind}</a> ›{' '}
-        {parentsOf(r)
+        {[...parents]
           .reverse()
           .map((p) => (
             <>
@@ -325,7 +333,7 @@ export function ResourceView({ id }: { id: string }) {
       <h1 tabIndex={-1} ref={headingRef}>
         <span class="kind">{r.kind}</span> {r.naturalKey} <Status status={r.status} />
       </h1>
-      <Actions r={r} reload={loaded.reload} />
+      <Actions r={r} approvable={approvable} reload={loaded.reload} />
       {explanation && (marked || showAll) && <ExplanationView explanation={explanation} marked={marked} />}
       {!marked && explanation && !showAll && (
         <p>
@@ -345,7 +353,7 @@ export function ResourceView({ id }: { id: string }) {
           {graph.hidden > 0 && <p class="muted small">{graph.hidden} more referrers are listed below.</p>}
         </section>
       </div>
-      <OutgoingList r={r} reload={loaded.reload} />
+      <OutgoingList r={r} editable={editable} reload={loaded.reload} />
       <Referrers r={r} />
       <Approvals r={r} explanation={explanation} />
       <History id={r.id} versions={r.history} />
