@@ -1,7 +1,7 @@
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledExecution, MAX_COMPILED } from '../src/server/execution/compiled-executor.js';
+import { compiledExecution, MAX_COMPILED, MAX_COMPILED_SOURCE } from '../src/server/execution/compiled-executor.js';
 import { buildSchema } from '../src/server/schema.js';
 import { startDifferentialServer, type DifferentialServer } from './support/differential.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
@@ -33,6 +33,14 @@ describe('the compiled executor', () => {
       expect(result.data).toEqual({ [`a${i}`]: 'Query' });
     }
     expect(execution.compiledCount()).toBe(MAX_COMPILED);
+  });
+
+  it('never compiles an operation longer than MAX_COMPILED_SOURCE: compiled code grows with the document, and 500 kept plans of large ones held gigabytes', async () => {
+    const execution = compiledExecution(buildSchema(), { compileAfterRuns: 0 });
+    const long = `{ ${Array.from({ length: Math.ceil(MAX_COMPILED_SOURCE / 12) }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    expect(long.length).toBeGreaterThan(MAX_COMPILED_SOURCE);
+    for (let run = 0; run < 2; run++) expect((await execution.executor(request(long))).data).toMatchObject({ a0: 'Query' });
+    expect(execution.compiledCount()).toBe(0);
   });
 
   it('by default runs an operation once on graphql-js and compiles it on its second run, answering the same', async () => {

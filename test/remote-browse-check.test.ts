@@ -27,10 +27,16 @@ describe.each(OPERATIONAL_KINDS)('browsing a remote store checks what it answers
   it('an entity that does not fit its type is refused while browsing, as `_entities` refuses it, never served', async () => {
     await execClientSql(s.clientUrl, [`ALTER TABLE employee MODIFY name TEXT NOT NULL`, `INSERT INTO employee (employee_id, name) VALUES ('e-long', REPEAT('z', 300))`]);
     try {
-      const res = await s.gql(BROWSE_AND_LOOKUP, { r: [{ __typename: 'Employee', employeeId: 'e-long' }] });
-      expect(codes(res).sort()).toEqual(['REMOTE_SOURCE_UNAVAILABLE', 'REMOTE_SOURCE_UNAVAILABLE']);
-      for (const e of res.errors!) expect(e.message).toMatch(/does not fit its type: Employee\.name is longer than 200/);
-      expect(JSON.stringify(res.data ?? null)).not.toContain('zzzz');
+      const r = [{ __typename: 'Employee', employeeId: 'e-long' }];
+      // The browse list is non-null, so its refusal nulls the answer: that error alone is reported.
+      const res = await s.gql(BROWSE_AND_LOOKUP, { r });
+      expect(codes(res)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
+      expect(res.errors![0].path).toEqual(['employees']);
+      // The lookup of the same key refuses it just the same.
+      const lookup = await s.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { employeeId name } } }`, { r });
+      expect(codes(lookup)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
+      for (const e of [...res.errors!, ...lookup.errors!]) expect(e.message).toMatch(/does not fit its type: Employee\.name is longer than 200/);
+      expect(JSON.stringify([res.data ?? null, lookup.data ?? null])).not.toContain('zzzz');
       // A page that does not hold it is served.
       const before = await s.gql(`{ employees(first: 3) { employeeId } }`);
       expect(before.errors).toBeUndefined();

@@ -17,10 +17,15 @@ import {
  * listing it: every field of a type down to a depth, every possible type of an abstract one.
  */
 
+/** The page generated selections ask of every list that takes `first`. */
+const NESTED_PAGE = 3;
+
 /** Arguments a generated selection can fill: a required `DateTime` is `$at`; other required arguments skip the field. */
 function argsOf(field: GraphQLField<unknown, unknown>): string | null {
   const required = field.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined);
-  if (!required.length) return '';
+  // Nested lists at a small page: every field two levels down under every kind at the default page
+  // of 100 is an answer of gigabytes, and a few items each show whether the paths agree.
+  if (!required.length) return field.args.some((a) => a.name === 'first') ? `(first: ${NESTED_PAGE})` : '';
   if (required.length === 1 && getNamedType(required[0].type).name === 'DateTime') return `(${required[0].name}: $at)`;
   return null;
 }

@@ -7,6 +7,12 @@ import { settledErrors } from './error-order.js';
 
 /** Compiled operations kept (by operation name and query hash); the oldest goes first. */
 export const MAX_COMPILED = 500;
+/**
+ * Longest operation text compiled. Compiled code grows with the document (a generated 100 KB
+ * document compiles to megabytes), so 500 kept plans of large documents would hold gigabytes; the
+ * operations a router repeats are far shorter. Longer ones run on graphql-js.
+ */
+export const MAX_COMPILED_SOURCE = 8_192;
 /** Operations counted towards compilation; the oldest count goes first. */
 const MAX_COUNTED = 5_000;
 
@@ -92,7 +98,7 @@ export function compiledExecution(
     }
     runs.delete(key);
     plan = 'interpreted';
-    if (compilable(rc.document, rc.operation)) {
+    if (rc.source.length <= MAX_COMPILED_SOURCE && compilable(rc.document, rc.operation)) {
       // A document graphql-jit refuses to compile is answered by graphql-js, errors and all.
       const compiled = compileQuery(schema, rc.document, rc.operationName ?? undefined, { disablingCapturingStackErrors: true });
       if (isCompiledQuery(compiled)) plan = compiled;
