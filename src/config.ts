@@ -47,7 +47,11 @@ export interface Config {
   /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
   metrics: MetricsSettings;
+  /** What start-up does with pending migrations (MIGRATIONS): apply them, refuse to start, or leave them. */
+  migrations: MigrationsMode;
 }
+
+export type MigrationsMode = 'run' | 'check' | 'skip';
 
 /** Where and to whom GET /metrics answers, and how many operation names it labels (see "Observability" in the README). */
 export interface MetricsSettings {
@@ -125,13 +129,25 @@ function corsOrigins(env: NodeJS.ProcessEnv): string[] {
   return list;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** The operational store's settings alone (DATA_DIR, DATABASE_URL): what `npm run migrate` needs. */
+export function operationalStore(env: NodeJS.ProcessEnv = process.env): { dataDir: string; databaseUrl: string; embeddedStore: boolean } {
   const dataDir = resolve(env.DATA_DIR || './data');
   const embeddedStore = !env.DATABASE_URL;
   const databaseUrl = env.DATABASE_URL || `sqlite:${resolve(dataDir, 'operational.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(databaseUrl)) {
     throw new ConfigError(`DATABASE_URL must be mysql://user:pass@host:port/db or sqlite:PATH (got "${databaseUrl.replace(/\/\/[^@]*@/, '//…@')}")`);
   }
+  return { dataDir, databaseUrl, embeddedStore };
+}
+
+function migrationsMode(env: NodeJS.ProcessEnv): MigrationsMode {
+  const raw = (env.MIGRATIONS || 'run').toLowerCase();
+  if (raw === 'run' || raw === 'check' || raw === 'skip') return raw;
+  throw new ConfigError(`MIGRATIONS must be run, check or skip (got "${env.MIGRATIONS}")`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { dataDir, databaseUrl, embeddedStore } = operationalStore(env);
   const clientDatabaseUrl = env.CLIENT_DATABASE_URL || `sqlite:${resolve(dataDir, 'client.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres:\/\/|postgresql:\/\/)/.test(clientDatabaseUrl)) {
     throw new ConfigError(`CLIENT_DATABASE_URL must be mysql://…, postgres://… or sqlite:PATH`);
@@ -190,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: env.METRICS_TOKEN || undefined,
       maxOperations: integer(env, 'METRICS_MAX_OPERATIONS', 100),
     },
+    migrations: migrationsMode(env),
   };
 }
 

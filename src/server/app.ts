@@ -1,4 +1,5 @@
 import { Db } from '../data/db.js';
+import { migrationStep } from '../data/migration-step.js';
 import { StatementLog } from '../data/statement-log.js';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/seed.js';
@@ -43,7 +44,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     for (const stop of stops.reverse()) await stop().catch((err) => log.warn({ err }, 'while stopping'));
   };
   try {
-    await db.migrate();
+    await migrationStep(db, config.migrations, log);
     // Before anything reads or writes: a schema that would orphan or misread stored rows is refused.
     await checkStoredData(db, schema, log);
     if (!env.CLIENT_DATABASE_URL && (await ensureDemoClientStore(config.clientDatabaseUrl))) {
