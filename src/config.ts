@@ -49,6 +49,12 @@ export interface Config {
   metrics: MetricsSettings;
   /** What start-up does with pending migrations (MIGRATIONS): apply them, refuse to start, or leave them. */
   migrations: MigrationsMode;
+  /** Schema introspection (INTROSPECTION): on, but off with NODE_ENV=production. */
+  introspection: boolean;
+  /** The Sandbox landing page (LANDING_PAGE): on, but off with NODE_ENV=production. */
+  landingPage: boolean;
+  /** Inline federated (ftv1) traces for GraphOS (FEDERATION_TRACES). */
+  federationTraces: boolean;
 }
 
 export type MigrationsMode = 'run' | 'check' | 'skip';
@@ -148,6 +154,8 @@ function migrationsMode(env: NodeJS.ProcessEnv): MigrationsMode {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { dataDir, databaseUrl, embeddedStore } = operationalStore(env);
+  // Production shows callers no schema and no Sandbox unless asked; the embedded demo store is never production.
+  const production = env.NODE_ENV === 'production' && !embeddedStore;
   const clientDatabaseUrl = env.CLIENT_DATABASE_URL || `sqlite:${resolve(dataDir, 'client.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres:\/\/|postgresql:\/\/)/.test(clientDatabaseUrl)) {
     throw new ConfigError(`CLIENT_DATABASE_URL must be mysql://…, postgres://… or sqlite:PATH`);
@@ -207,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxOperations: integer(env, 'METRICS_MAX_OPERATIONS', 100),
     },
     migrations: migrationsMode(env),
+    introspection: boolean(env, 'INTROSPECTION', !production),
+    landingPage: boolean(env, 'LANDING_PAGE', !production),
+    federationTraces: boolean(env, 'FEDERATION_TRACES', false),
   };
 }
 

@@ -8,6 +8,7 @@ import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
 import { SchemaNameError } from './server/schema.js';
 import { SchemaEvolutionError } from './engine/evolution.js';
+import { PortError } from './server/metrics-endpoint.js';
 
 const log = createLogger();
 // Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
@@ -47,9 +48,13 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Only now: whoever reads "ready" may send a signal at once, and it must find the handlers.
   log.info({ url: app.url, store: config.embeddedStore ? 'embedded SQLite' : 'DATABASE_URL' }, 'subgraph ready');
-  process.stdout.write(`\n  Integrity subgraph ready. Open Apollo Sandbox: ${app.url}\n\n`);
+  process.stdout.write(
+    config.landingPage
+      ? `\n  Integrity subgraph ready. Open Apollo Sandbox: ${app.url}\n\n`
+      : `\n  Integrity subgraph ready at ${app.url} (no Sandbox page: LANDING_PAGE=false)\n\n`,
+  );
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError || e instanceof PendingMigrationsError) {
+  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError || e instanceof PendingMigrationsError || e instanceof PortError) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

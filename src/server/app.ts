@@ -109,6 +109,9 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       healthTimeoutMs: config.healthTimeoutMs,
       compileAfterRuns: config.compileAfterRuns,
       metrics: config.metrics,
+      introspection: config.introspection,
+      landingPage: config.landingPage,
+      federationTraces: config.federationTraces,
     });
     stops.push(() => http.stop());
     return { url: http.url, metricsUrl: http.metricsUrl, engine, db, stop: stopAll };
