@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { developmentSecret } from './util/dev-secret.js';
 import { CORS_ORIGIN_PATTERN, DEFAULT_CORS_ORIGINS } from './server/cors.js';
 
 /** Settings from the environment (see ../shared/runtime-contract.md and the README). */
@@ -73,6 +74,8 @@ export interface MetricsSettings {
 export interface AuthSettings {
   mode: 'jwt' | 'none';
   jwtSecret?: string;
+  /** Where the development secret was read from (embedded store, AUTH_MODE=jwt, no key set). */
+  jwtSecretFile?: string;
   jwksUrl?: string;
   /** Seconds before an unknown key id may refetch the JWKS (rotation vs. hammering the endpoint). */
   jwksCooldownSeconds: number;
@@ -192,7 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
     corsOrigins: corsOrigins(env),
-    auth: authSettings(env, embeddedStore),
+    auth: authSettings(env, embeddedStore, dataDir),
     limits: {
       maxDepth: integer(env, 'LIMIT_MAX_DEPTH', 15, 1),
       maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 100, 0),
@@ -221,7 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSettings {
+function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean, dataDir: string): AuthSettings {
   const mode = (env.AUTH_MODE || (embeddedStore ? 'none' : 'jwt')).toLowerCase();
   if (mode !== 'jwt' && mode !== 'none') throw new ConfigError(`AUTH_MODE must be jwt or none (got "${env.AUTH_MODE}")`);
   const auth: AuthSettings = {
@@ -236,6 +239,12 @@ function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSetti
     maxTokenLifetimeSeconds: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 86_400, 1),
   };
   if (auth.jwksUrl && !/^https?:\/\/[^/]/.test(auth.jwksUrl)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL`);
+  if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl && embeddedStore) {
+    // The demo store is development: a secret kept in DATA_DIR, which `npm run token` reads too.
+    const { secret, file } = developmentSecret(dataDir);
+    auth.jwtSecret = secret;
+    auth.jwtSecretFile = file;
+  }
   if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl) {
     throw new ConfigError(
       'AUTH_MODE=jwt (the default off the embedded store) needs a key to verify tokens: set AUTH_JWKS_URL (RS256/ES256, production) ' +

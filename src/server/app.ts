@@ -97,6 +97,9 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       log.warn('AUTH_MODE=none: every caller may read, change and delete everything; set AUTH_MODE=jwt with AUTH_JWKS_URL or AUTH_JWT_SECRET to require tokens');
     } else {
       log.info({ jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience }, 'AUTH_MODE=jwt: operations need a bearer token');
+      if (config.auth.jwtSecretFile) {
+        log.warn({ file: config.auth.jwtSecretFile }, 'AUTH_MODE=jwt on the embedded demo store without a key: tokens are verified with the development secret in this file (`npm run token` signs with it); set AUTH_JWKS_URL in production');
+      }
     }
     const http = await startHttp(engine, {
       host: config.host,
