@@ -16,7 +16,7 @@ surviveUnhandledRejections(log);
 
 try {
   const config = loadConfig();
-  const stopTracing = await startTracing();
+  const stopTracing = await startTracing(process.env, log);
   const app = await startApp(config, log);
   // SIGTERM (container runtimes, systemd) and SIGINT (Ctrl-C): stop taking requests, let those in
   // flight finish, stop maintenance and the feed, close the stores, exit 0. Past the bound, exit 1.
