@@ -1,6 +1,17 @@
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The suites that need no MariaDB, PostgreSQL, Redis or NATS (embedded SQLite only): what
+ * `npm run test:sqlite` (TEST_SERVICES=none) runs. A suite joins the list when it passes with every
+ * service down.
+ */
+const NO_SERVER_SUITES = [
+  'auth-router', 'client-store-lock', 'codegen', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'error-order',
+  'graphql-source', 'jwt-walkthrough', 'production-defaults', 'red-team-access', 'relationship-schema',
+  'schema-directory', 'sqlite-queue', 'test-services',
+].map((name) => `test/${name}.test.ts`);
+
 export default defineConfig({
   resolve: {
     // One graphql for everyone: vite would pick graphql's ESM build ("module") for our imports while
@@ -8,7 +19,9 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: process.env.TEST_SERVICES === 'none' ? NO_SERVER_SUITES : ['test/**/*.test.ts'],
+    // Checks the services first, gives the run its own temporary directory and database prefix, removes both after.
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

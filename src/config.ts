@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { developmentSecret } from './util/dev-secret.js';
 import { CORS_ORIGIN_PATTERN, DEFAULT_CORS_ORIGINS } from './server/cors.js';
 
 /** Settings from the environment (see ../shared/runtime-contract.md and the README). */
@@ -47,7 +48,17 @@ export interface Config {
   /** Longest graceful stop before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
   metrics: MetricsSettings;
+  /** What start-up does with pending migrations (MIGRATIONS): apply them, refuse to start, or leave them. */
+  migrations: MigrationsMode;
+  /** Schema introspection (INTROSPECTION): on, but off with NODE_ENV=production. */
+  introspection: boolean;
+  /** The Sandbox landing page (LANDING_PAGE): on, but off with NODE_ENV=production. */
+  landingPage: boolean;
+  /** Inline federated (ftv1) traces for GraphOS (FEDERATION_TRACES). */
+  federationTraces: boolean;
 }
+
+export type MigrationsMode = 'run' | 'check' | 'skip';
 
 /** Where and to whom GET /metrics answers, and how many operation names it labels (see "Observability" in the README). */
 export interface MetricsSettings {
@@ -63,6 +74,8 @@ export interface MetricsSettings {
 export interface AuthSettings {
   mode: 'jwt' | 'none';
   jwtSecret?: string;
+  /** Where the development secret was read from (embedded store, AUTH_MODE=jwt, no key set). */
+  jwtSecretFile?: string;
   jwksUrl?: string;
   /** Seconds before an unknown key id may refetch the JWKS (rotation vs. hammering the endpoint). */
   jwksCooldownSeconds: number;
@@ -125,13 +138,27 @@ function corsOrigins(env: NodeJS.ProcessEnv): string[] {
   return list;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** The operational store's settings alone (DATA_DIR, DATABASE_URL): what `npm run migrate` needs. */
+export function operationalStore(env: NodeJS.ProcessEnv = process.env): { dataDir: string; databaseUrl: string; embeddedStore: boolean } {
   const dataDir = resolve(env.DATA_DIR || './data');
   const embeddedStore = !env.DATABASE_URL;
   const databaseUrl = env.DATABASE_URL || `sqlite:${resolve(dataDir, 'operational.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(databaseUrl)) {
     throw new ConfigError(`DATABASE_URL must be mysql://user:pass@host:port/db or sqlite:PATH (got "${databaseUrl.replace(/\/\/[^@]*@/, '//…@')}")`);
   }
+  return { dataDir, databaseUrl, embeddedStore };
+}
+
+function migrationsMode(env: NodeJS.ProcessEnv): MigrationsMode {
+  const raw = (env.MIGRATIONS || 'run').toLowerCase();
+  if (raw === 'run' || raw === 'check' || raw === 'skip') return raw;
+  throw new ConfigError(`MIGRATIONS must be run, check or skip (got "${env.MIGRATIONS}")`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { dataDir, databaseUrl, embeddedStore } = operationalStore(env);
+  // Production shows callers no schema and no Sandbox unless asked; the embedded demo store is never production.
+  const production = env.NODE_ENV === 'production' && !embeddedStore;
   const clientDatabaseUrl = env.CLIENT_DATABASE_URL || `sqlite:${resolve(dataDir, 'client.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres:\/\/|postgresql:\/\/)/.test(clientDatabaseUrl)) {
     throw new ConfigError(`CLIENT_DATABASE_URL must be mysql://…, postgres://… or sqlite:PATH`);
@@ -168,7 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: boolean(env, 'DATALOADER_BATCHING', true),
     logLevel: env.LOG_LEVEL || 'info',
     corsOrigins: corsOrigins(env),
-    auth: authSettings(env, embeddedStore),
+    auth: authSettings(env, embeddedStore, dataDir),
     limits: {
       maxDepth: integer(env, 'LIMIT_MAX_DEPTH', 15, 1),
       maxAliases: integer(env, 'LIMIT_MAX_ALIASES', 100, 0),
@@ -190,10 +217,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: env.METRICS_TOKEN || undefined,
       maxOperations: integer(env, 'METRICS_MAX_OPERATIONS', 100),
     },
+    migrations: migrationsMode(env),
+    introspection: boolean(env, 'INTROSPECTION', !production),
+    landingPage: boolean(env, 'LANDING_PAGE', !production),
+    federationTraces: boolean(env, 'FEDERATION_TRACES', false),
   };
 }
 
-function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSettings {
+function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean, dataDir: string): AuthSettings {
   const mode = (env.AUTH_MODE || (embeddedStore ? 'none' : 'jwt')).toLowerCase();
   if (mode !== 'jwt' && mode !== 'none') throw new ConfigError(`AUTH_MODE must be jwt or none (got "${env.AUTH_MODE}")`);
   const auth: AuthSettings = {
@@ -208,6 +239,12 @@ function authSettings(env: NodeJS.ProcessEnv, embeddedStore: boolean): AuthSetti
     maxTokenLifetimeSeconds: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 86_400, 1),
   };
   if (auth.jwksUrl && !/^https?:\/\/[^/]/.test(auth.jwksUrl)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL`);
+  if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl && embeddedStore) {
+    // The demo store is development: a secret kept in DATA_DIR, which `npm run token` reads too.
+    const { secret, file } = developmentSecret(dataDir);
+    auth.jwtSecret = secret;
+    auth.jwtSecretFile = file;
+  }
   if (mode === 'jwt' && !auth.jwtSecret && !auth.jwksUrl) {
     throw new ConfigError(
       'AUTH_MODE=jwt (the default off the embedded store) needs a key to verify tokens: set AUTH_JWKS_URL (RS256/ES256, production) ' +

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
+import { PendingMigrationsError } from './data/migration-step.js';
 import { StoreUnavailableError } from './data/store-errors.js';
 import { SchemaFileError } from './model/load.js';
 import { createLogger } from './logger.js';
@@ -7,6 +8,7 @@ import { startTracing } from './observability/tracing.js';
 import { startApp } from './server/app.js';
 import { SchemaNameError } from './server/schema.js';
 import { SchemaEvolutionError } from './engine/evolution.js';
+import { PortError } from './server/metrics-endpoint.js';
 
 const log = createLogger();
 // Installed before anything starts: a missed rejection must not end the process (process-faults.ts).
@@ -14,11 +16,8 @@ surviveUnhandledRejections(log);
 
 try {
   const config = loadConfig();
-  const stopTracing = await startTracing();
+  const stopTracing = await startTracing(process.env, log);
   const app = await startApp(config, log);
-  log.info({ url: app.url, store: config.embeddedStore ? 'embedded SQLite' : 'DATABASE_URL' }, 'subgraph ready');
-  process.stdout.write(`\n  Integrity subgraph ready. Open Apollo Sandbox: ${app.url}\n\n`);
-
   // SIGTERM (container runtimes, systemd) and SIGINT (Ctrl-C): stop taking requests, let those in
   // flight finish, stop maintenance and the feed, close the stores, exit 0. Past the bound, exit 1.
   let stopping = false;
@@ -47,8 +46,15 @@ try {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Only now: whoever reads "ready" may send a signal at once, and it must find the handlers.
+  log.info({ url: app.url, store: config.embeddedStore ? 'embedded SQLite' : 'DATABASE_URL' }, 'subgraph ready');
+  process.stdout.write(
+    config.landingPage
+      ? `\n  Integrity subgraph ready. Open Apollo Sandbox: ${app.url}\n\n`
+      : `\n  Integrity subgraph ready at ${app.url} (no Sandbox page: LANDING_PAGE=false)\n\n`,
+  );
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError) {
+  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError || e instanceof PendingMigrationsError || e instanceof PortError) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

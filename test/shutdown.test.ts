@@ -62,7 +62,7 @@ describe('graceful stop of the real process', () => {
     const proc = spawnSubgraph(env, launcher);
     try {
       // npm start may first build dist/.
-      const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 180_000);
+      const [, url] = await proc.waitForStdout(/Integrity subgraph ready(?:\. Open Apollo Sandbox:| at) (\S+)/, 180_000);
       expect(url).toBe(`http://127.0.0.1:${port}/graphql`);
 
       const body = JSON.stringify({ query: HEAVY });

@@ -58,6 +58,11 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 /** The client-side timer's margin over the server's own limit, so a slow statement is ended by the server (cleanly) first. */
 const CLIENT_GRACE_MS = 1000;
 
+/** The named lock replicas take turns through to migrate (MySQL/MariaDB), and how long one waits for it. */
+const MIGRATIONS_TABLE = 'typeorm_migrations';
+const MIGRATION_LOCK = 'integrity_subgraph_migrations';
+const MIGRATION_LOCK_WAIT_SECONDS = 120;
+
 /** Transactions that lost a deadlock or a lock wait are run again from the start. */
 const retryable = (e: Error) => {
   const errno = (e as { driverError?: { errno?: number } }).driverError?.errno ?? (e as { errno?: number }).errno;
@@ -142,7 +147,7 @@ export class Db implements Sql {
       ...dsOptions,
       entities,
       migrations,
-      migrationsTableName: 'typeorm_migrations',
+      migrationsTableName: MIGRATIONS_TABLE,
       synchronize: false,
       logger: statementLog,
       logging: true,
@@ -183,21 +188,49 @@ export class Db implements Sql {
     });
   }
 
-  /** Runs the committed migrations; replicas starting together take turns through a named lock. */
-  async migrate(): Promise<void> {
+  /**
+   * Runs the pending committed migrations and answers their names, oldest first. Replicas
+   * starting together take turns through a named lock (MySQL/MariaDB; SQLite has one writer), so
+   * the second finds nothing pending and each migration runs once.
+   */
+  async migrate(): Promise<string[]> {
     if (this.kind !== 'mysql') {
-      await this.dataSource.runMigrations({ transaction: 'each' });
-      return;
+      const ran = await this.dataSource.runMigrations({ transaction: 'each' }).catch((e: unknown) => Promise.reject(asStoreError(e)));
+      return ran.map((m) => m.name);
     }
     const runner = this.dataSource.createQueryRunner();
     try {
-      await runner.query(`SELECT GET_LOCK('integrity_subgraph_migrations', 120) AS got`);
-      await this.dataSource.runMigrations({ transaction: 'each' });
+      const [{ got }] = (await runner.query(`SELECT GET_LOCK('${MIGRATION_LOCK}', ${MIGRATION_LOCK_WAIT_SECONDS}) AS got`)) as Array<{ got: number | null }>;
+      if (Number(got) !== 1) {
+        throw new StoreUnavailableError(`another process has been migrating for over ${MIGRATION_LOCK_WAIT_SECONDS} seconds (lock ${MIGRATION_LOCK})`);
+      }
+      const ran = await this.dataSource.runMigrations({ transaction: 'each' });
+      return ran.map((m) => m.name);
     } catch (e) {
       throw asStoreError(e);
     } finally {
-      await runner.query(`SELECT RELEASE_LOCK('integrity_subgraph_migrations')`).catch(() => undefined);
+      await runner.query(`SELECT RELEASE_LOCK('${MIGRATION_LOCK}')`).catch(() => undefined);
       await runner.release();
+      this.limitSessions = true;
+    }
+  }
+
+  /**
+   * The names of the committed migrations this store has not applied yet, oldest first. Only
+   * reads (TypeORM's own check would create its table), so a role without DDL rights may ask.
+   */
+  async pendingMigrations(): Promise<string[]> {
+    try {
+      const tableExists = this.kind === 'mysql'
+        ? `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`
+        : `SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`;
+      const applied = (await this.query(tableExists, [MIGRATIONS_TABLE])).length
+        ? new Set((await this.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).map((r) => r.name))
+        : new Set<string>();
+      return this.dataSource.migrations.map((m) => m.name ?? m.constructor.name).filter((name) => !applied.has(name));
+    } catch (e) {
+      throw asStoreError(e);
+    } finally {
       this.limitSessions = true;
     }
   }

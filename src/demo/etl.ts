@@ -15,6 +15,8 @@ export interface EtlReport {
   actions: Map<string, EtlAction>;
   /** Events published (0 without a feed). */
   published: number;
+  /** The JetStream stream this run created because it was missing, with its subjects. */
+  createdStream?: { name: string; subjects: string[] };
 }
 
 export interface EtlOptions {
@@ -38,6 +40,8 @@ const DEPARTMENTS = ['Engineering', 'Architecture', 'Operations', 'Networking', 
 
 export async function runEtl(options: EtlOptions): Promise<EtlReport> {
   const random = options.random ?? Math.random;
+  // Before the store changes: a feed that cannot take the events must not leave a reload without them.
+  const createdStream = options.feedUrl?.startsWith('nats:') ? await ensureNatsStream(options.feedUrl) : undefined;
   const [rows] = await queryClientSql(options.clientUrl, [
     { sql: 'SELECT employee_id, name, email, department FROM employee ORDER BY employee_id' },
   ]);
@@ -84,7 +88,7 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
     }
   }
   const published = options.feedUrl ? await publish(options.feedUrl, changes.map(toDebezium)) : 0;
-  return { actions, published };
+  return { actions, published, ...(createdStream ? { createdStream } : {}) };
 }
 
 let binlogPosition = 4;
@@ -101,15 +105,43 @@ function toDebezium(c: Change) {
   };
 }
 
+/** Subjects of a stream the demo creates: `<STREAM>.>`; the ETL publishes on `<STREAM>.client.employee`. */
+export const demoStreamSubjects = (stream: string) => [`${stream}.>`];
+
+function natsConnection(url: URL) {
+  return connect({
+    servers: `${url.hostname}:${url.port || '4222'}`,
+    user: url.username ? decodeURIComponent(url.username) : undefined,
+    pass: url.password ? decodeURIComponent(url.password) : undefined,
+  });
+}
+
+/** Creates the JetStream stream CHANGE_FEED_URL names when it is missing; answers what it created. */
+async function ensureNatsStream(feedUrl: string): Promise<{ name: string; subjects: string[] } | undefined> {
+  const url = new URL(feedUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
+  const nc = await natsConnection(url);
+  try {
+    const jsm = await nc.jetstreamManager();
+    try {
+      await jsm.streams.info(name);
+      return undefined;
+    } catch (e) {
+      if (!/stream not found/i.test((e as Error).message)) throw e;
+    }
+    const subjects = demoStreamSubjects(name);
+    await jsm.streams.add({ name, subjects });
+    return { name, subjects };
+  } finally {
+    await nc.close();
+  }
+}
+
 async function publish(feedUrl: string, events: unknown[]): Promise<number> {
   const url = new URL(feedUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
   if (url.protocol === 'nats:') {
-    const nc = await connect({
-      servers: `${url.hostname}:${url.port || '4222'}`,
-      user: url.username ? decodeURIComponent(url.username) : undefined,
-      pass: url.password ? decodeURIComponent(url.password) : undefined,
-    });
+    const nc = await natsConnection(url);
     try {
       const info = await (await nc.jetstreamManager()).streams.info(name);
       const subject = subjectIn(info.config.subjects ?? [name]);

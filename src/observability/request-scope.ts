@@ -24,10 +24,34 @@ export function currentScope(): RequestScope | undefined {
 }
 
 /**
- * Runs `fn` outside any request's scope: work with bounds of its own (a maintenance run asked for
- * through the API, which may wait for the lease and commit batch after batch) is not cut short by
- * the deadline of the request that started it.
+ * Runs `fn` outside the request's deadline: work with bounds of its own (putting a connection back
+ * in order after a transaction, releasing the maintenance lease past the deadline) is not cut
+ * short by the deadline of the request that started it. Its statements still count towards the
+ * request (the request log's and the metrics' `statements`).
  */
 export function outsideRequest<T>(fn: () => T): T {
-  return storage.exit(fn);
+  const parent = storage.getStore();
+  if (!parent) return fn();
+  const free: RequestScope = {
+    deadline: Number.POSITIVE_INFINITY,
+    get operation() {
+      return parent.operation;
+    },
+    set operation(name: string) {
+      parent.operation = name;
+    },
+    get statements() {
+      return parent.statements;
+    },
+    set statements(n: number) {
+      parent.statements = n;
+    },
+    get outcome() {
+      return parent.outcome;
+    },
+    set outcome(o: string) {
+      parent.outcome = o;
+    },
+  };
+  return storage.run(free, fn);
 }

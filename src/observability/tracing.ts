@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.js';
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 
 /**
@@ -13,14 +14,44 @@ export function tracingEnabled(): boolean {
   return enabled;
 }
 
-/** Starts the SDK when configured (standard OTEL_* variables); returns what flushes and stops it. */
-export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promise<() => Promise<void>> {
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return async () => undefined;
+/** Longest a stop waits for the last traces to reach the collector; past it they are dropped (and said so). */
+export const TRACES_FLUSH_BOUND_MS = 2000;
+
+type SpanExporter = import('@opentelemetry/sdk-node').tracing.SpanExporter;
+
+/**
+ * The exporter, saying when the collector stops taking traces: one warning when exports start
+ * failing, one line when they succeed again, nothing per failed batch.
+ */
+function reportingFailures(inner: SpanExporter, where: string, log?: Logger): SpanExporter {
+  let failing = false;
+  return {
+    export(spans, done) {
+      inner.export(spans, (result) => {
+        const failed = result.code !== 0;
+        if (failed && !failing) log?.warn({ collector: where, err: result.error }, 'the OTLP collector does not take traces: they are dropped until it does (logged once)');
+        if (!failed && failing) log?.info({ collector: where }, 'the OTLP collector takes traces again');
+        failing = failed;
+        done(result);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+/**
+ * Starts the SDK when configured (standard OTEL_* variables); returns what flushes and stops it,
+ * within TRACES_FLUSH_BOUND_MS whatever the collector does.
+ */
+export async function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<() => Promise<void>> {
+  const where = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!where) return async () => undefined;
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'integrity-subgraph',
-    traceExporter: new OTLPTraceExporter(),
+    traceExporter: reportingFailures(new OTLPTraceExporter(), where, log),
     instrumentations: [],
     // Metrics are prom-client's (/metrics) and logs go to stdout: the SDK exports traces only.
     metricReaders: [],
@@ -30,7 +61,13 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
   enabled = true;
   return async () => {
     enabled = false;
-    await sdk.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'late'>((res) => {
+      timer = setTimeout(() => res('late'), TRACES_FLUSH_BOUND_MS);
+    });
+    const outcome = await Promise.race([sdk.shutdown().then(() => 'flushed' as const, () => 'failed' as const), bound]);
+    clearTimeout(timer);
+    if (outcome === 'late') log?.warn({ collector: where, boundMs: TRACES_FLUSH_BOUND_MS }, 'the last traces did not reach the OTLP collector in time: dropped');
   };
 }
 

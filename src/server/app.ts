@@ -1,4 +1,5 @@
 import { Db } from '../data/db.js';
+import { migrationStep } from '../data/migration-step.js';
 import { StatementLog } from '../data/statement-log.js';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/seed.js';
@@ -43,7 +44,7 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     for (const stop of stops.reverse()) await stop().catch((err) => log.warn({ err }, 'while stopping'));
   };
   try {
-    await db.migrate();
+    await migrationStep(db, config.migrations, log);
     // Before anything reads or writes: a schema that would orphan or misread stored rows is refused.
     await checkStoredData(db, schema, log);
     if (!env.CLIENT_DATABASE_URL && (await ensureDemoClientStore(config.clientDatabaseUrl))) {
@@ -96,6 +97,9 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       log.warn('AUTH_MODE=none: every caller may read, change and delete everything; set AUTH_MODE=jwt with AUTH_JWKS_URL or AUTH_JWT_SECRET to require tokens');
     } else {
       log.info({ jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience }, 'AUTH_MODE=jwt: operations need a bearer token');
+      if (config.auth.jwtSecretFile) {
+        log.warn({ file: config.auth.jwtSecretFile }, 'AUTH_MODE=jwt on the embedded demo store without a key: tokens are verified with the development secret in this file (`npm run token` signs with it); set AUTH_JWKS_URL in production');
+      }
     }
     const http = await startHttp(engine, {
       host: config.host,
@@ -108,6 +112,9 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
       healthTimeoutMs: config.healthTimeoutMs,
       compileAfterRuns: config.compileAfterRuns,
       metrics: config.metrics,
+      introspection: config.introspection,
+      landingPage: config.landingPage,
+      federationTraces: config.federationTraces,
     });
     stops.push(() => http.stop());
     return { url: http.url, metricsUrl: http.metricsUrl, engine, db, stop: stopAll };

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -83,7 +84,7 @@ async function metricsOnly(options: HttpOptions): Promise<Server> {
   app.use(notServedHere);
   const server = createServer(app);
   server.on('clientError', answerClientError);
-  await listen(server, options.metrics.port ?? 0, options.host);
+  await listen(server, options.metrics.port ?? 0, options.host, 'METRICS_PORT');
   return server;
 }
 
@@ -110,7 +111,16 @@ export interface HttpOptions {
   compileAfterRuns: number;
   /** Where and to whom /metrics answers (METRICS_PORT, METRICS_TOKEN, METRICS_MAX_OPERATIONS). */
   metrics: MetricsSettings;
+  /** Schema introspection (INTROSPECTION; off by default with NODE_ENV=production). */
+  introspection: boolean;
+  /** The Sandbox landing page on GET /graphql (LANDING_PAGE; off by default with NODE_ENV=production). */
+  landingPage: boolean;
+  /** Inline federated (ftv1) traces for routers that ask for them (FEDERATION_TRACES). */
+  federationTraces: boolean;
 }
+
+/** A router asks for an operation's inline federated trace with this header (Apollo's ftv1 protocol). */
+const FTV1_HEADER = 'apollo-federation-include-trace';
 
 /**
  * Apollo Server 5 on express: GraphQL and the Sandbox landing page at /graphql; /health
@@ -128,13 +138,20 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs, maxOperationLabels: options.metrics.maxOperations });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
-    gateway: withDeadline(compiledExecution(schema, { compileAfterRuns: options.compileAfterRuns, beforeRerun: recount })),
+    gateway: withDeadline(
+      compiledExecution(schema, {
+        compileAfterRuns: options.compileAfterRuns,
+        beforeRerun: recount,
+        // A traced operation's timings come from Apollo's per-resolver hooks, which graphql-jit does not call in order: graphql-js runs it.
+        interpretWhen: options.federationTraces ? (rc) => rc.request.http?.headers.get(FTV1_HEADER) === 'ftv1' : undefined,
+      }),
+    ),
     logger: options.log,
     validationRules: [KnownOperationTypes, ...limits.validationRules],
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    introspection: true,
+    introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     formatError,
     // The process handles SIGTERM/SIGINT itself (src/main.ts): a second stop() would wait forever.
@@ -146,11 +163,12 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No @cacheControl in the schema; the plugin's per-field hook cost ~30% CPU on large lists (bench/).
       ApolloServerPluginCacheControlDisabled(),
-      // Field-level ftv1 traces would wrap every resolver of the schema for good (and graphql-jit
-      // compiles the resolvers it finds); traces come from OpenTelemetry (src/observability/tracing.ts).
-      ApolloServerPluginInlineTraceDisabled(),
-      // The embedded Sandbox in every mode: it is how people explore this subgraph.
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // Field-level ftv1 traces wrap every resolver of the schema for good once a router asks for
+      // one, so they are opt-in (FEDERATION_TRACES); otherwise traces come from OpenTelemetry
+      // (src/observability/tracing.ts).
+      options.federationTraces ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
+      // The embedded Sandbox is how people explore this subgraph; production turns it off (LANDING_PAGE).
+      options.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       errorLogging(options.log),
       // Limits before access control: a hostile document is refused whoever sends it.
       limits.plugin,

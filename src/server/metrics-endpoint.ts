@@ -40,9 +40,22 @@ export const notServedHere: RequestHandler = (_req, res) => {
   res.status(404).json(body('Not found on this port', 'NOT_FOUND'));
 };
 
-export function listen(server: Server, port: number, host: string): Promise<void> {
+/** A port this process cannot listen on (taken, or not allowed): start-up stops with the setting that moves it. */
+export class PortError extends Error {
+  constructor(setting: string, port: number, host: string, code: string | undefined) {
+    super(
+      code === 'EADDRINUSE'
+        ? `${setting}=${port} is taken on ${host} (another process listens there): set ${setting} to a free port`
+        : `cannot listen on ${host}:${port} (${code ?? 'refused'}): set ${setting} (or HOST) to a port and address this process may use`,
+    );
+    this.name = 'PortError';
+  }
+}
+
+/** Listens on `port`; `setting` names the variable that chose it, for the error a taken port gives. */
+export function listen(server: Server, port: number, host: string, setting = 'PORT'): Promise<void> {
   return new Promise<void>((res, rej) => {
-    server.once('error', rej);
+    server.once('error', (e: NodeJS.ErrnoException) => rej(new PortError(setting, port, host, e.code)));
     server.listen(port, host, () => res());
   });
 }

@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeJwt, SignJWT } from 'jose';
+import { developmentSecret } from '../util/dev-secret.js';
 
 /**
- * Mints a development token (HS256, signed with AUTH_JWT_SECRET) for Apollo Sandbox's headers:
+ * Mints a development token (HS256, signed with AUTH_JWT_SECRET or the development secret in DATA_DIR) for Apollo Sandbox's headers:
  *   npm run -s token -- --scopes "integrity:read integrity:write" --projects retail --sub alice
  * Issuer and audience come from AUTH_ISSUER / AUTH_AUDIENCE when set, as the server checks them.
  */
@@ -11,7 +13,14 @@ const KNOWN_SCOPES = ['integrity:read', 'integrity:write', 'integrity:approve', 
 const USAGE = `usage: npm run -s token -- --scopes "integrity:read integrity:write" [--projects p1,p2] [--sub NAME] [--expires 8h]
 scopes: ${KNOWN_SCOPES.join(' ')} (space- or comma-separated)
 --expires: how long the token lives (jose syntax: 30m, 8h, 1d); at most AUTH_MAX_TOKEN_LIFETIME_SECONDS (default 86400)
-needs AUTH_JWT_SECRET in the environment (the same secret the subgraph verifies with)`;
+signs with AUTH_JWT_SECRET (the secret the subgraph verifies with) or, on the embedded store, the development secret in DATA_DIR/jwt-dev-secret`;
+
+/** AUTH_JWT_SECRET, or on the embedded demo store the development secret the subgraph keeps in DATA_DIR. */
+function signingSecret(): string {
+  if (process.env.AUTH_JWT_SECRET) return process.env.AUTH_JWT_SECRET;
+  if (process.env.DATABASE_URL) throw new Error('AUTH_JWT_SECRET is not set (the development secret in DATA_DIR serves the embedded store only)');
+  return developmentSecret(resolve(process.env.DATA_DIR || './data')).secret;
+}
 
 const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
 
@@ -29,8 +38,7 @@ try {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const secret = process.env.AUTH_JWT_SECRET;
-  if (!secret) throw new Error('AUTH_JWT_SECRET is not set');
+  const secret = signingSecret();
   const scopes = list(values.scopes);
   if (!scopes.length) throw new Error('give at least one scope with --scopes');
   const unknown = scopes.filter((x) => !KNOWN_SCOPES.includes(x));

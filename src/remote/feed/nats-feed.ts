@@ -109,7 +109,7 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
     try {
       await jsm.streams.info(stream);
     } catch (err) {
-      throw new Error(`CHANGE_FEED_URL: JetStream stream "${stream}" is not available: ${(err as Error).message}`, { cause: err });
+      throw new Error(`CHANGE_FEED_URL: JetStream stream "${stream}" is not available: ${(err as Error).message} (create it: nats stream add ${stream} --subjects '${stream}.>', or run npm run demo:etl with this CHANGE_FEED_URL)`, { cause: err });
     }
     await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs);
   } catch (err) {

@@ -79,10 +79,13 @@ export function compiledExecution(
   {
     compileAfterRuns = 1,
     beforeRerun = () => undefined,
+    interpretWhen,
   }: {
     compileAfterRuns?: number;
     /** Called with the request's context before a compiled run's answer is discarded and graphql-js runs it again. */
     beforeRerun?: (context: object) => void;
+    /** Operations that run on graphql-js whatever their count (those a router wants traced). */
+    interpretWhen?: (rc: GatewayGraphQLRequestContext) => boolean;
   } = {},
 ): GatewayInterface & { readonly executor: GatewayExecutor; compiledCount(): number } {
   const plans = new Map<string, Plan>();
@@ -107,6 +110,7 @@ export function compiledExecution(
     return plan;
   };
   const executor: GatewayExecutor = async (rc) => {
+    if (interpretWhen?.(rc)) return interpret(schema, rc);
     const plan = planOf(rc);
     if (plan === 'interpreted') return interpret(schema, rc);
     let result: ExecutionResult;
