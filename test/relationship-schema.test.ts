@@ -156,6 +156,12 @@ describe('a broken relationship schema file', () => {
       /"compositeApp" is not an identity field of LogicalCluster/,
     ],
     [
+      'a list requiring a field that is not an ancestor identity field',
+      (s) => void (s.kinds.DeploymentIntentGroup.listRequires = ['name']),
+      '$.kinds.DeploymentIntentGroup.listRequires[0]',
+      /"name" is not an ancestor's identity field of DeploymentIntentGroup/,
+    ],
+    [
       'retentionSeconds of the wrong type',
       (s) => void (s.kinds.Cluster.retentionSeconds = '30d'),
       '$.kinds.Cluster.retentionSeconds',

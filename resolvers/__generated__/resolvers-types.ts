@@ -1299,7 +1299,7 @@ export type QueryDeploymentIntentGroupsArgs = {
   compositeApp?: InputMaybe<Scalars['String']['input']>;
   compositeProfile?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  project?: InputMaybe<Scalars['String']['input']>;
+  project: Scalars['String']['input'];
 };
 
 
@@ -1308,7 +1308,7 @@ export type QueryDeploymentIntentGroupsConnectionArgs = {
   compositeApp?: InputMaybe<Scalars['String']['input']>;
   compositeProfile?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  project?: InputMaybe<Scalars['String']['input']>;
+  project: Scalars['String']['input'];
 };
 
 
@@ -2356,8 +2356,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   compositeProfilesConnection?: Resolver<ResolversTypes['CompositeProfileConnection'], ParentType, ContextType, RequireFields<QueryCompositeProfilesConnectionArgs, 'first'>>;
   deletionQueue?: Resolver<Array<ResolversTypes['DeletionCandidate']>, ParentType, ContextType, RequireFields<QueryDeletionQueueArgs, 'first'>>;
   deploymentIntentGroup?: Resolver<Maybe<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupArgs, 'compositeApp' | 'compositeProfile' | 'name' | 'project'>>;
-  deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupsArgs, 'first'>>;
-  deploymentIntentGroupsConnection?: Resolver<ResolversTypes['DeploymentIntentGroupConnection'], ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupsConnectionArgs, 'first'>>;
+  deploymentIntentGroups?: Resolver<Array<ResolversTypes['DeploymentIntentGroup']>, ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupsArgs, 'first' | 'project'>>;
+  deploymentIntentGroupsConnection?: Resolver<ResolversTypes['DeploymentIntentGroupConnection'], ParentType, ContextType, RequireFields<QueryDeploymentIntentGroupsConnectionArgs, 'first' | 'project'>>;
   employees?: Resolver<Array<ResolversTypes['Employee']>, ParentType, ContextType, RequireFields<QueryEmployeesArgs, 'first'>>;
   integrityOverview?: Resolver<ResolversTypes['IntegrityOverview'], ParentType, ContextType>;
   logicalCluster?: Resolver<Maybe<ResolversTypes['LogicalCluster']>, ParentType, ContextType, RequireFields<QueryLogicalClusterArgs, 'name' | 'project'>>;

@@ -149,7 +149,8 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, res
   );
 
   const identityArgs = kind.identity.map((f) => `${f}: String!`).join(', ');
-  const ancestorArgs = kind.identity.slice(0, -1).map((f) => `${f}: String, `).join('');
+  const required = new Set(kind.api.listRequires ?? []);
+  const ancestorArgs = kind.identity.slice(0, -1).map((f) => `${f}: String${required.has(f) ? '!' : ''}, `).join('');
   const read = scopes(READ_SCOPE);
   w.query.push(
     `  ${str(`The ${K} with this identity; null if there is none.`)}\n  ${n.field}(${identityArgs}): ${K} ${read}`,

@@ -51,6 +51,7 @@ interface RawKind {
   description?: string;
   childrenField?: string;
   assumedSize?: number;
+  listRequires?: string[];
 }
 interface RawSchema {
   sources?: Record<string, { type: 'sql' | 'graphql'; url?: string; urlEnv?: string }>;
@@ -322,6 +323,11 @@ export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string)
       if (!remoteTypes.has(r.type)) fail(`${at}.remoteReferences.${field}.type`, `names unknown remote type "${r.type}"`);
       return { field, type: r.type, ...defined({ description: r.description }) };
     });
+    for (const [i, f] of (k.listRequires ?? []).entries()) {
+      if (!k.identity.slice(0, -1).includes(f)) {
+        fail(`${at}.listRequires[${i}]`, `"${f}" is not an ancestor's identity field of ${name} (${k.identity.slice(0, -1).join(', ') || 'it has none'}): a list can only require those`);
+      }
+    }
     kinds.set(name, {
       name,
       key: k.key,
@@ -343,6 +349,7 @@ export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string)
           description: k.description,
           childrenField: k.childrenField,
           assumedSize: k.assumedSize,
+          listRequires: k.listRequires,
         }),
       },
     });

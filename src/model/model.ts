@@ -41,6 +41,8 @@ export interface KindApi {
   childrenField?: string;
   /** `@listSize(assumedSize:)` of that list: how many of this kind one parent usually holds (default 10). */
   assumedSize?: number;
+  /** Ancestor identity fields the list queries require (non-null arguments); the others are optional. */
+  listRequires?: string[];
 }
 
 export interface KindDef {
