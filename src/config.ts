@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { developmentSecret } from './util/dev-secret.js';
 import { CORS_ORIGIN_PATTERN, DEFAULT_CORS_ORIGINS } from './server/cors.js';
 
-/** Settings from the environment (see ../shared/runtime-contract.md and the README). */
+/** Settings from the environment (the README lists them under "Settings"). */
 export interface Config {
   port: number;
   host: string;
