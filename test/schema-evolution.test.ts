@@ -119,6 +119,7 @@ describe.each(OPERATIONAL_KINDS)('restarting on another relationship schema, on 
         s.kinds.CompositeProfile.identity = ['proj', 'compositeApp', 'name'];
         s.kinds.DeploymentIntentGroup.identity = ['proj', 'compositeApp', 'compositeProfile', 'name'];
         s.kinds.DeploymentIntentGroup.references.logicalCluster.scope = ['proj'];
+        s.kinds.DeploymentIntentGroup.listRequires = ['proj'];
       }),
     );
     expect(identity).toContain('kind CompositeApp: its 1 stored resource was written with another identity than ["proj","name"]');
