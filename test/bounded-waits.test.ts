@@ -6,7 +6,7 @@ import { createLogger } from '../src/logger.js';
 import { startApp } from '../src/server/app.js';
 import { freePort } from './fixtures/subgraph-process.js';
 import { until } from './support/poll.js';
-import { codes, startTestServer, type TestServer } from './support/server.js';
+import { codes, postQuery, startTestServer, type TestServer } from './support/server.js';
 import { MYSQL_URL, tempMysql, tempSqlite, type TempStore } from './support/stores.js';
 import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 
@@ -19,15 +19,7 @@ import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 const LIMITS = { STORE_STATEMENT_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '4000', HEALTH_TIMEOUT_MS: '500' };
 const SAFETY_NET = 30_000; // only so a broken build fails instead of hanging; never the assertion
 
-async function post(s: TestServer, query: string) {
-  const res = await fetch(s.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
-    signal: AbortSignal.timeout(SAFETY_NET),
-  });
-  return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
-}
+const post = (s: TestServer, query: string) => postQuery(s.url, query, SAFETY_NET);
 
 function wrongCredentials(): Promise<string> {
   const u = new URL(MYSQL_URL);

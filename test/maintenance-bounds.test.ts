@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/data/db.js';
 import { StoreUnavailableError } from '../src/data/store-errors.js';
 import { until } from './support/poll.js';
-import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { codes, postQuery, startTestServer, type TestServer } from './support/server.js';
 import { OPERATIONAL_KINDS, tempMysql, type TempStore } from './support/stores.js';
 import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 
@@ -43,15 +43,7 @@ describe('statement limits inside a bounded maintenance transaction (mariadb)', 
  */
 const SAFETY_NET = 30_000; // only so a broken build fails instead of hanging; never the assertion
 
-async function post(s: TestServer, query: string) {
-  const res = await fetch(s.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
-    signal: AbortSignal.timeout(SAFETY_NET),
-  });
-  return { status: res.status, body: (await res.json()) as GraphQLResponse };
-}
+const post = (s: TestServer, query: string) => postQuery(s.url, query, SAFETY_NET);
 
 const GC = `mutation { collectGarbage { deleted } }`;
 const PRUNE = `mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`;

@@ -84,3 +84,17 @@ export async function startTestServer(
 
 /** The error codes of a response, in order. */
 export const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
+
+/**
+ * POSTs a query and reads the answer with whatever HTTP status it came with. The timeout is only a
+ * safety net, so a broken build fails instead of hanging; never an assertion.
+ */
+export async function postQuery(url: string, query: string, safetyNetMs = 30_000): Promise<{ status: number; body: GraphQLResponse }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(safetyNetMs),
+  });
+  return { status: res.status, body: (await res.json()) as GraphQLResponse };
+}
