@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { developmentSecret } from './util/dev-secret.js';
 import { CORS_ORIGIN_PATTERN, DEFAULT_CORS_ORIGINS } from './server/cors.js';
 
-/** Settings from the environment (the README lists them under "Settings"). */
+/** Settings from the environment (docs/operations.md lists them under "Settings"). */
 export interface Config {
   port: number;
   host: string;
@@ -60,7 +60,7 @@ export interface Config {
 
 export type MigrationsMode = 'run' | 'check' | 'skip';
 
-/** Where and to whom GET /metrics answers, and how many operation names it labels (see "Observability" in the README). */
+/** Where and to whom GET /metrics answers, and how many operation names it labels (docs/operations.md, "Metrics"). */
 export interface MetricsSettings {
   /** Serve /metrics on this port only (METRICS_PORT; 0: any free port); unset: on PORT beside /graphql. */
   port?: number;
@@ -70,7 +70,7 @@ export interface MetricsSettings {
   maxOperations: number;
 }
 
-/** How callers prove who they are (see "Access control" in the README). */
+/** How callers prove who they are (docs/semantics.md, "Access control"). */
 export interface AuthSettings {
   mode: 'jwt' | 'none';
   jwtSecret?: string;
@@ -105,7 +105,7 @@ export interface LimitSettings {
   maxJsonItems: number;
 }
 
-/** LIMIT_MAX_COST's default: what this machine answers in well under a second (README, "Limits"). */
+/** LIMIT_MAX_COST's default: what this machine answers in well under a second (docs/operations.md, "Request limits"). */
 const DEFAULT_MAX_COST = 50_000;
 
 export class ConfigError extends Error {}

@@ -1,6 +1,6 @@
 /**
  * Source positions of change events: where in a remote store's history a change comes from, and
- * which clock says so. Positions of different clocks are never compared (see design.md, "Clocks"):
+ * which clock says so. Positions of different clocks are never compared (docs/semantics.md, "Convergence"):
  *
  * - `binlog`: MySQL binlog file number, `pos`, `row`: commit order, whatever `ts_ms` says (MySQL's
  *   `ts_ms` is the statement's start, in whole seconds).
