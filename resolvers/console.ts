@@ -12,6 +12,7 @@ export const ConsoleQuery: Pick<QueryResolvers, 'integrityOverview' | 'resources
 /** The overview's lists are short by construction (per kind, per remote type, ...); `first` keeps them bounded all the same. */
 export const IntegrityOverview: IntegrityOverviewResolvers = {
   resourceCounts: (o, args, ctx) => firstOf(o.resourceCounts, args, ctx),
+  kindApis: (o, args, ctx) => firstOf(o.kindApis, args, ctx),
   remoteCache: (o, args, ctx) => firstOf(o.remoteCache, args, ctx),
   sources: (o, args, ctx) => firstOf(o.sources, args, ctx),
   changeFeed: (o, args, ctx) => firstOf(o.changeFeed, args, ctx),

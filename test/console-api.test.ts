@@ -46,6 +46,23 @@ describe.each(OPERATIONAL_KINDS)('the console queries on %s', (store) => {
     expect(o.leases.every((l: { holder: string | null }) => l.holder === null)).toBe(true);
   });
 
+  it('says per kind which update and approve mutations exist and what an update takes, as the schema has them (the console needs no introspection)', async () => {
+    const { integrityOverview: o } = await s.ok(`{ integrityOverview { kinds kindApis { kind update approve updateInputFields } } }`);
+    const { __schema } = await s.ok(`{ __schema { mutationType { fields { name } } } }`);
+    const inputs: Record<string, { inputFields: { name: string }[] } | null> = {};
+    for (const k of o.kindApis as { kind: string }[]) {
+      inputs[k.kind] = (await s.ok<{ t: { inputFields: { name: string }[] } | null }>(`{ t: __type(name: "Update${k.kind}Input") { inputFields { name } } }`)).t;
+    }
+    const mutations = new Set(__schema.mutationType.fields.map((f: { name: string }) => f.name));
+    expect(o.kindApis.map((k: { kind: string }) => k.kind)).toEqual(o.kinds);
+    for (const k of o.kindApis) {
+      expect(k.update, k.kind).toBe(mutations.has(`update${k.kind}`) ? `update${k.kind}` : null);
+      expect(k.approve, k.kind).toBe(mutations.has(`approve${k.kind}`) ? `approve${k.kind}` : null);
+      expect(k.updateInputFields, k.kind).toEqual((inputs[k.kind]?.inputFields ?? []).map((f: { name: string }) => f.name));
+    }
+    expect(o.kindApis.find((k: { kind: string }) => k.kind === 'DeploymentIntentGroup').approve).toBe('approveDeploymentIntentGroup');
+  });
+
   it('pages a kind, filtered by status and by a piece of the natural key', async () => {
     const all = (await s.ok(BROWSE, { kind: 'Project' })).resources;
     expect(all.map((r: { naturalKey: string }) => r.naturalKey).sort()).toEqual(['Alphabet', 'alpha', 'beta']);

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientTables, insertDemoClientRows } from '../src/remote/client-demo.js';
 import { consoleBase, consolePage, launchBrowser, screenshot } from './support/browser.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { codes, startTestServer, type TestServer } from './support/server.js';
 import { OPERATIONAL_KINDS, tempClientStore, type TempStore } from './support/stores.js';
 import { proxied, type TcpProxy } from './support/tcp-proxy.js';
 import { as, jwtEnv, SCOPES } from './support/tokens.js';
@@ -161,14 +161,18 @@ describe.each(OPERATIONAL_KINDS)('the console on %s (AUTH_MODE=none)', (store) =
   });
 });
 
-describe('approvals in the console (AUTH_MODE=jwt, token field)', () => {
+describe('approvals in the console (AUTH_MODE=jwt, token field, introspection off as in production)', () => {
   let s: TestServer;
   let ids: Record<string, string>;
   let admin: Record<string, string>;
   beforeAll(async () => {
-    s = await startTestServer('sqlite', { env: jwtEnv() });
+    s = await startTestServer('sqlite', { env: { ...jwtEnv(), INTROSPECTION: 'false' } });
     admin = await as('admin', SCOPES);
     ids = idsOf(await s.ok(SETUP, {}, admin));
+    // The console must work where production puts it: without introspection.
+    const introspection = await s.gql(`{ __schema { queryType { name } } }`, {}, admin);
+    expect(codes(introspection)).toEqual(['BAD_USER_INPUT']);
+    expect(introspection.errors?.[0]?.message).toContain('INTROSPECTION=true');
   });
   afterAll(async () => {
     await s?.close();

@@ -715,6 +715,8 @@ export type IntegrityOverview = {
   __typename?: 'IntegrityOverview';
   /** This replica's change feed, per transport; empty without CHANGE_FEED_URL or for a confined caller. */
   changeFeed: Array<ChangeFeedHealth>;
+  /** What the API offers per kind (its update and approve mutations, the fields its update takes), for clients that cannot introspect: production turns introspection off. */
+  kindApis: Array<KindApi>;
   /** The kinds of the relationship schema, in its order. */
   kinds: Array<Scalars['String']['output']>;
   /** The maintenance leases and who holds each now. */
@@ -731,6 +733,11 @@ export type IntegrityOverview = {
 
 
 export type IntegrityOverviewChangeFeedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type IntegrityOverviewKindApisArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -757,6 +764,17 @@ export type IntegrityOverviewResourceCountsArgs = {
 
 export type IntegrityOverviewSourcesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type KindApi = {
+  __typename?: 'KindApi';
+  /** The name of the kind's approve mutation; null when the kind is not approvable. */
+  approve?: Maybe<Scalars['String']['output']>;
+  kind: Scalars['String']['output'];
+  /** The name of the kind's update mutation; null when the kind has none. */
+  update?: Maybe<Scalars['String']['output']>;
+  /** The fields the update mutation's input takes (empty without an update). */
+  updateInputFields: Array<Scalars['String']['output']>;
 };
 
 export type KindStatusCount = {
@@ -1782,6 +1800,7 @@ export type ResolversTypes = {
   GarbageCollectionReport: ResolverTypeWrapper<GcReport>;
   IntegrityOverview: ResolverTypeWrapper<OverviewRecord>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  KindApi: ResolverTypeWrapper<KindApi>;
   KindStatusCount: ResolverTypeWrapper<KindStatusCountRecord>;
   LogicalCluster: ResolverTypeWrapper<Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversTypes['ResourceVersion']>, deletion: ResolversTypes['DeletionExplanation'], history: Array<ResolversTypes['ResourceVersion']>, project: ResolversTypes['Project'], referencedBy: Array<ResolversTypes['ResourceReference']>, references: Array<ResolversTypes['ResourceReference']>, remoteReferences: Array<ResolversTypes['RemoteLink']> }>;
   LogicalClusterConnection: ResolverTypeWrapper<Omit<LogicalClusterConnection, 'edges'> & { edges: Array<ResolversTypes['LogicalClusterEdge']> }>;
@@ -1866,6 +1885,7 @@ export type ResolversParentTypes = {
   GarbageCollectionReport: GcReport;
   IntegrityOverview: OverviewRecord;
   JSON: Scalars['JSON']['output'];
+  KindApi: KindApi;
   KindStatusCount: KindStatusCountRecord;
   LogicalCluster: Omit<LogicalCluster, 'asOf' | 'deletion' | 'history' | 'project' | 'referencedBy' | 'references' | 'remoteReferences'> & { asOf?: Maybe<ResolversParentTypes['ResourceVersion']>, deletion: ResolversParentTypes['DeletionExplanation'], history: Array<ResolversParentTypes['ResourceVersion']>, project: ResolversParentTypes['Project'], referencedBy: Array<ResolversParentTypes['ResourceReference']>, references: Array<ResolversParentTypes['ResourceReference']>, remoteReferences: Array<ResolversParentTypes['RemoteLink']> } | FederationReferenceTypes['LogicalCluster'];
   LogicalClusterConnection: Omit<LogicalClusterConnection, 'edges'> & { edges: Array<ResolversParentTypes['LogicalClusterEdge']> };
@@ -2196,6 +2216,7 @@ export type GarbageCollectionReportResolvers<ContextType = GraphQLContext, Paren
 
 export type IntegrityOverviewResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IntegrityOverview'] = ResolversParentTypes['IntegrityOverview']> = {
   changeFeed?: Resolver<Array<ResolversTypes['ChangeFeedHealth']>, ParentType, ContextType, RequireFields<IntegrityOverviewChangeFeedArgs, 'first'>>;
+  kindApis?: Resolver<Array<ResolversTypes['KindApi']>, ParentType, ContextType, RequireFields<IntegrityOverviewKindApisArgs, 'first'>>;
   kinds?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   leases?: Resolver<Array<ResolversTypes['MaintenanceLease']>, ParentType, ContextType, RequireFields<IntegrityOverviewLeasesArgs, 'first'>>;
   maintenanceRuns?: Resolver<Array<ResolversTypes['MaintenanceRunCount']>, ParentType, ContextType, RequireFields<IntegrityOverviewMaintenanceRunsArgs, 'first'>>;
@@ -2207,6 +2228,13 @@ export type IntegrityOverviewResolvers<ContextType = GraphQLContext, ParentType 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type KindApiResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KindApi'] = ResolversParentTypes['KindApi']> = {
+  approve?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  update?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updateInputFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
 
 export type KindStatusCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KindStatusCount'] = ResolversParentTypes['KindStatusCount']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2459,6 +2487,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   GarbageCollectionReport?: GarbageCollectionReportResolvers<ContextType>;
   IntegrityOverview?: IntegrityOverviewResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  KindApi?: KindApiResolvers<ContextType>;
   KindStatusCount?: KindStatusCountResolvers<ContextType>;
   LogicalCluster?: LogicalClusterResolvers<ContextType>;
   LogicalClusterConnection?: LogicalClusterConnectionResolvers<ContextType>;

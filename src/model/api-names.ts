@@ -62,7 +62,14 @@ export function kindNames(kind: KindDef): KindNames {
 }
 
 /** Whether `updateK` exists: an input object needs a field, and identity never changes. */
-export const hasUpdate = (kind: KindDef) => Object.keys(kind.fields).length + kind.references.length + kind.remoteReferences.length > 0;
+export const hasUpdate = (kind: KindDef) => updateInputFieldNames(kind).length > 0;
+
+/** The fields `Update<K>Input` takes (content, references, remote references), in the SDL's order. */
+export const updateInputFieldNames = (kind: KindDef): string[] => [
+  ...Object.keys(kind.fields),
+  ...kind.references.map((r) => r.field),
+  ...kind.remoteReferences.map((r) => r.field),
+];
 
 /**
  * The input type a reference takes, when its value has more than one field: `<Target>Key` for the

@@ -7,6 +7,8 @@ const MAX_MESSAGE = 500;
 /** Apollo's codes for requests at fault (persisted-query signals stay: clients act on them). */
 const CALLER_FAULTS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE']);
 const MAX_VALUE = 200;
+/** How Apollo Server's validation rule refuses introspection when it is off. */
+const INTROSPECTION_OFF = 'GraphQL introspection is not allowed';
 
 /** Shortens a string that echoes user input: a 1 MB id must not come back as a 1 MB error. */
 function cap(text: string, max: number): string {
@@ -69,7 +71,9 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
   // A document that does not parse or validate, or a request Apollo cannot run, is the caller's
   // mistake: the contract's BAD_USER_INPUT (graphql-js's token limit among them, src/server/limits).
   if (typeof code === 'string' && CALLER_FAULTS.has(code)) {
-    return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+    // Apollo's own text tells the caller to change server code; an operator changes a setting.
+    const message = formatted.message.startsWith(INTROSPECTION_OFF) ? 'Introspection is turned off on this server; the setting INTROSPECTION=true turns it on' : formatted.message;
+    return { ...formatted, message, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
   }
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

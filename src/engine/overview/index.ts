@@ -1,3 +1,5 @@
+import { hasUpdate, kindNames, updateInputFieldNames } from '../../model/api-names.js';
+import type { RelationshipSchema } from '../../model/model.js';
 import { UNRESTRICTED, type Actor } from '../actor.js';
 import type { Engine } from '../engine.js';
 import { badInput } from '../errors.js';
@@ -20,9 +22,26 @@ import {
   type SourceHealth,
 } from './overview.js';
 
+/** What the API offers for one kind: the console reads it instead of introspecting, which production turns off. */
+export interface KindApi {
+  kind: string;
+  update: string | null;
+  approve: string | null;
+  updateInputFields: string[];
+}
+
+export function kindApis(schema: RelationshipSchema): KindApi[] {
+  return [...schema.kinds.values()].map((kind) => {
+    const n = kindNames(kind);
+    const update = hasUpdate(kind);
+    return { kind: kind.name, update: update ? n.update : null, approve: n.approve, updateInputFields: update ? updateInputFieldNames(kind) : [] };
+  });
+}
+
 export interface OverviewRecord {
   resourceCounts: KindStatusCount[];
   kinds: string[];
+  kindApis: KindApi[];
   remoteCache: RemoteCacheHealth[];
   sources: SourceHealth[];
   changeFeed: FeedHealth[];
@@ -44,6 +63,7 @@ export async function overview(engine: Engine, actor: Actor = UNRESTRICTED): Pro
   return {
     resourceCounts,
     kinds: [...engine.schema.kinds.keys()],
+    kindApis: kindApis(engine.schema),
     remoteCache,
     sources: unconfined ? sourceHealth(engine.remote.sources) : [],
     changeFeed,
