@@ -218,9 +218,6 @@ describe('docs/operations.md', () => {
 
 // --- links, anchors, length ------------------------------------------------------------------
 
-/** Written on another branch of the same release; until it lands, links to it are not followed. */
-const PENDING = ['docs/deployment.md'];
-
 const DOCS = ['README.md', 'CHANGELOG.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, each space a hyphen, repeats numbered. */
@@ -253,7 +250,7 @@ describe('README.md and docs/', () => {
         const [path, anchor] = link.split('#', 2) as [string, string | undefined];
         const target = path ? relative(ROOT, resolve(dirname(join(ROOT, doc)), decodeURIComponent(path))) : doc;
         if (!existsSync(join(ROOT, target))) {
-          if (!PENDING.includes(target)) broken.push(`${doc}: ${link} (no ${target})`);
+          broken.push(`${doc}: ${link} (no ${target})`);
           continue;
         }
         followed++;
@@ -270,7 +267,7 @@ describe('README.md and docs/', () => {
   it('README.md is a first screen: at most 150 lines, linking every page of docs/', () => {
     const readme = read('README.md');
     expect(readme.replace(/\n+$/, '').split('\n').length).toBeLessThanOrEqual(150);
-    const pages = [...DOCS.filter((d) => d.startsWith('docs/')), ...PENDING];
+    const pages = DOCS.filter((d) => d.startsWith('docs/'));
     expect(pages.filter((p) => !readme.includes(`](${p}`))).toEqual([]);
   });
 
