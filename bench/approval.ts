@@ -141,7 +141,9 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
         label: labels.approve,
         spec: {
           op: approve(big.id),
-          check: (r: unknown) => void (bigApprovalId = (r as { approveDeploymentIntentGroup: { id: string } }).approveDeploymentIntentGroup.id),
+          check: (r: unknown) => {
+            bigApprovalId = (r as { approveDeploymentIntentGroup: { id: string } }).approveDeploymentIntentGroup.id;
+          },
           ...counted,
         },
       },

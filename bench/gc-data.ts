@@ -173,7 +173,7 @@ export async function generateGcData(
           };
           const dig = add({ kind: 'DeploymentIntentGroup', nk: [project, app, prof, name], name, parent: cp.id, content, markId });
           ref(dig.id, 'logicalCluster', lcIds[g % LCS], 'ARBITRARY');
-          targets.forEach((t, i) => ref(dig.id, `clusters[${i}]`, clusterIds.get(`${t.provider}/${t.name}`)!, 'ARBITRARY'));
+          for (const [i, t] of targets.entries()) ref(dig.id, `clusters[${i}]`, clusterIds.get(`${t.provider}/${t.name}`)!, 'ARBITRARY');
           links.push([dig.id, 'owner', employee]);
         }
       }

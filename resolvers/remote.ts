@@ -8,7 +8,10 @@ export const RemoteReference: RemoteReferenceResolvers = {
   // `<Type>Ref`, as the derivation names it; one string per remote type, not a new one per reference of a long list.
   __resolveType: (r) => {
     let name = refTypeNames.get(r.entityType);
-    if (!name) refTypeNames.set(r.entityType, (name = `${r.entityType}Ref`));
+    if (!name) {
+      name = `${r.entityType}Ref`;
+      refTypeNames.set(r.entityType, name);
+    }
     return name as never;
   },
 };

@@ -66,11 +66,11 @@ function recorder(fail?: (events: RemoteChangeEvent[], attempt: number) => boole
     const events = withPositions.map(({ position: _position, ...e }) => e);
     attempts.push(events);
     if (fail?.(events, attempts.length)) {
-      waiters.forEach((w) => w());
+      for (const w of waiters) w();
       throw new Error('apply failed on purpose');
     }
     applied.push(...events);
-    waiters.forEach((w) => w());
+    for (const w of waiters) w();
   };
   const until = (cond: () => boolean, what: string, ms = 15_000) =>
     new Promise<void>((resolve, reject) => {
@@ -245,7 +245,8 @@ describe('NATS JetStream feed', () => {
     let failed = false;
     const rec = recorder((events) => {
       if (failed || !events.some((e) => e.key.employeeId === '5')) return false;
-      return (failed = true);
+      failed = true;
+      return true;
     });
     const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'c2', retryDelayMs: 100 });
     try {
@@ -479,7 +480,8 @@ describe('Redis stream feed', () => {
     let failed = false;
     const rec = recorder((events) => {
       if (failed || !events.some((e) => e.key.employeeId === '5')) return false;
-      return (failed = true);
+      failed = true;
+      return true;
     });
     const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'g2', retryDelayMs: 100 });
     try {

@@ -164,7 +164,7 @@ describe.each(OPERATIONAL_KINDS)('excluded selections through the executor (%s)'
   it('orders keys as graphql-js does when the first occurrence of a key is excluded', async () => {
     const query = `{ a: projects(first: 1) @skip(if: true) { name } __typename a: projects(first: 1) { name } }`;
     const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
-    expect(await res.text()).toBe(JSON.stringify({ data: { __typename: 'Query', a: [{ name: 'retail' }] } }) + '\n');
+    expect(await res.text()).toBe(`${JSON.stringify({ data: { __typename: 'Query', a: [{ name: 'retail' }] } })}\n`);
   });
 });
 

@@ -30,7 +30,7 @@ const naturalKeyFields = (kind: KindDef): string =>
 
 const keysOf = (doc: ReturnType<typeof parse>, typeName: string) => {
   const def = doc.definitions.find((d) => 'name' in d && d.name?.value === typeName) as ObjectTypeDefinitionNode | undefined;
-  return (def?.directives ?? []).filter((d) => d.name.value === 'key').map((d) => (d.arguments?.find((a) => a.name.value === 'fields')?.value as { value: string }).value);
+  return (def?.directives ?? []).filter((d) => d.name.value === 'key').map((d) => (d.arguments?.find((a) => a.name.value === 'fields')?.value as { value: string } | undefined)?.value ?? '');
 };
 
 const compose = (...subgraphs: { name: string; sdl: string }[]) =>

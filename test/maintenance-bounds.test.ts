@@ -191,7 +191,7 @@ describe.each(OPERATIONAL_KINDS)('a maintenance run that runs out of time inside
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
       }
     });
-    let res;
+    let res: Awaited<ReturnType<typeof post>>;
     try {
       res = await post(s, GC);
     } finally {

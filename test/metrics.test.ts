@@ -170,13 +170,13 @@ describe.each(OPERATIONAL_KINDS)('operation labels under a flood of unique names
     expect(labels.size).toBeLessThanOrEqual(MAX + 3);
     expect(text).not.toMatch(/reader_\d/);
     expect([...labels].every((l) => l.length <= 64)).toBe(true);
-    const after = (labels_: Record<string, string>) =>
+    const delta = (labels_: Record<string, string>) =>
       value(samples, 'integrity_graphql_requests_total', labels_) - value(before, 'integrity_graphql_requests_total', labels_);
     const named = [...labels].filter((l) => /^Reader\d+$/.test(l));
     expect(named.length).toBeGreaterThan(0);
     expect(named.length).toBeLessThanOrEqual(MAX);
     // Every request is counted once: under its own name (first come) or as `other`.
-    const total = named.reduce((n, l) => n + after({ operation: l, outcome: 'ok' }), 0) + after({ operation: 'other', outcome: 'ok' });
+    const total = named.reduce((n, l) => n + delta({ operation: l, outcome: 'ok' }), 0) + delta({ operation: 'other', outcome: 'ok' });
     expect(total).toBe(N);
     // The series count is bounded by the cap whatever was sent: well under one line per request.
     expect(samples.filter((x) => x.name === 'integrity_graphql_requests_total').length).toBeLessThan(4 * (MAX + 3));

@@ -111,7 +111,7 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
         const required = field.args.filter((a) => isNonNullType(a.type));
         if (required.length > 1) throw new Error(`cannot fill ${field.name}'s arguments`);
         const calls = required.length ? valuesOf(required[0].name).map((v) => `(${required[0].name}: ${quote(v)})`) : [''];
-        calls.forEach((args, i) => out.push(`l_${field.name}_${i}: ${field.name}${args} { ${traverse(target, 4)} }`));
+        for (const [i, args] of calls.entries()) out.push(`l_${field.name}_${i}: ${field.name}${args} { ${traverse(target, 4)} }`);
       }
       if (!out.length) throw new Error('no root list reads a kind');
       return out;
@@ -181,7 +181,10 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
     const answersById = (data: unknown) => {
       const by = new Map<string, { at: string; value: Record<string, unknown> }[]>();
       const walk = (v: unknown, at: string) => {
-        if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`));
+        if (Array.isArray(v)) {
+          for (const [i, x] of v.entries()) walk(x, `${at}[${i}]`);
+          return;
+        }
         if (!v || typeof v !== 'object') return;
         const o = v as Record<string, unknown>;
         if (o._k) {

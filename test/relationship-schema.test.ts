@@ -15,7 +15,7 @@ type Json = any;
 const shipped = (): Json => JSON.parse(readFileSync(SHIPPED, 'utf8'));
 let n = 0;
 /** Writes a variant of the shipped file (or raw text) to the temp dir and returns its path. */
-function write(variant: string | ((s: Json) => Json | void)): string {
+function write(variant: string | ((s: Json) => Json | undefined)): string {
   const file = join(dir, `broken-${++n}.json`);
   if (typeof variant === 'string') writeFileSync(file, variant);
   else {
@@ -103,11 +103,15 @@ describe('the shipped relationship schema', () => {
 });
 
 describe('a broken relationship schema file', () => {
-  const cases: Array<[string, string | ((s: Json) => Json | void), string, RegExp]> = [
+  const cases: Array<[string, string | ((s: Json) => Json | undefined), string, RegExp]> = [
     ['invalid JSON', '{ "version": 1, "kinds": { "Project": ', '$', /not valid JSON/],
-    ['an unknown top-level property', (s) => void (s.kindz = {}), '$.kindz', /not a known property/],
+    ['an unknown top-level property', (s) => {
+        s.kindz = {};
+      }, '$.kindz', /not a known property/],
     ['a kind without identity', (s) => void delete s.kinds.Cluster.identity, '$.kinds.Cluster.identity', /required/],
-    ['a parent naming an unknown kind', (s) => void (s.kinds.Cluster.parent = 'Provider'), '$.kinds.Cluster.parent', /unknown kind "Provider"/],
+    ['a parent naming an unknown kind', (s) => {
+        s.kinds.Cluster.parent = 'Provider';
+      }, '$.kinds.Cluster.parent', /unknown kind "Provider"/],
     [
       'a parent naming an unknown kind, its child listed first',
       (s) => {
@@ -119,25 +123,33 @@ describe('a broken relationship schema file', () => {
     ],
     [
       'an identity that does not follow the parent chain',
-      (s) => void (s.kinds.CompositeProfile.identity = ['project', 'name']),
+      (s) => {
+        s.kinds.CompositeProfile.identity = ['project', 'name'];
+      },
       '$.kinds.CompositeProfile.identity',
       /must be \["project","compositeApp","name"\]/,
     ],
     [
       'a reference to an unknown kind',
-      (s) => void (s.kinds.DeploymentIntentGroup.references.clusters.kind = 'Clustr'),
+      (s) => {
+        s.kinds.DeploymentIntentGroup.references.clusters.kind = 'Clustr';
+      },
       '$.kinds.DeploymentIntentGroup.references.clusters.kind',
       /unknown kind "Clustr"/,
     ],
     [
       'holdsSubtree that is not a boolean',
-      (s) => void (s.kinds.DeploymentIntentGroup.references.clusters.holdsSubtree = 'no'),
+      (s) => {
+        s.kinds.DeploymentIntentGroup.references.clusters.holdsSubtree = 'no';
+      },
       '$.kinds.DeploymentIntentGroup.references.clusters.holdsSubtree',
       /must be boolean/,
     ],
     [
       'a remote reference to an unknown remote type',
-      (s) => void (s.kinds.DeploymentIntentGroup.remoteReferences.owner.type = 'Person'),
+      (s) => {
+        s.kinds.DeploymentIntentGroup.remoteReferences.owner.type = 'Person';
+      },
       '$.kinds.DeploymentIntentGroup.remoteReferences.owner.type',
       /unknown remote type "Person"/,
     ],
@@ -151,19 +163,25 @@ describe('a broken relationship schema file', () => {
     ],
     [
       'a scope field that is not in the target identity',
-      (s) => void (s.kinds.DeploymentIntentGroup.references.logicalCluster.scope = ['compositeApp']),
+      (s) => {
+        s.kinds.DeploymentIntentGroup.references.logicalCluster.scope = ['compositeApp'];
+      },
       '$.kinds.DeploymentIntentGroup.references.logicalCluster.scope',
       /"compositeApp" is not an identity field of LogicalCluster/,
     ],
     [
       'a list requiring a field that is not an ancestor identity field',
-      (s) => void (s.kinds.DeploymentIntentGroup.listRequires = ['name']),
+      (s) => {
+        s.kinds.DeploymentIntentGroup.listRequires = ['name'];
+      },
       '$.kinds.DeploymentIntentGroup.listRequires[0]',
       /"name" is not an ancestor's identity field of DeploymentIntentGroup/,
     ],
     [
       'retentionSeconds of the wrong type',
-      (s) => void (s.kinds.Cluster.retentionSeconds = '30d'),
+      (s) => {
+        s.kinds.Cluster.retentionSeconds = '30d';
+      },
       '$.kinds.Cluster.retentionSeconds',
       /must be integer/,
     ],
@@ -188,8 +206,12 @@ describe('a broken relationship schema file', () => {
   });
 
   it.each([
-    ['a parent naming an unknown kind', (s: Json) => void (s.kinds.Cluster.parent = 'Provider'), '$.kinds.Cluster.parent'],
-    ['retentionSeconds of the wrong type', (s: Json) => void (s.kinds.Cluster.retentionSeconds = '30d'), '$.kinds.Cluster.retentionSeconds'],
+    ['a parent naming an unknown kind', (s: Json) => {
+        s.kinds.Cluster.parent = 'Provider';
+      }, '$.kinds.Cluster.parent'],
+    ['retentionSeconds of the wrong type', (s: Json) => {
+        s.kinds.Cluster.retentionSeconds = '30d';
+      }, '$.kinds.Cluster.retentionSeconds'],
   ])('stops the real server at start-up (%s): exit code 1, file and path on stderr', async (_, variant, path) => {
     const file = write(variant);
     const data = mkdtempSync(join(tmpdir(), 'relschema-data-'));

@@ -32,7 +32,7 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     await createDomain(s);
     const owners = [1, 2, 3, 4, 5, 6, 7, 8];
     const ids = await createGroups(s, owners.map((n) => `g${n}`), owners.map((n) => `e-${n}`));
-    owners.forEach((n, i) => (group[n] = ids[i]));
+    for (const [i, n] of owners.entries()) group[n] = ids[i];
     ({ createProject: { id: projectId } } = await s.ok(
       `mutation { createProject(input: { name: "billed", billingAccount: { number: "ACC-1001", owner: "e-2" } }) { id } }`,
     ));

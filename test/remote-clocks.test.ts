@@ -30,7 +30,7 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
     s = await startTestServer(op, { client: 'mariadb', env: { REVALIDATE_AFTER_SECONDS: '0', REVALIDATE_INTERVAL_SECONDS: '0' } });
     await createDomain(s);
     const ids = await createGroups(s, owners.map((n) => `g${n}`), owners.map((n) => `e-${n}`));
-    owners.forEach((n, i) => (group[n] = ids[i]));
+    for (const [i, n] of owners.entries()) group[n] = ids[i];
   }, 120_000);
   afterAll(async () => {
     await s?.close();

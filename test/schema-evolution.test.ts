@@ -31,7 +31,10 @@ describe.each(OPERATIONAL_KINDS)('restarting on another relationship schema, on 
   let op: TempStore;
   let client: TempStore;
   const lines: string[] = [];
-  const capture = pino({ level: 'warn' }, new Writable({ write: (chunk, _, done) => (lines.push(String(chunk)), done()) }));
+  const capture = pino({ level: 'warn' }, new Writable({ write: (chunk, _, done) => {
+        lines.push(String(chunk));
+        done();
+      } }));
   const start = (schemaFile: string): Promise<App> => {
     const env = {
       AUTH_MODE: 'none',

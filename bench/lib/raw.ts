@@ -22,7 +22,9 @@ export async function openRaw(url: string): Promise<Raw> {
       kind: 'sqlite',
       all: async <T>(sql: string, params: unknown[] = []) => {
         const stmt = db.prepare(sql);
-        return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];
+        if (stmt.reader) return stmt.all(...params) as T[];
+        stmt.run(...params);
+        return [];
       },
       run: async (sql, params = []) => db.prepare(sql).run(...params).changes,
       close: async () => void db.close(),

@@ -14,7 +14,7 @@ export function setToken(token: string): void {
   const t = token.trim().replace(/^Bearer\s+/i, '');
   if (t) sessionStorage.setItem(TOKEN_KEY, t);
   else sessionStorage.removeItem(TOKEN_KEY);
-  tokenListeners.forEach((l) => l());
+  for (const l of tokenListeners) l();
 }
 
 const tokenListeners = new Set<() => void>();

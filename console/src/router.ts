@@ -44,7 +44,7 @@ export function navigate(to: string, replace = false): void {
   if (replace) history.replaceState({ console: true }, '', to);
   else history.pushState({ console: true }, '', to);
   focusHeading = true;
-  listeners.forEach((l) => l());
+  for (const l of listeners) l();
 }
 
 /** After in-app navigation the new page's heading takes focus once it renders (Tab continues from there). */

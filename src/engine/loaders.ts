@@ -272,7 +272,10 @@ export function createLoaders(
     const staged = new Map<string, Map<string, Preloaded>>();
     const field = (name: string) => {
       let m = staged.get(name);
-      if (!m) staged.set(name, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        staged.set(name, m);
+      }
       return m;
     };
     // The linked remote_ref rows (by id: the links came from the tenancy-filtered page) and the

@@ -81,7 +81,7 @@ class SdlWriter {
       this.query.length ? `extend type Query {\n${this.query.join('\n')}\n}` : '',
       this.mutation.length ? `extend type Mutation {\n${this.mutation.join('\n')}\n}` : '',
     ];
-    return [...this.parts, ...roots].filter(Boolean).join('\n\n') + '\n';
+    return `${[...this.parts, ...roots].filter(Boolean).join('\n\n')}\n`;
   }
 }
 

@@ -125,7 +125,8 @@ function validator(schemaFile: string, part = false): Validator {
       const props = meta.properties as Record<string, Record<string, unknown>>;
       props.kinds = { ...props.kinds, minProperties: 0 };
     }
-    validators.set(key, (v = ajv.compile(meta)));
+    v = ajv.compile(meta);
+    validators.set(key, v);
   }
   return v;
 }

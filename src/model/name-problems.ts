@@ -99,7 +99,7 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
     for (const [field, fragment] of Object.entries(kind.fields)) {
       const path = `${at}.fields.${field}`;
       const e = stringEnum(fragment) ?? (typeof fragment.items === 'object' && fragment.items ? stringEnum(fragment.items as Record<string, unknown>) : null);
-      if (e && e.unusable.length) {
+      if (e?.unusable.length) {
         problems.push({
           name: enumTypeName(kind.name, field),
           paths: [path],

@@ -27,7 +27,7 @@ export function entityProblem(type: RemoteTypeDef, entity: unknown, options: { p
   }
   for (const field of type.fields) {
     const declared = type.fieldTypes?.[field];
-    const present = Object.prototype.hasOwnProperty.call(e, field) && e[field] !== undefined;
+    const present = Object.hasOwn(e, field) && e[field] !== undefined;
     // Key fields come from the key (normalizeEntity writes them), never from the entity's own values.
     if (type.key.includes(field)) continue;
     if (!present) {

@@ -8,7 +8,7 @@ import { buildSchema } from '../server/schema.js';
 // to a schema registry: to stdout, or to the file named by the last argument (`npm run
 // schema:write [-- FILE]`, default schema/generated/subgraph.graphql, the copy codegen reads and
 // test/derive-schema.test.ts compares with the derivation): no npm banner can end up in it.
-const sdl = printSubgraphSchema(buildSchema(loadRelationshipSchema(process.env.RELATIONSHIP_SCHEMA || undefined))) + '\n';
+const sdl = `${printSubgraphSchema(buildSchema(loadRelationshipSchema(process.env.RELATIONSHIP_SCHEMA || undefined)))}\n`;
 const file = process.argv.length > 2 ? process.argv[process.argv.length - 1] : undefined;
 if (file) {
   writeFileSync(resolve(file), sdl);

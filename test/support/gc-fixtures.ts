@@ -97,7 +97,7 @@ export async function buildEstate(engine: Engine, spec: EstateSpec, width = 12):
  */
 export async function cloneProject(db: Db, templateProjectId: string, projectNames: readonly string[]): Promise<Map<string, string>> {
   const [root] = await resourcesByIds(db, [templateProjectId]);
-  if (!root || root.kind !== 'Project') throw new Error(`${templateProjectId} is not a project`);
+  if (root?.kind !== 'Project') throw new Error(`${templateProjectId} is not a project`);
   const templateName = String(root.content.name);
   // Parents before children: the foreign key on parent_id is checked row by row.
   const levels: ResourceRecord[][] = [[root]];

@@ -258,7 +258,8 @@ async function random(): Promise<void> {
         if (result !== 'absent' && !(name === 'updateGroup' && result === null)) stats.ok[name] = (stats.ok[name] ?? 0) + 1;
       } catch (e) {
         if (e instanceof DomainError && EXPECTED[name].includes(e.code)) {
-          const byCode = (stats.refused[name] ??= {});
+          stats.refused[name] ??= {};
+          const byCode = stats.refused[name];
           byCode[e.code] = (byCode[e.code] ?? 0) + 1;
           continue;
         }

@@ -35,7 +35,7 @@ export function Graph({ nodes, edges, label }: { nodes: GraphNode[]; edges: Grap
     g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 56, marginx: 8, marginy: 8 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const n of nodes) g.setNode(n.id, { width: nodeWidth(n), height: NODE_H });
-    edges.forEach((e, i) => g.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`));
+    for (const [i, e] of edges.entries()) g.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`);
     dagre.layout(g);
     const placed = nodes.map((n) => {
       const p = g.node(n.id);

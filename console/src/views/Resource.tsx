@@ -55,7 +55,7 @@ function chainOf(top: Up): { chain: Node[]; next: string | null } {
   let at: Up = top;
   for (;;) {
     const parent = at.up?.[0];
-    if (!parent || parent.type !== 'CHILD') return { chain, next: null };
+    if (parent?.type !== 'CHILD') return { chain, next: null };
     chain.push(parent.to);
     if (parent.to.up === undefined) return { chain, next: parent.to.id };
     at = parent.to;
@@ -178,6 +178,7 @@ function Actions({ r, approvable, reload }: { r: ResourceData; approvable: boole
   const approver = mayUse('integrity:approve') && approvable;
   if (!admin && !approver) return null;
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields: <fieldset> would draw a frame and a legend
     <div class="actions" role="group" aria-label="Actions">
       {admin && !marked && (
         <Confirm label="Mark for deletion" title={`Mark ${r.kind} ${r.naturalKey} for deletion?`} danger onConfirm={async () => {

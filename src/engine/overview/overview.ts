@@ -107,7 +107,10 @@ export async function feedHealth(): Promise<FeedHealth[]> {
   const entry = (t: unknown) => {
     const transport = String(t ?? 'unknown');
     let e = byTransport.get(transport);
-    if (!e) byTransport.set(transport, (e = { transport, lagSeconds: null, deadLettered: 0, applied: 0 }));
+    if (!e) {
+      e = { transport, lagSeconds: null, deadLettered: 0, applied: 0 };
+      byTransport.set(transport, e);
+    }
     return e;
   };
   for (const v of lag.values) entry(v.labels.transport).lagSeconds = v.value;

@@ -123,7 +123,7 @@ export class ContentRules {
         const values = target.identity.map((f) => (ref.scope.includes(f) ? content[f] : own[f]));
         out.push({ path, type: 'ARBITRARY', kind: ref.kind, naturalKey: naturalKeyOf(values), label: `${ref.kind} ${values.join('/')}` });
       };
-      if (ref.list) (value as unknown[]).forEach((v, i) => plan(v, `${ref.field}[${i}]`));
+      if (ref.list) for (const [i, v] of (value as unknown[]).entries()) plan(v, `${ref.field}[${i}]`);
       else plan(value, ref.field);
     }
     return out;

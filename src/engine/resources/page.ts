@@ -166,7 +166,10 @@ export async function readPage(db: Db, kind: string, options: PageOptions, wants
   if (refsAside) {
     for (const [fromId, path, toId] of (await refsAside) as [string, string, string][]) {
       let refs = read.references.get(fromId);
-      if (!refs) read.references.set(fromId, (refs = []));
+      if (!refs) {
+        refs = [];
+        read.references.set(fromId, refs);
+      }
       refs.push([path, toId]);
     }
   }

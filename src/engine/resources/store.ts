@@ -89,7 +89,8 @@ class StoredResource implements ResourceRecord {
 
   get content(): Content {
     if (this.#contentText === null) throw new Error(`${this.kind} ${this.id} was read without its content (a list that asked for no content field, see columnsFor)`);
-    return (this.#content ??= JSON.parse(this.#contentText) as Content);
+    this.#content ??= JSON.parse(this.#contentText) as Content;
+    return this.#content;
   }
 
 

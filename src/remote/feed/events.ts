@@ -89,7 +89,7 @@ function mapRow(type: RemoteTypeDef, row: Row): Record<string, unknown> {
   const entity: Record<string, unknown> = {};
   for (const field of fieldsOf(type)) {
     const column = columnOf(type, field);
-    if (Object.prototype.hasOwnProperty.call(row, column)) entity[field] = row[column];
+    if (Object.hasOwn(row, column)) entity[field] = row[column];
   }
   return entity;
 }

@@ -228,7 +228,9 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
       }
     }
     if (attempts.length === 0) return;
-    const keepAlive = setInterval(() => parsed.forEach((m) => m.working()), Math.max(1000, rt.ackWaitMs / 2));
+    const keepAlive = setInterval(() => {
+      for (const m of parsed) m.working();
+    }, Math.max(1000, rt.ackWaitMs / 2));
     try {
       const verdicts = await applyIsolated(rt, 'nats', attempts);
       for (const [i, v] of verdicts.entries()) {

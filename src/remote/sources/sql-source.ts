@@ -33,7 +33,7 @@ export function parseClientUrl(url: string): ClientUrl {
 }
 
 export function quoteIdent(dialect: SqlDialect, name: string): string {
-  return dialect === 'mysql' ? '`' + name.replace(/`/g, '``') + '`' : '"' + name.replace(/"/g, '""') + '"';
+  return dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`;
 }
 
 function isMissingTable(dialect: SqlDialect, err: unknown): boolean {

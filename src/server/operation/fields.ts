@@ -51,7 +51,10 @@ const coercions = new WeakMap<object, WeakMap<OperationDefinitionNode, { schema:
 export function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown> | undefined): CoercedVariables {
   if (!raw) return coerce(schema, operation, {});
   let byOperation = coercions.get(raw);
-  if (!byOperation) coercions.set(raw, (byOperation = new WeakMap()));
+  if (!byOperation) {
+    byOperation = new WeakMap();
+    coercions.set(raw, byOperation);
+  }
   const known = byOperation.get(operation);
   if (known?.schema === schema) return known.result;
   const result = coerce(schema, operation, raw);
