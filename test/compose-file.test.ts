@@ -5,10 +5,16 @@ import { join, relative, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import Database from 'better-sqlite3';
 import { parse as parseGraphql, Kind } from 'graphql';
-import { afterAll, describe, expect, it } from 'vitest';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { startEmployeesSubgraph, type EmployeesSubgraph } from '../examples/employees-subgraph/server.js';
 import { CLIENT_TABLES_DDL, DEMO_BANK_ACCOUNTS, DEMO_EMPLOYEES } from '../src/remote/client-demo.js';
 import { ROOT } from './fixtures/subgraph-process.js';
+import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { as, jwtEnv } from './support/tokens.js';
 
 /**
  * deploy/compose.yaml cannot be run here (no container runtime runs containers on these
@@ -298,5 +304,65 @@ describe('deploy/supergraph.graphql', () => {
     expect(sdl).toContain('deploymentIntentGroups(');
     expect(sdl).toContain('markForDeletion(');
     expect(sdl).toContain('bankAccounts');
+  });
+});
+
+/**
+ * The router of the compose file cannot run here; Apollo Gateway can load the same file. It does so
+ * as written (no supergraphForApolloGateway: the file links nothing for SECURITY), with the compose
+ * host names pointed at the two subgraphs on loopback and the Authorization header passed to the
+ * integrity subgraph only, as deploy/router.yaml does. Without the router checking scopes, the
+ * subgraph still refuses what the token does not allow.
+ */
+describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tokens themselves', () => {
+  interface Context {
+    authorization?: string;
+  }
+  let s: TestServer;
+  let employees: EmployeesSubgraph;
+  let router: ApolloServer<Context>;
+  let url: string;
+  beforeAll(async () => {
+    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+    s = await startTestServer('sqlite', { env: jwtEnv(), seedDemo: true });
+    employees = await startEmployeesSubgraph({ clientUrl: s.clientUrl, port: 0 });
+    const loopback: Record<string, string> = { 'http://integrity:4001/graphql': s.url, 'http://employees:4002/graphql': employees.url };
+    const gateway = new ApolloGateway({
+      supergraphSdl: read(join(DEPLOY, 'supergraph.graphql')),
+      buildService: ({ name, url: routingUrl }) =>
+        new RemoteGraphQLDataSource<Context>({
+          url: loopback[routingUrl ?? ''] ?? routingUrl,
+          willSendRequest({ request, context }) {
+            if (name === 'integrity' && context.authorization) request.http?.headers.set('authorization', context.authorization);
+          },
+        }),
+    });
+    router = new ApolloServer<Context>({ gateway });
+    ({ url } = await startStandaloneServer(router, {
+      listen: { port: 0, host: '127.0.0.1' },
+      context: async ({ req }) => ({ authorization: req.headers.authorization }),
+    }));
+  });
+  afterAll(async () => {
+    await router?.stop();
+    await employees?.stop();
+    await s?.close();
+  });
+
+  const viaRouter = async (query: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    return (await res.json()) as GraphQLResponse;
+  };
+
+  it('plans across both subgraphs and answers with a token; refuses without one or beyond its scopes', async () => {
+    const q = '{ deploymentIntentGroups(project: "retail") { name owner { entity { name bankAccounts { number } } } } }';
+    expect(codes(await viaRouter(q))).toEqual(['UNAUTHENTICATED']);
+    const { data } = await viaRouter(q, await as('reader', ['integrity:read']));
+    const prodEast = (data?.deploymentIntentGroups as Array<{ name: string; owner: { entity: { name: string; bankAccounts: { number: string }[] } } }>).find(
+      (g) => g.name === 'prod-east',
+    );
+    // The name from the integrity subgraph's cache, the accounts from the employees subgraph.
+    expect(prodEast?.owner.entity).toEqual({ name: 'Ada Lovelace', bankAccounts: [{ number: 'ACC-1001' }, { number: 'ACC-1002' }] });
+    expect(codes(await viaRouter('mutation { collectGarbage { deleted } }', await as('reader', ['integrity:read'])))).toEqual(['FORBIDDEN']);
   });
 });
