@@ -324,7 +324,8 @@ describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tok
   let url: string;
   beforeAll(async () => {
     process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-    s = await startTestServer('sqlite', { env: jwtEnv(), seedDemo: true });
+    // As in the compose file: off the embedded store nothing is seeded.
+    s = await startTestServer('sqlite', { env: jwtEnv(), seedDemo: false });
     employees = await startEmployeesSubgraph({ clientUrl: s.clientUrl, port: 0 });
     const loopback: Record<string, string> = { 'http://integrity:4001/graphql': s.url, 'http://employees:4002/graphql': employees.url };
     const gateway = new ApolloGateway({
@@ -354,15 +355,22 @@ describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tok
     return (await res.json()) as GraphQLResponse;
   };
 
-  it('plans across both subgraphs and answers with a token; refuses without one or beyond its scopes', async () => {
-    const q = '{ deploymentIntentGroups(project: "retail") { name owner { entity { name bankAccounts { number } } } } }';
-    expect(codes(await viaRouter(q))).toEqual(['UNAUTHENTICATED']);
-    const { data } = await viaRouter(q, await as('reader', ['integrity:read']));
-    const prodEast = (data?.deploymentIntentGroups as Array<{ name: string; owner: { entity: { name: string; bankAccounts: { number: string }[] } } }>).find(
-      (g) => g.name === 'prod-east',
-    );
-    // The name from the integrity subgraph's cache, the accounts from the employees subgraph.
-    expect(prodEast?.owner.entity).toEqual({ name: 'Ada Lovelace', bankAccounts: [{ number: 'ACC-1001' }, { number: 'ACC-1002' }] });
-    expect(codes(await viaRouter('mutation { collectGarbage { deleted } }', await as('reader', ['integrity:read'])))).toEqual(['FORBIDDEN']);
+  it("runs docs/deployment.md's first queries as written: across both subgraphs with a token, refused without one or beyond its scopes", async () => {
+    const doc = read(join(ROOT, 'docs/deployment.md'));
+    const section = doc.slice(doc.indexOf('## The whole supergraph with compose'), doc.indexOf('## What was run here'));
+    const scopes = /token --scopes "([^"]+)"/.exec(section)?.[1].split(' ') ?? [];
+    const documents = [...section.matchAll(/-d '(\{.*\})'/g)].map((m) => (JSON.parse(m[1]) as { query: string }).query);
+    expect(scopes).toEqual(['integrity:read', 'integrity:write']);
+    expect(documents.length).toBe(2);
+    const [create, list] = documents;
+
+    expect(codes(await viaRouter(list))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await viaRouter(create, await as('reader', ['integrity:read'])))).toEqual(['FORBIDDEN']);
+    const token = await as('dev', scopes);
+    expect((await viaRouter(create, token)).errors).toBeUndefined();
+    // The bank from the integrity subgraph's cache of the client store, the holder from the employees subgraph.
+    expect(await viaRouter(list, token)).toEqual({
+      data: { projects: [{ name: 'retail', billingAccount: { status: 'FRESH', entity: { bank: 'First Analytical Bank', holder: { name: 'Ada Lovelace' } } } }] },
+    });
   });
 });
