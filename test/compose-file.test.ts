@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import Database from 'better-sqlite3';
 import { parse as parseGraphql, Kind } from 'graphql';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -24,7 +25,10 @@ import { as, jwtEnv } from './support/tokens.js';
  *
  * test/fixtures/compose-spec.json is the Compose Specification's JSON Schema as vendored from
  * github.com/compose-spec/compose-go, schema/compose-spec.json at commit
- * e70e961c3a3acebf0800b882f1afb3dbf1fb74a2 (2026-07-21).
+ * e70e961c3a3acebf0800b882f1afb3dbf1fb74a2 (2026-07-21). test/fixtures/router-config-schema.json is
+ * GraphOS Router's configuration schema at the version the file pins: github.com/apollographql/router,
+ * apollo-router/src/configuration/snapshots/apollo_router__configuration__tests__schema_generation.snap
+ * at tag v2.13.1 (commit d104ef3de165db4c5a6da48a3c17b4733535c3e3), the snapshot's JSON without its header.
  */
 
 const DEPLOY = join(ROOT, 'deploy');
@@ -53,6 +57,12 @@ const SUBGRAPH_SERVICES = ['migrate', 'integrity', 'employees'];
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateCompose = ajv.compile(JSON.parse(read(join(ROOT, 'test/fixtures/compose-spec.json'))) as object);
+const ROUTER_VERSION = 'v2.13.1';
+const validateRouterConfig = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(
+  JSON.parse(read(join(ROOT, 'test/fixtures/router-config-schema.json'))) as object,
+);
+const routerConfigErrors = (config: unknown) =>
+  validateRouterConfig(config) ? [] : (validateRouterConfig.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 const schemaErrors = (document: unknown) =>
   validateCompose(document) ? [] : (validateCompose.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 
@@ -159,7 +169,7 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     for (const [name, service] of Object.entries(services)) {
       if (!service.build) expect(service.image, name).toMatch(/^[a-z0-9.-]+\/[a-z0-9/._-]+:[A-Za-z0-9._-]+$/);
     }
-    expect(services.router.image).toMatch(/^ghcr\.io\/apollographql\/router:v2\.\d+\.\d+$/);
+    expect(services.router.image).toBe(`ghcr.io/apollographql/router:${ROUTER_VERSION}`);
   });
 
   it('every file it mounts is in the repository', () => {
@@ -199,13 +209,21 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     expect(urls.map((u) => new URL(u).hostname).sort()).toEqual(['employees', 'integrity']);
   });
 
-  it('router.yaml is valid YAML that listens where the file publishes and passes the Authorization header to the subgraph', () => {
+  it("router.yaml is valid for the pinned router's configuration schema, listens where the file publishes and passes the Authorization header to the subgraph", () => {
     const router = services.router;
-    const config = parseYaml(read(mounted(router, '/dist/config/router.yaml'))) as {
+    const text = read(mounted(router, '/dist/config/router.yaml'));
+    const config = parseYaml(text) as {
       supergraph: { listen: string };
       health_check: { listen: string; enabled: boolean };
       headers: { subgraphs: Record<string, { request: Array<{ propagate?: { named: string } }> }> };
     };
+    expect(routerConfigErrors(config)).toEqual([]);
+    // A misspelt key would stop the router at start-up: the schema sees it.
+    const broken = parseYaml(text) as typeof config;
+    broken.headers.subgraphs.integrity.request = [{ propogate: { named: 'authorization' } } as never];
+    expect(routerConfigErrors(broken).length).toBeGreaterThan(0);
+    expect(routerConfigErrors({ ...parseYaml(text), include_subgraph_error: { all: true } }).join('\n')).toContain('include_subgraph_error');
+
     expect(router.command).toEqual(['--config', '/dist/config/router.yaml', '--supergraph', '/dist/schema/supergraph.graphql']);
     expect(config.headers.subgraphs.integrity.request).toContainEqual({ propagate: { named: 'authorization' } });
     expect(config.supergraph.listen).toBe('0.0.0.0:4000');
@@ -214,7 +232,9 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     expect(router.healthcheck?.test.join(' ')).toContain('/dev/tcp/127.0.0.1/8088');
     expect(router.environment?.APOLLO_TELEMETRY_DISABLED).toBe('true');
     // Nothing in it turns on a licensed router feature (the router would refuse to start without a licence).
-    expect(Object.keys(config).filter((k) => ['authentication', 'authorization', 'coprocessor', 'persisted_queries', 'subscription'].includes(k))).toEqual([]);
+    // (The sections v2.13.1's licence enforcement restricts: src/uplink/license_enforcement.rs.)
+    const licensed = ['apq', 'authentication', 'authorization', 'batching', 'coprocessor', 'demand_control', 'limits', 'persisted_queries', 'plugins', 'preview_entity_cache', 'response_cache', 'subscription'];
+    expect(Object.keys(config).filter((k) => licensed.includes(k))).toEqual([]);
   });
 
   it('writes no secret: every password and secret comes from the environment, and compose refuses to start without it', () => {
