@@ -62,9 +62,15 @@ const validateRouterConfig = new Ajv({ allErrors: true, strict: false, validateF
   JSON.parse(read(join(ROOT, 'test/fixtures/router-config-schema.json'))) as object,
 );
 const routerConfigErrors = (config: unknown) =>
-  validateRouterConfig(config) ? [] : (validateRouterConfig.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  validateRouterConfig(config)
+    ? []
+    : (validateRouterConfig.errors ?? []).map(
+        (e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+      );
 const schemaErrors = (document: unknown) =>
-  validateCompose(document) ? [] : (validateCompose.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  validateCompose(document)
+    ? []
+    : (validateCompose.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 
 /** A compose `${NAME:?message}` / `${NAME}` reference to the environment. */
 const INTERPOLATION = /\$\{([A-Z_][A-Z0-9_]*)(?::?[?-][^}]*)?\}/g;
@@ -91,7 +97,9 @@ function settingsTheCodeReads(): Set<string> {
       if (statSync(path).isDirectory()) walk(path);
       else if (name.endsWith('.ts')) {
         const text = read(path);
-        for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]|\(\s*env\s*,\s*'([A-Z][A-Z0-9_]*)'/g)) {
+        for (const m of text.matchAll(
+          /\benv\.([A-Z][A-Z0-9_]*)\b|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]|\(\s*env\s*,\s*'([A-Z][A-Z0-9_]*)'/g,
+        )) {
           names.add(m[1] ?? m[2] ?? m[3]);
         }
       }
@@ -144,7 +152,8 @@ describe('deploy/compose.yaml against the Compose Specification', () => {
 describe('deploy/compose.yaml, what the schema cannot check', () => {
   it('every depends_on names a service of the file, with the order the subgraph needs', () => {
     for (const [name, service] of Object.entries(services)) {
-      for (const dependency of Object.keys(service.depends_on ?? {})) expect(Object.keys(services), `${name} depends on ${dependency}`).toContain(dependency);
+      for (const dependency of Object.keys(service.depends_on ?? {}))
+        expect(Object.keys(services), `${name} depends on ${dependency}`).toContain(dependency);
     }
     expect(services.migrate.depends_on?.mariadb.condition).toBe('service_healthy');
     expect(services.integrity.depends_on?.migrate.condition).toBe('service_completed_successfully');
@@ -222,7 +231,9 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     const broken = parseYaml(text) as typeof config;
     broken.headers.subgraphs.integrity.request = [{ propogate: { named: 'authorization' } } as never];
     expect(routerConfigErrors(broken).length).toBeGreaterThan(0);
-    expect(routerConfigErrors({ ...parseYaml(text), include_subgraph_error: { all: true } }).join('\n')).toContain('include_subgraph_error');
+    expect(routerConfigErrors({ ...parseYaml(text), include_subgraph_error: { all: true } }).join('\n')).toContain(
+      'include_subgraph_error',
+    );
 
     expect(router.command).toEqual(['--config', '/dist/config/router.yaml', '--supergraph', '/dist/schema/supergraph.graphql']);
     expect(config.headers.subgraphs.integrity.request).toContainEqual({ propagate: { named: 'authorization' } });
@@ -233,7 +244,20 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     expect(router.environment?.APOLLO_TELEMETRY_DISABLED).toBe('true');
     // Nothing in it turns on a licensed router feature (the router would refuse to start without a licence).
     // (The sections v2.13.1's licence enforcement restricts: src/uplink/license_enforcement.rs.)
-    const licensed = ['apq', 'authentication', 'authorization', 'batching', 'coprocessor', 'demand_control', 'limits', 'persisted_queries', 'plugins', 'preview_entity_cache', 'response_cache', 'subscription'];
+    const licensed = [
+      'apq',
+      'authentication',
+      'authorization',
+      'batching',
+      'coprocessor',
+      'demand_control',
+      'limits',
+      'persisted_queries',
+      'plugins',
+      'preview_entity_cache',
+      'response_cache',
+      'subscription',
+    ];
     expect(Object.keys(config).filter((k) => licensed.includes(k))).toEqual([]);
   });
 
@@ -248,7 +272,8 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
         }
         if (/^[a-z]+:\/\//.test(value)) {
           const userinfo = /^[a-z]+:\/\/([^@/]*)@/.exec(value)?.[1];
-          if (userinfo?.includes(':')) expect(userinfo.slice(userinfo.indexOf(':') + 1), `${where}: the password in the URL`).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
+          if (userinfo?.includes(':'))
+            expect(userinfo.slice(userinfo.indexOf(':') + 1), `${where}: the password in the URL`).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
         }
       }
     }
@@ -296,7 +321,9 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     const db = new Database(':memory:');
     try {
       db.exec(sql.replace(/^(CREATE DATABASE|USE|GRANT) [^;]*;$/gm, ''));
-      expect(db.prepare('SELECT employee_id AS employeeId, name, email, department FROM employee ORDER BY rowid').all()).toEqual(DEMO_EMPLOYEES);
+      expect(db.prepare('SELECT employee_id AS employeeId, name, email, department FROM employee ORDER BY rowid').all()).toEqual(
+        DEMO_EMPLOYEES,
+      );
       expect(db.prepare('SELECT number, owner, bank, currency FROM bank_account ORDER BY rowid').all()).toEqual(DEMO_BANK_ACCOUNTS);
     } finally {
       db.close();
@@ -315,10 +342,13 @@ describe('deploy/supergraph.graphql', () => {
     const out = join(temp, 'supergraph.graphql');
     const [node, ...args] = script.split(' ');
     execFileSync(node === 'node' ? process.execPath : node, [...args, out], { cwd: ROOT, stdio: 'pipe' });
-    expect(read(out) === read(join(DEPLOY, 'supergraph.graphql')), 'deploy/supergraph.graphql is stale: run npm run supergraph:compose:deploy').toBe(true);
+    expect(
+      read(out) === read(join(DEPLOY, 'supergraph.graphql')),
+      'deploy/supergraph.graphql is stale: run npm run supergraph:compose:deploy',
+    ).toBe(true);
   });
 
-  it("links no authorization spec (a router without a GraphOS licence refuses those) and keeps every field those directives were on", () => {
+  it('links no authorization spec (a router without a GraphOS licence refuses those) and keeps every field those directives were on', () => {
     const sdl = read(join(DEPLOY, 'supergraph.graphql'));
     expect(sdl).not.toMatch(/specs\.apollo\.dev\/(requiresScopes|authenticated)|@requiresScopes|@authenticated/);
     expect(sdl).toContain('deploymentIntentGroups(');
@@ -371,7 +401,11 @@ describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tok
   });
 
   const viaRouter = async (query: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
     return (await res.json()) as GraphQLResponse;
   };
 
@@ -390,7 +424,14 @@ describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tok
     expect((await viaRouter(create, token)).errors).toBeUndefined();
     // The bank from the integrity subgraph's cache of the client store, the holder from the employees subgraph.
     expect(await viaRouter(list, token)).toEqual({
-      data: { projects: [{ name: 'retail', billingAccount: { status: 'FRESH', entity: { bank: 'First Analytical Bank', holder: { name: 'Ada Lovelace' } } } }] },
+      data: {
+        projects: [
+          {
+            name: 'retail',
+            billingAccount: { status: 'FRESH', entity: { bank: 'First Analytical Bank', holder: { name: 'Ada Lovelace' } } },
+          },
+        ],
+      },
     });
   });
 });

@@ -116,12 +116,20 @@ describe("the compose file's MariaDB start-up: init SQL, migrate, then the subgr
     employees = await startEmployeesSubgraph({ clientUrl: mapped(env('employees').CLIENT_DATABASE_URL), port: 0 });
 
     const post = async (url: string, query: string, headers: Record<string, string> = {}) => {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query }),
+      });
       return (await res.json()) as GraphQLResponse;
     };
     const token = await as('dev', ['integrity:read', 'integrity:write']);
     expect(codes(await post(app.url, '{ projects { name } }'))).toEqual(['UNAUTHENTICATED']);
-    const created = await post(app.url, 'mutation { createProject(input: { name: "retail", billingAccount: { number: "ACC-1001", owner: "e-1" } }) { id } }', token);
+    const created = await post(
+      app.url,
+      'mutation { createProject(input: { name: "retail", billingAccount: { number: "ACC-1001", owner: "e-1" } }) { id } }',
+      token,
+    );
     expect(created.errors).toBeUndefined();
     expect((await post(app.url, '{ projects { name billingAccount { status entity { bank } } } }', token)).data).toEqual({
       projects: [{ name: 'retail', billingAccount: { status: 'FRESH', entity: { bank: 'First Analytical Bank' } } }],
@@ -136,7 +144,9 @@ describe("the compose file's MariaDB start-up: init SQL, migrate, then the subgr
     try {
       const [rows] = await conn.query('SELECT COUNT(*) AS n FROM employee');
       expect(rows).toEqual([{ n: 20 }]);
-      await expect(conn.query("UPDATE employee SET name = 'x' WHERE employee_id = 'e-1'")).rejects.toMatchObject({ code: 'ER_TABLEACCESS_DENIED_ERROR' });
+      await expect(conn.query("UPDATE employee SET name = 'x' WHERE employee_id = 'e-1'")).rejects.toMatchObject({
+        code: 'ER_TABLEACCESS_DENIED_ERROR',
+      });
     } finally {
       await conn.end();
     }
