@@ -100,7 +100,7 @@ async function makeBase() {
     `copy-in ${local.headers} /usr/local/include`,
     'ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"',
     // The copied node must run on the base's own libraries: checked here, not at the first build.
-    'chroot "$1" /usr/local/bin/node --version && chroot "$1" /usr/local/bin/node /usr/local/bin/npm --version',
+    'chroot "$1" /usr/bin/env -i /usr/local/bin/node --version && chroot "$1" /usr/bin/env -i /usr/local/bin/node /usr/local/bin/npm --version',
   ];
   const nodeHash = createHash('sha256').update(readFileSync(local.node)).digest('hex');
   const hash = createHash('sha256')
@@ -362,6 +362,10 @@ async function proveImage(image) {
     const port = await freePort();
     const served = await step(`serve (the image's command) with MIGRATIONS=check on MariaDB: /health, a query without and with a token`, async () => {
       const p = track(await startInImage(image, [], { ...env, PORT: String(port), MIGRATIONS: 'check' }, /Integrity subgraph ready/));
+      // As in a container, node is PID 1 of its namespace: only signals it handles reach it.
+      const nsPids = readFileSync(`/proc/${p.nodePid()}/status`, 'utf8').match(/^NSpid:\s*(.+)$/m)?.[1].trim().split(/\s+/);
+      if (nsPids?.at(-1) !== '1') fail(`node is not PID 1 of its namespace (NSpid ${nsPids?.join(' ')})`);
+      process.stdout.write(`    node is PID 1 in its namespace (host pid ${nsPids[0]})\n`);
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       if (health.status !== 200) fail(`/health answered ${health.status}`);
       process.stdout.write(`    GET /health: ${health.status} ${await health.text()}\n`);
