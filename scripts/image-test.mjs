@@ -117,6 +117,8 @@ async function makeBase() {
     rmSync(partial, { force: true });
     run('mmdebstrap', ['--variant=minbase', '--quiet', ...hooks.map((h) => `--customize-hook=${h}`), SUITE, partial, mirror]);
     renameSync(partial, tarball);
+    // A base made from other inputs (an older node, another recipe) is never used again.
+    for (const old of readdirSync(CACHE).filter((f) => /^base-[0-9a-f]+\.tar$/.test(f) && join(CACHE, f) !== tarball)) rmSync(join(CACHE, old));
     process.stdout.write(`    made ${tarball} (${(statSync(tarball).size / 1e6).toFixed(0)} MB)\n`);
   }
   const imported = spawnSync('podman', ['image', 'inspect', '--format', '{{ index .Config.Labels "integrity.base-hash" }}', BASE_IMAGE], { encoding: 'utf8' });
@@ -136,6 +138,39 @@ async function makeBase() {
   return { hash, version: local.version };
 }
 
+/** Runs a command showing its output as it comes, and returns that output; a failure stops the run. */
+function runShown(command, args) {
+  return new Promise((res, rej) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const show = (d) => {
+      out += d;
+      process.stdout.write(d);
+    };
+    child.stdout.setEncoding('utf8').on('data', show);
+    child.stderr.setEncoding('utf8').on('data', show);
+    child.once('error', (e) => rej(new StepError(`${command} could not run: ${e.message}`)));
+    child.once('exit', (code) => (code === 0 ? res(out) : rej(new StepError(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+/**
+ * Removes the step images earlier builds left (dangling, unnamed) but keeps this build's: podman
+ * prune would take those too, and the next run would build from nothing.
+ */
+function removeSupersededImages() {
+  for (let round = 0; round < 20; round++) {
+    const dangling = spawnSync('podman', ['images', '--all', '--quiet', '--no-trunc', '--filter', 'dangling=true'], { encoding: 'utf8' }).stdout ?? '';
+    const stale = [...new Set(dangling.split('\n').map((l) => l.trim().replace(/^sha256:/, '')).filter(Boolean))].filter((id) => !buildImages.has(id.slice(0, 11)));
+    if (!stale.length) return;
+    const removed = spawnSync('podman', ['rmi', ...stale], { stdio: 'ignore' });
+    // Images that are still another's parent fail to go; they come up again once their children are gone.
+    if (removed.status !== 0 && stale.every((id) => spawnSync('podman', ['image', 'exists', id]).status === 0)) return;
+  }
+}
+
+let buildImages = new Set();
+
 function imageSize(ref) {
   return Number(run('podman', ['image', 'inspect', '--format', '{{.Size}}', ref], { quiet: true }).trim());
 }
@@ -145,7 +180,9 @@ async function buildImage() {
   // A TLS-intercepting proxy's CA (how this machine reaches the npm registry), for npm ci only: a build secret stays out of the layers.
   const ca = process.env.NODE_EXTRA_CA_CERTS;
   if (ca && existsSync(ca)) args.push('--secret', `id=ca,src=${ca}`);
-  run('podman', [...args, '-f', join(ROOT, 'Containerfile'), ROOT]);
+  const output = await runShown('podman', [...args, '-f', join(ROOT, 'Containerfile'), ROOT]);
+  // Every stage's step images of this build (`--> id`, `Using cache id`): the next run's layer cache.
+  buildImages = new Set([...output.matchAll(/^(?:-->|--> Using cache) ([0-9a-f]{11,64})/gm)].map((m) => m[1].slice(0, 11)));
   const size = imageSize(IMAGE);
   process.stdout.write(`    ${IMAGE}: ${(size / 1e6).toFixed(0)} MB (the base alone: ${(imageSize(BASE_IMAGE) / 1e6).toFixed(0)} MB)\n`);
   return size;
@@ -440,8 +477,8 @@ try {
   process.stderr.write(`\nimage:test FAILED: ${e instanceof StepError ? e.message : (e?.stack ?? String(e))}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
-  // Superseded layers of earlier builds; the base and the tagged image stay, so the next run is fast.
-  spawnSync('podman', ['image', 'prune', '--force'], { stdio: 'ignore' });
+  // Superseded layers of earlier builds go; the base, the image and this build's layers stay, so the next run is fast.
+  if (buildImages.size) removeSupersededImages();
 }
 
 process.stdout.write('\nSummary:\n');
