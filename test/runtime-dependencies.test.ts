@@ -118,6 +118,14 @@ describe('the compiled server needs only dist/, package.json and the production 
     expect(Object.keys(pkg.dependencies).filter((name) => !imported.has(name))).toEqual([]);
   });
 
+  it("the image's runtime stage holds exactly what this suite runs from: dist/, package.json, the production node_modules", () => {
+    const containerfile = readFileSync(join(ROOT, 'Containerfile'), 'utf8');
+    const runtime = containerfile.slice(containerfile.lastIndexOf('\nFROM '));
+    const copies = [...runtime.matchAll(/^COPY\s+(.+)$/gm)].map((m) => m[1].trim());
+    expect(copies).toEqual(['--from=prod-deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist', 'package.json ./']);
+    expect(containerfile).toMatch(/^FROM deps AS prod-deps\nRUN npm prune --omit=dev/m);
+  });
+
   it('serve, health and SIGTERM: the server runs from the copy (schema, console, demo stores) and stops cleanly', async () => {
     const port = await freePort();
     const env = { NODE_ENV: 'production', DATA_DIR: join(work, 'serve-data'), PORT: String(port), HOST: '127.0.0.1' };
