@@ -366,7 +366,9 @@ async function mariadb() {
   const { createConnection } = await import('mysql2/promise');
   const server = new URL(process.env.IMAGE_TEST_MYSQL_URL || process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test');
   const name = `${process.env.TEST_DB_PREFIX || 'isg_'}image_${process.pid}`;
-  const admin = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username), password: decodeURIComponent(server.password) });
+  const admin = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username), password: decodeURIComponent(server.password) }).catch((e) =>
+    fail(`MariaDB at ${server.host} did not answer (${e.code ?? e.message}); start it, or point IMAGE_TEST_MYSQL_URL (or TEST_MYSQL_URL) at one`),
+  );
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.query(`CREATE DATABASE \`${name}\``);
   const url = new URL(server);
