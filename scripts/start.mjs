@@ -1,15 +1,14 @@
 // `npm start`: builds the compiled JavaScript (dist/) when it is missing or older than the
 // sources, then runs it in this same process. npm's `sh -c` execs a plain `node …` command, so
 // this process is the one SIGTERM and SIGINT reach, and the server drains and exits 0 on them.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compileDist, findTsc } from './build-dist.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'src', 'main.js');
-const SOURCES = ['src', 'resolvers', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const SOURCES = ['src', 'resolvers', 'schema', 'examples/employees-subgraph', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /** The newest modification time under `path` (a file or a directory tree). */
 function newest(path) {
@@ -21,18 +20,14 @@ function newest(path) {
 }
 
 function stale() {
-  if (!existsSync(entry)) return true;
+  // A dist/ from before the runtime files were copied into it is stale too.
+  if (!existsSync(entry) || !existsSync(join(root, 'dist', 'schema', 'relationships.json'))) return true;
   const built = statSync(entry).mtimeMs;
   return SOURCES.some((p) => existsSync(join(root, p)) && newest(join(root, p)) > built);
 }
 
 if (process.argv.includes('--build') || stale()) {
-  let tsc;
-  try {
-    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  } catch {
-    tsc = undefined;
-  }
+  const tsc = findTsc();
   if (!tsc) {
     if (!existsSync(entry)) {
       process.stderr.write('Cannot start: dist/ is missing and TypeScript is not installed to build it (run npm install)\n');
@@ -40,8 +35,8 @@ if (process.argv.includes('--build') || stale()) {
     }
   } else {
     process.stdout.write('Building dist/ (tsc -p tsconfig.build.json)…\n');
-    const built = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-    if (built.status !== 0) process.exit(built.status ?? 1);
+    const status = compileDist(join(root, 'dist'), tsc);
+    if (status !== 0) process.exit(status);
   }
 }
 

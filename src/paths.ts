@@ -3,13 +3,18 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/**
- * The package root, where schema/ and package.json live: one level above src/ when run from
- * source, two above dist/src/ when run compiled (`npm start`).
- */
-export const PACKAGE_ROOT = basename(dirname(here)) === 'dist' ? resolve(here, '../..') : resolve(here, '..');
+/** Compiled, this file is dist/src/paths.js: dist/ then holds everything read at run time (the image ships dist/ alone). */
+const COMPILED = basename(dirname(here)) === 'dist';
+const DIST = COMPILED ? resolve(here, '..') : undefined;
 
-export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schema');
+/**
+ * The package root, where package.json lives: one level above src/ when run from source, two
+ * above dist/src/ when run compiled. Nothing read at run time is looked up here when compiled.
+ */
+export const PACKAGE_ROOT = DIST ? resolve(DIST, '..') : resolve(here, '..');
+
+/** The shared SDL files and the relationship schema: schema/ in a checkout, dist/schema (copied by `npm run build`) compiled. */
+export const SCHEMA_DIR = join(DIST ?? PACKAGE_ROOT, 'schema');
 
 /** The integrity console's static build (`npm run build`, console/build.mjs). */
-export const CONSOLE_DIR = join(PACKAGE_ROOT, 'dist', 'console');
+export const CONSOLE_DIR = join(DIST ?? join(PACKAGE_ROOT, 'dist'), 'console');
