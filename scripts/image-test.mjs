@@ -69,7 +69,7 @@ function aptMirror() {
     for (const stanza of text.split(/\n\s*\n/)) {
       const uris = stanza.match(/^URIs:\s*(\S+)/m);
       const suites = stanza.match(/^Suites:\s*(.+)$/m);
-      if (uris && suites && suites[1].split(/\s+/).includes(SUITE) && !/^Enabled:\s*no/im.test(stanza)) return uris[1];
+      if (uris && suites?.[1].split(/\s+/).includes(SUITE) && !/^Enabled:\s*no/im.test(stanza)) return uris[1];
     }
   }
   return 'http://deb.debian.org/debian';
@@ -385,7 +385,10 @@ async function mariadb() {
 async function proveImage(image) {
   const db = await mariadb();
   const running = new Set();
-  const track = (p) => (running.add(p), p);
+  const track = (p) => {
+    running.add(p);
+    return p;
+  };
   try {
     const env = { DATABASE_URL: db.url, AUTH_MODE: 'jwt', AUTH_JWT_SECRET: JWT_SECRET };
 

@@ -171,6 +171,10 @@ describe('deploy/compose.yaml, what the schema cannot check', () => {
     for (const b of builds) expect(b).toEqual(builds[0]);
     expect(resolve(DEPLOY, builds[0]?.context ?? '')).toBe(ROOT);
     expect(builds[0]?.dockerfile).toBe('Containerfile');
+    expect(existsSync(join(ROOT, 'Containerfile'))).toBe(true);
+    // Each command the file runs is one the image's entrypoint takes.
+    const entrypoint = readFileSync(join(ROOT, 'src/tools/entrypoint.ts'), 'utf8');
+    for (const s of SUBGRAPH_SERVICES) expect(entrypoint).toMatch(new RegExp(`^  ${services[s].command?.[0]}: `, 'm'));
     expect(new Set(SUBGRAPH_SERVICES.map((s) => services[s].image)).size).toBe(1);
     expect(SUBGRAPH_SERVICES.map((s) => services[s].command)).toEqual([['migrate'], ['serve'], ['employees']]);
     expect(services.integrity.healthcheck?.test.at(-1)).toBe('health');
