@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 const NO_SERVER_SUITES = [
   'auth-router', 'client-store-lock', 'codegen', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs', 'error-order',
-  'graphql-source', 'jwt-walkthrough', 'production-defaults', 'red-team-access', 'relationship-schema',
+  'graphql-source', 'jwt-walkthrough', 'production-defaults', 'red-team-access', 'relationship-schema', 'signals',
   'schema-directory', 'sqlite-queue', 'test-services',
 ].map((name) => `test/${name}.test.ts`);
 
