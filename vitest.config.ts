@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * service down.
  */
 const NO_SERVER_SUITES = [
-  'auth-router', 'client-store-lock', 'codegen', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs', 'error-order',
+  'auth-router', 'client-store-lock', 'codegen', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs', 'documented-commands', 'error-order',
   'graphql-source', 'jwt-walkthrough', 'production-defaults', 'red-team-access', 'relationship-schema', 'signals',
   'schema-directory', 'sqlite-queue', 'test-services',
 ].map((name) => `test/${name}.test.ts`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,22 @@ async function run(command: Command, delivery: Delivery) {
   clearTimeout(timer);
   return { exit, left: liveInGroup(pgid), bound: await Promise.all(ports.map(async (p) => [p, await canBind(p)] as const)), told: told() };
 }
+
+describe('npm run build', () => {
+  // Before `npm start` below, which then finds dist/ fresh and serves what this built.
+  it('compiles dist/ and the console and exits 0', async () => {
+    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (said += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (said += d));
+    const code = await new Promise<number | null>((res) => child.once('close', res));
+    expect(code, said).toBe(0);
+    expect(said).toContain('Building dist/ (tsc -p tsconfig.build.json)');
+    expect(said).toMatch(/Built the console into \S+ \([\d.]+ KiB\)/);
+    expect(existsSync(join(ROOT, 'dist', 'src', 'main.js'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dist', 'console', 'index.html'))).toBe(true);
+  }, 180_000);
+});
 
 describe.each(COMMANDS)('npm run $script stops on signals with nothing left behind', (command) => {
   it.each(DELIVERIES)('%s: exits 0, no process of its group left, its ports free', async (delivery) => {
