@@ -98,7 +98,10 @@ async function run(command: Command, delivery: Delivery) {
   let out = '';
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('close', (code, signal) => res({ code, signal })));
+  type Exit = { code: number | null; signal: NodeJS.Signals | null };
+  const exited = new Promise<Exit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  // Its output is complete only once every holder of the pipes (npm's children too) is gone.
+  const closed = new Promise<void>((res) => child.once('close', () => res()));
   const told = () => `\n--- stdout ---\n${out.slice(-3000)}\n--- stderr ---\n${err.slice(-3000)}`;
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`npm run ${command.script} printed no ${command.ready} within ${command.readyTimeoutMs} ms${told()}`)), command.readyTimeoutMs);
@@ -118,10 +121,15 @@ async function run(command: Command, delivery: Delivery) {
 
   const signal = delivery.startsWith('SIGTERM') ? 'SIGTERM' : 'SIGINT';
   process.kill(delivery.includes('group') ? -pgid : pgid, signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  const exit = await exited;
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([exited, new Promise<'no exit within 45 s'>((res) => (timer = setTimeout(() => res('no exit within 45 s'), 45_000)))]);
   clearTimeout(timer);
-  return { exit, left: liveInGroup(pgid), bound: await Promise.all(ports.map(async (p) => [p, await canBind(p)] as const)), told: told() };
+  const left = liveInGroup(pgid);
+  const bound = await Promise.all(ports.map(async (p) => [p, await canBind(p)] as const));
+  // What is left is recorded above; now end it, so that the output can be read to its end.
+  if (left.length || typeof exit === 'string') process.kill(-pgid, 'SIGKILL');
+  await closed;
+  return { exit, left, bound, told: told() };
 }
 
 describe('npm run build', () => {
