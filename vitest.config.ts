@@ -7,8 +7,9 @@ import { defineConfig } from 'vitest/config';
  * service down.
  */
 const NO_SERVER_SUITES = [
-  'auth-router', 'client-store-lock', 'codegen', 'compose-file', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs', 'error-order',
-  'graphql-source', 'jwt-walkthrough', 'production-defaults', 'red-team-access', 'relationship-schema', 'runtime-dependencies',
+  'auth-router', 'client-store-lock', 'codegen', 'compose-file', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs',
+  'documented-commands', 'error-order', 'graphql-source', 'jwt-walkthrough', 'lint', 'production-defaults', 'red-team-access',
+  'relationship-schema', 'runtime-dependencies', 'signals',
   'schema-directory', 'sqlite-queue', 'test-services',
 ].map((name) => `test/${name}.test.ts`);
 

@@ -19,7 +19,7 @@ import { benchStores, type StoreKind } from './lib/stores.js';
 
 export const APPROVE = `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id approvedAt } }`;
 export const READ_APPROVAL = `query($id: ID!) { approval(id: $id) {
-  id approvedAt stale resource { name }
+  id approvedAt stale resource { naturalKey }
   pins { resourceId kind version content remoteSnapshots { path entityType entity } }
 } }`;
 

@@ -46,7 +46,9 @@ const NATS_HOST = process.env.BENCH_NATS_HOST ?? '127.0.0.1:4222';
 const REDIS_HOST = process.env.BENCH_REDIS_HOST ?? '127.0.0.1:6379';
 const unique = (p: string) => `${p}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
-const keyOf = (i: number) => `e-${i + 1}`;
+// Keys the client store does not hold: for those it does (the demo's and the generated employees,
+// e-1, e-2, …) the subgraph keeps what the store says, and the burst's names would not be the last word.
+const keyOf = (i: number) => `feed-${i + 1}`;
 const nameOf = (i: number, v: number) => `Person ${i + 1} v${v}`;
 
 interface Broker {

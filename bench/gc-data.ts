@@ -182,10 +182,13 @@ export async function generateGcData(
   if (blockers.length > unmarkedGroup) throw new Error('too few unmarked groups to carry the blocking references');
   onProgress?.(`  planned ${resources.length} resources, ${refs.length} references; inserting`);
 
-  // Owners: one remote_ref row per employee, as the remote-reference cache holds them.
+  // Owners: one remote_ref row per employee some group links, as the remote-reference cache holds
+  // them. Only linked ones: collection removes every unlinked row, so an employee no group names
+  // (at a small BENCH_SCALE most of them) would be counted as an orphan the plan did not expect.
   const remoteRefs: unknown[][] = [];
   const remoteIds = new Map<number, string>();
-  for (let e = 1; e <= KEPT_OWNERS + ORPHAN_OWNERS; e++) {
+  const linkedEmployees = [...new Set(links.map(([, , e]) => e as number))].sort((a, b) => a - b);
+  for (const e of linkedEmployees) {
     const id = newId();
     remoteIds.set(e, id);
     const key = { employeeId: `e-${e}` };
@@ -229,6 +232,10 @@ export async function generateGcData(
     for (const t of ['resource', 'resource_history', 'resource_ref', 'remote_ref', 'remote_link']) await raw.all(`ANALYZE TABLE ${t}`);
   }
   const collectableIds = resources.filter((r) => r.markId && !blockedIds.has(r.id)).map((r) => r.id);
+  // Orphans after collection: the owners every one of whose links leaves with a collected group.
+  const collectable = new Set(collectableIds);
+  const keptOwners = new Set(links.filter(([r]) => !collectable.has(r as string)).map(([, , e]) => e as number));
+  const orphanRemoteRefs = linkedEmployees.filter((e) => !keptOwners.has(e)).length;
   return {
     plan: {
       providers,
@@ -237,7 +244,7 @@ export async function generateGcData(
       marked,
       blocked,
       collectable: marked - blocked,
-      orphanRemoteRefs: ORPHAN_OWNERS,
+      orphanRemoteRefs,
       references: refs.length,
       remoteLinks: links.length,
     },

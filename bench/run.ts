@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { runApprovalBench, type ApprovalResult } from './approval.js';
 import { runConsoleBench, type ConsoleResult } from './console.js';
 import { FEED_KEYS, runFeedBench, type FeedResult } from './feed.js';
@@ -311,7 +312,8 @@ const results = {
   gcSmall,
   errors,
 };
-const dir = fileURLToPath(new URL('./results/', import.meta.url));
+// BENCH_RESULTS_DIR: a smoke run (test/bench-smoke.test.ts) must not overwrite the recorded results.
+const dir = process.env.BENCH_RESULTS_DIR ? `${resolve(process.env.BENCH_RESULTS_DIR)}/` : fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const stamp = date.slice(0, 19).replace(/:/g, '').replace('T', '-');
 const file = `${dir}${stamp}-${stores.join('+')}.json`;
@@ -319,5 +321,5 @@ const json = `${JSON.stringify(results, null, 2)}\n`;
 writeFileSync(file, json);
 writeFileSync(`${dir}latest.json`, json);
 writeFileSync(`${dir}latest.md`, markdown);
-progress(`wrote ${file}, bench/results/latest.json and bench/results/latest.md`);
+progress(`wrote ${file}, ${dir}latest.json and ${dir}latest.md`);
 if (errors.length) process.exitCode = 1;

@@ -26,7 +26,12 @@ function stale() {
   return SOURCES.some((p) => existsSync(join(root, p)) && newest(join(root, p)) > built);
 }
 
-if (process.argv.includes('--build') || stale()) {
+// --build: build everything and stop; --build-if-stale: build what is stale and stop (the test set-up's, so
+// that suites starting the server from several workers at once never rebuild dist/ under each other).
+const force = process.argv.includes('--build');
+const buildOnly = force || process.argv.includes('--build-if-stale');
+
+if (force || stale()) {
   const tsc = findTsc();
   if (!tsc) {
     if (!existsSync(entry)) {
@@ -44,18 +49,18 @@ if (process.argv.includes('--build') || stale()) {
 // Its libraries are devDependencies: without them a missing console is reported, not fatal.
 const consoleIndex = join(root, 'dist', 'console', 'index.html');
 const consoleStale = () => !existsSync(consoleIndex) || newest(join(root, 'console')) > statSync(consoleIndex).mtimeMs;
-if (existsSync(join(root, 'console')) && (process.argv.includes('--build') || consoleStale())) {
+if (existsSync(join(root, 'console')) && (force || consoleStale())) {
   try {
     const { buildConsole } = await import(pathToFileURL(join(root, 'console', 'build.mjs')).href);
     const { out, bytes } = await buildConsole();
     process.stdout.write(`Built the console into ${out} (${(bytes / 1024).toFixed(1)} KiB)\n`);
   } catch (e) {
-    if (process.argv.includes('--build')) throw e;
+    if (force) throw e;
     process.stderr.write(`The console could not be built (${e instanceof Error ? e.message : e}); /console will say so\n`);
   }
 }
 
-if (!process.argv.includes('--build')) {
+if (!buildOnly) {
   process.env.NODE_ENV ??= 'production';
   await import(pathToFileURL(entry).href);
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,14 +68,21 @@ describe('the JWT walkthrough on the embedded demo store', () => {
     expect(await ask(url, minted.stdout.trim())).toEqual({ data: { project: { name: 'retail' } } });
   });
 
-  it('off the embedded store, npm run token without AUTH_JWT_SECRET refuses and says why; a misspelled scope is refused', () => {
+  it('off the embedded store, npm run token without AUTH_JWT_SECRET refuses and says why; a misspelled scope is refused, naming the known scopes, and no token is made', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jwt-walk-'));
     dirs.push(dataDir);
     const off = mintToken({ DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 'op.sqlite')}` }, '--scopes', 'integrity:read');
     expect(off.status).toBe(1);
     expect(off.stderr).toMatch(/^AUTH_JWT_SECRET is not set/);
-    const typo = mintToken({ DATA_DIR: dataDir }, '--scopes', 'integrity:raed');
+    const fresh = mkdtempSync(join(tmpdir(), 'jwt-walk-'));
+    dirs.push(fresh);
+    const typo = mintToken({ DATA_DIR: fresh }, '--scopes', 'integrity:read integrity:raed');
     expect(typo.status).toBe(1);
-    expect(typo.stderr).toMatch(/^unknown scope integrity:raed/);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr.split('\n')[0]).toBe(
+      'unknown scope "integrity:raed" (known: integrity:read, integrity:write, integrity:approve, integrity:admin, integrity:feed); no token was made',
+    );
+    // Refused before anything was written: no development secret appears in the data directory.
+    expect(readdirSync(fresh)).toEqual([]);
   });
 });

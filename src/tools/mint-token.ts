@@ -38,11 +38,15 @@ try {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const secret = signingSecret();
   const scopes = list(values.scopes);
-  if (!scopes.length) throw new Error('give at least one scope with --scopes');
+  if (!scopes.length) throw new Error('give at least one scope with --scopes; no token was made');
   const unknown = scopes.filter((x) => !KNOWN_SCOPES.includes(x));
-  if (unknown.length) throw new Error(`unknown scope ${unknown.join(', ')}`);
+  // Checked before the secret: a typo must not leave a development secret behind in DATA_DIR.
+  if (unknown.length) {
+    const named = unknown.map((x) => `"${x}"`).join(', ');
+    throw new Error(`unknown scope${unknown.length > 1 ? 's' : ''} ${named} (known: ${KNOWN_SCOPES.join(', ')}); no token was made`);
+  }
+  const secret = signingSecret();
   if (!values.sub) throw new Error('--sub must not be empty');
   const maxLifetime = Number(process.env.AUTH_MAX_TOKEN_LIFETIME_SECONDS || 86_400);
   const claims: Record<string, unknown> = { scope: scopes.join(' ') };

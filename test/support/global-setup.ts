@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 
@@ -29,10 +31,10 @@ const hostOf = (url: string, port: number) => {
 };
 
 const SERVICES: Service[] = [
-  { name: 'MariaDB', setting: 'TEST_MYSQL_URL', address: hostOf(MYSQL_URL, 3306), start: 'sudo systemctl start mariadb  (or: podman run -d -p 3306:3306 -e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 -e MARIADB_DATABASE=test docker.io/library/mariadb:11)' },
-  { name: 'PostgreSQL', setting: 'TEST_PG_URL', address: hostOf(PG_URL, 5432), start: 'sudo systemctl start postgresql  (or: podman run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test docker.io/library/postgres:16)' },
-  { name: 'Redis', setting: 'TEST_REDIS_HOST', address: process.env.TEST_REDIS_HOST ?? '127.0.0.1:6379', start: 'sudo systemctl start redis-server  (or: podman run -d -p 6379:6379 docker.io/library/redis:7)' },
-  { name: 'NATS with JetStream', setting: 'TEST_NATS_HOST', address: process.env.TEST_NATS_HOST ?? '127.0.0.1:4222', start: 'nats-server -js  (or: podman run -d -p 4222:4222 docker.io/library/nats:2 -js)' },
+  { name: 'MariaDB', setting: 'TEST_MYSQL_URL', address: hostOf(MYSQL_URL, 3306), start: 'sudo service mariadb start  (no init system: sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd; or: podman run -d -p 3306:3306 -e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 -e MARIADB_DATABASE=test docker.io/library/mariadb:11)' },
+  { name: 'PostgreSQL', setting: 'TEST_PG_URL', address: hostOf(PG_URL, 5432), start: 'sudo service postgresql start  (no init system: sudo pg_ctlcluster --skip-systemctl-redirect <version> main start; or: podman run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test docker.io/library/postgres:16)' },
+  { name: 'Redis', setting: 'TEST_REDIS_HOST', address: process.env.TEST_REDIS_HOST ?? '127.0.0.1:6379', start: 'sudo service redis-server start  (no init system: redis-server --daemonize yes --bind 127.0.0.1; or: podman run -d -p 6379:6379 docker.io/library/redis:7)' },
+  { name: 'NATS with JetStream', setting: 'TEST_NATS_HOST', address: process.env.TEST_NATS_HOST ?? '127.0.0.1:4222', start: 'nats-server -js -a 127.0.0.1 &  (or: podman run -d -p 4222:4222 docker.io/library/nats:2 -js)' },
 ];
 
 /** Whether something accepts a TCP connection at host:port within two seconds. */
@@ -83,6 +85,11 @@ export default async function setup(): Promise<() => Promise<void>> {
       );
     }
   }
+  // Suites start the compiled server (`npm start`) from two workers at once: dist/ is built here,
+  // once, so that none of them rebuilds it while another reads it.
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const built = spawnSync(process.execPath, [join(root, 'scripts/start.mjs'), '--build-if-stale'], { cwd: root, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`building dist/ failed:\n${built.stdout}${built.stderr}`);
   const tmp = mkdtempSync(join(tmpdir(), 'isg-test-run-'));
   const previousTmp = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
