@@ -7,10 +7,28 @@ import { defineConfig } from 'vitest/config';
  * service down.
  */
 const NO_SERVER_SUITES = [
-  'auth-router', 'client-store-lock', 'codegen', 'compose-file', 'cors', 'demo', 'demo-supergraph', 'derive-schema', 'docs',
-  'documented-commands', 'error-order', 'graphql-source', 'jwt-walkthrough', 'lint', 'production-defaults', 'red-team-access',
-  'relationship-schema', 'runtime-dependencies', 'signals',
-  'schema-directory', 'sqlite-queue', 'test-services',
+  'auth-router',
+  'client-store-lock',
+  'codegen',
+  'compose-file',
+  'cors',
+  'demo',
+  'demo-supergraph',
+  'derive-schema',
+  'docs',
+  'documented-commands',
+  'error-order',
+  'graphql-source',
+  'jwt-walkthrough',
+  'lint',
+  'production-defaults',
+  'red-team-access',
+  'relationship-schema',
+  'runtime-dependencies',
+  'signals',
+  'schema-directory',
+  'sqlite-queue',
+  'test-services',
 ].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({

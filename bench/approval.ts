@@ -84,10 +84,13 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
     const { approveDeploymentIntentGroup: smallApproval } = await approve(small.id)();
     let bigApprovalId = (await approve(big.id)()).approveDeploymentIntentGroup.id;
     const pinsOf = async (id: string) =>
-      parseBody<{ approval: { pins: { resourceId: string }[] } }>(await a.post(READ_APPROVAL, { id })).approval.pins.map((p) => p.resourceId);
+      parseBody<{ approval: { pins: { resourceId: string }[] } }>(await a.post(READ_APPROVAL, { id })).approval.pins.map(
+        (p) => p.resourceId,
+      );
     const closureIds = await pinsOf(bigApprovalId);
     const smallClosure = (await pinsOf(smallApproval.id)).length;
-    if (closureIds.length !== options.closure) throw new Error(`the closure holds ${closureIds.length} resources, expected ${options.closure}`);
+    if (closureIds.length !== options.closure)
+      throw new Error(`the closure holds ${closureIds.length} resources, expected ${options.closure}`);
 
     const raw = await openRaw(op.url);
     stops.unshift(() => raw.close());
@@ -99,7 +102,15 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
     const ph = closureIds.map(() => '?').join(', ');
     // The floors, through the driver.
     const rawRead = async () => {
-      const rows = await raw.all<{ resource_id: string; kind: string; version: number; content: string; path: string | null; entity_type: string | null; entity: string | null }>(
+      const rows = await raw.all<{
+        resource_id: string;
+        kind: string;
+        version: number;
+        content: string;
+        path: string | null;
+        entity_type: string | null;
+        entity: string | null;
+      }>(
         `SELECT p.resource_id, p.kind, p.version, p.content, s.path, s.entity_type, s.entity
          FROM approval_pin p LEFT JOIN approval_remote_snapshot s ON s.approval_id = p.approval_id AND s.resource_id = p.resource_id
          WHERE p.approval_id = ? ORDER BY p.resource_id`,
@@ -110,7 +121,9 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
         kind: r.kind,
         version: Number(r.version),
         content: JSON.parse(r.content) as unknown,
-        remoteSnapshots: r.path ? [{ path: r.path, entityType: r.entity_type, entity: r.entity === null ? null : (JSON.parse(r.entity) as unknown) }] : [],
+        remoteSnapshots: r.path
+          ? [{ path: r.path, entityType: r.entity_type, entity: r.entity === null ? null : (JSON.parse(r.entity) as unknown) }]
+          : [],
       }));
       return JSON.stringify({ data: { approval: { id: bigApprovalId, pins } } });
     };
@@ -118,8 +131,14 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
       const id = newId();
       await raw.run(raw.kind === 'mysql' ? 'START TRANSACTION' : 'BEGIN');
       // Revoked at once, so the approval in force stays the subgraph's.
-      await raw.run(`INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, '2000-01-01 00:00:00.000000', '2000-01-01 00:00:00.000000')`, [id, big.id]);
-      await raw.run(`INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) SELECT ?, id, kind, version, content FROM resource WHERE id IN (${ph})`, [id, ...closureIds]);
+      await raw.run(
+        `INSERT INTO approval (id, resource_id, approved_at, revoked_at) VALUES (?, ?, '2000-01-01 00:00:00.000000', '2000-01-01 00:00:00.000000')`,
+        [id, big.id],
+      );
+      await raw.run(
+        `INSERT INTO approval_pin (approval_id, resource_id, kind, version, content) SELECT ?, id, kind, version, content FROM resource WHERE id IN (${ph})`,
+        [id, ...closureIds],
+      );
       await raw.run(
         `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity)
          SELECT ?, l.resource_id, l.path, r.entity_type, r.remote_key_payload, r.cached_entity FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id
@@ -147,8 +166,14 @@ export async function runApprovalBench(store: StoreKind, options: BenchOptions):
           ...counted,
         },
       },
-      { label: labels.read, spec: { op: () => a.post(READ_APPROVAL, { id: bigApprovalId }), check: checkRead(options.closure), ...counted } },
-      { label: labels.small, spec: { op: () => a.post(READ_APPROVAL, { id: smallApproval.id }), check: checkRead(smallClosure), ...counted } },
+      {
+        label: labels.read,
+        spec: { op: () => a.post(READ_APPROVAL, { id: bigApprovalId }), check: checkRead(options.closure), ...counted },
+      },
+      {
+        label: labels.small,
+        spec: { op: () => a.post(READ_APPROVAL, { id: smallApproval.id }), check: checkRead(smallClosure), ...counted },
+      },
       { label: labels.floorRead, spec: { op: rawRead, check: checkRead(options.closure), fixedStatements: 1 } },
       { label: labels.floorApprove, spec: { op: rawApprove, fixedStatements: 5 } },
     ];

@@ -89,7 +89,11 @@ export interface CompareResult {
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown>): Promise<string> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
   return text;
@@ -101,9 +105,16 @@ const sum = (stats: ServerStats[], pick: (s: ServerStats) => number) => stats.re
  * Throughput through two gateways: autocannon with 10 connections, `seconds` per run, in the order
  * A B B A so that drift in the machine's load weighs on both.
  */
-async function throughputABBA(urlA: string, urlB: string, query: string, variables: Record<string, unknown>, seconds: number): Promise<{ A: LoadResult; B: LoadResult }> {
+async function throughputABBA(
+  urlA: string,
+  urlB: string,
+  query: string,
+  variables: Record<string, unknown>,
+  seconds: number,
+): Promise<{ A: LoadResult; B: LoadResult }> {
   const body = JSON.stringify({ query, variables });
-  const run = (url: string) => load({ url, method: 'POST', connections: 10, duration: seconds, headers: { 'content-type': 'application/json' }, body });
+  const run = (url: string) =>
+    load({ url, method: 'POST', connections: 10, duration: seconds, headers: { 'content-type': 'application/json' }, body });
   const a1 = await run(urlA);
   const b1 = await run(urlB);
   const b2 = await run(urlB);
@@ -145,20 +156,44 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
 
     const vars = { p: 'bench', n: groups };
     const cases = [
-      { case: 'A', what: '@apollo/gateway over this subgraph (owners from the remote_ref cache)', url: gatewayA.url, query: COMPARE_QUERY, subgraphs: [integrity], gateway: gatewayA },
-      { case: 'B', what: '@apollo/gateway over the peer: groups subgraph + employees subgraph', url: gatewayB.url, query: COMPARE_QUERY, subgraphs: [groupsPeer, employeesPeer], gateway: gatewayB },
+      {
+        case: 'A',
+        what: '@apollo/gateway over this subgraph (owners from the remote_ref cache)',
+        url: gatewayA.url,
+        query: COMPARE_QUERY,
+        subgraphs: [integrity],
+        gateway: gatewayA,
+      },
+      {
+        case: 'B',
+        what: '@apollo/gateway over the peer: groups subgraph + employees subgraph',
+        url: gatewayB.url,
+        query: COMPARE_QUERY,
+        subgraphs: [groupsPeer, employeesPeer],
+        gateway: gatewayB,
+      },
       { case: 'C', what: 'this subgraph directly', url: integrity.url, query: COMPARE_QUERY, subgraphs: [integrity], gateway: null },
-      { case: 'D', what: 'the minimal groups subgraph directly (owner ids only)', url: groupsPeer.url, query: MINIMAL_QUERY, subgraphs: [groupsPeer], gateway: null },
+      {
+        case: 'D',
+        what: 'the minimal groups subgraph directly (owner ids only)',
+        url: groupsPeer.url,
+        query: MINIMAL_QUERY,
+        subgraphs: [groupsPeer],
+        gateway: null,
+      },
     ] as const;
 
     // Every case answers; A, B and C give the same response, with every owner FRESH.
     const bodies = new Map<string, string>();
     for (const c of cases) bodies.set(c.case, await post(c.url, c.query, vars));
-    const data = (t: string) => JSON.parse(t) as { data?: { deploymentIntentGroups: { owner: { status: string; entity: unknown } | null }[] }; errors?: unknown };
+    const data = (t: string) =>
+      JSON.parse(t) as { data?: { deploymentIntentGroups: { owner: { status: string; entity: unknown } | null }[] }; errors?: unknown };
     for (const [k, t] of bodies) {
       const d = data(t);
-      if (d.errors || d.data?.deploymentIntentGroups.length !== groups) throw new Error(`compare/${store}: case ${k} answered ${t.slice(0, 300)}`);
-      if (k !== 'D' && d.data.deploymentIntentGroups.some((g) => g.owner?.status !== 'FRESH' || !g.owner.entity)) throw new Error(`compare/${store}: case ${k} lacks owners`);
+      if (d.errors || d.data?.deploymentIntentGroups.length !== groups)
+        throw new Error(`compare/${store}: case ${k} answered ${t.slice(0, 300)}`);
+      if (k !== 'D' && d.data.deploymentIntentGroups.some((g) => g.owner?.status !== 'FRESH' || !g.owner.entity))
+        throw new Error(`compare/${store}: case ${k} lacks owners`);
     }
     const norm = (t: string) => JSON.stringify(data(t).data);
     const sameResponse = norm(bodies.get('A')!) === norm(bodies.get('B')!) && norm(bodies.get('A')!) === norm(bodies.get('C')!);
@@ -208,30 +243,52 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
         case: c.case,
         what: c.what,
         medianMs: round(median(s.ms)),
-        p95Ms: round(percentile([...s.ms].sort((a, b) => a - b), 95)),
+        p95Ms: round(
+          percentile(
+            [...s.ms].sort((a, b) => a - b),
+            95,
+          ),
+        ),
         statements: median(s.st),
         fetches: c.gateway ? median(s.fe) : 0,
         subgraphCpuMs: round(cpuBlock.get(c.case)!.sub),
         gatewayCpuMs: c.gateway ? round(cpuBlock.get(c.case)!.gw!) : null,
       };
     });
-    for (const row of rows) progress(`compare/${store}: ${row.case}: median ${row.medianMs} ms, p95 ${row.p95Ms}, subgraph CPU ${row.subgraphCpuMs} ms, statements ${row.statements}`);
+    for (const row of rows)
+      progress(
+        `compare/${store}: ${row.case}: median ${row.medianMs} ms, p95 ${row.p95Ms}, subgraph CPU ${row.subgraphCpuMs} ms, statements ${row.statements}`,
+      );
 
     const seconds = options.throughputSeconds;
     const half = Math.max(1, Math.round(seconds / 2));
     progress(`compare/${store}: throughput, 10 connections, ${2 * half} s per side`);
-    const throughput = { ...(await throughputABBA(gatewayA.url, gatewayB.url, COMPARE_QUERY, vars, half)), connections: 10, secondsPerSide: 2 * half };
-    progress(`compare/${store}: A ${throughput.A.reqPerSec} req/s (p99 ${throughput.A.p99Ms} ms), B ${throughput.B.reqPerSec} req/s (p99 ${throughput.B.p99Ms} ms)`);
+    const throughput = {
+      ...(await throughputABBA(gatewayA.url, gatewayB.url, COMPARE_QUERY, vars, half)),
+      connections: 10,
+      secondsPerSide: 2 * half,
+    };
+    progress(
+      `compare/${store}: A ${throughput.A.reqPerSec} req/s (p99 ${throughput.A.p99Ms} ms), B ${throughput.B.reqPerSec} req/s (p99 ${throughput.B.p99Ms} ms)`,
+    );
     const shapes: ShapeResult[] = [];
     for (const shape of OTHER_SHAPES) {
       const v = { p: 'bench', n: Math.min(shape.first, groups) };
       const a = await post(gatewayA.url, shape.query, v);
       const b = await post(gatewayB.url, shape.query, v);
-      for (const [k, t] of [['A', a], ['B', b]]) if ((JSON.parse(t) as { errors?: unknown }).errors) throw new Error(`compare/${store}: ${shape.name}: ${k} answered ${t.slice(0, 300)}`);
+      for (const [k, t] of [
+        ['A', a],
+        ['B', b],
+      ])
+        if ((JSON.parse(t) as { errors?: unknown }).errors)
+          throw new Error(`compare/${store}: ${shape.name}: ${k} answered ${t.slice(0, 300)}`);
       const ms = { A: [] as number[], B: [] as number[] };
       const fe = { A: [] as number[], B: [] as number[] };
       for (let r = 0; r < warmup + rounds; r++) {
-        for (const [k, gw] of [['A', gatewayA], ['B', gatewayB]] as const) {
+        for (const [k, gw] of [
+          ['A', gatewayA],
+          ['B', gatewayB],
+        ] as const) {
           const before = (await gw.stats()).fetches;
           const t0 = performance.now();
           await post(gw.url, shape.query, v);
@@ -257,7 +314,9 @@ export async function runCompareBench(store: StoreKind, options: BenchOptions): 
         throughputAOverB: round(tA.reqPerSec / tB.reqPerSec),
         errors: tA.errors + tB.errors,
       };
-      progress(`compare/${store}: ${shape.name}: B/A ${result.bOverA}, A/B throughput ${result.throughputAOverB}${result.sameResponse ? '' : ' (WARNING: A and B answer differently)'}`);
+      progress(
+        `compare/${store}: ${shape.name}: B/A ${result.bOverA}, A/B throughput ${result.throughputAOverB}${result.sameResponse ? '' : ' (WARNING: A and B answer differently)'}`,
+      );
       shapes.push(result);
     }
     const by = (k: string) => rows.find((r) => r.case === k)!;

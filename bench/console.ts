@@ -45,7 +45,11 @@ export async function runConsoleBench(store: StoreKind, options: BenchOptions): 
   const built = await buildConsole();
   const assets = join(built.out, 'assets');
   const files = readdirSync(assets).map((f) => readFileSync(join(assets, f)));
-  const bundle = { files: files.length, bytes: files.reduce((n, f) => n + f.length, 0), gzipBytes: files.reduce((n, f) => n + gzipSync(f).length, 0) };
+  const bundle = {
+    files: files.length,
+    bytes: files.reduce((n, f) => n + f.length, 0),
+    gzipBytes: files.reduce((n, f) => n + gzipSync(f).length, 0),
+  };
 
   const { op, client, stops } = await benchStores(store, { mysqlUrl: options.mysqlUrl, employees: options.employees });
   const app = await startBenchApp(op.url, client.url, { SEED_DEMO: 'true' });

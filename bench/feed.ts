@@ -67,7 +67,8 @@ async function natsBroker(): Promise<Broker> {
   return {
     url: `nats://${NATS_HOST}/${stream}`,
     async publishAll(bodies) {
-      for (let i = 0; i < bodies.length; i += 500) await Promise.all(bodies.slice(i, i + 500).map((b) => js.publish(`${stream}.client.employee`, b)));
+      for (let i = 0; i < bodies.length; i += 500)
+        await Promise.all(bodies.slice(i, i + 500).map((b) => js.publish(`${stream}.client.employee`, b)));
     },
     async drained() {
       const info = await jsm.consumers.info(stream, 'integrity-subgraph').catch(() => null);
@@ -131,16 +132,47 @@ async function cacheKeys(raw: Raw): Promise<void> {
   const now = '2000-01-01 00:00:00.000000';
   const rows = Array.from({ length: FEED_KEYS }, (_, i) => {
     const key = { employeeId: keyOf(i) };
-    return [newId(), 'Employee', hashKey(key), JSON.stringify(key), JSON.stringify({ employeeId: keyOf(i), name: nameOf(i, 0), email: null, department: null }), 0, now, null, 0, now, null];
+    return [
+      newId(),
+      'Employee',
+      hashKey(key),
+      JSON.stringify(key),
+      JSON.stringify({ employeeId: keyOf(i), name: nameOf(i, 0), email: null, department: null }),
+      0,
+      now,
+      null,
+      0,
+      now,
+      null,
+    ];
   });
-  await bulkInsert(raw, 'remote_ref', ['id', 'entity_type', 'remote_hash_key', 'remote_key_payload', 'cached_entity', 'deleted', 'fetched_at', 'last_error', 'failures', 'created_at', 'source_position'], rows);
+  await bulkInsert(
+    raw,
+    'remote_ref',
+    [
+      'id',
+      'entity_type',
+      'remote_hash_key',
+      'remote_key_payload',
+      'cached_entity',
+      'deleted',
+      'fetched_at',
+      'last_error',
+      'failures',
+      'created_at',
+      'source_position',
+    ],
+    rows,
+  );
 }
 
 const countLast = async (raw: Raw) =>
   Number((await raw.all<{ n: number }>(`SELECT COUNT(*) AS n FROM remote_ref WHERE cached_entity LIKE '%v5"%'`))[0].n);
 
 async function resetKeys(raw: Raw): Promise<void> {
-  await raw.run(`UPDATE remote_ref SET source_position = NULL, source_clock = NULL, state_at = NULL, cached_entity = REPLACE(cached_entity, ' v5"', ' v0"')`);
+  await raw.run(
+    `UPDATE remote_ref SET source_position = NULL, source_clock = NULL, state_at = NULL, cached_entity = REPLACE(cached_entity, ' v5"', ' v0"')`,
+  );
 }
 
 async function poll(what: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
@@ -186,7 +218,9 @@ export async function runFeedBench(store: StoreKind, options: BenchOptions): Pro
         drainedMs: Math.round(drainedMs),
         publishPerSecond: Math.round(events / (published / 1000)),
       });
-      progress(`feed/${store}/${transport}: ${rows.at(-1)!.eventsPerSecond} events/s, every row at its last event after ${rows.at(-1)!.convergedMs} ms`);
+      progress(
+        `feed/${store}/${transport}: ${rows.at(-1)!.eventsPerSecond} events/s, every row at its last event after ${rows.at(-1)!.convergedMs} ms`,
+      );
 
       if (transport === 'nats') {
         // The floor on the same rows: the events' compare-and-set UPDATEs through the driver.

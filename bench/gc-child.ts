@@ -48,7 +48,10 @@ const PHASES: [string, RegExp][] = [
   ['delete batches (peel from the leaves, archive)', /^\s*SELECT c\.resource_id FROM gc_candidate c WHERE c\.run_token = \?/],
   ['dry-run listing and orphan count', /^\s*SELECT c\.resource_id, r\.kind FROM gc_candidate c/],
   ['orphan remote_ref rows', /^\s*SELECT r\.id FROM remote_ref r WHERE NOT EXISTS/],
-  ['report (what stayed, and why)', /^\s*SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id(, marked_by)?\s+FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY marked_at/],
+  [
+    'report (what stayed, and why)',
+    /^\s*SELECT id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id(, marked_by)?\s+FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY marked_at/,
+  ],
 ];
 
 function analyse(log: { t: number; sql: string }[], t0: number, t1: number) {

@@ -110,7 +110,14 @@ export async function generateGcData(
     for (let c = 0; c < CLUSTERS_PER_PROVIDER; c++) {
       const cname = `c${String(c).padStart(2, '0')}`;
       const labels = [`env=${c % 2 ? 'prod' : 'test'}`, `zone=z${c % 3}`];
-      const cl = add({ kind: 'Cluster', nk: [name, cname], name: cname, parent: prov.id, content: { provider: name, name: cname, labels }, markId });
+      const cl = add({
+        kind: 'Cluster',
+        nk: [name, cname],
+        name: cname,
+        parent: prov.id,
+        content: { provider: name, name: cname, labels },
+        markId,
+      });
       clusters.push({ provider: name, name: cname, id: cl.id, marked: markId !== null });
       if (blocking && c < 2) {
         blockers.push({ provider: name, name: cname });
@@ -131,7 +138,14 @@ export async function generateGcData(
   for (let q = 0; q < projects; q++) {
     const project = `proj${String(q).padStart(5, '0')}`;
     const markId = mark(q, PROJECT_SUBTREE);
-    const p = add({ kind: 'Project', nk: [project], name: project, parent: null, content: { name: project, description: `project ${q}` }, markId });
+    const p = add({
+      kind: 'Project',
+      nk: [project],
+      name: project,
+      parent: null,
+      content: { name: project, description: `project ${q}` },
+      markId,
+    });
     if (markId) marks.push([markId, p.id, PROJECT_SUBTREE, markedAt]);
     const lcIds: string[] = [];
     for (let l = 0; l < LCS; l++) {
@@ -141,10 +155,24 @@ export async function generateGcData(
     let g = 0;
     for (let a = 0; a < APPS; a++) {
       const app = `app${a}`;
-      const ca = add({ kind: 'CompositeApp', nk: [project, app], name: app, parent: p.id, content: { project, name: app, description: `app ${a}` }, markId });
+      const ca = add({
+        kind: 'CompositeApp',
+        nk: [project, app],
+        name: app,
+        parent: p.id,
+        content: { project, name: app, description: `app ${a}` },
+        markId,
+      });
       for (let f = 0; f < PROFILES; f++) {
         const prof = `prof${f}`;
-        const cp = add({ kind: 'CompositeProfile', nk: [project, app, prof], name: prof, parent: ca.id, content: { project, compositeApp: app, name: prof }, markId });
+        const cp = add({
+          kind: 'CompositeProfile',
+          nk: [project, app, prof],
+          name: prof,
+          parent: ca.id,
+          content: { project, compositeApp: app, name: prof },
+          markId,
+        });
         for (let k = 0; k < GROUPS; k++, g++) {
           const name = `g${k}`;
           const seq = q * 40 + g;
@@ -206,15 +234,73 @@ export async function generateGcData(
     // Parents before children (the rows were generated in that order).
     const resourceRows = resources.map((r) => {
       const content = JSON.stringify(r.content);
-      return [r.id, r.kind, JSON.stringify(r.nk), r.name, r.parent, content, 1, r.markId ? 'MARKED_FOR_DELETION' : 'ACTIVE', createdAt, createdAt,
-        r.markId ? markedAt : null, r.markId ? deleteAfter : null, r.markId];
+      return [
+        r.id,
+        r.kind,
+        JSON.stringify(r.nk),
+        r.name,
+        r.parent,
+        content,
+        1,
+        r.markId ? 'MARKED_FOR_DELETION' : 'ACTIVE',
+        createdAt,
+        createdAt,
+        r.markId ? markedAt : null,
+        r.markId ? deleteAfter : null,
+        r.markId,
+      ];
     });
-    await bulkInsert(raw, 'resource', ['id', 'kind', 'natural_key', 'name', 'parent_id', 'content', 'version', 'status', 'created_at', 'updated_at', 'marked_at', 'delete_after', 'mark_id'], resourceRows);
+    await bulkInsert(
+      raw,
+      'resource',
+      [
+        'id',
+        'kind',
+        'natural_key',
+        'name',
+        'parent_id',
+        'content',
+        'version',
+        'status',
+        'created_at',
+        'updated_at',
+        'marked_at',
+        'delete_after',
+        'mark_id',
+      ],
+      resourceRows,
+    );
     onProgress?.(`  inserted ${resourceRows.length} resources`);
-    await bulkInsert(raw, 'resource_history', ['resource_id', 'version', 'content', 'valid_from', 'valid_to'], resourceRows.map((r) => [r[0], 1, r[5], createdAt, null]));
+    await bulkInsert(
+      raw,
+      'resource_history',
+      ['resource_id', 'version', 'content', 'valid_from', 'valid_to'],
+      resourceRows.map((r) => [r[0], 1, r[5], createdAt, null]),
+    );
     await bulkInsert(raw, 'resource_ref', ['from_id', 'path', 'to_id', 'type', 'created_at'], refs);
-    await bulkInsert(raw, 'remote_ref', ['id', 'entity_type', 'remote_hash_key', 'remote_key_payload', 'cached_entity', 'deleted', 'fetched_at', 'last_error', 'failures', 'created_at'], remoteRefs);
-    await bulkInsert(raw, 'remote_link', ['resource_id', 'path', 'remote_ref_id'], links.map(([r, p, e]) => [r, p, remoteIds.get(e as number)]));
+    await bulkInsert(
+      raw,
+      'remote_ref',
+      [
+        'id',
+        'entity_type',
+        'remote_hash_key',
+        'remote_key_payload',
+        'cached_entity',
+        'deleted',
+        'fetched_at',
+        'last_error',
+        'failures',
+        'created_at',
+      ],
+      remoteRefs,
+    );
+    await bulkInsert(
+      raw,
+      'remote_link',
+      ['resource_id', 'path', 'remote_ref_id'],
+      links.map(([r, p, e]) => [r, p, remoteIds.get(e as number)]),
+    );
     await bulkInsert(raw, 'deletion_mark', ['id', 'root_id', 'size', 'created_at'], marks);
     await raw.run('COMMIT');
   } catch (e) {

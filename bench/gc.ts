@@ -66,8 +66,18 @@ function runChild(args: string[]): Promise<ChildResult> {
 }
 
 /** Copies the tables a deletion touches, deletes the rows with one DELETE … IN (…) per table and chunk, commits. */
-async function rawDeleteFloor(raw: Raw, url: string, ids: readonly string[], options: BenchOptions): Promise<{ ms: number; statements: number }> {
-  const tables: [string, string][] = [['remote_link', 'resource_id'], ['resource_ref', 'from_id'], ['resource_history', 'resource_id'], ['resource', 'id']];
+async function rawDeleteFloor(
+  raw: Raw,
+  url: string,
+  ids: readonly string[],
+  options: BenchOptions,
+): Promise<{ ms: number; statements: number }> {
+  const tables: [string, string][] = [
+    ['remote_link', 'resource_id'],
+    ['resource_ref', 'from_id'],
+    ['resource_history', 'resource_id'],
+    ['resource', 'id'],
+  ];
   let copy: TempStore;
   if (raw.kind === 'sqlite') {
     await raw.all('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -161,26 +171,79 @@ export async function runGcBench(store: StoreKind, options: BenchOptions): Promi
 
     // What a correct run leaves.
     const blockedRemaining = await countOf(raw, `SELECT COUNT(*) AS n FROM resource WHERE status = 'MARKED_FOR_DELETION'`);
-    const dangling = await countOf(raw, `SELECT COUNT(*) AS n FROM resource_ref f LEFT JOIN resource r ON r.id = f.to_id WHERE r.id IS NULL`);
+    const dangling = await countOf(
+      raw,
+      `SELECT COUNT(*) AS n FROM resource_ref f LEFT JOIN resource r ON r.id = f.to_id WHERE r.id IS NULL`,
+    );
     const archivedRows = await countOf(raw, `SELECT COUNT(*) AS n FROM archive`);
     const checks = [
-      { name: 'deleted = the collectable set', ok: sameSet(run.ids, collectableIds), detail: `${run.ids.length} vs ${collectableIds.length}` },
+      {
+        name: 'deleted = the collectable set',
+        ok: sameSet(run.ids, collectableIds),
+        detail: `${run.ids.length} vs ${collectableIds.length}`,
+      },
       { name: 'dry run = run', ok: sameSet(dryRun.ids, run.ids), detail: `${dryRun.ids.length} vs ${run.ids.length}` },
       { name: 'marked left = blocked', ok: blockedRemaining === plan.blocked, detail: `${blockedRemaining} vs ${plan.blocked}` },
       { name: 'no reference to a missing resource', ok: dangling === 0, detail: `${dangling}` },
-      { name: 'archive rows = archived', ok: archivedRows === run.archived, detail: `${archivedRows} vs ${run.archived} (${run.ids.length - run.archived} personal, not archived)` },
-      { name: 'orphan remote_ref rows deleted', ok: run.orphanRemoteRefsDeleted === plan.orphanRemoteRefs, detail: `${run.orphanRemoteRefsDeleted} vs ${plan.orphanRemoteRefs}` },
+      {
+        name: 'archive rows = archived',
+        ok: archivedRows === run.archived,
+        detail: `${archivedRows} vs ${run.archived} (${run.ids.length - run.archived} personal, not archived)`,
+      },
+      {
+        name: 'orphan remote_ref rows deleted',
+        ok: run.orphanRemoteRefsDeleted === plan.orphanRemoteRefs,
+        detail: `${run.orphanRemoteRefsDeleted} vs ${plan.orphanRemoteRefs}`,
+      },
     ];
     for (const c of checks) if (!c.ok) progress(`gc/${store}: CHECK FAILED: ${c.name}: ${c.detail}`);
 
     const { ids: runIds, ...runRest } = run;
     const { ids: dryIds, ...dryRest } = dryRun;
     const cases: GcCase[] = [
-      { store, case: 'collectGarbage(false)', timeMs: run.memory.ms, statements: run.statements, rows: runIds.length, memory: run.memory, xFloor: run.memory.ms / rawDeleteMs },
-      { store, case: 'collectGarbage(true) (dry run)', timeMs: dryRun.memory.ms, statements: dryRun.statements, rows: dryIds.length, memory: dryRun.memory, xFloor: dryRun.memory.ms / rawDeleteMs },
-      { store, case: 'floor: raw DELETE … IN (…), no checks', timeMs: rawDeleteMs, statements: rawDeleteStatements, rows: collectableIds.length, xFloor: 1 },
-      { store, case: 'floor: read the candidate ids', timeMs: readCandidateIdsMs, statements: 1, rows: candidateIds, xFloor: readCandidateIdsMs / rawDeleteMs },
-      { store, case: 'reference: hold all resources in memory', timeMs: loadAll.memory.ms, statements: 1, rows: loadAll.rows, memory: loadAll.memory, xFloor: loadAll.memory.ms / rawDeleteMs },
+      {
+        store,
+        case: 'collectGarbage(false)',
+        timeMs: run.memory.ms,
+        statements: run.statements,
+        rows: runIds.length,
+        memory: run.memory,
+        xFloor: run.memory.ms / rawDeleteMs,
+      },
+      {
+        store,
+        case: 'collectGarbage(true) (dry run)',
+        timeMs: dryRun.memory.ms,
+        statements: dryRun.statements,
+        rows: dryIds.length,
+        memory: dryRun.memory,
+        xFloor: dryRun.memory.ms / rawDeleteMs,
+      },
+      {
+        store,
+        case: 'floor: raw DELETE … IN (…), no checks',
+        timeMs: rawDeleteMs,
+        statements: rawDeleteStatements,
+        rows: collectableIds.length,
+        xFloor: 1,
+      },
+      {
+        store,
+        case: 'floor: read the candidate ids',
+        timeMs: readCandidateIdsMs,
+        statements: 1,
+        rows: candidateIds,
+        xFloor: readCandidateIdsMs / rawDeleteMs,
+      },
+      {
+        store,
+        case: 'reference: hold all resources in memory',
+        timeMs: loadAll.memory.ms,
+        statements: 1,
+        rows: loadAll.rows,
+        memory: loadAll.memory,
+        xFloor: loadAll.memory.ms / rawDeleteMs,
+      },
     ];
     return {
       store,
@@ -195,7 +258,13 @@ export async function runGcBench(store: StoreKind, options: BenchOptions): Promi
         statementsPerDeleted: round(run.statements / Math.max(1, runIds.length), 3),
       },
       dryRun: { ...dryRest, timeMs: dryRun.memory.ms, candidates: dryIds.length },
-      floors: { readCandidateIdsMs, candidateIds, rawDeleteMs, rawDeleteStatements, loadAll: { timeMs: loadAll.memory.ms, rows: loadAll.rows, memory: loadAll.memory } },
+      floors: {
+        readCandidateIdsMs,
+        candidateIds,
+        rawDeleteMs,
+        rawDeleteStatements,
+        loadAll: { timeMs: loadAll.memory.ms, rows: loadAll.rows, memory: loadAll.memory },
+      },
       checks,
       cases,
     };

@@ -66,7 +66,10 @@ export function groupRefs(i: number, employees: number) {
   for (let k = 0; picks.size < n; k++) picks.add((i * 7 + k * 31) % total);
   return {
     logicalCluster: `lc${i % LOGICAL_CLUSTERS}`,
-    clusters: [...picks].map((c) => ({ provider: `prov${Math.floor(c / CLUSTERS_PER_PROVIDER)}`, name: clusterName(c % CLUSTERS_PER_PROVIDER) })),
+    clusters: [...picks].map((c) => ({
+      provider: `prov${Math.floor(c / CLUSTERS_PER_PROVIDER)}`,
+      name: clusterName(c % CLUSTERS_PER_PROVIDER),
+    })),
     owner: { employeeId: `e-${(i % employees) + 1}` },
   };
 }
@@ -141,7 +144,10 @@ function floorQuery(raw: Raw, clientDb: Database.Database) {
   }
   return async (): Promise<{ text: string; remoteQueries: number }> => {
     const rows = await raw.all<Row>(sql, [prefix]);
-    const groups = new Map<string, GroupOut & { cl: [number, { name: string; labels: string[] }][]; key: string | null; ent: string | null; del: boolean }>();
+    const groups = new Map<
+      string,
+      GroupOut & { cl: [number, { name: string; labels: string[] }][]; key: string | null; ent: string | null; del: boolean }
+    >();
     for (const r of rows) {
       let g = groups.get(r.gid);
       if (!g) {
@@ -170,7 +176,9 @@ function floorQuery(raw: Raw, clientDb: Database.Database) {
       const keys = [...new Set(missing.map((g) => (JSON.parse(g.key!) as { employeeId: string }).employeeId))];
       remoteQueries++;
       const found = clientDb
-        .prepare(`SELECT employee_id AS employeeId, name, email, department FROM employee WHERE employee_id IN (${keys.map(() => '?').join(', ')})`)
+        .prepare(
+          `SELECT employee_id AS employeeId, name, email, department FROM employee WHERE employee_id IN (${keys.map(() => '?').join(', ')})`,
+        )
         .all(...keys) as { employeeId: string }[];
       for (const e of found) fetched.set(e.employeeId, JSON.stringify(e));
     }
@@ -204,7 +212,10 @@ function engineOnly(a: BenchApp, groups: number) {
     const list = await engine.list('DeploymentIntentGroup', { first: groups }, { project: PROJECT }, loaders);
     const out = await Promise.all(
       list.map(async (g): Promise<GroupOut> => {
-        const [refs, owner] = await Promise.all([loaders.referencesOut.load(g.id), loaders.remoteLink.load({ resourceId: g.id, path: 'owner' })]);
+        const [refs, owner] = await Promise.all([
+          loaders.referencesOut.load(g.id),
+          loaders.remoteLink.load({ resourceId: g.id, path: 'owner' }),
+        ]);
         const index = (path: string) => Number(/^clusters\[(\d+)\]$/.exec(path)?.[1] ?? -1);
         const clusterRefs = refs.filter((r) => index(r.path) >= 0).sort((x, y) => index(x.path) - index(y.path));
         const lcRef = refs.find((r) => r.path === 'logicalCluster');
@@ -271,7 +282,12 @@ export async function runListBench(store: StoreKind, options: BenchOptions): Pro
     const rows: ListRow[] = [];
     // One iteration of each case per round, in an order where every warm case follows one that
     // refilled the cache (the subgraph's cold runs write it back; the cold floor does not).
-    const subgraph = (a: BenchApp) => ({ op: () => a.post(LIST_QUERY, vars), check, statementLog: a.app.db.statementLog, source: a.source });
+    const subgraph = (a: BenchApp) => ({
+      op: () => a.post(LIST_QUERY, vars),
+      check,
+      statementLog: a.app.db.statementLog,
+      source: a.source,
+    });
     const cases = [
       { label: 'cold', spec: { ...subgraph(batched), before: evict } },
       { label: 'warm', spec: subgraph(batched) },
@@ -297,10 +313,24 @@ export async function runListBench(store: StoreKind, options: BenchOptions): Pro
       if ((r + 1) % 5 === 0) progress(`list/${store}:   round ${r + 1}/${options.warmup + options.iterations}`);
     });
     for (const [label, s] of m) {
-      progress(`list/${store}: ${label}: median ${s.medianMs} ms, p95 ${s.p95Ms} ms, ${s.statements} statements, ${s.remoteQueries} remote queries`);
+      progress(
+        `list/${store}: ${label}: median ${s.medianMs} ms, p95 ${s.p95Ms} ms, ${s.statements} statements, ${s.remoteQueries} remote queries`,
+      );
     }
-    const [warm, cold, naiveWarm, naiveCold, engineWarm, floorWarm, floorCold] = ['warm', 'cold', 'no-loaders warm', 'no-loaders cold', 'engine', 'floor warm', 'floor cold'].map((l) => m.get(l)!);
-    for (const [label, s] of [['warm', warm], ['no-loaders warm', naiveWarm], ['engine', engineWarm]] as const) {
+    const [warm, cold, naiveWarm, naiveCold, engineWarm, floorWarm, floorCold] = [
+      'warm',
+      'cold',
+      'no-loaders warm',
+      'no-loaders cold',
+      'engine',
+      'floor warm',
+      'floor cold',
+    ].map((l) => m.get(l)!);
+    for (const [label, s] of [
+      ['warm', warm],
+      ['no-loaders warm', naiveWarm],
+      ['engine', engineWarm],
+    ] as const) {
       if (s.remoteQueries !== 0) progress(`list/${store}: WARNING the ${label} case sent remote queries: the cache was not full`);
     }
     await batched.post(LIST_QUERY, vars);
@@ -330,7 +360,17 @@ export async function runListBench(store: StoreKind, options: BenchOptions): Pro
       row('floor warm (1 SQL query)', floorWarm, floorWarm),
       row('floor cold (1 SQL + 1 remote query)', floorCold, floorCold),
     );
-    return { store, groups, employees: options.employees, setupSeconds, floorMatchesWarm, floorMatchesCold, engineMatches, statements, rows };
+    return {
+      store,
+      groups,
+      employees: options.employees,
+      setupSeconds,
+      floorMatchesWarm,
+      floorMatchesCold,
+      engineMatches,
+      statements,
+      rows,
+    };
   } finally {
     for (const stop of stops) await stop().catch((e) => progress(`list/${store}: while stopping: ${(e as Error).message}`));
   }

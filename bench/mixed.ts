@@ -47,7 +47,14 @@ export async function runMixedBench(options: BenchOptions): Promise<MixedResult>
     } finally {
       await setup.stop();
     }
-    const env = { DATABASE_URL: op.url, CLIENT_DATABASE_URL: client.url, HOST: '127.0.0.1', PORT: '0', SEED_DEMO: 'false', NODE_ENV: 'production' };
+    const env = {
+      DATABASE_URL: op.url,
+      CLIENT_DATABASE_URL: client.url,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SEED_DEMO: 'false',
+      NODE_ENV: 'production',
+    };
     for (let r = 0; r < 2; r++) replicas.push(await spawnServer('integrity', env));
     for (const r of replicas) await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: READ });
     const memoryBefore = await Promise.all(replicas.map((r) => r.stats()));
@@ -73,7 +80,14 @@ export async function runMixedBench(options: BenchOptions): Promise<MixedResult>
                 const n = written++;
                 writes++;
                 const refs = groupRefs(n, options.employees);
-                const input = { project: PROJECT, compositeApp: 'app', compositeProfile: 'prof', name: `load-${r}-${n}`, ...refs, clusters: refs.clusters.slice(0, 2) };
+                const input = {
+                  project: PROJECT,
+                  compositeApp: 'app',
+                  compositeProfile: 'prof',
+                  name: `load-${r}-${n}`,
+                  ...refs,
+                  clusters: refs.clusters.slice(0, 2),
+                };
                 return { ...req, body: JSON.stringify({ query: WRITE, variables: { i: input } }) };
               }
               reads++;
@@ -108,7 +122,9 @@ export async function runMixedBench(options: BenchOptions): Promise<MixedResult>
       memoryBefore,
       memoryAfter,
     };
-    progress(`load/mariadb: ${out.reqPerSec} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} errors${firstError ? ` (${firstError})` : ''}`);
+    progress(
+      `load/mariadb: ${out.reqPerSec} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} errors${firstError ? ` (${firstError})` : ''}`,
+    );
     return out;
   } finally {
     for (const r of replicas) await r.stop().catch(() => undefined);

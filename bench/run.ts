@@ -73,7 +73,17 @@ const date = startedAt.toISOString();
 
 if (compare.length) {
   const rows = compare.flatMap((r) =>
-    r.rows.map((x) => [r.store, x.case, x.what, ms(x.medianMs), ms(x.p95Ms), x.statements, x.fetches, ms(x.subgraphCpuMs), ms(x.gatewayCpuMs ?? undefined)]),
+    r.rows.map((x) => [
+      r.store,
+      x.case,
+      x.what,
+      ms(x.medianMs),
+      ms(x.p95Ms),
+      x.statements,
+      x.fetches,
+      ms(x.subgraphCpuMs),
+      ms(x.gatewayCpuMs ?? undefined),
+    ]),
   );
   const ratios = compare.map((r) => [
     r.store,
@@ -96,17 +106,54 @@ if (compare.length) {
         `Every server is a process of its own; *subgraph CPU* is the CPU time of the subgraph processes behind the case per request, *gateway CPU* the gateway's, both over a block of ${c.rounds} requests of that case alone after the latency rounds (so work a server does after it answered is charged to its own case). ` +
         `Statements: SQL statements the subgraphs sent (for B: the groups query and the employees query on the client store). D answers \`entity { employeeId }\` (owner ids only).`,
       '',
-      table(['store', 'case', 'what', 'median ms', 'p95 ms', 'statements/req', 'subgraph fetches/req', 'subgraph CPU ms/req', 'gateway CPU ms/req'], rows),
+      table(
+        [
+          'store',
+          'case',
+          'what',
+          'median ms',
+          'p95 ms',
+          'statements/req',
+          'subgraph fetches/req',
+          'subgraph CPU ms/req',
+          'gateway CPU ms/req',
+        ],
+        rows,
+      ),
       '',
       `Ratios, and throughput through the gateway (autocannon, ${c.throughput.connections} connections, ${c.throughput.secondsPerSide} s per side in the order A B B A):`,
       '',
-      table(['store', 'B/A median latency', 'A req/s', 'B req/s', 'A/B throughput', 'A p50 / p99 ms', 'B p50 / p99 ms', 'errors', 'C/D subgraph CPU'], ratios),
+      table(
+        [
+          'store',
+          'B/A median latency',
+          'A req/s',
+          'B req/s',
+          'A/B throughput',
+          'A p50 / p99 ms',
+          'B p50 / p99 ms',
+          'errors',
+          'C/D subgraph CPU',
+        ],
+        ratios,
+      ),
       ...compare.filter((r) => !r.sameResponse).map((r) => `\n⚠ ${r.store}: A, B and C did not return the same response.`),
       '',
       `Other query shapes through the same two gateways (${c.rounds} rounds after ${c.warmup} warm-ups each; autocannon, 10 connections, A B B A with half the seconds per side):`,
       '',
       table(
-        ['store', 'shape', 'A median ms', 'B median ms', 'B/A median latency', 'A req/s', 'B req/s', 'A/B throughput', 'fetches A / B', 'errors'],
+        [
+          'store',
+          'shape',
+          'A median ms',
+          'B median ms',
+          'B/A median latency',
+          'A req/s',
+          'B req/s',
+          'A/B throughput',
+          'fetches A / B',
+          'errors',
+        ],
         compare.flatMap((r) =>
           r.shapes.map((x) => [
             r.store,
@@ -137,8 +184,26 @@ if (writes.length) {
       table(
         ['store', 'case', 'creates', 'seconds', 'ms/create', 'creates/s', 'statements/create', 'overhead'],
         writes.flatMap((w) => [
-          [w.store, 'engine.create', w.creates, fmt(w.engine.seconds, 1), fmt(w.engine.perCreateMs, 2), fmt(w.engine.perSecond, 0), fmt(w.engine.statementsPerCreate, 1), ratio(w.overhead, 1)],
-          [w.store, 'plain inserts', w.creates, fmt(w.plain.seconds, 1), fmt(w.plain.perCreateMs, 2), fmt(w.plain.perSecond, 0), fmt(w.plain.statementsPerCreate, 1), ratio(1, 1)],
+          [
+            w.store,
+            'engine.create',
+            w.creates,
+            fmt(w.engine.seconds, 1),
+            fmt(w.engine.perCreateMs, 2),
+            fmt(w.engine.perSecond, 0),
+            fmt(w.engine.statementsPerCreate, 1),
+            ratio(w.overhead, 1),
+          ],
+          [
+            w.store,
+            'plain inserts',
+            w.creates,
+            fmt(w.plain.seconds, 1),
+            fmt(w.plain.perCreateMs, 2),
+            fmt(w.plain.perSecond, 0),
+            fmt(w.plain.statementsPerCreate, 1),
+            ratio(1, 1),
+          ],
         ]),
       ),
     ].join('\n'),
@@ -158,7 +223,19 @@ if (mixed.length) {
       '',
       table(
         ['requests', 'reads', 'writes', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'memory before (MB)', 'memory after (MB)'],
-        [[m.requests, m.reads, m.writes, fmt(m.reqPerSec, 1), fmt(m.p50Ms, 0), fmt(m.p99Ms, 0), m.errors, mem(m.memoryBefore), mem(m.memoryAfter)]],
+        [
+          [
+            m.requests,
+            m.reads,
+            m.writes,
+            fmt(m.reqPerSec, 1),
+            fmt(m.p50Ms, 0),
+            fmt(m.p99Ms, 0),
+            m.errors,
+            mem(m.memoryBefore),
+            mem(m.memoryAfter),
+          ],
+        ],
       ),
       ...(m.firstError ? [`\n⚠ first error: ${m.firstError}`] : []),
     ].join('\n'),
@@ -167,7 +244,17 @@ if (mixed.length) {
 
 if (list.length) {
   const rows = list.flatMap((r) =>
-    r.rows.map((x) => [r.store, x.case, x.statements, x.remoteQueries, ms(x.medianMs), ms(x.p95Ms), ratio(x.xFloor, 1), x.xBatched === undefined ? null : ratio(x.xBatched, 1), ms(x.cpuMs)]),
+    r.rows.map((x) => [
+      r.store,
+      x.case,
+      x.statements,
+      x.remoteQueries,
+      ms(x.medianMs),
+      ms(x.p95Ms),
+      ratio(x.xFloor, 1),
+      x.xBatched === undefined ? null : ratio(x.xBatched, 1),
+      ms(x.cpuMs),
+    ]),
   );
   sections.push(
     [
@@ -179,14 +266,26 @@ if (list.length) {
         `×floor = median / the floor's median (same cache state); ×batched = no-loaders median / batched median; CPU ms/op = this process (client, subgraph and, on SQLite, the database).`,
       '',
       table(['store', 'case', 'statements/op', 'remote queries/op', 'median ms', 'p95 ms', '×floor', '×batched', 'CPU ms/op'], rows),
-      ...list.filter((r) => !r.floorMatchesWarm || !r.floorMatchesCold || !r.engineMatches).map((r) => `\n⚠ ${r.store}: the floor's or the engine-only result differs from the subgraph's.`),
+      ...list
+        .filter((r) => !r.floorMatchesWarm || !r.floorMatchesCold || !r.engineMatches)
+        .map((r) => `\n⚠ ${r.store}: the floor's or the engine-only result differs from the subgraph's.`),
     ].join('\n'),
   );
 }
 
 if (approval.length) {
   const rows = approval.flatMap((r) =>
-    r.rows.map((x) => [r.store, x.case, x.closure, x.statements, x.remoteQueries, ms(x.medianMs), ms(x.p95Ms), x.xFloor === undefined ? null : ratio(x.xFloor, 1), ms(x.cpuMs)]),
+    r.rows.map((x) => [
+      r.store,
+      x.case,
+      x.closure,
+      x.statements,
+      x.remoteQueries,
+      ms(x.medianMs),
+      ms(x.p95Ms),
+      x.xFloor === undefined ? null : ratio(x.xFloor, 1),
+      ms(x.cpuMs),
+    ]),
   );
   sections.push(
     [
@@ -230,12 +329,29 @@ if (gc.length) {
         `(${g.plan.marked.toLocaleString('en')}), of which ${g.plan.blocked} stay blocked by references from unmarked groups. ` +
         `"rows" is resources deleted (or read); memory is the collector process's peak over its baseline.`,
       '',
-      table(['store', 'case', 'rows', 'blocked', 'time ms', 'statements', 'statements/deleted', 'batches', 'peak RSS Δ MB', 'peak heap Δ MB', '×floor'], rows),
+      table(
+        [
+          'store',
+          'case',
+          'rows',
+          'blocked',
+          'time ms',
+          'statements',
+          'statements/deleted',
+          'batches',
+          'peak RSS Δ MB',
+          'peak heap Δ MB',
+          '×floor',
+        ],
+        rows,
+      ),
       '',
-      'Where the collection\'s time goes:',
+      "Where the collection's time goes:",
       '',
       table(['store', 'phase', 'ms', 'statements'], phases),
-      ...[...gcSmall, ...gc].flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `\n⚠ ${r.store} (${r.plan.resources}): check failed: ${c.name} (${c.detail})`)),
+      ...[...gcSmall, ...gc].flatMap((r) =>
+        r.checks.filter((c) => !c.ok).map((c) => `\n⚠ ${r.store} (${r.plan.resources}): check failed: ${c.name} (${c.detail})`),
+      ),
       '',
       'Growth: the same collection at a tenth of the size, and at full size (growth = ms per deleted resource at full size / at a tenth; 1.00× is linear):',
       '',
@@ -245,8 +361,30 @@ if (gc.length) {
           const small = gcSmall.find((x) => x.store === big.store);
           const per = (r: GcResult) => r.run.timeMs / r.run.deleted;
           return [
-            ...(small ? [[small.store, small.plan.resources, small.run.deleted, ms(small.run.timeMs), fmt(1000 * per(small), 1), small.run.statements, fmt(small.run.memory.heapDeltaMb, 1), ratio(1, 1)]] : []),
-            [big.store, big.plan.resources, big.run.deleted, ms(big.run.timeMs), fmt(1000 * per(big), 1), big.run.statements, fmt(big.run.memory.heapDeltaMb, 1), small ? ratio(per(big), per(small)) : null],
+            ...(small
+              ? [
+                  [
+                    small.store,
+                    small.plan.resources,
+                    small.run.deleted,
+                    ms(small.run.timeMs),
+                    fmt(1000 * per(small), 1),
+                    small.run.statements,
+                    fmt(small.run.memory.heapDeltaMb, 1),
+                    ratio(1, 1),
+                  ],
+                ]
+              : []),
+            [
+              big.store,
+              big.plan.resources,
+              big.run.deleted,
+              ms(big.run.timeMs),
+              fmt(1000 * per(big), 1),
+              big.run.statements,
+              fmt(big.run.memory.heapDeltaMb, 1),
+              small ? ratio(per(big), per(small)) : null,
+            ],
           ];
         }),
       ),
@@ -256,7 +394,16 @@ if (gc.length) {
 
 if (feed.length) {
   const rows = feed.flatMap((r) =>
-    r.rows.map((x) => [r.store, x.case, x.events, fmt(x.eventsPerSecond, 0), ms(x.convergedMs), ms(x.drainedMs), x.publishPerSecond === undefined ? null : fmt(x.publishPerSecond, 0), ratio(x.xFloor, 1)]),
+    r.rows.map((x) => [
+      r.store,
+      x.case,
+      x.events,
+      fmt(x.eventsPerSecond, 0),
+      ms(x.convergedMs),
+      ms(x.drainedMs),
+      x.publishPerSecond === undefined ? null : fmt(x.publishPerSecond, 0),
+      ratio(x.xFloor, 1),
+    ]),
   );
   sections.push(
     [
@@ -277,18 +424,23 @@ if (consoleRuns.length) {
     [
       '### The integrity console: first render on the demo data (issue 19)',
       '',
-      'Headless Chromium (the tests\' browser), a fresh context per sample (nothing cached): from navigation start until the view shows ' +
+      "Headless Chromium (the tests' browser), a fresh context per sample (nothing cached): from navigation start until the view shows " +
         `what it loaded (the overview's counts; the resource page's neighbourhood picture). Bundle: ${bundle.files} files, ` +
         `${fmt(bundle.bytes / 1024, 1)} KiB, ${fmt(bundle.gzipBytes / 1024, 1)} KiB gzipped.`,
       '',
-      table(['store', 'view', 'median ms', 'p95 ms', 'samples'], consoleRuns.flatMap((r) => r.rows.map((x) => [r.store, x.view, ms(x.medianMs), ms(x.p95Ms), x.samples]))),
+      table(
+        ['store', 'view', 'median ms', 'p95 ms', 'samples'],
+        consoleRuns.flatMap((r) => r.rows.map((x) => [r.store, x.view, ms(x.medianMs), ms(x.p95Ms), x.samples])),
+      ),
     ].join('\n'),
   );
 }
 
 const header = [
   `Run ${date} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
-    `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end. ` +
+    `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} at the end. ` +
     `Stores: ${stores.join(', ')}; BENCH_SCALE=${options.scale}.`,
 ];
 if (errors.length) header.push('', ...errors.map((e) => `⚠ ${e.benchmark} on ${e.store} failed: ${e.error}`));
@@ -299,8 +451,20 @@ process.stdout.write(markdown);
 const results = {
   startedAt: date,
   finishedAt: new Date().toISOString(),
-  host: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: loadavg() },
-  settings: { ...options, only: [...options.only], mysqlUrl: options.mysqlUrl ? options.mysqlUrl.replace(/\/\/[^@]*@/, '//…@') : undefined, stores },
+  host: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadBefore,
+    loadAfter: loadavg(),
+  },
+  settings: {
+    ...options,
+    only: [...options.only],
+    mysqlUrl: options.mysqlUrl ? options.mysqlUrl.replace(/\/\/[^@]*@/, '//…@') : undefined,
+    stores,
+  },
   compare,
   writes,
   mixed,
@@ -313,7 +477,9 @@ const results = {
   errors,
 };
 // BENCH_RESULTS_DIR: a smoke run (test/bench-smoke.test.ts) must not overwrite the recorded results.
-const dir = process.env.BENCH_RESULTS_DIR ? `${resolve(process.env.BENCH_RESULTS_DIR)}/` : fileURLToPath(new URL('./results/', import.meta.url));
+const dir = process.env.BENCH_RESULTS_DIR
+  ? `${resolve(process.env.BENCH_RESULTS_DIR)}/`
+  : fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const stamp = date.slice(0, 19).replace(/:/g, '').replace('T', '-');
 const file = `${dir}${stamp}-${stores.join('+')}.json`;

@@ -26,14 +26,23 @@ const stamp = () => new Date().toISOString().replace('T', ' ').replace('Z', '000
 /** Group i's content: a logical cluster and two clusters (three references) and an owner. */
 function groupContent(prefix: string, i: number, employees: number) {
   const refs = groupRefs(i, employees);
-  return { project: PROJECT, compositeApp: 'app', compositeProfile: 'prof', name: `${prefix}${i}`, ...refs, clusters: refs.clusters.slice(0, 2) };
+  return {
+    project: PROJECT,
+    compositeApp: 'app',
+    compositeProfile: 'prof',
+    name: `${prefix}${i}`,
+    ...refs,
+    clusters: refs.clusters.slice(0, 2),
+  };
 }
 
 async function plainInserts(raw: Raw, count: number, employees: number): Promise<{ ms: number; statements: number }> {
   const ids = new Map<string, string>();
-  for (const r of await raw.all<{ id: string; kind: string; natural_key: string }>(`SELECT id, kind, natural_key FROM resource`)) ids.set(`${r.kind}|${r.natural_key}`, r.id);
+  for (const r of await raw.all<{ id: string; kind: string; natural_key: string }>(`SELECT id, kind, natural_key FROM resource`))
+    ids.set(`${r.kind}|${r.natural_key}`, r.id);
   const owners = new Map<string, string>();
-  for (const r of await raw.all<{ id: string; remote_key_payload: string }>(`SELECT id, remote_key_payload FROM remote_ref`)) owners.set(r.remote_key_payload, r.id);
+  for (const r of await raw.all<{ id: string; remote_key_payload: string }>(`SELECT id, remote_key_payload FROM remote_ref`))
+    owners.set(r.remote_key_payload, r.id);
   const profileId = ids.get(`CompositeProfile|${JSON.stringify([PROJECT, 'app', 'prof'])}`)!;
   const begin = raw.kind === 'mysql' ? 'START TRANSACTION' : 'BEGIN';
   const t0 = performance.now();
@@ -52,9 +61,10 @@ async function plainInserts(raw: Raw, count: number, employees: number): Promise
       [id, naturalKey, c.name, profileId, content, now, now],
     );
     await raw.run(`INSERT INTO resource_history (resource_id, version, content, valid_from) VALUES (?, 1, ?, ?)`, [id, content, now]);
-    await raw.run(`INSERT INTO resource_ref (from_id, path, to_id, type, created_at) VALUES (?, 'parent', ?, 'CHILD', ?), (?, 'logicalCluster', ?, 'ARBITRARY', ?), (?, 'clusters[0]', ?, 'ARBITRARY', ?), (?, 'clusters[1]', ?, 'ARBITRARY', ?)`, [
-      id, profileId, now, id, lc, now, id, clusters[0], now, id, clusters[1], now,
-    ]);
+    await raw.run(
+      `INSERT INTO resource_ref (from_id, path, to_id, type, created_at) VALUES (?, 'parent', ?, 'CHILD', ?), (?, 'logicalCluster', ?, 'ARBITRARY', ?), (?, 'clusters[0]', ?, 'ARBITRARY', ?), (?, 'clusters[1]', ?, 'ARBITRARY', ?)`,
+      [id, profileId, now, id, lc, now, id, clusters[0], now, id, clusters[1], now],
+    );
     await raw.run(`INSERT INTO remote_link (resource_id, path, remote_ref_id) VALUES (?, 'owner', ?)`, [id, owner]);
     await raw.run('COMMIT');
   }
@@ -70,7 +80,8 @@ export async function runWritesBench(store: StoreKind, options: BenchOptions): P
     app = await startBenchApp(op.url, client.url);
     await createDomain(app, 0, options.employees, options.createConcurrency[store]);
     // Every owner is known once before timing, so both sides link existing remote_ref rows.
-    for (let i = 0; i < options.employees; i++) await app.app.engine.create('DeploymentIntentGroup', groupContent('warm-', i, options.employees));
+    for (let i = 0; i < options.employees; i++)
+      await app.app.engine.create('DeploymentIntentGroup', groupContent('warm-', i, options.employees));
     let statements = 0;
     const stop = app.app.db.statementLog.listen(() => statements++);
     const t0 = performance.now();
@@ -83,7 +94,11 @@ export async function runWritesBench(store: StoreKind, options: BenchOptions): P
     const raw = await openRaw(op.url);
     stops.unshift(() => raw.close());
     const plain = await plainInserts(raw, count, options.employees);
-    const rate = (ms: number) => ({ seconds: round(ms / 1000), perCreateMs: round(ms / count, 3), perSecond: round((count * 1000) / ms, 1) });
+    const rate = (ms: number) => ({
+      seconds: round(ms / 1000),
+      perCreateMs: round(ms / count, 3),
+      perSecond: round((count * 1000) / ms, 1),
+    });
     const result: WritesResult = {
       store,
       creates: count,
@@ -91,7 +106,9 @@ export async function runWritesBench(store: StoreKind, options: BenchOptions): P
       plain: { ...rate(plain.ms), statementsPerCreate: plain.statements },
       overhead: round(engineMs / plain.ms, 2),
     };
-    progress(`writes/${store}: engine ${result.engine.perCreateMs} ms/create, plain ${result.plain.perCreateMs} ms/create: ${result.overhead}×`);
+    progress(
+      `writes/${store}: engine ${result.engine.perCreateMs} ms/create, plain ${result.plain.perCreateMs} ms/create: ${result.overhead}×`,
+    );
     return result;
   } finally {
     await app?.stop().catch(() => undefined);

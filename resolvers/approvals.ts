@@ -14,5 +14,6 @@ export const Approval: ApprovalResolvers = {
 
 export const ApprovalPin: ApprovalPinResolvers = {
   resource: pinnedResource,
-  remoteSnapshots: async (p, args, ctx) => firstOf(await ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }), args, ctx),
+  remoteSnapshots: async (p, args, ctx) =>
+    firstOf(await ctx.loaders.snapshots.load({ approvalId: p.approvalId, resourceId: p.resourceId }), args, ctx),
 };

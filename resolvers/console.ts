@@ -8,7 +8,6 @@ export const ConsoleQuery: Pick<QueryResolvers, 'integrityOverview' | 'resources
   resources: (_, { kind, status, search, first, after }, ctx) => browse(ctx.engine, kind, { status, search, first, after }, ctx.loaders),
 };
 
-
 /** The overview's lists are short by construction (per kind, per remote type, ...); `first` keeps them bounded all the same. */
 export const IntegrityOverview: IntegrityOverviewResolvers = {
   resourceCounts: (o, args, ctx) => firstOf(o.resourceCounts, args, ctx),

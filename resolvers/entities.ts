@@ -9,7 +9,12 @@ import type { GraphQLContext } from './context.js';
  * await), then each is resolved on its own, so one that throws fails its item, not its siblings'
  * promises. Resolution itself is Apollo's (the types' __resolveReference, entity interfaces).
  */
-export function resolveEntities(_: unknown, args: { representations: readonly unknown[] }, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown>[] {
+export function resolveEntities(
+  _: unknown,
+  args: { representations: readonly unknown[] },
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+): Promise<unknown>[] {
   const representations = args.representations.map((r, i) => checkRepresentation(info.schema, r, i));
   return representations.map((reference) => {
     try {

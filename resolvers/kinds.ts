@@ -80,9 +80,10 @@ export function derivedResolvers(schema: RelationshipSchema): DerivedResolvers {
       });
     });
     out.mutation[n.create] = field<{ input: unknown }>(({ input }, ctx) => ctx.engine.create(K, content(input), ctx.actor));
-    if (hasUpdate(kind)) out.mutation[n.update] = field<{ id: string; input: unknown; expectedVersion?: number | null }>(({ id, input, expectedVersion }, ctx) =>
-      ctx.engine.update(K, id, content(input), expectedVersion, ctx.actor),
-    );
+    if (hasUpdate(kind))
+      out.mutation[n.update] = field<{ id: string; input: unknown; expectedVersion?: number | null }>(
+        ({ id, input, expectedVersion }, ctx) => ctx.engine.update(K, id, content(input), expectedVersion, ctx.actor),
+      );
     if (n.approve) out.mutation[n.approve] = field<{ id: string }>(({ id }, ctx) => ctx.engine.approve(K, id, ctx.actor));
   }
 

@@ -28,7 +28,8 @@ const isApproval = (a: ApprovalRecord | null | Error | undefined): a is Approval
 
 export const DeletionCandidate: DeletionCandidateResolvers = {
   blockers: async (c, args, ctx) => firstOf(await readable(c.blockers, ctx), args, ctx),
-  pinnedBy: async (c, args, ctx) => firstOf((await ctx.loaders.approval.loadMany(c.pinnedBy.map((a) => a.id))).filter(isApproval), args, ctx),
+  pinnedBy: async (c, args, ctx) =>
+    firstOf((await ctx.loaders.approval.loadMany(c.pinnedBy.map((a) => a.id))).filter(isApproval), args, ctx),
 };
 
 export const GarbageCollectionReport: GarbageCollectionReportResolvers = {
@@ -48,7 +49,8 @@ export const DeletionBlocker: DeletionBlockerResolvers = {
   until: (b) => (b.reason === 'RETENTION' ? b.until : null),
   from: (b, _, ctx) => (b.reason === 'REFERENCED' || b.reason === 'ANCESTOR_REFERENCED' ? load(b.ref.fromId, ctx) : null),
   // Where in a referrer the caller may not read is not told either.
-  path: async (b, _, ctx) => (b.reason === 'REFERENCED' || b.reason === 'ANCESTOR_REFERENCED') && (await load(b.ref.fromId, ctx)) ? b.ref.path : null,
+  path: async (b, _, ctx) =>
+    (b.reason === 'REFERENCED' || b.reason === 'ANCESTOR_REFERENCED') && (await load(b.ref.fromId, ctx)) ? b.ref.path : null,
   ancestor: (b, _, ctx) => (b.reason === 'ANCESTOR_REFERENCED' ? load(b.ref.toId, ctx) : null),
   approval: (b, _, ctx) => (b.reason === 'PINNED' ? ctx.loaders.approval.load(b.approval.id) : null),
   descendant: (b, _, ctx) => (b.reason === 'DESCENDANT_HELD' ? load(b.ref.fromId, ctx) : null),

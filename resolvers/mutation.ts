@@ -31,4 +31,6 @@ const forgettingAfter =
 
 /** The shared mutations and the derived ones (`derived`), each forgetting after it has run. */
 export const mutationResolvers = (derived: Record<string, unknown>): MutationResolvers =>
-  Object.fromEntries(Object.entries({ ...writes, ...derived }).map(([name, write]) => [name, forgettingAfter(write as Field)])) as MutationResolvers;
+  Object.fromEntries(
+    Object.entries({ ...writes, ...derived }).map(([name, write]) => [name, forgettingAfter(write as Field)]),
+  ) as MutationResolvers;

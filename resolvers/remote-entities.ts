@@ -20,14 +20,15 @@ export const remoteEntityOf = (typeName: string) => (ref: Record<string, unknown
 };
 
 /** The documents whose remote references point at this entity, their first `first`. */
-export const referencedByRemote = (typeName: string) => async (entity: RemoteEntity, args: { first?: number | null }, ctx: GraphQLContext) => {
-  const key = keyOf(ctx, typeName, entity);
-  if (!key) return [];
-  const all = await ctx.loaders.referrersOfRemote.load({ entityType: typeName, hashKey: hashKey(key) });
-  const links = all.slice(0, ctx.engine.nestedPage(args.first));
-  const from = await ctx.loaders.resource.loadMany(links.map((l) => l.resourceId));
-  return links.flatMap((l, i) => {
-    const r = from[i];
-    return r && !(r instanceof Error) ? [{ from: r, path: l.path }] : [];
-  });
-};
+export const referencedByRemote =
+  (typeName: string) => async (entity: RemoteEntity, args: { first?: number | null }, ctx: GraphQLContext) => {
+    const key = keyOf(ctx, typeName, entity);
+    if (!key) return [];
+    const all = await ctx.loaders.referrersOfRemote.load({ entityType: typeName, hashKey: hashKey(key) });
+    const links = all.slice(0, ctx.engine.nestedPage(args.first));
+    const from = await ctx.loaders.resource.loadMany(links.map((l) => l.resourceId));
+    return links.flatMap((l, i) => {
+      const r = from[i];
+      return r && !(r instanceof Error) ? [{ from: r, path: l.path }] : [];
+    });
+  };

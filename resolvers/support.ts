@@ -21,7 +21,8 @@ export const resourceFields = {
   remoteReferences: (r: ResourceRecord, args: Page, ctx: GraphQLContext) => remoteLinksOf(r, ctx.engine.nestedPage(args.first, 10), ctx),
   history: (r: ResourceRecord, args: { first?: number | null }, ctx: GraphQLContext) =>
     ctx.loaders.history.load({ id: r.id, first: ctx.engine.historyPage(args.first), version: r.version }),
-  asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) => ctx.loaders.asOf.load({ id: r.id, at: args.at, version: r.version }),
+  asOf: (r: ResourceRecord, args: { at: string }, ctx: GraphQLContext) =>
+    ctx.loaders.asOf.load({ id: r.id, at: args.at, version: r.version }),
   deletion: (r: ResourceRecord, _: unknown, ctx: GraphQLContext) => ctx.loaders.deletion.load(r),
   // `name` has no resolver: the record's `name` (its stored column, the identity's name, which never changes) is the content's name.
   naturalKey: (r: ResourceRecord) => naturalKeyText(r.naturalKey),
@@ -55,7 +56,9 @@ function byPath(a: string, b: string): number {
 async function pinnedReferences(r: PinnedResource, ctx: GraphQLContext): Promise<ReferenceRecord[]> {
   const planned = ctx.engine.rules.bodyReferences(ctx.engine.schema.kind(r.kind), r.content);
   const targets = await Promise.all(planned.map((p) => ctx.loaders.resourceByNaturalKey.load({ kind: p.kind, naturalKey: p.naturalKey })));
-  const out: ReferenceRecord[] = r.parentId ? [{ fromId: r.id, toId: r.parentId, type: 'CHILD', path: 'parent', createdAt: r.createdAt }] : [];
+  const out: ReferenceRecord[] = r.parentId
+    ? [{ fromId: r.id, toId: r.parentId, type: 'CHILD', path: 'parent', createdAt: r.createdAt }]
+    : [];
   planned.forEach((p, i) => {
     const t = targets[i];
     if (t) out.push({ fromId: r.id, toId: t.id, type: 'ARBITRARY', path: p.path, createdAt: r.updatedAt });
@@ -64,8 +67,15 @@ async function pinnedReferences(r: PinnedResource, ctx: GraphQLContext): Promise
 }
 
 /** Its remote references that are set: at most one per remote reference field of its kind. */
-async function remoteLinksOf(r: ResourceRecord, first: number, ctx: GraphQLContext): Promise<{ path: string; reference: RemoteRefRecord }[]> {
-  const fields = ctx.engine.schema.kind(r.kind).remoteReferences.slice(0, first).map((rr) => rr.field);
+async function remoteLinksOf(
+  r: ResourceRecord,
+  first: number,
+  ctx: GraphQLContext,
+): Promise<{ path: string; reference: RemoteRefRecord }[]> {
+  const fields = ctx.engine.schema
+    .kind(r.kind)
+    .remoteReferences.slice(0, first)
+    .map((rr) => rr.field);
   const refs = await Promise.all(fields.map((path) => remoteAt(path)(r, null, ctx)));
   return fields.flatMap((path, i) => {
     const reference = refs[i];
@@ -141,7 +151,23 @@ export const pinnedResource = async (p: PinRecord, _: unknown, ctx: GraphQLConte
   const r = await ctx.loaders.resource.load(p.resourceId);
   if (!r) return null;
   const { id, kind, naturalKey, name, parentId, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy } = r;
-  return { id, kind, naturalKey, name, parentId, status, createdAt, updatedAt, markedAt, deleteAfter, markId, markedBy, content: p.content, version: p.version, pinned: true };
+  return {
+    id,
+    kind,
+    naturalKey,
+    name,
+    parentId,
+    status,
+    createdAt,
+    updatedAt,
+    markedAt,
+    deleteAfter,
+    markId,
+    markedBy,
+    content: p.content,
+    version: p.version,
+    pinned: true,
+  };
 };
 
 /**
@@ -149,7 +175,9 @@ export const pinnedResource = async (p: PinRecord, _: unknown, ctx: GraphQLConte
  * holds only today's references), in list order; a target since collected is left out.
  */
 async function pinnedTargets(r: PinnedResource, field: string, ctx: GraphQLContext): Promise<ResourceRecord[]> {
-  const planned = ctx.engine.rules.bodyReferences(ctx.engine.schema.kind(r.kind), r.content).filter((p) => p.path === field || p.path.startsWith(`${field}[`));
+  const planned = ctx.engine.rules
+    .bodyReferences(ctx.engine.schema.kind(r.kind), r.content)
+    .filter((p) => p.path === field || p.path.startsWith(`${field}[`));
   const targets = await Promise.all(planned.map((p) => ctx.loaders.resourceByNaturalKey.load({ kind: p.kind, naturalKey: p.naturalKey })));
   return targets.filter((t): t is ResourceRecord => t !== null);
 }

@@ -47,19 +47,28 @@ async function step(name, fn) {
 
 /** Runs a command to its end; its output is shown unless `quiet`, and a failure stops the run. */
 function run(command, args, { quiet = false, input } = {}) {
-  const r = spawnSync(command, args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(command, args, {
+    encoding: 'utf8',
+    input,
+    stdio: [input === undefined ? 'ignore' : 'pipe', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error) fail(`${command} could not run: ${r.error.message}`);
   if (r.status !== 0) fail(`${command} ${args.join(' ')} exited ${r.status}${quiet ? `:\n${r.stdout}${r.stderr}` : ''}`);
   return r.stdout ?? '';
 }
 
 function need(command) {
-  if (spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0) fail(`${command} is not installed (apt-get install podman mmdebstrap uidmap)`);
+  if (spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0)
+    fail(`${command} is not installed (apt-get install podman mmdebstrap uidmap)`);
 }
 
 /** The Debian mirror apt uses on this machine (one-line or deb822 sources), so the base needs no other network. */
 function aptMirror() {
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : [])];
+  const files = [
+    '/etc/apt/sources.list',
+    ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : []),
+  ];
   for (const file of files.filter((f) => existsSync(f) && statSync(f).isFile())) {
     const text = readFileSync(file, 'utf8');
     for (const line of text.split('\n')) {
@@ -108,7 +117,9 @@ async function makeBase() {
     .digest('hex')
     .slice(0, 16);
   const tarball = join(CACHE, `base-${hash}.tar`);
-  process.stdout.write(`    Debian ${SUITE} minbase from ${mirror} with node ${local.version} and npm ${local.npmVersion} (${local.node})\n`);
+  process.stdout.write(
+    `    Debian ${SUITE} minbase from ${mirror} with node ${local.version} and npm ${local.npmVersion} (${local.node})\n`,
+  );
   if (existsSync(tarball)) {
     process.stdout.write(`    cached: ${tarball}\n`);
   } else {
@@ -118,21 +129,34 @@ async function makeBase() {
     run('mmdebstrap', ['--variant=minbase', '--quiet', ...hooks.map((h) => `--customize-hook=${h}`), SUITE, partial, mirror]);
     renameSync(partial, tarball);
     // A base made from other inputs (an older node, another recipe) is never used again.
-    for (const old of readdirSync(CACHE).filter((f) => /^base-[0-9a-f]+\.tar$/.test(f) && join(CACHE, f) !== tarball)) rmSync(join(CACHE, old));
+    for (const old of readdirSync(CACHE).filter((f) => /^base-[0-9a-f]+\.tar$/.test(f) && join(CACHE, f) !== tarball))
+      rmSync(join(CACHE, old));
     process.stdout.write(`    made ${tarball} (${(statSync(tarball).size / 1e6).toFixed(0)} MB)\n`);
   }
-  const imported = spawnSync('podman', ['image', 'inspect', '--format', '{{ index .Config.Labels "integrity.base-hash" }}', BASE_IMAGE], { encoding: 'utf8' });
+  const imported = spawnSync('podman', ['image', 'inspect', '--format', '{{ index .Config.Labels "integrity.base-hash" }}', BASE_IMAGE], {
+    encoding: 'utf8',
+  });
   if (imported.status === 0 && imported.stdout.trim() === hash) {
     process.stdout.write(`    ${BASE_IMAGE} is that base already\n`);
   } else {
-    run('podman', [
-      'import', '--quiet',
-      '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '--change', `ENV NODE_VERSION=${local.version.slice(1)}`,
-      '--change', `LABEL integrity.base-hash=${hash}`,
-      '--change', 'CMD ["node"]',
-      tarball, BASE_IMAGE,
-    ], { quiet: true });
+    run(
+      'podman',
+      [
+        'import',
+        '--quiet',
+        '--change',
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        '--change',
+        `ENV NODE_VERSION=${local.version.slice(1)}`,
+        '--change',
+        `LABEL integrity.base-hash=${hash}`,
+        '--change',
+        'CMD ["node"]',
+        tarball,
+        BASE_IMAGE,
+      ],
+      { quiet: true },
+    );
     process.stdout.write(`    imported as ${BASE_IMAGE}\n`);
   }
   return { hash, version: local.version };
@@ -160,8 +184,16 @@ function runShown(command, args) {
  */
 function removeSupersededImages() {
   for (let round = 0; round < 20; round++) {
-    const dangling = spawnSync('podman', ['images', '--all', '--quiet', '--no-trunc', '--filter', 'dangling=true'], { encoding: 'utf8' }).stdout ?? '';
-    const stale = [...new Set(dangling.split('\n').map((l) => l.trim().replace(/^sha256:/, '')).filter(Boolean))].filter((id) => !buildImages.has(id.slice(0, 11)));
+    const dangling =
+      spawnSync('podman', ['images', '--all', '--quiet', '--no-trunc', '--filter', 'dangling=true'], { encoding: 'utf8' }).stdout ?? '';
+    const stale = [
+      ...new Set(
+        dangling
+          .split('\n')
+          .map((l) => l.trim().replace(/^sha256:/, ''))
+          .filter(Boolean),
+      ),
+    ].filter((id) => !buildImages.has(id.slice(0, 11)));
     if (!stale.length) return;
     const removed = spawnSync('podman', ['rmi', ...stale], { stdio: 'ignore' });
     // Images that are still another's parent fail to go; they come up again once their children are gone.
@@ -176,7 +208,18 @@ function imageSize(ref) {
 }
 
 async function buildImage() {
-  const args = ['build', '--isolation=chroot', '--format', 'docker', '--build-arg', `NODE_IMAGE=${BASE_IMAGE}`, '--build-arg', `VERSION=${pkg.version}`, '-t', IMAGE];
+  const args = [
+    'build',
+    '--isolation=chroot',
+    '--format',
+    'docker',
+    '--build-arg',
+    `NODE_IMAGE=${BASE_IMAGE}`,
+    '--build-arg',
+    `VERSION=${pkg.version}`,
+    '-t',
+    IMAGE,
+  ];
   // A TLS-intercepting proxy's CA (how this machine reaches the npm registry), for npm ci only: a build secret stays out of the layers.
   const ca = process.env.NODE_EXTRA_CA_CERTS;
   if (ca && existsSync(ca)) args.push('--secret', `id=ca,src=${ca}`);
@@ -204,12 +247,17 @@ async function exportImage(work) {
     exposed: Object.keys(c.ExposedPorts ?? {}),
     labels: c.Labels ?? {},
   };
-  process.stdout.write(`    entrypoint ${JSON.stringify(config.entrypoint)}, command ${JSON.stringify(config.cmd)}, user ${config.user}, workdir ${config.workdir}\n`);
-  process.stdout.write(`    env ${config.env.join(' ')}\n    health check ${JSON.stringify(config.healthcheck?.Test)}, stop signal ${config.stopSignal}, volumes ${config.volumes.join(' ')}, ports ${config.exposed.join(' ')}\n`);
+  process.stdout.write(
+    `    entrypoint ${JSON.stringify(config.entrypoint)}, command ${JSON.stringify(config.cmd)}, user ${config.user}, workdir ${config.workdir}\n`,
+  );
+  process.stdout.write(
+    `    env ${config.env.join(' ')}\n    health check ${JSON.stringify(config.healthcheck?.Test)}, stop signal ${config.stopSignal}, volumes ${config.volumes.join(' ')}, ports ${config.exposed.join(' ')}\n`,
+  );
   if (!config.entrypoint.length) fail('the image has no entrypoint');
   if (config.user === 'root' || config.user.startsWith('0')) fail('the image runs as root');
   if (!config.healthcheck?.Test?.length) fail('the image has no health check (built without --format docker?)');
-  if (config.labels['org.opencontainers.image.version'] !== pkg.version) fail(`the image's version label is "${config.labels['org.opencontainers.image.version']}", not ${pkg.version}`);
+  if (config.labels['org.opencontainers.image.version'] !== pkg.version)
+    fail(`the image's version label is "${config.labels['org.opencontainers.image.version']}", not ${pkg.version}`);
 
   const name = `integrity-image-test-${process.pid}`;
   run('podman', ['create', '--name', name, IMAGE], { quiet: true });
@@ -230,12 +278,18 @@ async function exportImage(work) {
 /** USER as name[:group] or numbers, resolved in the image's own /etc/passwd and /etc/group. */
 function resolveUser(rootfs, spec) {
   const [user, group] = spec.split(':');
-  const table = (file) => readFileSync(join(rootfs, 'etc', file), 'utf8').split('\n').map((l) => l.split(':'));
+  const table = (file) =>
+    readFileSync(join(rootfs, 'etc', file), 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'));
   const passwd = /^\d+$/.test(user) ? undefined : table('passwd').find((f) => f[0] === user);
   if (!/^\d+$/.test(user) && !passwd) fail(`the image's user ${user} is not in its /etc/passwd`);
   const uid = passwd ? passwd[2] : user;
   let gid = passwd ? passwd[3] : user;
-  if (group) gid = /^\d+$/.test(group) ? group : table('group').find((f) => f[0] === group)?.[2] ?? fail(`the image's group ${group} is not in its /etc/group`);
+  if (group)
+    gid = /^\d+$/.test(group)
+      ? group
+      : (table('group').find((f) => f[0] === group)?.[2] ?? fail(`the image's group ${group} is not in its /etc/group`));
   return [uid, gid];
 }
 
@@ -257,10 +311,14 @@ function runInImage(image, args, env = {}) {
     // env -i: exactly the image's environment; --chdir: its working directory.
     `exec chroot --userspec="${image.uid}:${image.gid}" --groups="${image.gid}" "$R" /usr/bin/env -i --chdir="${image.workdir}" "$@"`,
   ].join('\n');
-  const child = spawn('unshare', ['--pid', '--mount', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup, 'sh', ...environment, ...command], {
-    env: { PATH: process.env.PATH, R: r },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['--pid', '--mount', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup, 'sh', ...environment, ...command],
+    {
+      env: { PATH: process.env.PATH, R: r },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
@@ -366,8 +424,15 @@ async function mariadb() {
   const { createConnection } = await import('mysql2/promise');
   const server = new URL(process.env.IMAGE_TEST_MYSQL_URL || process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test');
   const name = `${process.env.TEST_DB_PREFIX || 'isg_'}image_${process.pid}`;
-  const admin = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username), password: decodeURIComponent(server.password) }).catch((e) =>
-    fail(`MariaDB at ${server.host} did not answer (${e.code ?? e.message}); start it, or point IMAGE_TEST_MYSQL_URL (or TEST_MYSQL_URL) at one`),
+  const admin = await createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username),
+    password: decodeURIComponent(server.password),
+  }).catch((e) =>
+    fail(
+      `MariaDB at ${server.host} did not answer (${e.code ?? e.message}); start it, or point IMAGE_TEST_MYSQL_URL (or TEST_MYSQL_URL) at one`,
+    ),
   );
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.query(`CREATE DATABASE \`${name}\``);
@@ -394,34 +459,48 @@ async function proveImage(image) {
 
     await step('migrate: applies the pending migrations and exits; a second run has nothing to do', async () => {
       const first = await runToEnd(image, ['migrate'], env, 'migrate');
-      if (first.code !== 0 || !/^Applied \d+ migrations? to DATABASE_URL/m.test(first.output)) fail(`migrate exited ${first.code}:\n${first.output}`);
+      if (first.code !== 0 || !/^Applied \d+ migrations? to DATABASE_URL/m.test(first.output))
+        fail(`migrate exited ${first.code}:\n${first.output}`);
       process.stdout.write(`    ${first.output.trim().split('\n')[0]}\n`);
       const second = await runToEnd(image, ['migrate'], env, 'migrate again');
-      if (second.code !== 0 || !/No pending migrations/.test(second.output)) fail(`the second migrate exited ${second.code}:\n${second.output}`);
+      if (second.code !== 0 || !/No pending migrations/.test(second.output))
+        fail(`the second migrate exited ${second.code}:\n${second.output}`);
       process.stdout.write(`    ${second.output.trim()}\n`);
     });
 
     const port = await freePort();
-    const served = await step(`serve (the image's command) with MIGRATIONS=check on MariaDB: /health, a query without and with a token`, async () => {
-      const p = track(await startInImage(image, [], { ...env, PORT: String(port), MIGRATIONS: 'check' }, /Integrity subgraph ready/));
-      // As in a container, node is PID 1 of its namespace: only signals it handles reach it.
-      const nsPids = readFileSync(`/proc/${p.nodePid()}/status`, 'utf8').match(/^NSpid:\s*(.+)$/m)?.[1].trim().split(/\s+/);
-      if (nsPids?.at(-1) !== '1') fail(`node is not PID 1 of its namespace (NSpid ${nsPids?.join(' ')})`);
-      process.stdout.write(`    node is PID 1 in its namespace (host pid ${nsPids[0]})\n`);
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
-      if (health.status !== 200) fail(`/health answered ${health.status}`);
-      process.stdout.write(`    GET /health: ${health.status} ${await health.text()}\n`);
-      const anonymous = await gql(port, '{ projects(first: 10) { name } }');
-      if (anonymous.errors?.[0]?.extensions?.code !== 'UNAUTHENTICATED') fail(`a query without a token answered ${JSON.stringify(anonymous)}`);
-      process.stdout.write(`    without a token: ${anonymous.errors[0].extensions.code}\n`);
-      const minted = await runToEnd(image, ['token', '--scopes', 'integrity:read', '--sub', 'image-test'], { AUTH_JWT_SECRET: JWT_SECRET }, 'token');
-      const token = minted.output.trim();
-      if (minted.code !== 0 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) fail(`token exited ${minted.code}:\n${minted.output}`);
-      const answer = await gql(port, '{ projects(first: 10) { name } }', token);
-      if (JSON.stringify(answer) !== '{"data":{"projects":[]}}') fail(`the query with a token answered ${JSON.stringify(answer)}`);
-      process.stdout.write(`    token (run in the image) accepted: ${JSON.stringify(answer)}\n`);
-      return p;
-    });
+    const served = await step(
+      `serve (the image's command) with MIGRATIONS=check on MariaDB: /health, a query without and with a token`,
+      async () => {
+        const p = track(await startInImage(image, [], { ...env, PORT: String(port), MIGRATIONS: 'check' }, /Integrity subgraph ready/));
+        // As in a container, node is PID 1 of its namespace: only signals it handles reach it.
+        const nsPids = readFileSync(`/proc/${p.nodePid()}/status`, 'utf8')
+          .match(/^NSpid:\s*(.+)$/m)?.[1]
+          .trim()
+          .split(/\s+/);
+        if (nsPids?.at(-1) !== '1') fail(`node is not PID 1 of its namespace (NSpid ${nsPids?.join(' ')})`);
+        process.stdout.write(`    node is PID 1 in its namespace (host pid ${nsPids[0]})\n`);
+        const health = await fetch(`http://127.0.0.1:${port}/health`);
+        if (health.status !== 200) fail(`/health answered ${health.status}`);
+        process.stdout.write(`    GET /health: ${health.status} ${await health.text()}\n`);
+        const anonymous = await gql(port, '{ projects(first: 10) { name } }');
+        if (anonymous.errors?.[0]?.extensions?.code !== 'UNAUTHENTICATED')
+          fail(`a query without a token answered ${JSON.stringify(anonymous)}`);
+        process.stdout.write(`    without a token: ${anonymous.errors[0].extensions.code}\n`);
+        const minted = await runToEnd(
+          image,
+          ['token', '--scopes', 'integrity:read', '--sub', 'image-test'],
+          { AUTH_JWT_SECRET: JWT_SECRET },
+          'token',
+        );
+        const token = minted.output.trim();
+        if (minted.code !== 0 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) fail(`token exited ${minted.code}:\n${minted.output}`);
+        const answer = await gql(port, '{ projects(first: 10) { name } }', token);
+        if (JSON.stringify(answer) !== '{"data":{"projects":[]}}') fail(`the query with a token answered ${JSON.stringify(answer)}`);
+        process.stdout.write(`    token (run in the image) accepted: ${JSON.stringify(answer)}\n`);
+        return p;
+      },
+    );
 
     await step(`the image's health check (${image.healthcheck.Test.join(' ')})`, async () => {
       const [kind, ...test] = image.healthcheck.Test;
@@ -446,7 +525,9 @@ async function proveImage(image) {
       const answer = await gql(embeddedPort, '{ deploymentIntentGroups(project: "retail") { name } }');
       if (!answer.data?.deploymentIntentGroups?.length) fail(`the demo query answered ${JSON.stringify(answer)}`);
       const files = readdirSync(join(image.rootfs, 'data'));
-      process.stdout.write(`    GET /health: 200; demo groups: ${answer.data.deploymentIntentGroups.map((g) => g.name).join(', ')}; /data holds ${files.join(', ')}\n`);
+      process.stdout.write(
+        `    GET /health: 200; demo groups: ${answer.data.deploymentIntentGroups.map((g) => g.name).join(', ')}; /data holds ${files.join(', ')}\n`,
+      );
       await stopWithSigterm(p, embeddedPort, 'serve (embedded)');
       running.delete(p);
     });
@@ -473,7 +554,7 @@ let size;
 try {
   if (process.getuid?.() !== 0) fail('needs root: unshare, chroot and the image store (run it as root, as CI does)');
   for (const command of ['podman', 'unshare', 'chroot', 'tar']) need(command);
-  await step('base image: Debian with this machine\'s Node 20', makeBase);
+  await step("base image: Debian with this machine's Node 20", makeBase);
   size = await step(`podman build --isolation=chroot (${IMAGE})`, buildImage);
   const image = await step('export the image and read its configuration', () => exportImage(work));
   await proveImage(image);
@@ -488,7 +569,12 @@ try {
 
 process.stdout.write('\nSummary:\n');
 for (const [name, seconds] of timings) process.stdout.write(`  ${seconds.toFixed(1).padStart(7)} s  ${name}\n`);
-process.stdout.write(`  ${timings.reduce((n, [, s]) => n + s, 0).toFixed(1).padStart(7)} s  in all\n`);
+process.stdout.write(
+  `  ${timings
+    .reduce((n, [, s]) => n + s, 0)
+    .toFixed(1)
+    .padStart(7)} s  in all\n`,
+);
 if (size) process.stdout.write(`  image size: ${(size / 1e6).toFixed(0)} MB\n`);
 process.stdout.write(exitCode ? '\nimage:test FAILED\n' : '\nimage:test passed\n');
 process.exit(exitCode);

@@ -132,9 +132,13 @@ function corsOrigins(env: NodeJS.ProcessEnv): string[] {
   const raw = env.CORS_ORIGINS?.trim();
   if (!raw) return [...DEFAULT_CORS_ORIGINS];
   if (raw === 'none') return [];
-  const list = raw.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((o) => o.trim().replace(/\/$/, ''))
+    .filter(Boolean);
   const bad = list.find((o) => !CORS_ORIGIN_PATTERN.test(o));
-  if (bad) throw new ConfigError(`CORS_ORIGINS must be origins like https://app.example.com or http://localhost:*, * or none (got "${bad}")`);
+  if (bad)
+    throw new ConfigError(`CORS_ORIGINS must be origins like https://app.example.com or http://localhost:*, * or none (got "${bad}")`);
   return list;
 }
 
@@ -144,7 +148,9 @@ export function operationalStore(env: NodeJS.ProcessEnv = process.env): { dataDi
   const embeddedStore = !env.DATABASE_URL;
   const databaseUrl = env.DATABASE_URL || `sqlite:${resolve(dataDir, 'operational.sqlite')}`;
   if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be mysql://user:pass@host:port/db or sqlite:PATH (got "${databaseUrl.replace(/\/\/[^@]*@/, '//…@')}")`);
+    throw new ConfigError(
+      `DATABASE_URL must be mysql://user:pass@host:port/db or sqlite:PATH (got "${databaseUrl.replace(/\/\/[^@]*@/, '//…@')}")`,
+    );
   }
   return { dataDir, databaseUrl, embeddedStore };
 }

@@ -54,7 +54,15 @@ try {
       : `\n  Integrity subgraph ready at ${app.url} (no Sandbox page: LANDING_PAGE=false)\n\n`,
   );
 } catch (e) {
-  if (e instanceof SchemaFileError || e instanceof SchemaNameError || e instanceof SchemaEvolutionError || e instanceof ConfigError || e instanceof StoreUnavailableError || e instanceof PendingMigrationsError || e instanceof PortError) {
+  if (
+    e instanceof SchemaFileError ||
+    e instanceof SchemaNameError ||
+    e instanceof SchemaEvolutionError ||
+    e instanceof ConfigError ||
+    e instanceof StoreUnavailableError ||
+    e instanceof PendingMigrationsError ||
+    e instanceof PortError
+  ) {
     if (e instanceof StoreUnavailableError) log.error({ err: e, cause: e.cause }, 'cannot start');
     process.stderr.write(`Cannot start: ${e.message}\n`);
   } else {

@@ -40,7 +40,10 @@ const count = (what: string, n = 1) => (cases[what] = (cases[what] ?? 0) + n);
 const relationships = JSON.parse(readFileSync(new URL('../schema/relationships.json', import.meta.url), 'utf8')) as {
   kinds: Record<string, { identity: string[] }>;
 };
-const REMOTE_EXAMPLES: Record<string, Record<string, unknown>> = { Employee: { ...DEMO_EMPLOYEES[0] }, BankAccount: { ...DEMO_BANK_ACCOUNTS[0] } };
+const REMOTE_EXAMPLES: Record<string, Record<string, unknown>> = {
+  Employee: { ...DEMO_EMPLOYEES[0] },
+  BankAccount: { ...DEMO_BANK_ACCOUNTS[0] },
+};
 
 /** A representation of an existing demo entity of this type, by a key the type declares. */
 function example(type: GraphQLCompositeType): Record<string, unknown> {
@@ -57,10 +60,12 @@ function example(type: GraphQLCompositeType): Record<string, unknown> {
 /** Tokens with every scope but the ones a requirement set needs: one per needed scope. */
 function lacking(needs: string[][][]): Array<[string, string[]]> {
   const needed = sufficient(needs);
-  return needed.map((s) => [`all but ${s}`, SCOPES.filter((x) => x !== s)] as [string, string[]]).filter(([, scopes]) =>
-    // Refused only if no alternative of some requirement is still satisfied.
-    needs.some((alternatives) => !alternatives.some((all) => all.every((x) => scopes.includes(x)))),
-  );
+  return needed
+    .map((s) => [`all but ${s}`, SCOPES.filter((x) => x !== s)] as [string, string[]])
+    .filter(([, scopes]) =>
+      // Refused only if no alternative of some requirement is still satisfied.
+      needs.some((alternatives) => !alternatives.some((all) => all.every((x) => scopes.includes(x)))),
+    );
 }
 
 describe('the checker alone, on a schema whose entity types need different scopes', () => {
@@ -75,7 +80,10 @@ describe('the checker alone, on a schema whose entity types need different scope
   const principal = (...scopes: string[]) => ({ subject: 'x', scopes: new Set(scopes), projects: null });
   const refusal = (query: string, variables: Record<string, unknown>, ...scopes: string[]) => {
     const document = parse(query);
-    return firstRefusal(rules, toy, document, document.definitions[0] as OperationDefinitionNode, variables, principal(...scopes), '')?.code ?? 'ok';
+    return (
+      firstRefusal(rules, toy, document, document.definitions[0] as OperationDefinitionNode, variables, principal(...scopes), '')?.code ??
+      'ok'
+    );
   };
   const listVar = 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }';
   const a = { __typename: 'A', id: '1' };
@@ -85,7 +93,11 @@ describe('the checker alone, on a schema whose entity types need different scope
     const shapes: Array<[string, string, Record<string, unknown>]> = [
       ['list variable', listVar, { r: [a, b] }],
       ['list literal', '{ _entities(representations: [{ __typename: "A", id: "1" }, { __typename: "B", id: "1" }]) { __typename } }', {}],
-      ['variables inside a list literal', 'query ($x: _Any!, $y: _Any!) { _entities(representations: [$x, $y]) { __typename } }', { x: a, y: b }],
+      [
+        'variables inside a list literal',
+        'query ($x: _Any!, $y: _Any!) { _entities(representations: [$x, $y]) { __typename } }',
+        { x: a, y: b },
+      ],
       ['single object variable', listVar, { r: b }],
       ['single object literal', '{ _entities(representations: { __typename: "B", id: "1" }) { __typename } }', {}],
     ];
@@ -100,7 +112,9 @@ describe('the checker alone, on a schema whose entity types need different scope
     // A type rule applies wherever the type is returned, not only on the entity path.
     expect(refusal('{ a { id b { id } } }', {}, 's:a')).toBe('FORBIDDEN');
     expect(refusal('{ a { id b { id } } }', {}, 's:a', 's:b')).toBe('ok');
-    expect(refusal('{ _entities(representations: [{ __typename: "A", id: "1" }]) { ... on A { b { id } } } }', {}, 's:a')).toBe('FORBIDDEN');
+    expect(refusal('{ _entities(representations: [{ __typename: "A", id: "1" }]) { ... on A { b { id } } } }', {}, 's:a')).toBe(
+      'FORBIDDEN',
+    );
     // @skip / @include do not hide a field from the check, nor do fragments.
     expect(refusal('query ($no: Boolean!) { a { id b @include(if: $no) { id } } }', { no: false }, 's:a')).toBe('FORBIDDEN');
     expect(refusal('{ a { ...F } } fragment F on A { b @skip(if: true) { id } }', {}, 's:a')).toBe('FORBIDDEN');
@@ -130,7 +144,13 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
   });
 
   /** Sends and expects one refusal with one of `expected`, no data, and nothing read from any store. */
-  async function refused(what: string, query: string, variables: Record<string, unknown>, headers: Record<string, string>, expected: string[]): Promise<GraphQLResponse> {
+  async function refused(
+    what: string,
+    query: string,
+    variables: Record<string, unknown>,
+    headers: Record<string, string>,
+    expected: string[],
+  ): Promise<GraphQLResponse> {
     const remote = remoteQueries(s);
     try {
       const { result, statements } = await countStatements(s.app.db.statementLog, () => s.gql(query, variables, headers));
@@ -186,7 +206,13 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
       const expected = op.shape === 'nested' ? ['BAD_USER_INPUT'] : ['UNAUTHENTICATED'];
       await refused(`${op.name} without a token`, op.query, op.variables, {}, ['UNAUTHENTICATED']);
       for (const [name, scopes] of lacking(op.needs)) {
-        await refused(`${op.name} (${name})`, op.query, op.variables, await as('mallory', scopes), op.shape === 'nested' ? expected : ['FORBIDDEN']);
+        await refused(
+          `${op.name} (${name})`,
+          op.query,
+          op.variables,
+          await as('mallory', scopes),
+          op.shape === 'nested' ? expected : ['FORBIDDEN'],
+        );
         count('list argument shape × token lacking a scope');
       }
       if (op.shape === 'nested') await refused(op.name, op.query, op.variables, await as('alice', sufficient(op.needs)), expected);
@@ -209,18 +235,29 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     }
   });
 
-  it('_entities: every entity type in every input shape, refused without the type\'s scope, resolved with it', async () => {
+  it("_entities: every entity type in every input shape, refused without the type's scope, resolved with it", async () => {
     const bad = unacceptableTokens();
     for (const type of entityTypes(schema)) {
       const rep = example(type);
       const sel = entitySelection(schema, type);
       const defs = sel.defs.length ? `, ${sel.defs.join(', ')}` : '';
-      const literal = (value: Record<string, unknown>) => `{ ${Object.entries(value).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }`;
+      const literal = (value: Record<string, unknown>) =>
+        `{ ${Object.entries(value)
+          .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+          .join(', ')} }`;
       const shapes: Array<[string, string, Record<string, unknown>]> = [
         ['list variable', `query ($r: [_Any!]!${defs}) { _entities(representations: $r) { ${sel.body} } }`, { r: [rep] }],
         ['single object variable', `query ($r: [_Any!]!${defs}) { _entities(representations: $r) { ${sel.body} } }`, { r: rep }],
-        ['list literal', `query ${sel.defs.length ? `(${sel.defs.join(', ')})` : ''} { _entities(representations: [${literal(rep)}]) { ${sel.body} } }`, {}],
-        ['single object literal', `query ${sel.defs.length ? `(${sel.defs.join(', ')})` : ''} { _entities(representations: ${literal(rep)}) { ${sel.body} } }`, {}],
+        [
+          'list literal',
+          `query ${sel.defs.length ? `(${sel.defs.join(', ')})` : ''} { _entities(representations: [${literal(rep)}]) { ${sel.body} } }`,
+          {},
+        ],
+        [
+          'single object literal',
+          `query ${sel.defs.length ? `(${sel.defs.join(', ')})` : ''} { _entities(representations: ${literal(rep)}) { ${sel.body} } }`,
+          {},
+        ],
         ['variable inside a list literal', `query ($x: _Any!${defs}) { _entities(representations: [$x]) { ${sel.body} } }`, { x: rep }],
       ];
       const needs = entityNeeds(schema, type);
@@ -255,19 +292,28 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
       const query = `query ($r: [_Any!]!${defs}) { _entities(representations: $r) { ${sel.body} } }`;
       for (const [shape, value, message] of malformed) {
         await refused(`_entities of ${type.name}: ${shape}, no token`, query, { r: value, ...sel.values }, {}, ['UNAUTHENTICATED']);
-        const res = await refused(`_entities of ${type.name}: ${shape}`, query, { r: value, ...sel.values }, await as('alice', SCOPES), ['BAD_USER_INPUT']);
+        const res = await refused(`_entities of ${type.name}: ${shape}`, query, { r: value, ...sel.values }, await as('alice', SCOPES), [
+          'BAD_USER_INPUT',
+        ]);
         expect(res.errors![0].message).toMatch(message);
         count('entity type × malformed representations × caller', 2);
       }
     }
     // An unknown type name is quoted at most in part.
     const long = 'X'.repeat(5000);
-    const res = await refused('long typename', 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: [{ __typename: long }] }, await as('alice', SCOPES), ['BAD_USER_INPUT']);
+    const res = await refused(
+      'long typename',
+      'query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }',
+      { r: [{ __typename: long }] },
+      await as('alice', SCOPES),
+      ['BAD_USER_INPUT'],
+    );
     expect(res.errors![0].message.length).toBeLessThan(200);
   });
 
   it('finding 1: a single object or a nested list for the representations is checked, not skipped', async () => {
-    const query = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { name email } ... on Project { name compositeApps { name } } } }';
+    const query =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { name email } ... on Project { name compositeApps { name } } } }';
     const employee = { __typename: 'Employee', employeeId: DEMO_EMPLOYEES[0].employeeId };
     const project = example(schema.getType('Project') as GraphQLCompositeType);
     await refused('no token, single Employee', query, { r: employee }, {}, ['UNAUTHENTICATED']);
@@ -276,7 +322,12 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     await refused('no token, nested list', query, { r: [[employee]] }, {}, ['UNAUTHENTICATED']);
     await refused('reader, nested list', query, { r: [[employee]] }, await as('reader', ['integrity:read']), ['BAD_USER_INPUT']);
     // Without a token nothing but `_service` answers: not an empty `_entities`, not introspection, not `__typename` with it.
-    for (const q of ['{ _entities(representations: []) { __typename } }', '{ __schema { queryType { name } } }', '{ __type(name: "Project") { name } }', '{ __typename _service { sdl } __schema { types { name } } }']) {
+    for (const q of [
+      '{ _entities(representations: []) { __typename } }',
+      '{ __schema { queryType { name } } }',
+      '{ __type(name: "Project") { name } }',
+      '{ __typename _service { sdl } __schema { types { name } } }',
+    ]) {
       await refused(q, q, {}, {}, ['UNAUTHENTICATED']);
     }
     expect((await s.ok<any>('{ __typename _service { sdl } }'))._service.sdl).toContain('@requiresScopes');
@@ -291,7 +342,13 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     const res = await refused('write-only no-op update', noop, {}, await as('writer', ['integrity:write']), ['FORBIDDEN']);
     expect(res.errors![0].message).toMatch(/integrity:read/);
     // The same fields under __typename only, or behind a fragment: still the type's rule.
-    await refused('write-only, __typename', `mutation { updateProject(id: "${project.id}", input: {}) { __typename } }`, {}, await as('writer', ['integrity:write']), ['FORBIDDEN']);
+    await refused(
+      'write-only, __typename',
+      `mutation { updateProject(id: "${project.id}", input: {}) { __typename } }`,
+      {},
+      await as('writer', ['integrity:write']),
+      ['FORBIDDEN'],
+    );
     await refused(
       'write-only, fragment',
       `mutation { updateProject(id: "${project.id}", input: {}) { ...P } } fragment P on Project { compositeApps { name } }`,
@@ -300,11 +357,21 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
       ['FORBIDDEN'],
     );
     // With read as well the write goes through (writers need integrity:read to see what they wrote).
-    expect(await s.ok<any>(`mutation { updateProject(id: "${project.id}", input: {}) { version } }`, {}, await as('writer', ['integrity:write', 'integrity:read']))).toEqual({
+    expect(
+      await s.ok<any>(
+        `mutation { updateProject(id: "${project.id}", input: {}) { version } }`,
+        {},
+        await as('writer', ['integrity:write', 'integrity:read']),
+      ),
+    ).toEqual({
       updateProject: { version: project.version },
     });
 
-    const { deploymentIntentGroup: dig } = await s.ok<any>('{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") { id approval { id } } }', {}, admin);
+    const { deploymentIntentGroup: dig } = await s.ok<any>(
+      '{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") { id approval { id } } }',
+      {},
+      admin,
+    );
     const approve = `mutation { approveDeploymentIntentGroup(id: "${dig.id}") { id pins(first: 50) { content remoteSnapshots(first: 5) { entity } } } }`;
     await refused('approve-only approval with pins', approve, {}, await as('approver', ['integrity:approve']), ['FORBIDDEN']);
     const after = await s.ok<any>(`{ resource(id: "${dig.id}") { ... on DeploymentIntentGroup { approval { id } } } }`, {}, admin);
@@ -323,14 +390,17 @@ describe.each(OPERATIONAL_KINDS)('adversarial access control on %s', (kind) => {
     }
     const now = Math.floor(Date.now() / 1000);
     // Just within the lifetime: accepted (HS256 with iat, and without iat measured from now).
-    expect(await s.ok(q, {}, bearer(rawHs256({}, { sub: 'x', scope: 'integrity:read', iat: now, exp: now + 86_000 })))).toEqual({ project: { name: 'retail' } });
-    expect(await s.ok(q, {}, bearer(rawHs256({}, { sub: 'x', scope: 'integrity:read', exp: now + 3600 })))).toEqual({ project: { name: 'retail' } });
+    expect(await s.ok(q, {}, bearer(rawHs256({}, { sub: 'x', scope: 'integrity:read', iat: now, exp: now + 86_000 })))).toEqual({
+      project: { name: 'retail' },
+    });
+    expect(await s.ok(q, {}, bearer(rawHs256({}, { sub: 'x', scope: 'integrity:read', exp: now + 3600 })))).toEqual({
+      project: { name: 'retail' },
+    });
     expect(await s.ok(q, {}, bearer(await hs256({ sub: 'x', scope: 'integrity:read' })))).toEqual({ project: { name: 'retail' } });
     const fresh = logLines.slice(before).join('\n');
     expect(fresh).not.toMatch(/"stack"| {4}at /);
     count('finding 3: token shapes', unacceptableTokens().length);
   });
-
 });
 
 describe('finding 3 on the JWKS path (SQLite)', () => {
@@ -338,7 +408,10 @@ describe('finding 3 on the JWKS path (SQLite)', () => {
   let s: TestServer;
   beforeAll(async () => {
     await jwks.start([await signingKey('k1', 'RS256')]);
-    s = await startTestServer('sqlite', { env: { AUTH_MODE: 'jwt', AUTH_JWKS_URL: jwks.url, AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }, seedDemo: true });
+    s = await startTestServer('sqlite', {
+      env: { AUTH_MODE: 'jwt', AUTH_JWKS_URL: jwks.url, AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' },
+      seedDemo: true,
+    });
   });
   afterAll(async () => {
     await s?.close();
@@ -350,17 +423,26 @@ describe('finding 3 on the JWKS path (SQLite)', () => {
     const key = jwks.keys[0];
     const claims = { sub: 'svc', scope: 'integrity:read' };
     expect(await s.ok(q, {}, bearer(await key.sign(claims, '59m')))).toEqual({ project: { name: 'retail' } });
-    for (const [name, expires] of [['no exp', null], ['2 hours', '2h'], ['exp 1e20', 1e20]] as const) {
+    for (const [name, expires] of [
+      ['no exp', null],
+      ['2 hours', '2h'],
+      ['exp 1e20', 1e20],
+    ] as const) {
       const res = await s.gql(q, {}, bearer(await key.sign(claims, expires)));
       expect(codes(res), name).toEqual(['UNAUTHENTICATED']);
     }
-    expect(codes(await s.gql(q, {}, bearer(await key.sign({ scope: 'integrity:read', sub: 42 as unknown as string }))))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await s.gql(q, {}, bearer(await key.sign({ scope: 'integrity:read', sub: 42 as unknown as string }))))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
   });
 });
 
 describe('npm run token', () => {
   const mint = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/mint-token.ts', ...args], { encoding: 'utf8', env: { ...process.env, AUTH_JWT_SECRET: 'x'.repeat(32), ...env } });
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/mint-token.ts', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, AUTH_JWT_SECRET: 'x'.repeat(32), ...env },
+    });
 
   it('sets exp within the lifetime, and refuses unknown scopes and longer lifetimes', () => {
     const ok = mint(['--scopes', 'integrity:read integrity:write', '--sub', 'dev']);
@@ -379,10 +461,37 @@ describe('npm run token', () => {
 
 // Every generated case names a type of the schema: a renamed or removed type fails here, not silently.
 it('the generators cover every root field, entity type and ruled type of the schema', () => {
-  const roots = [schema.getQueryType()!, schema.getMutationType()!].flatMap((r) => Object.keys(r.getFields()).filter((f) => !f.startsWith('_')).map((f) => `${r.name}.${f}`));
-  expect(rootFieldOperations(schema).map((o) => o.name).sort()).toEqual(roots.sort());
-  expect(entityTypes(schema).map((t) => t.name).sort()).toEqual(['BankAccount', 'Cluster', 'ClusterProvider', 'CompositeApp', 'CompositeProfile', 'DeploymentIntentGroup', 'Employee', 'LogicalCluster', 'Project', 'Resource'].sort());
-  const ruled = Object.values(schema.getTypeMap()).filter((t) => 'getFields' in t && !t.name.startsWith('_') && t.astNode?.directives?.some((d) => d.name.value === 'requiresScopes'));
+  const roots = [schema.getQueryType()!, schema.getMutationType()!].flatMap((r) =>
+    Object.keys(r.getFields())
+      .filter((f) => !f.startsWith('_'))
+      .map((f) => `${r.name}.${f}`),
+  );
+  expect(
+    rootFieldOperations(schema)
+      .map((o) => o.name)
+      .sort(),
+  ).toEqual(roots.sort());
+  expect(
+    entityTypes(schema)
+      .map((t) => t.name)
+      .sort(),
+  ).toEqual(
+    [
+      'BankAccount',
+      'Cluster',
+      'ClusterProvider',
+      'CompositeApp',
+      'CompositeProfile',
+      'DeploymentIntentGroup',
+      'Employee',
+      'LogicalCluster',
+      'Project',
+      'Resource',
+    ].sort(),
+  );
+  const ruled = Object.values(schema.getTypeMap()).filter(
+    (t) => 'getFields' in t && !t.name.startsWith('_') && t.astNode?.directives?.some((d) => d.name.value === 'requiresScopes'),
+  );
   const reached = new Set(typesThroughRootFields(schema).map((p) => p.type));
   expect(ruled.map((t) => t.name).filter((n) => !reached.has(n))).toEqual([]);
   expect(getNamedType(schema.getQueryType()!.getFields()._entities.type).name).toBe('_Entity');

@@ -17,7 +17,12 @@ const SCHEMA = buildSchema('ancestor-test.json', {
     File: { key: 'file', parent: 'Folder', identity: ['folder', 'name'], retentionSeconds: 0 },
     Note: { key: 'note', parent: 'File', identity: ['folder', 'file', 'name'], retentionSeconds: 0 },
     Link: { key: 'link', identity: ['name'], references: { target: { kind: 'Folder' } }, retentionSeconds: 0 },
-    Tag: { key: 'tag', identity: ['name'], references: { folders: { kind: 'Folder', list: true, holdsSubtree: false } }, retentionSeconds: 0 },
+    Tag: {
+      key: 'tag',
+      identity: ['name'],
+      references: { folders: { kind: 'Folder', list: true, holdsSubtree: false } },
+      retentionSeconds: 0,
+    },
     Node: { key: 'node', identity: ['name'], references: { next: { kind: 'Node', list: true } }, retentionSeconds: 0 },
   },
 });
@@ -42,7 +47,11 @@ describe.each(OPERATIONAL_KINDS)('the ancestor rule on %s', (kind) => {
     await store?.drop();
   });
 
-  const present = async (...ids: string[]) => (await engine.db.query<{ id: string }>(`SELECT id FROM resource`)).map((r) => r.id).filter((id) => ids.includes(id)).sort();
+  const present = async (...ids: string[]) =>
+    (await engine.db.query<{ id: string }>(`SELECT id FROM resource`))
+      .map((r) => r.id)
+      .filter((id) => ids.includes(id))
+      .sort();
   const blockersOf = (report: Awaited<ReturnType<Engine['collectGarbage']>>, id: string) =>
     report.blocked.find((b) => b.resource.id === id)?.blockers.map((b) => ({ from: b.fromId, to: b.toId, path: b.path }));
 
@@ -57,7 +66,9 @@ describe.each(OPERATIONAL_KINDS)('the ancestor rule on %s', (kind) => {
     const mark = await engine.markForDeletion(file.id);
     expect(mark.marked.map((r) => r.id).sort()).toEqual([file.id, note.id].sort());
     // Who holds it: the link to its folder (the tag does not hold the subtree).
-    expect(mark.blockers.map((b) => ({ from: b.fromId, to: b.toId, path: b.path }))).toEqual([{ from: link.id, to: folder.id, path: 'target' }]);
+    expect(mark.blockers.map((b) => ({ from: b.fromId, to: b.toId, path: b.path }))).toEqual([
+      { from: link.id, to: folder.id, path: 'target' },
+    ]);
 
     const dry = await engine.collectGarbage(true);
     expect(dry.deleted).toEqual([]);

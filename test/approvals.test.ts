@@ -39,7 +39,9 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   let first: any;
 
   it('pins the closure: the group, its parents (not their other children), what it refers to with their parents, and remote snapshots', async () => {
-    ({ approveDeploymentIntentGroup: first } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { ${APPROVAL} } }`, { id: ids.g }));
+    ({ approveDeploymentIntentGroup: first } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { ${APPROVAL} } }`, {
+      id: ids.g,
+    }));
     expect(first.stale).toBe(false);
     expect(first.revokedAt).toBeNull();
     expect(first.resource.id).toBe(ids.g);
@@ -47,46 +49,74 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     expect(pinned).toEqual([ids.g, ids.prof, ids.app, ids.p, ids.lc, ids.c1, ids.c2, ids.prov].sort());
     const group = first.pins.find((p: any) => p.resourceId === ids.g);
     expect(group).toMatchObject({ kind: 'DeploymentIntentGroup', version: 1 });
-    expect(group.content.clusters).toEqual([{ provider: 'prov', name: 'c1' }, { provider: 'prov', name: 'c2' }]);
-    expect(group.remoteSnapshots).toEqual([
-      { path: 'owner', entityType: 'Employee', key: { employeeId: 'e-4' }, entity: expect.objectContaining({ employeeId: 'e-4', name: expect.any(String) }) },
+    expect(group.content.clusters).toEqual([
+      { provider: 'prov', name: 'c1' },
+      { provider: 'prov', name: 'c2' },
     ]);
-    const { deploymentIntentGroup } = await s.ok(`{ deploymentIntentGroup(project: "shop", compositeApp: "web", compositeProfile: "default", name: "g") { approval { id } } }`);
+    expect(group.remoteSnapshots).toEqual([
+      {
+        path: 'owner',
+        entityType: 'Employee',
+        key: { employeeId: 'e-4' },
+        entity: expect.objectContaining({ employeeId: 'e-4', name: expect.any(String) }),
+      },
+    ]);
+    const { deploymentIntentGroup } = await s.ok(
+      `{ deploymentIntentGroup(project: "shop", compositeApp: "web", compositeProfile: "default", name: "g") { approval { id } } }`,
+    );
     expect(deploymentIntentGroup.approval).toEqual({ id: first.id });
   });
 
   it('keeps showing the approved content after edits, and turns stale', async () => {
     await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["b"] }) { version } }`, { id: ids.c1 });
-    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT, entity: { employeeId: "e-4", name: "Renamed" } }]) { refreshed } }`);
-    const { approval } = await s.ok(`query($id: ID!, $c1: ID!) { approval(id: $id) { stale pinned(resourceId: $c1) { version content } pins(first: 20) { resourceId remoteSnapshots(first: 5) { entity } } } }`, {
-      id: first.id,
-      c1: ids.c1,
-    });
+    await s.ok(
+      `mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT, entity: { employeeId: "e-4", name: "Renamed" } }]) { refreshed } }`,
+    );
+    const { approval } = await s.ok(
+      `query($id: ID!, $c1: ID!) { approval(id: $id) { stale pinned(resourceId: $c1) { version content } pins(first: 20) { resourceId remoteSnapshots(first: 5) { entity } } } }`,
+      {
+        id: first.id,
+        c1: ids.c1,
+      },
+    );
     expect(approval.stale).toBe(true);
     expect(approval.pinned).toEqual({ version: 1, content: { provider: 'prov', name: 'c1', labels: ['a'] } });
     const snapshot = approval.pins.find((p: any) => p.resourceId === ids.g).remoteSnapshots[0].entity;
     expect(snapshot.name).not.toBe('Renamed');
-    const outside = await s.ok(`query($id: ID!, $r: ID!) { approval(id: $id) { pinned(resourceId: $r) { version } } }`, { id: first.id, r: ids.c3 });
+    const outside = await s.ok(`query($id: ID!, $r: ID!) { approval(id: $id) { pinned(resourceId: $r) { version } } }`, {
+      id: first.id,
+      r: ids.c3,
+    });
     expect(outside.approval.pinned).toBeNull();
   });
 
   it('approving again replaces the approval in force; revoking ends it', async () => {
-    const { approveDeploymentIntentGroup: second } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id stale pinned(resourceId: "${ids.c1}") { version } } }`, { id: ids.g });
+    const { approveDeploymentIntentGroup: second } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id stale pinned(resourceId: "${ids.c1}") { version } } }`,
+      { id: ids.g },
+    );
     expect(second).toMatchObject({ stale: false, pinned: { version: 2 } });
     const { approval: old } = await s.ok(`query($id: ID!) { approval(id: $id) { revokedAt } }`, { id: first.id });
     expect(old.revokedAt).not.toBeNull();
     const { revokeApproval } = await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id revokedAt } }`, { id: second.id });
     expect(revokeApproval.revokedAt).not.toBeNull();
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { approval { id } } } }`, { id: ids.g });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { approval { id } } } }`, {
+      id: ids.g,
+    });
     expect(resource.approval).toBeNull();
     expect(codes(await s.gql(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: second.id }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await s.gql(`mutation { revokeApproval(id: "nope") { id } }`))).toEqual(['NOT_FOUND']);
-    expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.c1 }))).toEqual(['NOT_FOUND']);
+    expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.c1 }))).toEqual([
+      'NOT_FOUND',
+    ]);
   });
 
   it('refetches an evicted remote entity before snapshotting it', async () => {
     await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: UPSERT }]) { evicted } }`);
-    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { entity } } } }`, { id: ids.g });
+    const { approveDeploymentIntentGroup: a } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.g}") { remoteSnapshots { entity } } } }`,
+      { id: ids.g },
+    );
     expect(a.pinned.remoteSnapshots).toEqual([{ entity: expect.objectContaining({ employeeId: 'e-4', name: expect.any(String) }) }]);
     await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
   });
@@ -106,10 +136,14 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   });
 
   it('pins the last copy of a deleted owner with its status and fetch time', async () => {
-    const owner = async () => (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { status } } } }`, { id: ids.g })).resource.owner;
+    const owner = async () =>
+      (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { status } } } }`, { id: ids.g })).resource
+        .owner;
     expect(await owner()).toEqual({ status: 'FRESH' });
     await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-4'`]);
-    await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: DELETE }]) { markedDeleted } }`);
+    await s.ok(
+      `mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-4" }, op: DELETE }]) { markedDeleted } }`,
+    );
     expect(await owner()).toEqual({ status: 'DELETED' });
     try {
       const { approveDeploymentIntentGroup: a } = await s.ok(
@@ -117,7 +151,11 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
         { id: ids.g },
       );
       expect(a.pinned.remoteSnapshots).toEqual([
-        { entity: expect.objectContaining({ employeeId: 'e-4', name: DEMO_EMPLOYEES[3].name }), status: 'DELETED', fetchedAt: expect.stringMatching(/Z$/) },
+        {
+          entity: expect.objectContaining({ employeeId: 'e-4', name: DEMO_EMPLOYEES[3].name }),
+          status: 'DELETED',
+          fetchedAt: expect.stringMatching(/Z$/),
+        },
       ]);
       await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
     } finally {
@@ -134,13 +172,21 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   });
 
   it('agrees with asOf: versions at t1, t1+1, approval at t1+2, t1+3 shows the t1+1 content', async () => {
-    const { createDeploymentIntentGroup: g } = await s.ok(`mutation { createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "timeline", description: "v1" }) { id } }`);
+    const { createDeploymentIntentGroup: g } = await s.ok(
+      `mutation { createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "timeline", description: "v1" }) { id } }`,
+    );
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "v2" }) { version } }`, { id: g.id });
-    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id approvedAt } }`, { id: g.id });
+    const { approveDeploymentIntentGroup: a } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id approvedAt } }`,
+      { id: g.id },
+    );
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "v3" }) { version } }`, { id: g.id });
-    const { approval, resource } = await s.ok(`query($a: ID!, $id: ID!, $at: DateTime!) {
+    const { approval, resource } = await s.ok(
+      `query($a: ID!, $id: ID!, $at: DateTime!) {
       approval(id: $a) { stale pinned(resourceId: $id) { version content } }
-      resource(id: $id) { version asOf(at: $at) { version content } } }`, { a: a.id, id: g.id, at: a.approvedAt });
+      resource(id: $id) { version asOf(at: $at) { version content } } }`,
+      { a: a.id, id: g.id, at: a.approvedAt },
+    );
     expect(resource.version).toBe(3);
     expect(approval.pinned.version).toBe(2);
     expect(approval.pinned.content.description).toBe('v2');
@@ -159,19 +205,29 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
   });
 
   it('pins hold: pruning keeps pinned versions, collection keeps pinned resources, both say so', async () => {
-    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.c2}") { version } } }`, { id: ids.g });
-    for (const l of ['x', 'y']) await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: ids.c2 });
+    const { approveDeploymentIntentGroup: a } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id pinned(resourceId: "${ids.c2}") { version } } }`,
+      { id: ids.g },
+    );
+    for (const l of ['x', 'y'])
+      await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: ids.c2 });
     const { pruneHistory } = await s.ok(`mutation { pruneHistory(keepLast: 1) { versionsDeleted versionsKeptForApprovals } }`);
     expect(pruneHistory.versionsKeptForApprovals).toBeGreaterThanOrEqual(1);
     const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 10) { version } } }`, { id: ids.c2 });
     expect(resource.history.map((h: any) => h.version)).toEqual([3, 1]);
-    const { approval } = await s.ok(`query($a: ID!) { approval(id: $a) { pinned(resourceId: "${ids.c2}") { version content } } }`, { a: a.id });
+    const { approval } = await s.ok(`query($a: ID!) { approval(id: $a) { pinned(resourceId: "${ids.c2}") { version content } } }`, {
+      a: a.id,
+    });
     expect(approval.pinned).toEqual({ version: 1, content: { provider: 'prov', name: 'c2' } });
 
     // dereference and mark: only the approval holds it now
-    await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }] }) { version } }`, { id: ids.g });
+    await s.ok(
+      `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }] }) { version } }`,
+      { id: ids.g },
+    );
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: ids.c2 });
-    const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked(first: 100) { resource { id } pinnedBy(first: 10) { id } } } }`)).collectGarbage;
+    const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked(first: 100) { resource { id } pinnedBy(first: 10) { id } } } }`))
+      .collectGarbage;
     expect(gc1.deleted).not.toContain(ids.c2);
     expect(gc1.blocked).toContainEqual({ resource: { id: ids.c2 }, pinnedBy: [{ id: a.id }] });
     const queue = (await s.ok(`{ deletionQueue(first: 50) { resource { id } pinnedBy(first: 10) { id } } }`)).deletionQueue;
@@ -187,10 +243,14 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     const names = Array.from({ length: 60 }, (_, i) => `w${i}`);
     await s.ok(`mutation { ${names.map((n) => `${n}: createCluster(input: { provider: "wide", name: "${n}" }) { id }`).join('\n')} }`);
     const approveWith = async (name: string, clusters: string[]) => {
-      const { createDeploymentIntentGroup: g } = await s.ok(`mutation($c: [ClusterKey!]) { createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "${name}", clusters: $c }) { id } }`, {
-        c: clusters.map((n) => ({ provider: 'wide', name: n })),
-      });
-      return (await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: g.id })).approveDeploymentIntentGroup.id;
+      const { createDeploymentIntentGroup: g } = await s.ok(
+        `mutation($c: [ClusterKey!]) { createDeploymentIntentGroup(input: { project: "shop", compositeApp: "web", compositeProfile: "default", name: "${name}", clusters: $c }) { id } }`,
+        {
+          c: clusters.map((n) => ({ provider: 'wide', name: n })),
+        },
+      );
+      return (await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: g.id })).approveDeploymentIntentGroup
+        .id;
     };
     const small = await approveWith('small', names.slice(0, 3));
     const big = await approveWith('big', names);
@@ -207,7 +267,9 @@ describe.each(OPERATIONAL_KINDS)('approvals on %s', (store) => {
     expect(codes(res)).toEqual([]);
     const begin = statements.findIndex((q) => /^(START TRANSACTION|BEGIN)/i.test(q.trim()));
     const end = statements.findIndex((q, i) => i > begin && /^COMMIT/i.test(q.trim()));
-    const reads = statements.slice(begin + 1, end).filter((q) => /^SELECT/i.test(q.trim()) && /\bFROM (resource|resource_ref|remote_link)\b/.test(q));
+    const reads = statements
+      .slice(begin + 1, end)
+      .filter((q) => /^SELECT/i.test(q.trim()) && /\bFROM (resource|resource_ref|remote_link)\b/.test(q));
     expect(reads.length).toBeGreaterThan(3);
     // On SQLite the transaction holds the whole file; on MariaDB every read of the closure takes row locks,
     // so it sees (and holds) the latest committed rows, not the transaction's first snapshot.
@@ -221,7 +283,10 @@ describe('two replicas approving and editing the same group at once (mariadb)', 
   beforeAll(async () => {
     s = await startTestServer('mariadb');
     const db = await Db.open({ url: (s.app.db.dataSource.options as { url: string }).url });
-    other = { db, engine: new Engine(db, loadRelationshipSchema(), s.app.engine.remote.sources, { batching: true, maintenance: DEFAULT_MAINTENANCE }) };
+    other = {
+      db,
+      engine: new Engine(db, loadRelationshipSchema(), s.app.engine.remote.sources, { batching: true, maintenance: DEFAULT_MAINTENANCE }),
+    };
   });
   afterAll(async () => {
     await other?.db.close();
@@ -237,8 +302,15 @@ describe('two replicas approving and editing the same group at once (mariadb)', 
     await e1.create('CompositeApp', { project: 'proj', name: 'app' });
     await e1.create('CompositeProfile', { project: 'proj', compositeApp: 'app', name: 'prof' });
     const g = await e1.create('DeploymentIntentGroup', {
-      project: 'proj', compositeApp: 'app', compositeProfile: 'prof', name: 'g',
-      clusters: [{ provider: 'p', name: 'a' }, { provider: 'p', name: 'b' }, { provider: 'p', name: 'c' }],
+      project: 'proj',
+      compositeApp: 'app',
+      compositeProfile: 'prof',
+      name: 'g',
+      clusters: [
+        { provider: 'p', name: 'a' },
+        { provider: 'p', name: 'b' },
+        { provider: 'p', name: 'c' },
+      ],
     });
     const clusters = await Promise.all(['a', 'b', 'c'].map((n) => e1.findByIdentity('Cluster', { provider: 'p', name: n })));
     const approvals: string[] = [];
@@ -258,14 +330,21 @@ describe('two replicas approving and editing the same group at once (mariadb)', 
     expect(inForce).toEqual([{ id: approvals[approvals.length - 1] }]);
     for (const id of approvals) {
       const [a] = await s.app.db.query<{ approved_at: string }>('SELECT approved_at FROM approval WHERE id = ?', [id]);
-      const pins = await s.app.db.query<{ resource_id: string; version: number; content: string }>('SELECT resource_id, version, content FROM approval_pin WHERE approval_id = ?', [id]);
+      const pins = await s.app.db.query<{ resource_id: string; version: number; content: string }>(
+        'SELECT resource_id, version, content FROM approval_pin WHERE approval_id = ?',
+        [id],
+      );
       expect(pins.length).toBe(8);
       for (const p of pins) {
         const [h] = await s.app.db.query<{ version: number; content: string }>(
           'SELECT version, content FROM resource_history WHERE resource_id = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)',
           [p.resource_id, a.approved_at, a.approved_at],
         );
-        expect({ id, resource: p.resource_id, version: Number(h.version) }).toEqual({ id, resource: p.resource_id, version: Number(p.version) });
+        expect({ id, resource: p.resource_id, version: Number(h.version) }).toEqual({
+          id,
+          resource: p.resource_id,
+          version: Number(p.version),
+        });
         expect(JSON.parse(h.content)).toEqual(JSON.parse(p.content));
       }
     }

@@ -49,15 +49,23 @@ describe('behind @apollo/gateway forwarding the Authorization header (SQLite)', 
   });
 
   const viaRouter = async (query: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
     return (await res.json()) as GraphQLResponse;
   };
 
   it('passes the token through: refused without one, confined by its projects claim with one', async () => {
     const q = '{ projects { name } }';
     expect(codes(await viaRouter(q))).toEqual(['UNAUTHENTICATED']);
-    expect((await viaRouter(q, await as('reader', ['integrity:read']))).data).toEqual({ projects: [{ name: 'retail' }, { name: 'logistics' }] });
+    expect((await viaRouter(q, await as('reader', ['integrity:read']))).data).toEqual({
+      projects: [{ name: 'retail' }, { name: 'logistics' }],
+    });
     expect((await viaRouter(q, await as('rita', ['integrity:read'], ['retail']))).data).toEqual({ projects: [{ name: 'retail' }] });
-    expect(codes(await viaRouter('mutation { collectGarbage { deleted } }', await as('reader', ['integrity:read'])))).toEqual(['FORBIDDEN']);
+    expect(codes(await viaRouter('mutation { collectGarbage { deleted } }', await as('reader', ['integrity:read'])))).toEqual([
+      'FORBIDDEN',
+    ]);
   });
 });

@@ -92,7 +92,9 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
       const wrong = SCOPES.filter((x) => !granting.has(x));
       const right = rule[0].scopes![0];
       // The type it returns carries its own rule wherever it is returned (integrity:read on every type holding stored data).
-      const returned = rules.returned((op.name.startsWith('Query.') ? schema.getQueryType() : schema.getMutationType())!.getFields()[op.field].type);
+      const returned = rules.returned(
+        (op.name.startsWith('Query.') ? schema.getQueryType() : schema.getMutationType())!.getFields()[op.field].type,
+      );
       const granted = [...new Set([...right, ...returned.flatMap((r) => r.scopes?.[0] ?? [])])];
 
       const anonymous = await s.gql(op.query, op.variables);
@@ -129,7 +131,11 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
   it('`_service` stays open; `_entities` needs integrity:read through the entity type rule', async () => {
     const sdl = await s.ok<{ _service: { sdl: string } }>('{ _service { sdl } }');
     expect(sdl._service.sdl).toContain('@requiresScopes');
-    const { project } = await s.ok<{ project: { id: string } }>('{ project(name: "retail") { id } }', {}, await as('r', ['integrity:read']));
+    const { project } = await s.ok<{ project: { id: string } }>(
+      '{ project(name: "retail") { id } }',
+      {},
+      await as('r', ['integrity:read']),
+    );
     const query = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { name } } }';
     const r = { r: [{ __typename: 'Project', id: project.id }] };
     expect(codes(await s.gql(query, r))).toEqual(['UNAUTHENTICATED']);
@@ -148,8 +154,18 @@ describe.each(OPERATIONAL_KINDS)('authentication and scopes on %s (HS256 tokens)
       ['garbage', bearer('not-a-jwt'), /well-formed/],
       ['another secret', bearer(await hs256({ sub: 'x', scope: 'integrity:read' }, 'some-other-secret-0123456789abcdef')), /signature/],
       ['expired', bearer(await hs256({ sub: 'x', scope: 'integrity:read', exp: Math.floor(Date.now() / 1000) - 60 })), /expired/],
-      ['projects not a list', bearer(await hs256({ sub: 'x', scope: 'integrity:read', projects: 'retail' as unknown as string[] })), /list of project names/],
-      ['alg none', bearer(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"scope":"integrity:read"}').toString('base64url')}.`), /does not accept/],
+      [
+        'projects not a list',
+        bearer(await hs256({ sub: 'x', scope: 'integrity:read', projects: 'retail' as unknown as string[] })),
+        /list of project names/,
+      ],
+      [
+        'alg none',
+        bearer(
+          `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"scope":"integrity:read"}').toString('base64url')}.`,
+        ),
+        /does not accept/,
+      ],
     ];
     for (const [what, headers, why] of cases) {
       const res = await s.gql(q, {}, headers);
@@ -168,7 +184,12 @@ describe('issuer, audience and claim names (SQLite)', () => {
   let s: TestServer;
   beforeAll(async () => {
     s = await startTestServer('sqlite', {
-      env: jwtEnv({ AUTH_ISSUER: 'https://idp.test', AUTH_AUDIENCE: 'integrity', AUTH_SCOPES_CLAIM: 'roles', AUTH_PROJECTS_CLAIM: 'tenants' }),
+      env: jwtEnv({
+        AUTH_ISSUER: 'https://idp.test',
+        AUTH_AUDIENCE: 'integrity',
+        AUTH_SCOPES_CLAIM: 'roles',
+        AUTH_PROJECTS_CLAIM: 'tenants',
+      }),
       seedDemo: true,
     });
   });
@@ -181,7 +202,9 @@ describe('issuer, audience and claim names (SQLite)', () => {
     expect(codes(await s.gql(q, {}, bearer(await hs256({ ...good, iss: 'https://evil.test' }))))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await s.gql(q, {}, bearer(await hs256({ ...good, aud: 'other' }))))).toEqual(['UNAUTHENTICATED']);
     // `scope` is not the configured claim here: no scopes.
-    expect(codes(await s.gql(q, {}, bearer(await hs256({ sub: 'x', iss: 'https://idp.test', aud: 'integrity', scope: 'integrity:read' }))))).toEqual(['FORBIDDEN']);
+    expect(
+      codes(await s.gql(q, {}, bearer(await hs256({ sub: 'x', iss: 'https://idp.test', aud: 'integrity', scope: 'integrity:read' })))),
+    ).toEqual(['FORBIDDEN']);
   });
 });
 
@@ -190,7 +213,10 @@ describe('RS256/ES256 tokens from a JWKS endpoint, with key rotation (SQLite)', 
   let s: TestServer;
   beforeAll(async () => {
     await jwks.start([await signingKey('k1', 'RS256')]);
-    s = await startTestServer('sqlite', { env: { AUTH_MODE: 'jwt', AUTH_JWKS_URL: jwks.url, AUTH_JWKS_COOLDOWN_SECONDS: '0' }, seedDemo: true });
+    s = await startTestServer('sqlite', {
+      env: { AUTH_MODE: 'jwt', AUTH_JWKS_URL: jwks.url, AUTH_JWKS_COOLDOWN_SECONDS: '0' },
+      seedDemo: true,
+    });
   });
   afterAll(async () => {
     await s?.close();
@@ -238,7 +264,11 @@ describe('start-up', () => {
       const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
       // The log line is written asynchronously (pino): it may reach stdout after the banner.
       await proc.waitForStdout(/"level":40[^\n]*AUTH_MODE=none/, 10_000);
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ project(name: "retail") { name } }' }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ project(name: "retail") { name } }' }),
+      });
       expect(await res.json()).toEqual({ data: { project: { name: 'retail' } } });
     } finally {
       await proc.kill();

@@ -34,7 +34,8 @@ function noSuchHost(): Promise<string> {
   return Promise.resolve('mysql://root:s3cret-pw@nosuchhost.invalid:3306/test');
 }
 
-const health = async (s: TestServer, path = '/health') => (await fetch(new URL(path, s.url), { signal: AbortSignal.timeout(SAFETY_NET) })).status;
+const health = async (s: TestServer, path = '/health') =>
+  (await fetch(new URL(path, s.url), { signal: AbortSignal.timeout(SAFETY_NET) })).status;
 
 describe('a MariaDB operational store behind a link that hangs, and under a table lock', () => {
   let db: TempStore;
@@ -108,7 +109,16 @@ describe('a MariaDB operational store behind a link that hangs, and under a tabl
 describe('an operational store that cannot be reached: start-up fails saying why, in words', () => {
   const start = async (url: string): Promise<Error | undefined> => {
     const dir = tempSqlite();
-    const env = { DATABASE_URL: url, CLIENT_DATABASE_URL: (await dir).url, PORT: '0', SEED_DEMO: 'false', GC_INTERVAL_SECONDS: '0', REVALIDATE_INTERVAL_SECONDS: '0', AUTH_MODE: 'none', STORE_STATEMENT_TIMEOUT_MS: '2000' };
+    const env = {
+      DATABASE_URL: url,
+      CLIENT_DATABASE_URL: (await dir).url,
+      PORT: '0',
+      SEED_DEMO: 'false',
+      GC_INTERVAL_SECONDS: '0',
+      REVALIDATE_INTERVAL_SECONDS: '0',
+      AUTH_MODE: 'none',
+      STORE_STATEMENT_TIMEOUT_MS: '2000',
+    };
     try {
       const app = await startApp(loadConfig(env), createLogger('silent'), env);
       await app.stop();

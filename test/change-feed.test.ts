@@ -103,7 +103,11 @@ describe('parseDebezium', () => {
   it('reads an enveloped create, mapping columns to fields and the key to strings', () => {
     const event = parseDebezium(envelope(change('c', 'employee', null, employee(7, 'Ann'))), byTable, 'nats:S:1', 1);
     // ts_ms of the envelope (the source has none here), the PostgreSQL lsn, the transport sequence
-    expect(event?.position).toEqual({ clock: 'lsn', value: `${'0'.repeat(20)}-${'123456'.padStart(40, '0')}-${'1'.padStart(24, '0')}`, tsMs: 1700000000000 });
+    expect(event?.position).toEqual({
+      clock: 'lsn',
+      value: `${'0'.repeat(20)}-${'123456'.padStart(40, '0')}-${'1'.padStart(24, '0')}`,
+      tsMs: 1700000000000,
+    });
     expect(bare(event)).toEqual({
       entityType: 'Employee',
       key: { employeeId: '7' },
@@ -116,7 +120,13 @@ describe('parseDebezium', () => {
   it('reads bare updates and snapshot reads as upserts', () => {
     for (const op of ['u', 'r']) {
       const event = parseDebezium(change(op, 'employee', employee(7, 'Ann'), employee(7, 'Anne')), byTable, `id-${op}`);
-      expect(bare(event)).toEqual({ entityType: 'Employee', key: { employeeId: '7' }, op: 'UPSERT', entity: { employeeId: 7, name: 'Anne' }, eventId: `id-${op}` });
+      expect(bare(event)).toEqual({
+        entityType: 'Employee',
+        key: { employeeId: '7' },
+        op: 'UPSERT',
+        entity: { employeeId: 7, name: 'Anne' },
+        eventId: `id-${op}`,
+      });
     }
   });
 
@@ -230,8 +240,20 @@ describe('NATS JetStream feed', () => {
       const s3 = await publish(`${stream}.public.employee`, change('d', 'employee', employee(1, 'Ann'), null));
       await rec.until(() => rec.applied.length >= 3, 'three events');
       expect(rec.applied).toEqual([
-        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: natsId(stream, s1) },
-        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: natsId(stream, s2) },
+        {
+          entityType: 'Employee',
+          key: { employeeId: '1' },
+          op: 'UPSERT',
+          entity: { employeeId: 1, name: 'Ann' },
+          eventId: natsId(stream, s1),
+        },
+        {
+          entityType: 'BankAccount',
+          key: { number: 'DE-1', owner: '42' },
+          op: 'UPSERT',
+          entity: { number: 'DE-1', owner: 42, bank: 'GLS' },
+          eventId: natsId(stream, s2),
+        },
         { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: natsId(stream, s3) },
       ]);
       await settled(stream, 'c1');
@@ -248,7 +270,13 @@ describe('NATS JetStream feed', () => {
       failed = true;
       return true;
     });
-    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'c2', retryDelayMs: 100 });
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'c2',
+      retryDelayMs: 100,
+    });
     try {
       const seq = await publish(`${stream}.public.employee`, change('c', 'employee', null, employee(5, 'Eve')));
       await rec.until(() => rec.ids().includes(natsId(stream, seq)), 'the redelivered event');
@@ -385,20 +413,38 @@ describe('NATS JetStream feed', () => {
   it('moves an event dated beyond the skew (or in microseconds) to the dead letter at once, with the reason', async () => {
     const stream = await newStream();
     const rec = recorder();
-    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'skew', maxClockSkewSeconds: 300 });
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'skew',
+      maxClockSkewSeconds: 300,
+    });
     try {
-      const dated = (id: number, tsMs: number) => ({ ...change('u', 'employee', null, employee(id, `at ${tsMs}`)), ts_ms: undefined, source: { table: 'employee', ts_ms: tsMs } });
+      const dated = (id: number, tsMs: number) => ({
+        ...change('u', 'employee', null, employee(id, `at ${tsMs}`)),
+        ts_ms: undefined,
+        source: { table: 'employee', ts_ms: tsMs },
+      });
       const future = await publish(`${stream}.e`, dated(1, Date.now() + 3_600_000));
       const micros = await publish(`${stream}.e`, dated(2, Date.now() * 1000));
       const within = await publish(`${stream}.e`, dated(3, Date.now() + 60_000));
       await rec.until(() => rec.ids().includes(natsId(stream, within)), 'the event within the skew');
-      await eventually(async () => (await jsm.streams.info(`${stream}_DEADLETTER`).catch(() => null))?.state.messages === 2, 'two dead letters');
+      await eventually(
+        async () => (await jsm.streams.info(`${stream}_DEADLETTER`).catch(() => null))?.state.messages === 2,
+        'two dead letters',
+      );
       const dead = new Map<string, string>();
       for (const seq of [1, 2]) {
         const m = await jsm.streams.getMessage(`${stream}_DEADLETTER`, { seq });
-        dead.set(m.header.get('Integrity-Event-Id'), `${m.header.get('Integrity-Deliveries')} ${m.header.get('Integrity-Dead-Letter-Reason')}`);
+        dead.set(
+          m.header.get('Integrity-Event-Id'),
+          `${m.header.get('Integrity-Deliveries')} ${m.header.get('Integrity-Dead-Letter-Reason')}`,
+        );
       }
-      expect(dead.get(natsId(stream, future))).toMatch(/^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/);
+      expect(dead.get(natsId(stream, future))).toMatch(
+        /^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/,
+      );
       expect(dead.get(natsId(stream, micros))).toMatch(/^1 refused: .* ahead of now/);
       expect(rec.ids()).toEqual([natsId(stream, within)]);
       await settled(stream, 'skew');
@@ -410,7 +456,13 @@ describe('NATS JetStream feed', () => {
   it('applies the events of a stream deleted and created again (new ids, not taken for applied ones)', async () => {
     const stream = await newStream();
     const rec = recorder();
-    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, { apply: rec.apply, remoteTypes, log, consumer: 'again', retryDelayMs: 50 });
+    const feed = await startChangeFeed(`nats://${NATS_HOST}/${stream}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'again',
+      retryDelayMs: 50,
+    });
     try {
       const s1 = await publish(`${stream}.e`, change('c', 'employee', null, employee(1, 'Ann')));
       const firstId = natsId(stream, s1);
@@ -420,7 +472,7 @@ describe('NATS JetStream feed', () => {
       identities.set(stream, String(info.created).replace(/\D/g, ''));
       const again = await publish(`${stream}.e`, change('u', 'employee', null, employee(1, 'Anne')));
       expect(again).toBe(s1);
-      await rec.until(() => rec.ids().includes(natsId(stream, again)), 'the recreated stream\'s event', 30_000);
+      await rec.until(() => rec.ids().includes(natsId(stream, again)), "the recreated stream's event", 30_000);
       expect(natsId(stream, again)).not.toBe(firstId);
     } finally {
       await timedStop(feed);
@@ -450,7 +502,8 @@ describe('Redis stream feed', () => {
   const add = async (key: string, body: unknown) =>
     (await redis.xadd(key, '*', 'value', typeof body === 'string' ? body : JSON.stringify(body)))!;
   const pendingCount = async (key: string, group: string) => Number(((await redis.xpending(key, group)) as unknown[])[0]);
-  const settled = (key: string, group: string) => eventually(async () => (await pendingCount(key, group)) === 0, 'every entry acknowledged');
+  const settled = (key: string, group: string) =>
+    eventually(async () => (await pendingCount(key, group)) === 0, 'every entry acknowledged');
 
   it('applies entries with entry ids, reading `value` or all fields, skipping what it cannot read', async () => {
     const key = newKey();
@@ -461,12 +514,33 @@ describe('Redis stream feed', () => {
       await add(key, 'not json');
       await add(key, '');
       await add(key, change('c', 'payroll', null, { id: 1 }));
-      const id2 = (await redis.xadd(key, '*', 'op', 'u', 'source', JSON.stringify({ table: 'bank_account' }), 'after', JSON.stringify(account('DE-1', 42, 'GLS'))))!;
+      const id2 = (await redis.xadd(
+        key,
+        '*',
+        'op',
+        'u',
+        'source',
+        JSON.stringify({ table: 'bank_account' }),
+        'after',
+        JSON.stringify(account('DE-1', 42, 'GLS')),
+      ))!;
       const id3 = await add(key, change('d', 'employee', employee(1, 'Ann'), null));
       await rec.until(() => rec.applied.length >= 3, 'three events');
       expect(rec.applied).toEqual([
-        { entityType: 'Employee', key: { employeeId: '1' }, op: 'UPSERT', entity: { employeeId: 1, name: 'Ann' }, eventId: `redis:${key}:${id1}` },
-        { entityType: 'BankAccount', key: { number: 'DE-1', owner: '42' }, op: 'UPSERT', entity: { number: 'DE-1', owner: 42, bank: 'GLS' }, eventId: `redis:${key}:${id2}` },
+        {
+          entityType: 'Employee',
+          key: { employeeId: '1' },
+          op: 'UPSERT',
+          entity: { employeeId: 1, name: 'Ann' },
+          eventId: `redis:${key}:${id1}`,
+        },
+        {
+          entityType: 'BankAccount',
+          key: { number: 'DE-1', owner: '42' },
+          op: 'UPSERT',
+          entity: { number: 'DE-1', owner: 42, bank: 'GLS' },
+          eventId: `redis:${key}:${id2}`,
+        },
         { entityType: 'Employee', key: { employeeId: '1' }, op: 'DELETE', entity: null, eventId: `redis:${key}:${id3}` },
       ]);
       await settled(key, 'g1');
@@ -483,7 +557,13 @@ describe('Redis stream feed', () => {
       failed = true;
       return true;
     });
-    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'g2', retryDelayMs: 100 });
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'g2',
+      retryDelayMs: 100,
+    });
     try {
       const id = await add(key, change('c', 'employee', null, employee(5, 'Eve')));
       const id2 = await add(key, change('c', 'employee', null, employee(6, 'Fay')));
@@ -546,7 +626,13 @@ describe('Redis stream feed', () => {
     try {
       await rec.until(() => rec.ids().includes(`redis:${key}:${id}`), 'the reclaimed event');
       expect(rec.applied).toEqual([
-        { entityType: 'Employee', key: { employeeId: '9' }, op: 'UPSERT', entity: { employeeId: 9, name: 'Ivy' }, eventId: `redis:${key}:${id}` },
+        {
+          entityType: 'Employee',
+          key: { employeeId: '9' },
+          op: 'UPSERT',
+          entity: { employeeId: 9, name: 'Ivy' },
+          eventId: `redis:${key}:${id}`,
+        },
       ]);
       await settled(key, 'g4');
     } finally {
@@ -648,7 +734,11 @@ describe('Redis stream feed', () => {
       const [[, fields]] = await redis.xrange(`${key}:deadletter`, '-', '+');
       const o: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) o[fields[i]] = fields[i + 1];
-      expect(o).toMatchObject({ dead_letter_event_id: `redis:${key}:${bad}`, dead_letter_reason: 'employee 13 is poison', dead_letter_deliveries: '3' });
+      expect(o).toMatchObject({
+        dead_letter_event_id: `redis:${key}:${bad}`,
+        dead_letter_reason: 'employee 13 is poison',
+        dead_letter_deliveries: '3',
+      });
       await settled(key, 'dl2');
     } finally {
       await timedStop(feed);
@@ -658,9 +748,19 @@ describe('Redis stream feed', () => {
   it('moves an entry dated beyond the skew (or in microseconds) to the dead letter at once, with the reason', async () => {
     const key = newKey();
     const rec = recorder();
-    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, { apply: rec.apply, remoteTypes, log, consumer: 'skew', maxClockSkewSeconds: 300 });
+    const feed = await startChangeFeed(`redis://${REDIS_HOST}/${key}`, {
+      apply: rec.apply,
+      remoteTypes,
+      log,
+      consumer: 'skew',
+      maxClockSkewSeconds: 300,
+    });
     try {
-      const dated = (id: number, tsMs: number) => ({ ...change('u', 'employee', null, employee(id, `at ${tsMs}`)), ts_ms: undefined, source: { table: 'employee', ts_ms: tsMs } });
+      const dated = (id: number, tsMs: number) => ({
+        ...change('u', 'employee', null, employee(id, `at ${tsMs}`)),
+        ts_ms: undefined,
+        source: { table: 'employee', ts_ms: tsMs },
+      });
       const future = await add(key, dated(1, Date.now() + 3_600_000));
       const micros = await add(key, dated(2, Date.now() * 1000));
       const within = await add(key, dated(3, Date.now() + 60_000));
@@ -673,7 +773,9 @@ describe('Redis stream feed', () => {
           return [o.dead_letter_event_id, `${o.dead_letter_deliveries} ${o.dead_letter_reason}`];
         }),
       );
-      expect(dead.get(`redis:${key}:${future}`)).toMatch(/^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/);
+      expect(dead.get(`redis:${key}:${future}`)).toMatch(
+        /^1 refused: .* dated 3600 s ahead of now, more than CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS \(300 s\)/,
+      );
       expect(dead.get(`redis:${key}:${micros}`)).toMatch(/^1 refused: .* ahead of now/);
       expect(rec.ids()).toEqual([`redis:${key}:${within}`]);
       await settled(key, 'skew');

@@ -64,7 +64,9 @@ describe('a locked SQLite client store does not freeze the process', () => {
       locker.exec('BEGIN EXCLUSIVE');
       const res = await s.gql(`{ employees(first: 3) { employeeId } }`);
       expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
-      expect(res.errors![0].message).toBe('The store holding Employee (client) is unavailable: client store unavailable: is locked by another connection');
+      expect(res.errors![0].message).toBe(
+        'The store holding Employee (client) is unavailable: client store unavailable: is locked by another connection',
+      );
     } finally {
       if (locker.inTransaction) locker.exec('ROLLBACK');
       locker.close();

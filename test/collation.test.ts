@@ -25,7 +25,9 @@ describe.each(OPERATIONAL_KINDS)('identity is exact on %s', (kind) => {
     try {
       await setup.migrate();
       if (kind === 'mariadb') {
-        const [db] = await setup.query<{ c: string }>(`SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()`);
+        const [db] = await setup.query<{ c: string }>(
+          `SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()`,
+        );
         expect(db.c).not.toBe('utf8mb4_bin'); // the test means something only on a non-binary default
         const columns = await setup.query<{ t: string; c: string; coll: string }>(
           `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, COLLATION_NAME AS coll FROM information_schema.COLUMNS

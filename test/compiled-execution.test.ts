@@ -67,7 +67,9 @@ describe('the compiled executor', () => {
     const execution = compiledExecution(buildSchema());
     const boom = new Error('boom');
     for (let run = 0; run < 2; run++) {
-      const result = await execution.executor(request(`{ resource(id: "x") { id } }`, {}, { loaders: { resource: { load: () => Promise.reject(boom) } } }));
+      const result = await execution.executor(
+        request(`{ resource(id: "x") { id } }`, {}, { loaders: { resource: { load: () => Promise.reject(boom) } } }),
+      );
       expect(result.data).toEqual({ resource: null });
       expect(result.errors).toHaveLength(1);
       expect(result.errors![0].originalError).toBe(boom);
@@ -80,7 +82,9 @@ describe('the compiled executor', () => {
   it('never compiles a mutation or a document with @skip/@include: graphql-js runs them (issue 17, findings 9 and 10)', async () => {
     const execution = compiledExecution(buildSchema(), { compileAfterRuns: 0 });
     const context = { loaders: { resource: { load: () => Promise.resolve(null) } } };
-    await execution.executor(request(`mutation { cancelDeletion(id: "x") { id } }`, {}, { engine: { cancelDeletion: () => Promise.reject(new Error('no')) } }));
+    await execution.executor(
+      request(`mutation { cancelDeletion(id: "x") { id } }`, {}, { engine: { cancelDeletion: () => Promise.reject(new Error('no')) } }),
+    );
     await execution.executor(request(`query($b: Boolean!) { resource(id: "x") @include(if: $b) { id } }`, { b: true }, context));
     await execution.executor(request(`{ resource(id: "x") @skip(if: false) { id } }`, {}, context));
     expect(execution.compiledCount()).toBe(0);
@@ -99,7 +103,10 @@ describe('the compiled executor', () => {
     for (let run = 0; run < 2; run++) {
       const result = await execution.executor(request(query, { r }, { loaders }));
       expect(JSON.stringify(result.data)).toBe(JSON.stringify({ _entities: [null, { id: 'a' }, null, { id: 'b' }] }));
-      expect(result.errors?.map((e) => e.path)).toEqual([['_entities', 0], ['_entities', 2]]);
+      expect(result.errors?.map((e) => e.path)).toEqual([
+        ['_entities', 0],
+        ['_entities', 2],
+      ]);
     }
     expect(execution.compiledCount()).toBe(1);
   });
@@ -182,10 +189,20 @@ describe.each(OPERATIONAL_KINDS)('_entities with failing items through the execu
   const query = `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Project { name } ... on Employee { employeeId name } } }`;
 
   it('answers 3 items for 3 representations, the first failing, with one error at its index', async () => {
-    const r = [{ __typename: 'Employee', employeeId: 'e-4' }, { __typename: 'Project', name: 'retail' }, { __typename: 'Employee', employeeId: 'e-2' }];
+    const r = [
+      { __typename: 'Employee', employeeId: 'e-4' },
+      { __typename: 'Project', name: 'retail' },
+      { __typename: 'Employee', employeeId: 'e-2' },
+    ];
     for (let run = 0; run < 2; run++) {
       const res = await d.s.gql(query, { r });
-      expect(res.data).toEqual({ _entities: [null, { __typename: 'Project', name: 'retail' }, { __typename: 'Employee', employeeId: 'e-2', name: expect.any(String) }] });
+      expect(res.data).toEqual({
+        _entities: [
+          null,
+          { __typename: 'Project', name: 'retail' },
+          { __typename: 'Employee', employeeId: 'e-2', name: expect.any(String) },
+        ],
+      });
       expect(res.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['_entities', 0], 'REMOTE_SOURCE_UNAVAILABLE']]);
     }
   });
@@ -199,8 +216,18 @@ describe.each(OPERATIONAL_KINDS)('_entities with failing items through the execu
       { __typename: 'Employee', employeeId: 'e-1' },
     ];
     const res = await d.s.gql<{ _entities: unknown[] }>(query, { r });
-    expect(res.data?._entities.map((e) => (e as { name?: string } | null)?.name ?? null)).toEqual(['retail', null, null, 'logistics', null]);
-    expect(res.errors?.map((e) => e.path)).toEqual([['_entities', 1], ['_entities', 2], ['_entities', 4]]);
+    expect(res.data?._entities.map((e) => (e as { name?: string } | null)?.name ?? null)).toEqual([
+      'retail',
+      null,
+      null,
+      'logistics',
+      null,
+    ]);
+    expect(res.errors?.map((e) => e.path)).toEqual([
+      ['_entities', 1],
+      ['_entities', 2],
+      ['_entities', 4],
+    ]);
     expect(new Set(res.errors?.map((e) => e.extensions?.code))).toEqual(new Set(['REMOTE_SOURCE_UNAVAILABLE']));
   });
 });

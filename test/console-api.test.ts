@@ -51,7 +51,11 @@ describe.each(OPERATIONAL_KINDS)('the console queries on %s', (store) => {
     const { __schema } = await s.ok(`{ __schema { mutationType { fields { name } } } }`);
     const inputs: Record<string, { inputFields: { name: string }[] } | null> = {};
     for (const k of o.kindApis as { kind: string }[]) {
-      inputs[k.kind] = (await s.ok<{ t: { inputFields: { name: string }[] } | null }>(`{ t: __type(name: "Update${k.kind}Input") { inputFields { name } } }`)).t;
+      inputs[k.kind] = (
+        await s.ok<{ t: { inputFields: { name: string }[] } | null }>(
+          `{ t: __type(name: "Update${k.kind}Input") { inputFields { name } } }`,
+        )
+      ).t;
     }
     const mutations = new Set(__schema.mutationType.fields.map((f: { name: string }) => f.name));
     expect(o.kindApis.map((k: { kind: string }) => k.kind)).toEqual(o.kinds);
@@ -89,7 +93,11 @@ describe('the console queries under access control', () => {
   beforeAll(async () => {
     s = await startTestServer('sqlite', { env: jwtEnv() });
     const admin = await as('admin', ['integrity:read', 'integrity:write']);
-    await s.ok(`mutation { a: createProject(input: { name: "alpha" }) { id } b: createProject(input: { name: "beta" }) { id } }`, {}, admin);
+    await s.ok(
+      `mutation { a: createProject(input: { name: "alpha" }) { id } b: createProject(input: { name: "beta" }) { id } }`,
+      {},
+      admin,
+    );
   });
   afterAll(async () => {
     await s?.close();
@@ -144,7 +152,11 @@ describe('serving the console at /console', () => {
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toContain('immutable');
     expect((await fetch(root + style)).headers.get('content-type')).toBe('text/css; charset=utf-8');
-    for (const path of ['/console/assets/app-missing.js', '/console/assets/..%2f..%2fpackage.json', '/console/assets/..%5c..%5cpackage.json']) {
+    for (const path of [
+      '/console/assets/app-missing.js',
+      '/console/assets/..%2f..%2fpackage.json',
+      '/console/assets/..%5c..%5cpackage.json',
+    ]) {
       const res = await fetch(root + path);
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type'), path).toContain('application/json');

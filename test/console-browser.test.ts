@@ -100,7 +100,8 @@ describe.each(OPERATIONAL_KINDS)('the console on %s (AUTH_MODE=none)', (store) =
     expect(await page.locator('[data-testid=history] > li').first().textContent()).toContain('clusters[1]');
     if (store === 'sqlite') await screenshot(page, 'referrer');
     // Just after the first version began (the input has milliseconds, the store microseconds; the browser runs in UTC).
-    const [, v1] = (await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 2) { validFrom } } }`, { id: ids.g })).resource.history;
+    const [, v1] = (await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 2) { validFrom } } }`, { id: ids.g })).resource
+      .history;
     await page.getByLabel('As of (your local time)').fill(new Date(Date.parse(v1.validFrom) + 1).toISOString().slice(0, 23));
     await page.getByRole('button', { name: 'Show', exact: true }).click();
     await page.locator('[data-testid=asof]').waitFor();
@@ -320,7 +321,8 @@ describe('the console over another relationship schema (documents, no code chang
     await page.goto(base);
     await page.locator('[data-testid=total]').waitFor();
     expect(await text(page, '[data-testid=total]')).toBe('7');
-    const counts = async (kind: string) => (await page.locator(`[data-testid=kind-counts] tr[data-kind=${kind}] td`).allTextContents()).map((c) => c.trim());
+    const counts = async (kind: string) =>
+      (await page.locator(`[data-testid=kind-counts] tr[data-kind=${kind}] td`).allTextContents()).map((c) => c.trim());
     expect(await counts('Document')).toEqual(['2', '0']);
     expect(await counts('Workspace')).toEqual(['1', '0']);
 
@@ -355,7 +357,11 @@ describe('the console over another relationship schema (documents, no code chang
     await page.getByRole('heading', { level: 1, name: /acme\/docs\/d2/ }).waitFor();
     await page.getByRole('button', { name: 'Remove reference related[0]' }).click();
     await confirm(page, 'Remove reference');
-    await page.waitForFunction(() => document.querySelector('li[data-path="related[0]"]') === null && document.querySelectorAll('[data-testid=history] > li').length === 2);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('li[data-path="related[0]"]') === null &&
+        document.querySelectorAll('[data-testid=history] > li').length === 2,
+    );
     const { document } = await s.ok(`{ document(workspace: "acme", folder: "docs", name: "d2") { version related(first: 5) { name } } }`);
     expect(document).toEqual({ version: 2, related: [] });
     // Nothing refers to the marked document any more: its explanation says so.

@@ -55,7 +55,10 @@ describe('CORS with the default origins', () => {
   });
 
   it('keeps CSRF prevention on: a simple request (no preflight) is refused even from an allowed origin', async () => {
-    const res = await post(s.url, 'http://localhost:5173', { contentType: 'text/plain', body: JSON.stringify({ query: '{ __typename }' }) });
+    const res = await post(s.url, 'http://localhost:5173', {
+      contentType: 'text/plain',
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/CSRF|preflight/i);
     const get = await fetch(`${s.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { origin: 'http://localhost:5173' } });

@@ -45,7 +45,7 @@ function random(seed: number) {
   return {
     chance: (p: number) => next() < p,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
   };
 }
 type Random = ReturnType<typeof random>;
@@ -71,7 +71,8 @@ function generate(schema: GraphQLSchema, r: Random, pools: Pools): { query: stri
     if (named.name === 'Boolean') return r.pick(['true', 'false']);
     if (named.name === 'DateTime') return JSON.stringify(new Date().toISOString());
     if (named.name === 'ID') return JSON.stringify(r.pick(pools.ids));
-    if (named.name === 'String') return JSON.stringify(argName === 'name' && r.chance(0.3) ? r.pick(pools.typeNames) : r.pick(pools.strings));
+    if (named.name === 'String')
+      return JSON.stringify(argName === 'name' && r.chance(0.3) ? r.pick(pools.typeNames) : r.pick(pools.strings));
     if (isEnumType(named)) return named.getValues()[0].name;
     return 'null';
   };
@@ -138,8 +139,14 @@ function generate(schema: GraphQLSchema, r: Random, pools: Pools): { query: stri
   const parts: string[] = [];
   for (let i = r.int(1, 3); i > 0; i--) {
     const what = r.int(0, 9);
-    if (what === 0) parts.push(`${r.chance(0.5) ? `s${names++}: ` : ''}__schema { ${selection(schema.getType('__Schema') as GraphQLCompositeType, r.int(2, 4))} }`);
-    else if (what === 1) parts.push(`a${names++}: __type(name: ${JSON.stringify(r.pick(pools.typeNames))}) { ${selection(schema.getType('__Type') as GraphQLCompositeType, r.int(1, 4))} }`);
+    if (what === 0)
+      parts.push(
+        `${r.chance(0.5) ? `s${names++}: ` : ''}__schema { ${selection(schema.getType('__Schema') as GraphQLCompositeType, r.int(2, 4))} }`,
+      );
+    else if (what === 1)
+      parts.push(
+        `a${names++}: __type(name: ${JSON.stringify(r.pick(pools.typeNames))}) { ${selection(schema.getType('__Type') as GraphQLCompositeType, r.int(1, 4))} }`,
+      );
     else parts.push(field(r.pick(rootFields), r.int(1, 5)));
   }
   const head = varDefs.length ? `query Q(${varDefs.join(', ')})` : 'query Q';
@@ -147,7 +154,12 @@ function generate(schema: GraphQLSchema, r: Random, pools: Pools): { query: stri
 }
 
 /** Objects, values and list entries of an answer, counted as the estimate counts them: each response entry 1, a list 1 plus its items. */
-function countReturned(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Map<string, SelectionSetNode & { on: string }>, data: Record<string, unknown>): number {
+function countReturned(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: Map<string, SelectionSetNode & { on: string }>,
+  data: Record<string, unknown>,
+): number {
   const fieldsOf = (set: SelectionSetNode, typename: string, out: Map<string, FieldNode[]>) => {
     for (const s of set.selections) {
       if (s.kind === Kind.FIELD) {
@@ -168,7 +180,10 @@ function countReturned(schema: GraphQLSchema, operation: OperationDefinitionNode
     const t = schema.getType(typename);
     return !!c && !!t && isAbstractType(c) && isObjectType(t) && schema.isSubType(c, t);
   };
-  const meta: Record<string, GraphQLOutputType> = { __schema: schema.getType('__Schema') as GraphQLOutputType, __type: schema.getType('__Type') as GraphQLOutputType };
+  const meta: Record<string, GraphQLOutputType> = {
+    __schema: schema.getType('__Schema') as GraphQLOutputType,
+    __type: schema.getType('__Type') as GraphQLOutputType,
+  };
   const value = (v: unknown, type: GraphQLOutputType, nodes: FieldNode[]): number => {
     if (v === null || v === undefined) return 1;
     const t = getNullableType(type);
@@ -187,7 +202,14 @@ function countReturned(schema: GraphQLSchema, operation: OperationDefinitionNode
     for (const [key, ns] of fields) {
       if (!(key in obj)) continue;
       const name = ns[0].name.value;
-      const def = name === '__typename' ? undefined : meta[name] && typename === schema.getQueryType()!.name ? { type: meta[name] } : isObjectType(type) || isInterfaceType(type) ? type.getFields()[name] : undefined;
+      const def =
+        name === '__typename'
+          ? undefined
+          : meta[name] && typename === schema.getQueryType()!.name
+            ? { type: meta[name] }
+            : isObjectType(type) || isInterfaceType(type)
+              ? type.getFields()[name]
+              : undefined;
       total += def ? value(obj[key], def.type, ns) : 1;
     }
     return total;
@@ -203,10 +225,21 @@ describe.each(OPERATIONAL_KINDS)('the cost estimate bounds what operations retur
   let pools: Pools;
   beforeAll(async () => {
     // Nothing refused: every generated operation runs, so each is compared with its answer.
-    s = await startTestServer(kind, { seedDemo: true, env: { LIMIT_MAX_COST: '1000000000', LIMIT_MAX_LIST_ITEMS: '100000', LIMIT_MAX_ALIASES: '10000', LIMIT_MAX_DEPTH: '100', LIMIT_MAX_DIRECTIVES: '10000' } });
+    s = await startTestServer(kind, {
+      seedDemo: true,
+      env: {
+        LIMIT_MAX_COST: '1000000000',
+        LIMIT_MAX_LIST_ITEMS: '100000',
+        LIMIT_MAX_ALIASES: '10000',
+        LIMIT_MAX_DEPTH: '100',
+        LIMIT_MAX_DIRECTIVES: '10000',
+      },
+    });
     schema = buildSchema();
     model = costModel(schema, scalarListBounds(s.app.engine.schema));
-    const listed = await s.ok<any>('{ projects { id name compositeApps { id } logicalClusters { id } } deploymentIntentGroups(project: "retail") { id approval { id } owner { id } } clusterProvider(name: "edge-east") { id clusters { id } } }');
+    const listed = await s.ok<any>(
+      '{ projects { id name compositeApps { id } logicalClusters { id } } deploymentIntentGroups(project: "retail") { id approval { id } owner { id } } clusterProvider(name: "edge-east") { id clusters { id } } }',
+    );
     const ids: string[] = [
       ...listed.projects.flatMap((p: any) => [p.id, ...p.compositeApps.map((a: any) => a.id), ...p.logicalClusters.map((l: any) => l.id)]),
       ...listed.deploymentIntentGroups.flatMap((g: any) => [g.id, g.owner?.id].filter(Boolean)),
@@ -240,7 +273,8 @@ describe.each(OPERATIONAL_KINDS)('the cost estimate bounds what operations retur
       const document = parse(query);
       const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
       const fragments = new Map<string, SelectionSetNode & { on: string }>();
-      for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, { ...d.selectionSet, on: d.typeCondition.name.value });
+      for (const d of document.definitions)
+        if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, { ...d.selectionSet, on: d.typeCondition.name.value });
       const res = await s.gql(query, variables);
       const estimate = estimateCost(model, document, operation, variables);
       if (!res.data) {

@@ -17,8 +17,18 @@ import { proxied, type TcpProxy } from './support/tcp-proxy.js';
  */
 
 const CONTRACT_CODES = new Set([
-  'BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'ALREADY_EXISTS', 'VERSION_CONFLICT', 'REFERENCES_MARKED_RESOURCE',
-  'RESOURCE_MARKED_FOR_DELETION', 'REMOTE_ENTITY_NOT_FOUND', 'REMOTE_SOURCE_UNAVAILABLE', 'MAINTENANCE_BUSY', 'STORE_UNAVAILABLE',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'VERSION_CONFLICT',
+  'REFERENCES_MARKED_RESOURCE',
+  'RESOURCE_MARKED_FOR_DELETION',
+  'REMOTE_ENTITY_NOT_FOUND',
+  'REMOTE_SOURCE_UNAVAILABLE',
+  'MAINTENANCE_BUSY',
+  'STORE_UNAVAILABLE',
 ]);
 
 const ENTITIES = `query E($r: [_Any!]!) { _entities(representations: $r) {
@@ -62,7 +72,11 @@ const REPRESENTATIONS: [string, unknown, string][] = [
   ['mixed: every valid shape, then an invalid one last', [employee, cached, project, byId, byText, {}], 'BAD_USER_INPUT'],
   ['a single object where a list is expected', employee, UNAVAILABLE],
   ['an unknown remote key (not cached, store down)', [employee], UNAVAILABLE],
-  ['500 unknown remote keys', Array.from({ length: 500 }, (_, i) => ({ __typename: 'Employee', employeeId: `e-${1000 + i}` })), UNAVAILABLE],
+  [
+    '500 unknown remote keys',
+    Array.from({ length: 500 }, (_, i) => ({ __typename: 'Employee', employeeId: `e-${1000 + i}` })),
+    UNAVAILABLE,
+  ],
 ];
 
 /** Whatever else a caller can send: [name, document, variables]. */
@@ -77,10 +91,20 @@ const OTHERS: [string, string, Record<string, unknown>?][] = [
   ['a remote reference and an approval by id', `{ remoteReference(id: "x") { id } approval(id: "x") { id } }`],
   ['the deletion queue', `{ deletionQueue { deleteAfter } }`],
   ['an update of an unknown id', `mutation { updateProject(id: "x", input: { description: "d" }) { id } }`],
-  ['a create with a remote reference', `mutation { createProject(input: { name: "p9", billingAccount: { number: "ACC-1", owner: "e-1" } }) { id } }`],
-  ['remote changes of odd shapes', `mutation($e: [RemoteChangeInput!]!) { applyRemoteChanges(events: $e) { evicted } }`, {
-    e: [{ entityType: 'Nope', key: 5, op: 'UPSERT' }, { entityType: 'Employee', key: { employeeId: 'e-1' }, op: 'UPSERT', entity: [1, 2] }],
-  }],
+  [
+    'a create with a remote reference',
+    `mutation { createProject(input: { name: "p9", billingAccount: { number: "ACC-1", owner: "e-1" } }) { id } }`,
+  ],
+  [
+    'remote changes of odd shapes',
+    `mutation($e: [RemoteChangeInput!]!) { applyRemoteChanges(events: $e) { evicted } }`,
+    {
+      e: [
+        { entityType: 'Nope', key: 5, op: 'UPSERT' },
+        { entityType: 'Employee', key: { employeeId: 'e-1' }, op: 'UPSERT', entity: [1, 2] },
+      ],
+    },
+  ],
 ];
 
 interface Answer {
@@ -133,7 +157,11 @@ describe.each(OPERATIONAL_KINDS)('the process with every store down (%s operatio
   });
 
   const post = async (query: string, variables?: Record<string, unknown>): Promise<Answer> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     return { status: res.status, body: (await res.json()) as Answer['body'] };
   };
 

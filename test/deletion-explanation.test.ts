@@ -37,7 +37,10 @@ interface Explanation {
 }
 
 /** A blocker with only the fields its reason sets. */
-const b = (reason: string, fields: Partial<Record<'until' | 'path' | 'from' | 'ancestor' | 'approval' | 'descendant', string>> = {}): Blocker => ({
+const b = (
+  reason: string,
+  fields: Partial<Record<'until' | 'path' | 'from' | 'ancestor' | 'approval' | 'descendant', string>> = {},
+): Blocker => ({
   reason,
   until: fields.until ?? null,
   path: fields.path ?? null,
@@ -63,13 +66,21 @@ describe.each(OPERATIONAL_KINDS)('the explanation of deletion on the demo data (
   afterAll(() => s?.close());
 
   const deletion = async (rid: string) => (await s.ok<{ resource: { deletion: Explanation } }>(DELETION, { id: rid })).resource.deletion;
-  const queueEntry = async (rid: string) => (await s.ok<{ deletionQueue: { resource: { id: string }; explanation: Explanation }[] }>(QUEUE)).deletionQueue.find((q) => q.resource.id === rid)?.explanation;
+  const queueEntry = async (rid: string) =>
+    (await s.ok<{ deletionQueue: { resource: { id: string }; explanation: Explanation }[] }>(QUEUE)).deletionQueue.find(
+      (q) => q.resource.id === rid,
+    )?.explanation;
   const blockedEntry = async (rid: string, dry = true) =>
-    (await s.ok<{ collectGarbage: { blocked: { resource: { id: string }; explanation: Explanation }[] } }>(GC, { dry })).collectGarbage.blocked.find((q) => q.resource.id === rid)?.explanation;
+    (
+      await s.ok<{ collectGarbage: { blocked: { resource: { id: string }; explanation: Explanation }[] } }>(GC, { dry })
+    ).collectGarbage.blocked.find((q) => q.resource.id === rid)?.explanation;
   const withoutLease = (e: Explanation | undefined) => e && { ...e, leaseHolder: null, leaseSince: null };
 
   it('previews what would hold an unmarked resource (NOT_MARKED, then its referrers), and markForDeletion then answers the same without NOT_MARKED', async () => {
-    const referrers = [b('REFERENCED', { from: id['prod-east'], path: 'clusters[1]' }), b('REFERENCED', { from: id['tracker-prod'], path: 'clusters[0]' })];
+    const referrers = [
+      b('REFERENCED', { from: id['prod-east'], path: 'clusters[1]' }),
+      b('REFERENCED', { from: id['tracker-prod'], path: 'clusters[0]' }),
+    ];
     expect(await deletion(id['east-2'])).toEqual(held(b('NOT_MARKED'), ...referrers));
     const { markForDeletion } = await s.ok(MARK, { id: id['east-2'] });
     expect(markForDeletion.explanation).toEqual(held(...referrers));
@@ -94,7 +105,9 @@ describe.each(OPERATIONAL_KINDS)('the explanation of deletion on the demo data (
   });
 
   it('names the approval in force that pins a resource (and its ancestors)', async () => {
-    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: id['canary-east'] });
+    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, {
+      id: id['canary-east'],
+    });
     // Dereferenced, so only the pin holds east-3.
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [] }) { id } }`, { id: id['canary-east'] });
     expect(await deletion(id['east-3'])).toEqual(held(b('NOT_MARKED'), b('PINNED', { approval: a.id })));
@@ -103,7 +116,11 @@ describe.each(OPERATIONAL_KINDS)('the explanation of deletion on the demo data (
     expect(withoutLease(await blockedEntry(id['east-3']))).toEqual(held(b('PINNED', { approval: a.id })));
     // The profile above the pinned group: the held child, and the approval that pins it.
     const profile = await deletion(id.canary);
-    expect(profile.blockers).toEqual([b('NOT_MARKED'), b('DESCENDANT_HELD', { descendant: id['canary-east'] }), b('PINNED', { approval: a.id })]);
+    expect(profile.blockers).toEqual([
+      b('NOT_MARKED'),
+      b('DESCENDANT_HELD', { descendant: id['canary-east'] }),
+      b('PINNED', { approval: a.id }),
+    ]);
     await s.ok(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
     expect(await deletion(id['east-3'])).toEqual({ collectable: true, leaseHolder: null, leaseSince: null, blockers: [] });
     expect((await s.ok(GC, { dry: false })).collectGarbage.deleted).toEqual([id['east-3']]);
@@ -137,14 +154,23 @@ describe.each(OPERATIONAL_KINDS)('retention in the explanation (%s)', (store) =>
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [] }) { id } }`, { id: id['tracker-prod'] });
     // Before the mark, the preview names what would stop the deletion; retention only delays it.
     expect((await s.ok(DELETION, { id: id['west-2'] })).resource.deletion).toEqual(held(b('NOT_MARKED')));
-    const { markForDeletion } = await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { deleteAfter } explanation { ...E } } } ${EXPLANATION}`, { id: id['edge-west'] });
+    const { markForDeletion } = await s.ok(
+      `mutation($id: ID!) { markForDeletion(id: $id) { resource { deleteAfter } explanation { ...E } } } ${EXPLANATION}`,
+      { id: id['edge-west'] },
+    );
     const west2 = (await s.ok(DELETION, { id: id['west-2'] })).resource.deletion;
     const until = markForDeletion.resource.deleteAfter;
     expect(Date.parse(until) - Date.now()).toBeGreaterThan(86_000_000);
     expect(west2).toEqual(held(b('RETENTION', { until })));
-    const provider = held(b('RETENTION', { until }), b('DESCENDANT_HELD', { descendant: id['west-1'] }), b('DESCENDANT_HELD', { descendant: id['west-2'] }));
+    const provider = held(
+      b('RETENTION', { until }),
+      b('DESCENDANT_HELD', { descendant: id['west-1'] }),
+      b('DESCENDANT_HELD', { descendant: id['west-2'] }),
+    );
     expect(markForDeletion.explanation).toEqual(provider);
-    const queue = (await s.ok(QUEUE)).deletionQueue.find((q: { resource: { id: string } }) => q.resource.id === id['edge-west']).explanation;
+    const queue = (await s.ok(QUEUE)).deletionQueue.find(
+      (q: { resource: { id: string } }) => q.resource.id === id['edge-west'],
+    ).explanation;
     expect(queue).toEqual(provider);
     for (const dry of [true, false]) {
       const { collectGarbage } = await s.ok(GC, { dry });
@@ -165,7 +191,12 @@ const ANCESTOR_SCHEMA = buildSchema('explain-ancestors.json', {
     Folder: { key: 'folder', identity: ['name'], retentionSeconds: 0 },
     File: { key: 'file', parent: 'Folder', identity: ['folder', 'name'], retentionSeconds: 0 },
     Link: { key: 'link', identity: ['name'], references: { target: { kind: 'Folder' } }, retentionSeconds: 0 },
-    Tag: { key: 'tag', identity: ['name'], references: { folders: { kind: 'Folder', list: true, holdsSubtree: false } }, retentionSeconds: 0 },
+    Tag: {
+      key: 'tag',
+      identity: ['name'],
+      references: { folders: { kind: 'Folder', list: true, holdsSubtree: false } },
+      retentionSeconds: 0,
+    },
   },
 });
 
@@ -177,7 +208,11 @@ describe.each(OPERATIONAL_KINDS)('the ancestor rule in the explanation (%s)', (k
     store = await tempOperationalStore(kind);
     db = await Db.open({ url: store.url });
     await db.migrate();
-    engine = new Engine(db, ANCESTOR_SCHEMA, new Map(), { retentionSeconds: 0, batching: true, maintenance: { ...DEFAULT_MAINTENANCE, leaseTtlSeconds: 30 } });
+    engine = new Engine(db, ANCESTOR_SCHEMA, new Map(), {
+      retentionSeconds: 0,
+      batching: true,
+      maintenance: { ...DEFAULT_MAINTENANCE, leaseTtlSeconds: 30 },
+    });
   });
   afterAll(async () => {
     await db?.close();
@@ -193,7 +228,10 @@ describe.each(OPERATIONAL_KINDS)('the ancestor rule in the explanation (%s)', (k
     const link = await engine.create('Link', { name: 'l', target: 'docs' });
     await engine.create('Tag', { name: 't', folders: ['docs'] });
     const [preview] = await engine.explainDeletion([file]);
-    expect(reasons(preview)).toEqual([{ reason: 'NOT_MARKED' }, { reason: 'ANCESTOR_REFERENCED', from: link.id, to: folder.id, path: 'target' }]);
+    expect(reasons(preview)).toEqual([
+      { reason: 'NOT_MARKED' },
+      { reason: 'ANCESTOR_REFERENCED', from: link.id, to: folder.id, path: 'target' },
+    ]);
     const mark = await engine.markForDeletion(file.id);
     expect(reasons(mark.explanation)).toEqual([{ reason: 'ANCESTOR_REFERENCED', from: link.id, to: folder.id, path: 'target' }]);
     const [queued] = await engine.deletionQueue(10);
@@ -223,13 +261,16 @@ describe.each(OPERATIONAL_KINDS)('every answer explains the same, and predicts t
     let collected = 0;
     const reasons = new Set<string>();
     for (let round = 0; round < 6; round++) {
-      const rows = await s.app.db.query<{ id: string; kind: string; status: string; natural_key: string }>(`SELECT id, kind, status, natural_key FROM resource ORDER BY id`);
+      const rows = await s.app.db.query<{ id: string; kind: string; status: string; natural_key: string }>(
+        `SELECT id, kind, status, natural_key FROM resource ORDER BY id`,
+      );
       const groups = rows.filter((r) => r.kind === 'DeploymentIntentGroup');
       const clusters = rows.filter((r) => r.kind === 'Cluster');
       for (let step = 0; step < 4; step++) {
         const what = random();
         if (what < 0.35) await s.gql(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: pick(rows).id });
-        else if (what < 0.55 && groups.length) await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: pick(groups).id });
+        else if (what < 0.55 && groups.length)
+          await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: pick(groups).id });
         else if (what < 0.65) {
           const [a] = await s.app.db.query<{ id: string }>(`SELECT id FROM approval WHERE revoked_at IS NULL ORDER BY id LIMIT 1`);
           if (a) await s.gql(`mutation($id: ID!) { revokeApproval(id: $id) { id } }`, { id: a.id });
@@ -242,14 +283,23 @@ describe.each(OPERATIONAL_KINDS)('every answer explains the same, and predicts t
           });
         }
       }
-      const marked = (await s.app.db.query<{ id: string }>(`SELECT id FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY id`)).map((r) => r.id);
+      const marked = (await s.app.db.query<{ id: string }>(`SELECT id FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY id`)).map(
+        (r) => r.id,
+      );
       if (!marked.length) continue;
       const aliases = marked.map((m, i) => `r${i}: resource(id: "${m}") { deletion { ...E } }`).join('\n');
       const byResource = await s.ok<Record<string, { deletion: Explanation }>>(`{ ${aliases} } ${EXPLANATION}`);
       const resource = new Map(marked.map((m, i) => [m, byResource[`r${i}`].deletion]));
-      const queue = new Map((await s.ok(QUEUE)).deletionQueue.map((q: { resource: { id: string }; explanation: Explanation }) => [q.resource.id, q.explanation]));
+      const queue = new Map(
+        (await s.ok(QUEUE)).deletionQueue.map((q: { resource: { id: string }; explanation: Explanation }) => [
+          q.resource.id,
+          q.explanation,
+        ]),
+      );
       const dry = (await s.ok(GC, { dry: true })).collectGarbage;
-      const blocked = new Map<string, Explanation>(dry.blocked.map((q: { resource: { id: string }; explanation: Explanation }) => [q.resource.id, q.explanation]));
+      const blocked = new Map<string, Explanation>(
+        dry.blocked.map((q: { resource: { id: string }; explanation: Explanation }) => [q.resource.id, q.explanation]),
+      );
       for (const m of marked) {
         const expected = resource.get(m)!;
         expect(queue.get(m)).toEqual(expected);
@@ -294,7 +344,9 @@ describe('access to the explanation', () => {
     const id = await demoIds(s);
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: id['west-2'] }, admin);
     const reader = await as('reader', ['integrity:read']);
-    expect((await s.ok(DELETION, { id: id['west-2'] }, reader)).resource.deletion).toEqual(held(b('REFERENCED', { from: id['tracker-prod'], path: 'clusters[1]' })));
+    expect((await s.ok(DELETION, { id: id['west-2'] }, reader)).resource.deletion).toEqual(
+      held(b('REFERENCED', { from: id['tracker-prod'], path: 'clusters[1]' })),
+    );
     const rita = await as('rita', ['integrity:read'], ['retail']);
     expect((await s.ok(DELETION, { id: id['west-2'] }, rita)).resource.deletion).toEqual(held(b('REFERENCED')));
     const writerOnly = await as('w', ['integrity:write']);
@@ -316,10 +368,13 @@ describe.each(OPERATIONAL_KINDS)('the explanation is read with set queries (%s)'
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: id['east-1'] });
     const one = await s.countedGql<{ deletionQueue: unknown[] }>(queue);
     expect(one.res.data?.deletionQueue).toHaveLength(1);
-    for (const root of ['retail', 'logistics', 'edge-east', 'edge-west']) await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: id[root] });
+    for (const root of ['retail', 'logistics', 'edge-east', 'edge-west'])
+      await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: id[root] });
     const all = await s.countedGql<{ deletionQueue: unknown[] }>(queue);
     expect(all.res.data?.deletionQueue).toHaveLength(24);
-    const aliases = Object.values(id).map((rid, i) => `r${i}: resource(id: "${rid}") { deletion { ...E } }`).join('\n');
+    const aliases = Object.values(id)
+      .map((rid, i) => `r${i}: resource(id: "${rid}") { deletion { ...E } }`)
+      .join('\n');
     const each = await s.countedGql(`{ ${aliases} } ${EXPLANATION}`);
     expect(each.res.errors).toBeUndefined();
     // Measured: 9 for one (its unmarked referrers are read too), 6 for 24, 13 with the 24 lookups by id.

@@ -46,27 +46,36 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     expect(m.resource.status).toBe('MARKED_FOR_DELETION');
     expect(m.resource.deleteAfter).toBe(m.resource.markedForDeletionAt);
     expect(m.marked).toEqual([{ id: ids.c2, kind: 'Cluster' }]);
-    expect(m.blockers).toEqual([{ type: 'ARBITRARY', path: 'clusters[0]', from: { id: ids.og, kind: 'DeploymentIntentGroup' }, to: { id: ids.c2, kind: 'Cluster' } }]);
+    expect(m.blockers).toEqual([
+      { type: 'ARBITRARY', path: 'clusters[0]', from: { id: ids.og, kind: 'DeploymentIntentGroup' }, to: { id: ids.c2, kind: 'Cluster' } },
+    ]);
 
-    const create = await s.gql(`mutation { createDeploymentIntentGroup(input: { project: "other", compositeApp: "api", compositeProfile: "default",
+    const create =
+      await s.gql(`mutation { createDeploymentIntentGroup(input: { project: "other", compositeApp: "api", compositeProfile: "default",
       name: "new", clusters: [{ provider: "prov", name: "c3" }, { provider: "prov", name: "c2" }] }) { id } }`);
     expect(codes(create)).toEqual(['REFERENCES_MARKED_RESOURCE']);
     expect(create.errors![0].message).toContain('Cluster prov/c2');
     expect(create.errors![0].message).not.toContain('c3');
 
-    const addRef = await s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }, { provider: "prov", name: "c2" }] }) { id } }`, { id: ids.g });
+    const addRef = await s.gql(
+      `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }, { provider: "prov", name: "c2" }] }) { id } }`,
+      { id: ids.g },
+    );
     expect(codes(addRef)).toEqual(['REFERENCES_MARKED_RESOURCE']);
 
     const readOnly = await s.gql(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["x"] }) { id } }`, { id: ids.c2 });
     expect(codes(readOnly)).toEqual(['RESOURCE_MARKED_FOR_DELETION']);
 
     // existing referrers keep working for reads…
-    const read = await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { version clusters { name status } } } }`, { id: ids.og });
+    const read = await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { version clusters { name status } } } }`, {
+      id: ids.og,
+    });
     expect(read.resource).toEqual({ version: 1, clusters: [{ name: 'c2', status: 'MARKED_FOR_DELETION' }] });
   });
 
   it('freezes referrers of a marked resource for admins: every write that keeps the reference is refused, naming the marked target', async () => {
-    const update = (input: string) => s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { id version } }`, { id: ids.og });
+    const update = (input: string) =>
+      s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { id version } }`, { id: ids.og });
     for (const input of [
       '{ description: "still here" }', // an unrelated field
       '{ owner: { employeeId: "e-2" } }', // a remote reference
@@ -79,10 +88,15 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
       expect(res.errors![0].extensions!.targets).toEqual([expect.objectContaining({ id: ids.c2, kind: 'Cluster' })]);
     }
     // Nothing changed, and the group still reads fine.
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { description owner { key } clusters { name } } } }`, { id: ids.og });
+    const { resource } = await s.ok(
+      `query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { description owner { key } clusters { name } } } }`,
+      { id: ids.og },
+    );
     expect(resource).toEqual({ version: 1, description: null, owner: null, clusters: [{ name: 'c2' }] });
     // Approving it covers a marked resource: refused as well.
-    expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.og }))).toEqual(['REFERENCES_MARKED_RESOURCE']);
+    expect(codes(await s.gql(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: ids.og }))).toEqual([
+      'REFERENCES_MARKED_RESOURCE',
+    ]);
   });
 
   it('keeps a referenced resource through collection and reports why', async () => {
@@ -112,7 +126,13 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
 
   it('marks a whole project subtree as one mark; references inside the subtree do not block', async () => {
     const { markForDeletion: m } = await s.ok(MARK, { id: ids.p });
-    expect(m.marked.map((r: any) => r.kind).sort()).toEqual(['CompositeApp', 'CompositeProfile', 'DeploymentIntentGroup', 'LogicalCluster', 'Project']);
+    expect(m.marked.map((r: any) => r.kind).sort()).toEqual([
+      'CompositeApp',
+      'CompositeProfile',
+      'DeploymentIntentGroup',
+      'LogicalCluster',
+      'Project',
+    ]);
     expect(m.blockers).toEqual([]);
     // a new child under a marked parent is a new reference to it
     const child = await s.gql(`mutation { createCompositeApp(input: { project: "shop", name: "late" }) { id } }`);
@@ -122,7 +142,9 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
   it('cancelDeletion undoes exactly one mark', async () => {
     const { cancelDeletion } = await s.ok(`mutation($id: ID!) { cancelDeletion(id: $id) { id status deleteAfter } }`, { id: ids.app });
     expect(cancelDeletion).toEqual({ id: ids.app, status: 'ACTIVE', deleteAfter: null });
-    const { project } = await s.ok(`{ project(name: "shop") { status compositeApps(first: 10) { status profiles(first: 10) { status deploymentIntentGroups(first: 10) { status } } } logicalClusters(first: 10) { status } } }`);
+    const { project } = await s.ok(
+      `{ project(name: "shop") { status compositeApps(first: 10) { status profiles(first: 10) { status deploymentIntentGroups(first: 10) { status } } } logicalClusters(first: 10) { status } } }`,
+    );
     expect(project).toEqual({
       status: 'ACTIVE',
       compositeApps: [{ status: 'ACTIVE', profiles: [{ status: 'ACTIVE', deploymentIntentGroups: [{ status: 'ACTIVE' }] }] }],
@@ -140,7 +162,13 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
     expect(gc.archived).toBe(4); // the deployment group is personal
     expect(gc.orphanRemoteRefsDeleted).toBe(2); // e-9 and the billing account
     expect(Number((await s.app.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM remote_ref'))[0].n)).toBe(before - 2);
-    const archived = await s.app.db.query<{ kind: string }>('SELECT kind FROM archive WHERE resource_id IN (?, ?, ?, ?, ?)', [ids.p, ids.lc, ids.app, ids.prof, ids.g]);
+    const archived = await s.app.db.query<{ kind: string }>('SELECT kind FROM archive WHERE resource_id IN (?, ?, ?, ?, ?)', [
+      ids.p,
+      ids.lc,
+      ids.app,
+      ids.prof,
+      ids.g,
+    ]);
     expect(archived.map((a) => a.kind).sort()).toEqual(['CompositeApp', 'CompositeProfile', 'LogicalCluster', 'Project']);
     for (const id of [ids.p, ids.g]) expect(await exists(id)).toBe(false);
     // c1 was referenced only by the collected group: still there, still active, no referrers left
@@ -170,8 +198,10 @@ describe.each(OPERATIONAL_KINDS)('deletion lifecycle on %s', (store) => {
 
   it('prunes history by count and by age, never the current version', async () => {
     const { createCluster: c } = await s.ok(`mutation { createCluster(input: { provider: "prov", name: "hist" }) { id } }`);
-    for (let i = 1; i <= 5; i++) await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["v${i}"] }) { id } }`, { id: c.id });
-    const versions = async () => (await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 100) { version validFrom } } }`, { id: c.id })).resource.history;
+    for (let i = 1; i <= 5; i++)
+      await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["v${i}"] }) { id } }`, { id: c.id });
+    const versions = async () =>
+      (await s.ok(`query($id: ID!) { resource(id: $id) { history(first: 100) { version validFrom } } }`, { id: c.id })).resource.history;
     expect((await versions()).map((h: any) => h.version)).toEqual([6, 5, 4, 3, 2, 1]);
     const byCount = await s.ok(`mutation { pruneHistory(keepLast: 4) { versionsDeleted versionsKeptForApprovals } }`);
     expect(byCount.pruneHistory.versionsDeleted).toBeGreaterThanOrEqual(2);
@@ -245,6 +275,8 @@ describe('retention', () => {
     expect(span).toBe(2592000 * 1000); // ClusterProvider: 30 days in schema/relationships.json
     const gc = (await s.ok(GC)).collectGarbage;
     expect(gc.deleted).toEqual([]);
-    expect(gc.blocked).toEqual([{ resource: { id: p.id, kind: 'ClusterProvider' }, deleteAfter: m.resource.deleteAfter, blockers: [], pinnedBy: [] }]);
+    expect(gc.blocked).toEqual([
+      { resource: { id: p.id, kind: 'ClusterProvider' }, deleteAfter: m.resource.deleteAfter, blockers: [], pinnedBy: [] },
+    ]);
   });
 });

@@ -42,11 +42,15 @@ describe('npm run demo:etl', () => {
     await redis.quit();
   });
 
-  it('reloads the client store like the daily job and its events bring every status to the store\'s truth', async () => {
+  it("reloads the client store like the daily job and its events bring every status to the store's truth", async () => {
     const s = await startTestServer('sqlite', { env: { CHANGE_FEED_URL: `redis://${REDIS_HOST}/${key}` } });
     servers.push(s);
     await createDomain(s);
-    await createGroups(s, KEYS.map((k) => `g-${k}`), KEYS);
+    await createGroups(
+      s,
+      KEYS.map((k) => `g-${k}`),
+      KEYS,
+    );
     const { actions, published } = await runEtl({ clientUrl: s.clientUrl, feedUrl: `redis://${REDIS_HOST}/${key}`, random: rolls() });
     const counts = (a: string) => [...actions.values()].filter((x) => x === a).length;
     expect([counts('deleted'), counts('reinserted'), counts('changed'), counts('kept')]).toEqual([5, 5, 5, 5]);
@@ -58,11 +62,15 @@ describe('npm run demo:etl', () => {
     await until('the deleted rows to heal', () => converged(s));
   });
 
-  it('without a feed only reloads; the sweep brings the statuses to the store\'s truth', async () => {
+  it("without a feed only reloads; the sweep brings the statuses to the store's truth", async () => {
     const s = await startTestServer('sqlite', { env: { REVALIDATE_AFTER_SECONDS: '1', REVALIDATE_INTERVAL_SECONDS: '1' } });
     servers.push(s);
     await createDomain(s);
-    await createGroups(s, KEYS.map((k) => `g-${k}`), KEYS);
+    await createGroups(
+      s,
+      KEYS.map((k) => `g-${k}`),
+      KEYS,
+    );
     expect((await runEtl({ clientUrl: s.clientUrl, random: rolls() })).published).toBe(0);
     await until('the sweep to catch up', () => converged(s));
   });

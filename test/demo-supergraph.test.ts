@@ -13,7 +13,19 @@ describe('npm run demo:supergraph', () => {
 
   it('starts the subgraph on the embedded store, the employees subgraph and a gateway, and answers queries that cross both ways', async () => {
     // NODE_ENV as a person's shell has it: Apollo Server installs its own signal handlers outside "test".
-    proc = spawnSubgraph({ DATA_DIR: dataDir, PORT: '0', EMPLOYEES_PORT: '0', GATEWAY_PORT: '0', AUTH_MODE: 'none', GC_INTERVAL_SECONDS: '0', APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: 'development' }, 'demo:supergraph');
+    proc = spawnSubgraph(
+      {
+        DATA_DIR: dataDir,
+        PORT: '0',
+        EMPLOYEES_PORT: '0',
+        GATEWAY_PORT: '0',
+        AUTH_MODE: 'none',
+        GC_INTERVAL_SECONDS: '0',
+        APOLLO_TELEMETRY_DISABLED: 'true',
+        NODE_ENV: 'development',
+      },
+      'demo:supergraph',
+    );
     const [, url] = await proc.waitForStdout(/Supergraph ready \(Apollo Gateway\)\. Open Apollo Sandbox: (http:\/\/\S+)/, 60_000);
     const landing = await fetch(url, { headers: { accept: 'text/html' } });
     expect(landing.status).toBe(200);
@@ -42,7 +54,11 @@ describe('npm run demo:supergraph', () => {
     // The gateway answers a local frontend's preflight as the subgraph does (CORS_ORIGINS).
     const preflight = await fetch(url, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
 

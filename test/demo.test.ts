@@ -77,14 +77,23 @@ describe('the demo, as a new user starts it', () => {
 
     const retail = projects.find((p: any) => p.name === 'retail');
     expect(retail.compositeApps.map((a: any) => a.name).sort()).toEqual(['payments', 'storefront']);
-    expect(retail.billingAccount).toMatchObject({ status: 'FRESH', key: { number: 'ACC-1001', owner: 'e-1' }, entity: { number: 'ACC-1001', owner: 'e-1' } });
+    expect(retail.billingAccount).toMatchObject({
+      status: 'FRESH',
+      key: { number: 'ACC-1001', owner: 'e-1' },
+      entity: { number: 'ACC-1001', owner: 'e-1' },
+    });
     const storefront = retail.compositeApps.find((a: any) => a.name === 'storefront');
     expect(storefront.profiles.map((p: any) => p.name).sort()).toEqual(['canary', 'default']);
-    const prodEast = storefront.profiles.find((p: any) => p.name === 'default').deploymentIntentGroups.find((g: any) => g.name === 'prod-east');
+    const prodEast = storefront.profiles
+      .find((p: any) => p.name === 'default')
+      .deploymentIntentGroups.find((g: any) => g.name === 'prod-east');
     expect(prodEast).toEqual({
       name: 'prod-east',
       logicalCluster: { name: 'lc-east' },
-      clusters: [{ name: 'east-1', provider: { name: 'edge-east' } }, { name: 'east-2', provider: { name: 'edge-east' } }],
+      clusters: [
+        { name: 'east-1', provider: { name: 'edge-east' } },
+        { name: 'east-2', provider: { name: 'edge-east' } },
+      ],
       owner: { status: 'FRESH', entity: { employeeId: 'e-1', name: 'Ada Lovelace' } },
     });
 
@@ -102,7 +111,10 @@ describe('the demo, as a new user starts it', () => {
                 {
                   name: 'tracker-prod',
                   logicalCluster: { name: 'lc-all' },
-                  clusters: [{ name: 'east-2', provider: { name: 'edge-east' } }, { name: 'west-2', provider: { name: 'edge-west' } }],
+                  clusters: [
+                    { name: 'east-2', provider: { name: 'edge-east' } },
+                    { name: 'west-2', provider: { name: 'edge-west' } },
+                  ],
                   // the owner comes from the client store
                   owner: { status: 'FRESH', entity: { employeeId: 'e-7', name: 'Margaret Hamilton' } },
                 },
@@ -119,7 +131,10 @@ describe('the demo, as a new user starts it', () => {
     expect(owners).toHaveLength(5);
     for (const o of owners) expect(o.status).toBe('FRESH');
 
-    const { createProject } = await gql(first.url, `mutation { createProject(input: { name: "mine", description: "made by the new user" }) { name version } }`);
+    const { createProject } = await gql(
+      first.url,
+      `mutation { createProject(input: { name: "mine", description: "made by the new user" }) { name version } }`,
+    );
     expect(createProject).toEqual({ name: 'mine', version: 1 });
 
     await stop(first.proc, first.port);

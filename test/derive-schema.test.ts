@@ -137,9 +137,11 @@ function compare(before: GraphQLSchema, after: GraphQLSchema, model: Relationshi
     }
     const bd = meaningful(b.astNode);
     const ad = meaningful(a.astNode);
-    if (bd.some((d) => !ad.includes(d)) || ad.length !== bd.length) out.incompatible.push(`${name}: directives ${bd.join(' ')} are ${ad.join(' ')}`);
+    if (bd.some((d) => !ad.includes(d)) || ad.length !== bd.length)
+      out.incompatible.push(`${name}: directives ${bd.join(' ')} are ${ad.join(' ')}`);
     if (isObjectType(b) && isObjectType(a)) {
-      for (const i of b.getInterfaces()) if (!a.getInterfaces().some((x) => x.name === i.name)) out.incompatible.push(`${name} no longer implements ${i.name}`);
+      for (const i of b.getInterfaces())
+        if (!a.getInterfaces().some((x) => x.name === i.name)) out.incompatible.push(`${name} no longer implements ${i.name}`);
       for (const f of Object.values(b.getFields())) {
         const g = a.getFields()[f.name];
         if (!g) out.incompatible.push(`${name}.${f.name} is missing`);
@@ -154,7 +156,8 @@ function compare(before: GraphQLSchema, after: GraphQLSchema, model: Relationshi
         }
       }
       for (const g of Object.values(a.getFields())) {
-        if (!b.getFields()[g.name] && isNonNullType(g.type) && defaultOf(g) === null) out.incompatible.push(`${name}.${g.name} is a new required field`);
+        if (!b.getFields()[g.name] && isNonNullType(g.type) && defaultOf(g) === null)
+          out.incompatible.push(`${name}.${g.name} is a new required field`);
       }
     } else if (isEnumType(b) && isEnumType(a)) {
       for (const v of b.getValues()) if (!a.getValue(v.name)) out.incompatible.push(`${name}.${v.name} is missing`);
@@ -199,14 +202,24 @@ describe('derived per-kind API on the demo relationship schema', () => {
   it('is what the subgraph serves, and the committed schema/generated/subgraph.graphql is its print', () => {
     expect(print(typeDefs())).toBe(print(concatAST([shared, derived])));
     const committed = readFileSync(COMMITTED_SDL, 'utf8');
-    expect(committed === `${printSubgraphSchema(combined)}\n`, 'schema/generated/subgraph.graphql is out of date: run npm run schema:write && npm run codegen').toBe(true);
+    expect(
+      committed === `${printSubgraphSchema(combined)}\n`,
+      'schema/generated/subgraph.graphql is out of date: run npm run schema:write && npm run codegen',
+    ).toBe(true);
   });
 
   it('defines every per-kind type and root field the hand-written SDL had', () => {
     const items = perKind(served, model);
     const { types, roots } = definitions(derived);
     // Today's per-kind API, by the relationship schema's names: the comparison below covers all of it.
-    expect(items.query.sort()).toEqual(['clusterProvider', 'deploymentIntentGroup', 'deploymentIntentGroups', 'employees', 'project', 'projects']);
+    expect(items.query.sort()).toEqual([
+      'clusterProvider',
+      'deploymentIntentGroup',
+      'deploymentIntentGroups',
+      'employees',
+      'project',
+      'projects',
+    ]);
     expect(items.mutation.length).toBe(12);
     expect(items.types.length).toBe(7 + 2 + 2 + 2 + 7 + 4 + 1); // kinds, remote types, Refs, remote Keys, Create, Update, ClusterKey
     expect(items.types.filter((t) => !types.has(t))).toEqual([]);
@@ -224,7 +237,15 @@ describe('derived per-kind API on the demo relationship schema', () => {
   it('adds what the issue asks for: lookups, lists and connections of every kind, the missing updates, every browse query', () => {
     const q = combined.getQueryType()!.getFields();
     const m = combined.getMutationType()!.getFields();
-    for (const k of ['project', 'compositeApp', 'compositeProfile', 'deploymentIntentGroup', 'logicalCluster', 'clusterProvider', 'cluster']) {
+    for (const k of [
+      'project',
+      'compositeApp',
+      'compositeProfile',
+      'deploymentIntentGroup',
+      'logicalCluster',
+      'clusterProvider',
+      'cluster',
+    ]) {
       expect(q[k], k).toBeDefined();
       expect(String(q[`${k}s`].type)).toBe(`[${k[0].toUpperCase()}${k.slice(1)}!]!`);
       expect(String(q[`${k}sConnection`].type)).toBe(`${k[0].toUpperCase()}${k.slice(1)}Connection!`);
@@ -235,7 +256,11 @@ describe('derived per-kind API on the demo relationship schema', () => {
     expect(String(q.bankAccounts.type)).toBe('[BankAccount!]!');
     expect(meaningful(q.bankAccounts.astNode)).toEqual(['@requiresScopes(scopes: [["integrity:read"]])', '@shareable']);
     // Every kind has something to update (the kinds that were only an identity gained a description).
-    expect(Object.keys(m).filter((f) => f.startsWith('update')).sort()).toEqual([
+    expect(
+      Object.keys(m)
+        .filter((f) => f.startsWith('update'))
+        .sort(),
+    ).toEqual([
       'updateCluster',
       'updateClusterProvider',
       'updateCompositeApp',
@@ -248,7 +273,10 @@ describe('derived per-kind API on the demo relationship schema', () => {
     const connection = combined.getType('ClusterConnection');
     expect(isObjectType(connection) && Object.keys(connection.getFields())).toEqual(['edges', 'pageInfo', 'totalCount']);
     const edge = combined.getType('ClusterEdge');
-    expect(isObjectType(edge) && Object.entries(edge.getFields()).map(([n, f]) => `${n}: ${f.type}`)).toEqual(['cursor: String!', 'node: Cluster!']);
+    expect(isObjectType(edge) && Object.entries(edge.getFields()).map(([n, f]) => `${n}: ${f.type}`)).toEqual([
+      'cursor: String!',
+      'node: Cluster!',
+    ]);
     const pageInfo = combined.getType('PageInfo');
     expect(isObjectType(pageInfo) && Object.entries(pageInfo.getFields()).map(([n, f]) => `${n}: ${f.type}`)).toEqual([
       'hasNextPage: Boolean!',
@@ -283,7 +311,10 @@ describe('derived per-kind API on the demo relationship schema', () => {
 
   it('composes with the shared SDL alone and beside the owner of employees, with no errors and no hints', () => {
     const printed = printSubgraphSchema(combined);
-    for (const result of [compose({ name: 'integrity', sdl: printed }), compose({ name: 'integrity', sdl: printed }, { name: 'employees', sdl: EMPLOYEES_SDL })]) {
+    for (const result of [
+      compose({ name: 'integrity', sdl: printed }),
+      compose({ name: 'integrity', sdl: printed }, { name: 'employees', sdl: EMPLOYEES_SDL }),
+    ]) {
       expect(result.errors?.map((e) => e.message) ?? []).toEqual([]);
       expect((result.hints ?? []).map((h) => h.message)).toEqual([]);
     }
@@ -364,12 +395,19 @@ describe('derived per-kind API of a second domain', () => {
       '@key(fields: "kind naturalKey")',
       '@requiresScopes(scopes: [["integrity:read"]])',
     ]);
-    expect(meaningful(schema.getType('Note')!.astNode)).toContain('@key(fields: "document { folder { workspace { name } name } name } name")');
+    expect(meaningful(schema.getType('Note')!.astNode)).toContain(
+      '@key(fields: "document { folder { workspace { name } name } name } name")',
+    );
     const stage = schema.getType('DocumentStage');
     expect(isEnumType(stage) && stage.getValues().map((v) => v.name)).toEqual(['DRAFT', 'REVIEW', 'PUBLISHED']);
     expect(isEnumType(schema.getType('FolderColor'))).toBe(true);
     expect(schema.getType('Workspace')!.description).toBe("A team's space: its folders, templates and documents.");
-    expect(fieldsOf('Workspace')).toMatchObject({ title: 'String', customer: 'CustomerRef', folders: '[Folder!]!', templates: '[Template!]!' });
+    expect(fieldsOf('Workspace')).toMatchObject({
+      title: 'String',
+      customer: 'CustomerRef',
+      folders: '[Folder!]!',
+      templates: '[Template!]!',
+    });
     const workspace = schema.getType('Workspace');
     if (!isObjectType(workspace)) throw new Error('Workspace');
     expect(meaningful(workspace.getFields().folders.astNode)).toEqual(['@listSize(assumedSize: 20)']);
@@ -401,7 +439,13 @@ describe('derived per-kind API of a second domain', () => {
     expect(fieldsOf('UpdateDocumentInput')).toEqual(updatable);
     expect(fieldsOf('DocumentKeyInWorkspace')).toEqual({ folder: 'String!', name: 'String!' });
     expect(fieldsOf('CustomerKey')).toEqual({ customerId: 'ID!' });
-    expect(fieldsOf('CreateNoteInput')).toEqual({ workspace: 'String!', folder: 'String!', document: 'String!', name: 'String!', text: 'String' });
+    expect(fieldsOf('CreateNoteInput')).toEqual({
+      workspace: 'String!',
+      folder: 'String!',
+      document: 'String!',
+      name: 'String!',
+      text: 'String',
+    });
   });
 
   it('derives queries and mutations with the names the entries give, and their scopes', () => {
@@ -409,9 +453,13 @@ describe('derived per-kind API of a second domain', () => {
     expect(argsOf('Query', 'workspaces')).toBe('(first: Int = 100, after: ID): [Workspace!]!');
     expect(argsOf('Query', 'document')).toBe('(workspace: String!, folder: String!, name: String!): Document');
     expect(argsOf('Query', 'documents')).toBe('(workspace: String, folder: String, first: Int = 100, after: ID): [Document!]!');
-    expect(argsOf('Query', 'documentsConnection')).toBe('(workspace: String, folder: String, first: Int = 100, after: String): DocumentConnection!');
+    expect(argsOf('Query', 'documentsConnection')).toBe(
+      '(workspace: String, folder: String, first: Int = 100, after: String): DocumentConnection!',
+    );
     expect(argsOf('Query', 'documentTemplate')).toBe('(workspace: String!, name: String!): Template');
-    expect(argsOf('Query', 'documentTemplatesConnection')).toBe('(workspace: String, first: Int = 100, after: String): TemplateConnection!');
+    expect(argsOf('Query', 'documentTemplatesConnection')).toBe(
+      '(workspace: String, first: Int = 100, after: String): TemplateConnection!',
+    );
     expect(argsOf('Query', 'categories')).toBe('(first: Int = 100, after: ID): [Category!]!');
     expect(argsOf('Query', 'notes')).toBe('(workspace: String, folder: String, document: String, first: Int = 100, after: ID): [Note!]!');
     expect(argsOf('Query', 'customers')).toBe('(first: Int = 50, after: ID): [Customer!]!');
@@ -457,7 +505,10 @@ describe('derived per-kind API of a second domain', () => {
       }
       type Query { customer(customerId: ID!): Customer }`;
     const printed = printSubgraphSchema(schema);
-    for (const result of [compose({ name: 'documents', sdl: printed }), compose({ name: 'documents', sdl: printed }, { name: 'crm', sdl: owner })]) {
+    for (const result of [
+      compose({ name: 'documents', sdl: printed }),
+      compose({ name: 'documents', sdl: printed }, { name: 'crm', sdl: owner }),
+    ]) {
       expect(result.errors?.map((e) => e.message) ?? []).toEqual([]);
       expect((result.hints ?? []).map((h) => h.message)).toEqual([]);
     }
@@ -533,9 +584,11 @@ describe('name problems', () => {
       '$.kinds.Query: kind Query derives the type "Query", a name GraphQL or federation reserves: rename kind Query',
       '$.kinds.PageInfo: kind PageInfo derives the type "PageInfo", the page type every connection shares: rename kind PageInfo',
     ]);
-    expect(problems((raw) => (kindsOf(raw).Document.fields = { stage: { type: 'string', enum: ['DRAFT', 'in-review', 'null'] } }))).toEqual([
-      '$.kinds.Document.fields.stage: enum values "in-review", "null" cannot be GraphQL enum values (letters, digits and _, not true, false or null): change them or drop "enum"',
-    ]);
+    expect(problems((raw) => (kindsOf(raw).Document.fields = { stage: { type: 'string', enum: ['DRAFT', 'in-review', 'null'] } }))).toEqual(
+      [
+        '$.kinds.Document.fields.stage: enum values "in-review", "null" cannot be GraphQL enum values (letters, digits and _, not true, false or null): change them or drop "enum"',
+      ],
+    );
   });
 
   it('two fields of one derived type with one name: a content field named like a Resource field, two child lists alike', () => {
@@ -549,7 +602,9 @@ describe('name problems', () => {
 
   it('attributes of the wrong shape are refused by the loader, naming their path', () => {
     expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(SchemaFileError);
-    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow('at $.kinds.Document.approvable (JSON pointer /kinds/Document/approvable): must be boolean');
+    expect(() => documentsDomain((raw) => (kindsOf(raw).Document.approvable = 'yes'))).toThrow(
+      'at $.kinds.Document.approvable (JSON pointer /kinds/Document/approvable): must be boolean',
+    );
     expect(() => documentsDomain((raw) => ((remoteTypesOf(raw).Customer.fieldTypes as Raw).seats = { type: 'bigint' }))).toThrow(
       'at $.remoteTypes.Customer.fieldTypes.seats.type (JSON pointer /remoteTypes/Customer/fieldTypes/seats/type): must be one of ["string","id","integer","number","boolean"]',
     );

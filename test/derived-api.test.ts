@@ -36,20 +36,31 @@ describe.each(OPERATIONAL_KINDS)('derived API on %s', (store) => {
   });
 
   it('updates the kinds that used to have no update mutation', async () => {
-    const { updateClusterProvider: p } = await s.ok(`mutation($id: ID!) { updateClusterProvider(id: $id, input: { description: "second" }, expectedVersion: 1) { version description } }`, {
-      id: ids.prov,
-    });
+    const { updateClusterProvider: p } = await s.ok(
+      `mutation($id: ID!) { updateClusterProvider(id: $id, input: { description: "second" }, expectedVersion: 1) { version description } }`,
+      {
+        id: ids.prov,
+      },
+    );
     expect(p).toEqual({ version: 2, description: 'second' });
-    const { updateCompositeProfile: prof } = await s.ok(`mutation($id: ID!) { updateCompositeProfile(id: $id, input: { description: "std" }) { description compositeApp { name } } }`, {
-      id: ids.prof,
-    });
+    const { updateCompositeProfile: prof } = await s.ok(
+      `mutation($id: ID!) { updateCompositeProfile(id: $id, input: { description: "std" }) { description compositeApp { name } } }`,
+      {
+        id: ids.prof,
+      },
+    );
     expect(prof).toEqual({ description: 'std', compositeApp: { name: 'web' } });
-    const { updateLogicalCluster: lc } = await s.ok(`mutation($id: ID!) { updateLogicalCluster(id: $id, input: { description: null }) { description } }`, { id: ids.lc });
+    const { updateLogicalCluster: lc } = await s.ok(
+      `mutation($id: ID!) { updateLogicalCluster(id: $id, input: { description: null }) { description } }`,
+      { id: ids.lc },
+    );
     expect(lc).toEqual({ description: null });
   });
 
   it('lists every kind, under any ancestor or none; an ancestor needs the ones above it', async () => {
-    const all = await s.ok(`{ clusterProviders(first: 10) { name } clusters(first: 10) { name } compositeApps(first: 10) { name project { name } } }`);
+    const all = await s.ok(
+      `{ clusterProviders(first: 10) { name } clusters(first: 10) { name } compositeApps(first: 10) { name project { name } } }`,
+    );
     expect(all.clusterProviders.map((p: { name: string }) => p.name).sort()).toEqual(['other', 'prov']);
     expect(all.clusters).toHaveLength(4);
     expect(all.compositeApps).toHaveLength(2);
@@ -81,14 +92,17 @@ describe.each(OPERATIONAL_KINDS)('derived API on %s', (store) => {
     expect(counted.statements).toHaveLength(1);
     // A page costs the same statements whatever its size, references and parents included.
     const deep = (first: number) =>
-      s.countedGql(`{ clustersConnection(first: ${first}) { totalCount edges { node { name provider { name } referencedBy(first: 5) { path } } } } }`);
+      s.countedGql(
+        `{ clustersConnection(first: ${first}) { totalCount edges { node { name provider { name } referencedBy(first: 5) { path } } } } }`,
+      );
     const [one, all] = [await deep(1), await deep(4)];
     expect(all.res.errors).toBeUndefined();
     expect(all.statements.length).toBe(one.statements.length);
   });
 
   it('refuses an after that is not a cursor of this list, and a plain list refuses an unknown after', async () => {
-    const cursor = (await s.ok(`{ clustersConnection(provider: "prov", first: 1) { pageInfo { endCursor } } }`)).clustersConnection.pageInfo.endCursor;
+    const cursor = (await s.ok(`{ clustersConnection(provider: "prov", first: 1) { pageInfo { endCursor } } }`)).clustersConnection.pageInfo
+      .endCursor;
     for (const q of [
       `query($a: String) { clustersConnection(provider: "other", first: 1, after: $a) { totalCount } }`,
       `query($a: String) { clustersConnection(first: 1, after: $a) { totalCount } }`,
@@ -99,32 +113,49 @@ describe.each(OPERATIONAL_KINDS)('derived API on %s', (store) => {
     expect(codes(await s.gql(`{ projectsConnection(after: "not a cursor") { totalCount } }`))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await s.gql(`{ projects(after: "no-such-id") { id } }`))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await s.gql(`query($a: ID) { projects(after: $a) { id } }`, { a: ids.c1 }))).toEqual(['BAD_USER_INPUT']);
-    expect(codes(await s.gql(`query($a: ID) { clusters(provider: "other", after: $a) { id } }`, { a: ids.c1 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await s.gql(`query($a: ID) { clusters(provider: "other", after: $a) { id } }`, { a: ids.c1 }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
     const last = (await s.ok(`{ projects(first: 10) { id } }`)).projects.at(-1).id;
     expect((await s.ok(`query($a: ID) { projects(after: $a) { id } }`, { a: last })).projects).toEqual([]);
   });
 
   it('browses every remote type', async () => {
-    const { bankAccounts, employees } = await s.ok(`{ bankAccounts(first: 3) { number owner bank } employees(first: 2) { employeeId name } }`);
+    const { bankAccounts, employees } = await s.ok(
+      `{ bankAccounts(first: 3) { number owner bank } employees(first: 2) { employeeId name } }`,
+    );
     expect(bankAccounts).toHaveLength(3);
     expect(bankAccounts[0]).toMatchObject({ number: expect.any(String), owner: expect.any(String) });
     expect(employees).toHaveLength(2);
   });
 
   it('answers approval pins as typed resources as of the pinned version', async () => {
-    const { approveDeploymentIntentGroup: a } = await s.ok(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id resource { id kind ... on DeploymentIntentGroup { description } } } }`, {
-      id: ids.g,
-    });
+    const { approveDeploymentIntentGroup: a } = await s.ok(
+      `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id resource { id kind ... on DeploymentIntentGroup { description } } } }`,
+      {
+        id: ids.g,
+      },
+    );
     expect(a.resource).toEqual({ id: ids.g, kind: 'DeploymentIntentGroup', description: 'v1' });
-    await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "v2", clusters: [{ provider: "prov", name: "c2" }] }) { version } }`, { id: ids.g });
+    await s.ok(
+      `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "v2", clusters: [{ provider: "prov", name: "c2" }] }) { version } }`,
+      { id: ids.g },
+    );
     const { approval } = await s.ok(
       `query($a: ID!, $g: ID!) { approval(id: $a) { stale pinned(resourceId: $g) { version resource {
         version ... on DeploymentIntentGroup { description clusters(first: 5) { name } logicalCluster { name } } } } } }`,
       { a: a.id, g: ids.g },
     );
     expect(approval.stale).toBe(true);
-    expect(approval.pinned).toEqual({ version: 1, resource: { version: 1, description: 'v1', clusters: [{ name: 'c1' }], logicalCluster: { name: 'lc' } } });
-    const now = (await s.ok(`query($g: ID!) { resource(id: $g) { ... on DeploymentIntentGroup { description clusters(first: 5) { name } } } }`, { g: ids.g })).resource;
+    expect(approval.pinned).toEqual({
+      version: 1,
+      resource: { version: 1, description: 'v1', clusters: [{ name: 'c1' }], logicalCluster: { name: 'lc' } },
+    });
+    const now = (
+      await s.ok(`query($g: ID!) { resource(id: $g) { ... on DeploymentIntentGroup { description clusters(first: 5) { name } } } }`, {
+        g: ids.g,
+      })
+    ).resource;
     expect(now).toEqual({ description: 'v2', clusters: [{ name: 'c2' }] });
   });
 });
@@ -137,8 +168,9 @@ describe('the cost estimate of a connection', () => {
     return estimateCost(model, document, operation, {})!;
   };
 
-  it('counts edges at the connection\'s first (or its default page), as the plain list counts its items', () => {
-    const page = (first: string) => cost(`{ clustersConnection${first} { totalCount pageInfo { hasNextPage } edges { cursor node { id name } } } }`);
+  it("counts edges at the connection's first (or its default page), as the plain list counts its items", () => {
+    const page = (first: string) =>
+      cost(`{ clustersConnection${first} { totalCount pageInfo { hasNextPage } edges { cursor node { id name } } } }`);
     const list = (first: string) => cost(`{ clusters${first} { id name } }`);
     expect(page('(first: 10)')).toBeLessThan(page('(first: 20)'));
     expect(page('(first: 20)') - page('(first: 10)')).toBe(10 * 5); // edge, cursor, node, id, name

@@ -2,7 +2,15 @@ import { parse, TypeInfo, visit, visitWithTypeInfo, type GraphQLSchema, type Ope
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilable } from '../src/server/execution/compilable.js';
 import { compiledExecution } from '../src/server/execution/compiled-executor.js';
-import { answerOf, differences, interpreted, startDifferentialServer, throughExecutor, type DifferentialServer, type Difference } from './support/differential.js';
+import {
+  answerOf,
+  differences,
+  interpreted,
+  startDifferentialServer,
+  throughExecutor,
+  type DifferentialServer,
+  type Difference,
+} from './support/differential.js';
 import { generateOperations, type GeneratedOperation } from './support/operation-generator.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 
@@ -40,7 +48,10 @@ function fieldsSelected(schema: GraphQLSchema, ops: readonly GeneratedOperation[
 function report(diffs: readonly Difference[]): string {
   return diffs
     .slice(0, 3)
-    .map((d) => `#${d.index} ${d.op.query}\nvariables ${JSON.stringify(d.op.variables)}\ngraphql-js ${JSON.stringify(d.interpreted)}\nexecutor   ${JSON.stringify(d.other)}`)
+    .map(
+      (d) =>
+        `#${d.index} ${d.op.query}\nvariables ${JSON.stringify(d.op.variables)}\ngraphql-js ${JSON.stringify(d.interpreted)}\nexecutor   ${JSON.stringify(d.other)}`,
+    )
     .join('\n\n');
 }
 
@@ -64,12 +75,21 @@ describe.each(OPERATIONAL_KINDS)('compiled against interpreted execution of gene
     const rootFields = Object.keys(d.schema.getQueryType()!.getFields()).map((f) => `Query.${f}`);
     expect(rootFields.filter((f) => !selected.has(f))).toEqual([]);
     const objectFields = Object.values(d.schema.getTypeMap())
-      .filter((t) => !t.name.startsWith('_') && 'getFields' in t && !('getValues' in t) && !('ofType' in t) && t.astNode?.kind !== 'InputObjectTypeDefinition')
+      .filter(
+        (t) =>
+          !t.name.startsWith('_') &&
+          'getFields' in t &&
+          !('getValues' in t) &&
+          !('ofType' in t) &&
+          t.astNode?.kind !== 'InputObjectTypeDefinition',
+      )
       .flatMap((t) => Object.keys((t as { getFields(): Record<string, unknown> }).getFields()).map((f) => `${t.name}.${f}`))
       .filter((f) => !f.startsWith('Mutation.') && !f.startsWith('Query.') && !f.includes('.__'));
     const missed = objectFields.filter((f) => !selected.has(f));
     // Types reached only through mutations (reports, results) are not generated: queries are re-runnable, mutations are not.
-    expect(missed.every((f) => /^(MarkForDeletionResult|GarbageCollectionReport|PruneHistoryReport|ApplyRemoteChangesResult)\./.test(f))).toBe(true);
+    expect(
+      missed.every((f) => /^(MarkForDeletionResult|GarbageCollectionReport|PruneHistoryReport|ApplyRemoteChangesResult)\./.test(f)),
+    ).toBe(true);
     const share = (p: (op: GeneratedOperation) => boolean) => ops.filter(p).length / ops.length;
     expect(share((op) => /@(skip|include)\(if: \$/.test(op.query))).toBeGreaterThan(0.1);
     expect(share((op) => /\.\.\.F\d+/.test(op.query))).toBeGreaterThan(0.1);
@@ -77,7 +97,12 @@ describe.each(OPERATIONAL_KINDS)('compiled against interpreted execution of gene
     expect(share((op) => /\b\w+_\d: /.test(op.query))).toBeGreaterThan(0.3);
     expect(share((op) => op.query.includes('_entities('))).toBeGreaterThan(0.05);
     // Some run compiled: documents without directives.
-    expect(share((op) => { const doc = parse(op.query); return compilable(doc, doc.definitions[0] as OperationDefinitionNode); })).toBeGreaterThan(0.2);
+    expect(
+      share((op) => {
+        const doc = parse(op.query);
+        return compilable(doc, doc.definitions[0] as OperationDefinitionNode);
+      }),
+    ).toBeGreaterThan(0.2);
   });
 
   it(`answers ${PER_PHASE} generated operations as graphql-js does while the client store answers`, async () => {

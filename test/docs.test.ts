@@ -60,7 +60,14 @@ function tableRows(text: string): string[][] {
   for (const line of text.split('\n')) {
     inTable = line.trim().startsWith('|') ? inTable + 1 : 0;
     // Line 1 of a table is its header, line 2 the separator.
-    if (inTable > 2) rows.push(line.trim().replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim()));
+    if (inTable > 2)
+      rows.push(
+        line
+          .trim()
+          .replace(/^\||\|$/g, '')
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim()),
+      );
   }
   return rows;
 }
@@ -147,11 +154,15 @@ describe('docs/api.md', () => {
   it('has one row for every error code the source can return, and none it cannot', () => {
     const source = codesTheSourceReturns();
     // The contract's own codes are there: the scan reads what it should.
-    for (const code of ['NOT_FOUND', 'MAINTENANCE_BUSY', 'STORE_UNAVAILABLE', 'INTERNAL_SERVER_ERROR']) expect(source.has(code), code).toBe(true);
+    for (const code of ['NOT_FOUND', 'MAINTENANCE_BUSY', 'STORE_UNAVAILABLE', 'INTERNAL_SERVER_ERROR'])
+      expect(source.has(code), code).toBe(true);
     const documented = documentedCodes();
     const missing = [...source.keys()].filter((c) => !documented.has(c)).map((c) => `${c} (from ${source.get(c)})`);
     expect(missing, 'codes the source returns that docs/api.md does not list').toEqual([]);
-    expect([...documented.keys()].filter((c) => !source.has(c)), 'codes docs/api.md lists that the source never returns').toEqual([]);
+    expect(
+      [...documented.keys()].filter((c) => !source.has(c)),
+      'codes docs/api.md lists that the source never returns',
+    ).toEqual([]);
   });
 
   it('says for every code what it means and what the caller should do', () => {
@@ -197,11 +208,12 @@ function settingsTheCodeReads(): Set<string> {
 }
 
 describe('docs/operations.md', () => {
-  it("settings table names every setting the code reads, and nothing else", () => {
+  it('settings table names every setting the code reads, and nothing else', () => {
     const code = settingsTheCodeReads();
     // src/config.ts alone reads more than fifty: the scan sees it.
     expect(code.size).toBeGreaterThan(50);
-    for (const name of ['PORT', 'DATABASE_URL', 'MIGRATIONS', 'REMOTE_TIMEOUT_MS', 'OTEL_EXPORTER_OTLP_ENDPOINT']) expect(code.has(name), name).toBe(true);
+    for (const name of ['PORT', 'DATABASE_URL', 'MIGRATIONS', 'REMOTE_TIMEOUT_MS', 'OTEL_EXPORTER_OTLP_ENDPOINT'])
+      expect(code.has(name), name).toBe(true);
     const table = new Set(tableRows(section(read('docs/operations.md'), 'Settings')).flatMap((cells) => backticked(cells[0], ENV_NAME)));
     expect([...code].filter((n) => !table.has(n)).sort(), 'settings the code reads that the table leaves out').toEqual([]);
     expect([...table].filter((n) => !code.has(n)).sort(), 'settings the table names that the code does not read').toEqual([]);
@@ -218,7 +230,13 @@ describe('docs/operations.md', () => {
 
 // --- links, anchors, length ------------------------------------------------------------------
 
-const DOCS = ['README.md', 'CHANGELOG.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  'CHANGELOG.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, each space a hyphen, repeats numbered. */
 function anchorsOf(markdown: string): Set<string> {
@@ -226,7 +244,10 @@ function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   for (const m of withoutFences(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
     const text = m[1].replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     anchors.add(n ? `${slug}-${n}` : slug);

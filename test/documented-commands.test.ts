@@ -71,7 +71,12 @@ function npmCommands(text: string): Array<{ command: string; script: string; npm
   return found;
 }
 
-const documents = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const documents = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const documented = documents.flatMap((doc) =>
   codeOf(readFileSync(join(ROOT, doc), 'utf8')).flatMap((code) => npmCommands(code).map((c) => ({ ...c, doc }))),
 );

@@ -6,7 +6,9 @@ const schema = buildSchema(`
   type Query { fatal: [Item!]! optional: Item items: [Item]! }
   type Item { id: ID! name: String child: Item! }
 `);
-const document = parse('{ a: fatal { child { id } } optional { child { id } } items { id } ...F } fragment F on Query { b: fatal { name } }');
+const document = parse(
+  '{ a: fatal { child { id } } optional { child { id } } items { id } ...F } fragment F on Query { b: fatal { name } }',
+);
 const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
 const error = (message: string, path: (string | number)[]) => new GraphQLError(message, { path });
 
@@ -32,12 +34,22 @@ describe('errors as callers get them (settledErrors)', () => {
 
   it('keeps every error when data is there, ordered by where they point in it', () => {
     const data = { a: [], optional: null, items: [null], b: [] };
-    const settled = settledErrors({ data, errors: [error('second', ['items', 0]), error('first', ['optional', 'child'])] }, schema, document, operation);
+    const settled = settledErrors(
+      { data, errors: [error('second', ['items', 0]), error('first', ['optional', 'child'])] },
+      schema,
+      document,
+      operation,
+    );
     expect(settled.errors!.map((e) => e.message)).toEqual(['first', 'second']);
   });
 
   it('keeps an error without a path, or whose path it cannot follow, as fatal', () => {
-    const settled = settledErrors({ data: null, errors: [new GraphQLError('request'), error('unknown', ['nope', 'x']), error('nullable', ['optional'])] }, schema, document, operation);
+    const settled = settledErrors(
+      { data: null, errors: [new GraphQLError('request'), error('unknown', ['nope', 'x']), error('nullable', ['optional'])] },
+      schema,
+      document,
+      operation,
+    );
     expect(settled.errors!.map((e) => e.message)).toEqual(['request', 'unknown']);
   });
 });

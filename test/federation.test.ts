@@ -30,7 +30,9 @@ const naturalKeyFields = (kind: KindDef): string =>
 
 const keysOf = (doc: ReturnType<typeof parse>, typeName: string) => {
   const def = doc.definitions.find((d) => 'name' in d && d.name?.value === typeName) as ObjectTypeDefinitionNode | undefined;
-  return (def?.directives ?? []).filter((d) => d.name.value === 'key').map((d) => (d.arguments?.find((a) => a.name.value === 'fields')?.value as { value: string } | undefined)?.value ?? '');
+  return (def?.directives ?? [])
+    .filter((d) => d.name.value === 'key')
+    .map((d) => (d.arguments?.find((a) => a.name.value === 'fields')?.value as { value: string } | undefined)?.value ?? '');
 };
 
 const compose = (...subgraphs: { name: string; sdl: string }[]) =>
@@ -81,7 +83,9 @@ describe('the subgraph SDL', () => {
       const keys = (type.directives ?? [])
         .filter((d) => d.name.value === 'key')
         .map((d) => d.arguments?.find((a) => a.name.value === 'fields')?.value);
-      expect(keys, `${type.name.value} has no @key(fields: "id")`).toContainEqual(expect.objectContaining({ kind: Kind.STRING, value: 'id' }));
+      expect(keys, `${type.name.value} has no @key(fields: "id")`).toContainEqual(
+        expect.objectContaining({ kind: Kind.STRING, value: 'id' }),
+      );
     }
     expect(printed).toMatch(/type Cluster implements Resource\s+@key\(fields: "id"\)/);
   });
@@ -136,7 +140,10 @@ describe('the subgraph SDL', () => {
       const def = doc.definitions.find((d) => 'name' in d && d.name?.value === type.name) as ObjectTypeDefinitionNode;
       for (const field of type.fields.filter((f) => !type.key.includes(f))) {
         const f = def.fields!.find((x) => x.name.value === field)!;
-        expect(f.directives?.map((d) => d.name.value), `${type.name}.${field}`).toContain('shareable');
+        expect(
+          f.directives?.map((d) => d.name.value),
+          `${type.name}.${field}`,
+        ).toContain('shareable');
       }
     }
   });
@@ -149,7 +156,10 @@ describe('the subgraph SDL', () => {
       // An owner that also serves the employee list: Query.employees is @shareable here too.
       compose(
         { name: 'integrity', sdl: printed },
-        { name: 'owner', sdl: MINIMAL_OWNER.replace('type Query {', 'type Query { employees(first: Int = 50, after: ID): [Employee!]! @shareable') },
+        {
+          name: 'owner',
+          sdl: MINIMAL_OWNER.replace('type Query {', 'type Query { employees(first: Int = 50, after: ID): [Employee!]! @shareable'),
+        },
       ),
     ]) {
       expect(result.errors?.map((e) => e.message) ?? []).toEqual([]);
@@ -161,7 +171,11 @@ describe('the subgraph SDL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sdl-'));
     const redirected = join(dir, 'printed.graphql');
     const written = join(dir, 'written.graphql');
-    await run('sh', ['-c', `npm run -s schema:print > "${redirected}"`], { cwd: ROOT, env: { ...process.env, CI: 'true' }, timeout: 60_000 });
+    await run('sh', ['-c', `npm run -s schema:print > "${redirected}"`], {
+      cwd: ROOT,
+      env: { ...process.env, CI: 'true' },
+      timeout: 60_000,
+    });
     await run('npm', ['run', 'schema:write', '--', written], { cwd: ROOT, env: { ...process.env, CI: 'true' }, timeout: 60_000 });
     for (const file of [redirected, written]) {
       const sdl = readFileSync(file, 'utf8');
@@ -173,13 +187,19 @@ describe('the subgraph SDL', () => {
 
   it('npm run supergraph:compose writes the demo supergraph to a file', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'supergraph-')), 'supergraph.graphql');
-    await run('npm', ['run', 'supergraph:compose', '--', out], { cwd: ROOT, env: { ...process.env, CI: 'true', INTEGRITY_URL: 'http://integrity:4001/graphql' }, timeout: 60_000 });
+    await run('npm', ['run', 'supergraph:compose', '--', out], {
+      cwd: ROOT,
+      env: { ...process.env, CI: 'true', INTEGRITY_URL: 'http://integrity:4001/graphql' },
+      timeout: 60_000,
+    });
     const sdl = readFileSync(out, 'utf8');
     parse(sdl);
     expect(sdl).toContain('join__graph(name: "employees", url: "http://127.0.0.1:4002/graphql")');
     expect(sdl).toContain('join__graph(name: "integrity", url: "http://integrity:4001/graphql")');
     expect(sdl.trim()).toBe(
-      composeSupergraph(demoSubgraphs({ integrity: 'http://integrity:4001/graphql', employees: 'http://127.0.0.1:4002/graphql' })).supergraphSdl.trim(),
+      composeSupergraph(
+        demoSubgraphs({ integrity: 'http://integrity:4001/graphql', employees: 'http://127.0.0.1:4002/graphql' }),
+      ).supergraphSdl.trim(),
     );
   });
 });
@@ -256,22 +276,23 @@ describe.each(OPERATIONAL_KINDS)('_entities on %s', (store) => {
   });
 
   it('resolves every kind by its natural key (nested as the second @key), and unknown or malformed names to null', async () => {
-    const { _entities } = await s.ok(
-      `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Resource { id } } }`,
-      {
-        r: [
-          { __typename: 'Project', name: 'fed' },
-          { __typename: 'CompositeApp', project: { name: 'fed' }, name: 'app' },
-          { __typename: 'CompositeProfile', compositeApp: { project: { name: 'fed' }, name: 'app' }, name: 'prof' },
-          { __typename: 'DeploymentIntentGroup', compositeProfile: { compositeApp: { project: { name: 'fed' }, name: 'app' }, name: 'prof' }, name: 'grp' },
-          { __typename: 'ClusterProvider', name: 'prov' },
-          { __typename: 'Cluster', provider: { name: 'prov' }, name: 'c1' },
-          { __typename: 'Project', name: 'nope' },
-          { __typename: 'Cluster', provider: { name: 'nope' }, name: 'c1' },
-          { __typename: 'Cluster', provider: { name: 'prov' }, name: 'bad name!' },
-        ],
-      },
-    );
+    const { _entities } = await s.ok(`query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Resource { id } } }`, {
+      r: [
+        { __typename: 'Project', name: 'fed' },
+        { __typename: 'CompositeApp', project: { name: 'fed' }, name: 'app' },
+        { __typename: 'CompositeProfile', compositeApp: { project: { name: 'fed' }, name: 'app' }, name: 'prof' },
+        {
+          __typename: 'DeploymentIntentGroup',
+          compositeProfile: { compositeApp: { project: { name: 'fed' }, name: 'app' }, name: 'prof' },
+          name: 'grp',
+        },
+        { __typename: 'ClusterProvider', name: 'prov' },
+        { __typename: 'Cluster', provider: { name: 'prov' }, name: 'c1' },
+        { __typename: 'Project', name: 'nope' },
+        { __typename: 'Cluster', provider: { name: 'nope' }, name: 'c1' },
+        { __typename: 'Cluster', provider: { name: 'prov' }, name: 'bad name!' },
+      ],
+    });
     expect(_entities).toEqual([
       { __typename: 'Project', id: ids.p },
       { __typename: 'CompositeApp', id: ids.a },
@@ -365,8 +386,13 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
       a: createCompositeApp(input: { project: "pay", name: "app" }) { id }
       f: createCompositeProfile(input: { project: "pay", compositeApp: "app", name: "prof" }) { id }
     }`);
-    await s.ok(`mutation { ${Array.from({ length: 12 }, (_, i) => `g${i}: createDeploymentIntentGroup(input: { project: "pay", compositeApp: "app",
-      compositeProfile: "prof", name: "g${i}", owner: { employeeId: "e-${i + 1}" } }) { id }`).join('\n')} }`);
+    await s.ok(
+      `mutation { ${Array.from(
+        { length: 12 },
+        (_, i) => `g${i}: createDeploymentIntentGroup(input: { project: "pay", compositeApp: "app",
+      compositeProfile: "prof", name: "g${i}", owner: { employeeId: "e-${i + 1}" } }) { id }`,
+      ).join('\n')} }`,
+    );
   });
   afterAll(async () => {
     await s?.close();
@@ -391,8 +417,20 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
       }),
     );
     expect(result._entities).toEqual([
-      { __typename: 'Employee', employeeId: 'e-3', name: 'Grace Hopper', department: 'Engineering', referencedBy: [{ path: 'owner', from: { name: 'g2' } }] },
-      { __typename: 'BankAccount', number: 'ACC-1001', owner: 'e-2', bank: 'First Analytical Bank', referencedBy: [{ path: 'billingAccount', from: { kind: 'Project' } }] },
+      {
+        __typename: 'Employee',
+        employeeId: 'e-3',
+        name: 'Grace Hopper',
+        department: 'Engineering',
+        referencedBy: [{ path: 'owner', from: { name: 'g2' } }],
+      },
+      {
+        __typename: 'BankAccount',
+        number: 'ACC-1001',
+        owner: 'e-2',
+        bank: 'First Analytical Bank',
+        referencedBy: [{ path: 'billingAccount', from: { kind: 'Project' } }],
+      },
       null,
       null,
     ]);
@@ -402,7 +440,14 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
 
   it('reads a key no document refers to through from its store, without caching it', async () => {
     const before = (await remoteRefRows(s)).length;
-    const { result, remote } = await countingRemote(s, () => s.ok(Q, { r: [{ __typename: 'Employee', employeeId: 'e-20' }, { __typename: 'BankAccount', number: 'ACC-1002', owner: 'e-1' }] }));
+    const { result, remote } = await countingRemote(s, () =>
+      s.ok(Q, {
+        r: [
+          { __typename: 'Employee', employeeId: 'e-20' },
+          { __typename: 'BankAccount', number: 'ACC-1002', owner: 'e-1' },
+        ],
+      }),
+    );
     expect(result._entities).toEqual([
       { __typename: 'Employee', employeeId: 'e-20', name: 'Katherine Johnson', department: null, referencedBy: [] },
       { __typename: 'BankAccount', number: 'ACC-1002', owner: 'e-1', bank: 'Difference Engine Savings', referencedBy: [] },
@@ -433,12 +478,22 @@ describe.each(OPERATIONAL_KINDS)('remote entities (Employee, BankAccount) throug
 
   it('answers REMOTE_SOURCE_UNAVAILABLE in place of an entity the cache lacks while its store is down; cached ones still resolve', async () => {
     await s.ok(Q, { r: employees(12) }); // every cached row filled
-    await s.app.db.execute(`UPDATE remote_ref SET cached_entity = NULL WHERE entity_type = 'Employee' AND remote_hash_key = ?`, [hashKey({ employeeId: 'e-4' })]);
+    await s.app.db.execute(`UPDATE remote_ref SET cached_entity = NULL WHERE entity_type = 'Employee' AND remote_hash_key = ?`, [
+      hashKey({ employeeId: 'e-4' }),
+    ]);
     await execClientSql(s.clientUrl, ['ALTER TABLE employee RENAME TO employee_gone']);
     try {
-      const res = await s.gql<{ _entities: unknown[] }>(Q, { r: employees(4).slice(2).concat({ __typename: 'Employee', employeeId: 'e-20' }) });
+      const res = await s.gql<{ _entities: unknown[] }>(Q, {
+        r: employees(4).slice(2).concat({ __typename: 'Employee', employeeId: 'e-20' }),
+      });
       expect(res.data!._entities).toEqual([
-        { __typename: 'Employee', employeeId: 'e-3', name: 'Grace Hopper', department: 'Engineering', referencedBy: [{ path: 'owner', from: { name: 'g2' } }] },
+        {
+          __typename: 'Employee',
+          employeeId: 'e-3',
+          name: 'Grace Hopper',
+          department: 'Engineering',
+          referencedBy: [{ path: 'owner', from: { name: 'g2' } }],
+        },
         null,
         null,
       ]);

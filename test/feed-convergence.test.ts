@@ -82,7 +82,9 @@ async function redisBroker(): Promise<Broker> {
     },
     async settled() {
       const groups = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[][];
-      const group = groups.map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]]))).find((g) => g.name === CONSUMER);
+      const group = groups
+        .map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])))
+        .find((g) => g.name === CONSUMER);
       return group !== undefined && Number(group.pending) === 0 && Number(group.lag) === 0;
     },
     deadLetters: () => redis.xlen(`${key}:deadletter`),
@@ -119,7 +121,15 @@ function event(op: 'c' | 'u' | 'd', id: string, name: string | null, tsMs: numbe
 
 /** A Debezium event with only a time (no binlog position): ordered on the connector's clock. */
 function tsEvent(id: string, name: string, tsMs: number) {
-  return { payload: { op: 'u', before: null, after: { employee_id: id, name, email: null, department: 'conv' }, source: { table: 'employee', ts_ms: tsMs }, ts_ms: tsMs } };
+  return {
+    payload: {
+      op: 'u',
+      before: null,
+      after: { employee_id: id, name, email: null, department: 'conv' },
+      source: { table: 'employee', ts_ms: tsMs },
+      ts_ms: tsMs,
+    },
+  };
 }
 
 const OWNERS = `{ deploymentIntentGroups(project: "rp", first: 100) { name owner { status key entity { name } } } }`;
@@ -142,7 +152,10 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
   async function owners(i = 0): Promise<Map<string, { status: string; name: string | null }>> {
     const data = await gql(urls[i], OWNERS);
     return new Map(
-      (data.deploymentIntentGroups as any[]).map((g) => [g.owner.key.employeeId as string, { status: g.owner.status as string, name: g.owner.entity?.name ?? null }]),
+      (data.deploymentIntentGroups as any[]).map((g) => [
+        g.owner.key.employeeId as string,
+        { status: g.owner.status as string, name: g.owner.entity?.name ?? null },
+      ]),
     );
   }
 
@@ -193,7 +206,11 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
     await startPair({ REVALIDATE_INTERVAL_SECONDS: '0' });
     const s = { ok: (q: string) => gql(urls[0], q) } as unknown as TestServer;
     await createDomain(s);
-    await createGroups(s, KEYS.map((k) => `g-${k}`), KEYS);
+    await createGroups(
+      s,
+      KEYS.map((k) => `g-${k}`),
+      KEYS,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -205,7 +222,11 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
   }, 60_000);
 
   /** Every key's name in the client store: `<key> <suffix>`. */
-  const storeNames = (suffix: string) => execClientSql(client.url, KEYS.map((k) => `UPDATE employee SET name = '${k} ${suffix}' WHERE employee_id = '${k}'`));
+  const storeNames = (suffix: string) =>
+    execClientSql(
+      client.url,
+      KEYS.map((k) => `UPDATE employee SET name = '${k} ${suffix}' WHERE employee_id = '${k}'`),
+    );
 
   const version = (name: string | null) => (name === null ? -1 : Number(/v(\d+)$/.exec(name)?.[1] ?? 0));
 
@@ -247,7 +268,11 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
     await broker.publish(event('u', '', 'no key', base)); // an empty key can never be applied
     await broker.publish('{ this is not json');
     for (const key of KEYS) await broker.publish(event('u', key, `${key} v6`, base + 1));
-    await until('the events behind the poison ones', async () => [...(await owners(0)).values()].every((o) => o.name?.endsWith('v6')), 30_000);
+    await until(
+      'the events behind the poison ones',
+      async () => [...(await owners(0)).values()].every((o) => o.name?.endsWith('v6')),
+      30_000,
+    );
     await until('two dead letters', async () => (await broker.deadLetters()) === before + 2, 30_000);
     await settled('every event acknowledged');
   });
@@ -283,9 +308,13 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
     await broker.recreate();
     const base = Date.now();
     for (const key of KEYS) await broker.publish(event('d', key, null, base));
-    await until('the recreated stream\'s deletes', async () => [...(await owners(1)).values()].every((o) => o.status === 'DELETED'), 60_000);
+    await until("the recreated stream's deletes", async () => [...(await owners(1)).values()].every((o) => o.status === 'DELETED'), 60_000);
     for (const key of KEYS) await broker.publish(event('c', key, `${key} v100`, base + 10));
-    await until('the recreated stream\'s creates', async () => [...(await owners(0)).values()].every((o) => o.status === 'FRESH' && o.name?.endsWith('v100')), 60_000);
+    await until(
+      "the recreated stream's creates",
+      async () => [...(await owners(0)).values()].every((o) => o.status === 'FRESH' && o.name?.endsWith('v100')),
+      60_000,
+    );
   });
 
   it('events dated ahead within the skew are applied (the sweep below still brings every row to the store); beyond it, in microseconds or of the wrong shape they go to the dead letter; the events behind are applied', async () => {
@@ -296,12 +325,20 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
       await broker.publish(tsEvent(key, `${key} in microseconds`, now * 1000));
       await broker.publish(tsEvent(key, `${key} an hour ahead`, now + 3_600_000));
     }
-    await broker.publish({ payload: { op: 'u', before: null, after: { employee_id: KEYS[0], name: { nested: [1, 2, 3] }, email: 12345 }, source: { table: 'employee', ts_ms: now } } });
+    await broker.publish({
+      payload: {
+        op: 'u',
+        before: null,
+        after: { employee_id: KEYS[0], name: { nested: [1, 2, 3] }, email: 12345 },
+        source: { table: 'employee', ts_ms: now },
+      },
+    });
     await broker.publish(tsEvent(KEYS[1], `${KEYS[1]} from the future, again`, now + 200_001));
     await until('the events behind', async () => (await owners(0)).get(KEYS[1])?.name === `${KEYS[1]} from the future, again`, 30_000);
     await until('the dead letters', async () => (await broker.deadLetters()) === before + 2 * KEYS.length + 1, 30_000);
     await settled('every event acknowledged');
-    for (const [key, seen] of await owners(1)) if (key !== KEYS[1]) expect(seen).toEqual({ status: 'FRESH', name: `${key} from the future` });
+    for (const [key, seen] of await owners(1))
+      if (key !== KEYS[1]) expect(seen).toEqual({ status: 'FRESH', name: `${key} from the future` });
   });
 
   it('with the feed down, the sweep converges on the store; an emptied and reloaded table heals every DELETED row', async () => {
@@ -310,15 +347,22 @@ describe.each(['nats', 'redis'] as const)('change feed convergence, two replicas
     await startPair({ REVALIDATE_AFTER_SECONDS: '1', REVALIDATE_INTERVAL_SECONDS: '1' });
     await broker.remove();
     await execClientSql(client.url, [`UPDATE employee SET name = CONCAT(name, ' (swept)')`]);
-    await until('the sweep to bring every row to the store\'s state', async () =>
-      [...(await owners(0)).values()].every((o) => o.status === 'FRESH' && o.name?.endsWith('(swept)')), 30_000);
+    await until(
+      "the sweep to bring every row to the store's state",
+      async () => [...(await owners(0)).values()].every((o) => o.status === 'FRESH' && o.name?.endsWith('(swept)')),
+      30_000,
+    );
     await execClientSql(client.url, [`DELETE FROM employee`]);
     await until('every row flagged DELETED', async () => [...(await owners(1)).values()].every((o) => o.status === 'DELETED'), 30_000);
     await insertDemoClientRows(client.url, { employees: DEMO_EMPLOYEES });
-    const healed = await until('every row FRESH again', async () => {
-      const seen = await owners(0);
-      return [...seen.values()].every((o) => o.status === 'FRESH') && seen;
-    }, 30_000);
+    const healed = await until(
+      'every row FRESH again',
+      async () => {
+        const seen = await owners(0);
+        return [...seen.values()].every((o) => o.status === 'FRESH') && seen;
+      },
+      30_000,
+    );
     for (const e of DEMO_EMPLOYEES) expect(healed.get(e.employeeId)).toEqual({ status: 'FRESH', name: e.name });
   }, 180_000);
 });

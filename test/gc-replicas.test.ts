@@ -16,7 +16,6 @@ import { tempMysql, tempSqlite, type TempStore } from './support/stores.js';
 const TTL = 2;
 const BATCH = 20;
 
-
 const ids = async (db: Db, sql: string, params: unknown[] = []) => (await db.query<{ id: string }>(sql, params)).map((r) => r.id).sort();
 const count = async (db: Db, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number | string }>(sql, params))[0].n);
 
@@ -45,10 +44,18 @@ async function violations(db: Db) {
   return {
     refToMissing: await q(`SELECT r.from_id AS id FROM resource_ref r LEFT JOIN resource t ON t.id = r.to_id WHERE t.id IS NULL`),
     refFromMissing: await q(`SELECT r.to_id AS id FROM resource_ref r LEFT JOIN resource f ON f.id = r.from_id WHERE f.id IS NULL`),
-    parentMissing: await q(`SELECT c.id FROM resource c LEFT JOIN resource p ON p.id = c.parent_id WHERE c.parent_id IS NOT NULL AND p.id IS NULL`),
-    historyOfMissing: await q(`SELECT DISTINCT h.resource_id AS id FROM resource_history h LEFT JOIN resource r ON r.id = h.resource_id WHERE r.id IS NULL`),
-    linkOfMissing: await q(`SELECT DISTINCT l.resource_id AS id FROM remote_link l LEFT JOIN resource r ON r.id = l.resource_id WHERE r.id IS NULL`),
-    linkToMissingRemote: await q(`SELECT l.resource_id AS id FROM remote_link l LEFT JOIN remote_ref x ON x.id = l.remote_ref_id WHERE x.id IS NULL`),
+    parentMissing: await q(
+      `SELECT c.id FROM resource c LEFT JOIN resource p ON p.id = c.parent_id WHERE c.parent_id IS NOT NULL AND p.id IS NULL`,
+    ),
+    historyOfMissing: await q(
+      `SELECT DISTINCT h.resource_id AS id FROM resource_history h LEFT JOIN resource r ON r.id = h.resource_id WHERE r.id IS NULL`,
+    ),
+    linkOfMissing: await q(
+      `SELECT DISTINCT l.resource_id AS id FROM remote_link l LEFT JOIN resource r ON r.id = l.resource_id WHERE r.id IS NULL`,
+    ),
+    linkToMissingRemote: await q(
+      `SELECT l.resource_id AS id FROM remote_link l LEFT JOIN remote_ref x ON x.id = l.remote_ref_id WHERE x.id IS NULL`,
+    ),
     refAfterMark: await q(
       `SELECT CONCAT(r.from_id, ' -> ', r.to_id, ' at ', r.created_at, ' marked ', t.marked_at) AS id
        FROM resource_ref r JOIN resource t ON t.id = r.to_id WHERE t.marked_at IS NOT NULL AND r.created_at > t.marked_at`,
@@ -140,7 +147,12 @@ describe('garbage collection across processes on mariadb', () => {
   }
 
   function workerWith(env: Record<string, string>, ...args: (string | number)[]): Worker {
-    return spawnWorker('test/support/gc-worker.ts', args, children, { GC_CLIENT_URL: client.url, GC_TTL: String(TTL), GC_BATCH: String(BATCH), ...env });
+    return spawnWorker('test/support/gc-worker.ts', args, children, {
+      GC_CLIENT_URL: client.url,
+      GC_TTL: String(TTL),
+      GC_BATCH: String(BATCH),
+      ...env,
+    });
   }
 
   /** Waits (bounded) for the worker to exit and checks its exit code, showing its stderr otherwise. */
@@ -167,14 +179,32 @@ describe('garbage collection across processes on mariadb', () => {
    */
   async function markedEstate(g: GcEngine, projects: number) {
     const { engine, db } = g;
-    const spec = { prefix: 'e', providers: 3, clustersPerProvider: 4, projects: 1, logicalClustersPerProject: 2, appsPerProject: 4, profilesPerApp: 3, groupsPerProfile: 4, owners: true };
+    const spec = {
+      prefix: 'e',
+      providers: 3,
+      clustersPerProvider: 4,
+      projects: 1,
+      logicalClustersPerProject: 2,
+      appsPerProject: 4,
+      profilesPerApp: 3,
+      groupsPerProfile: 4,
+      owners: true,
+    };
     const estate = await buildEstate(engine, spec, 3);
-    const clones = await cloneProject(db, estate.projects[0], Array.from({ length: projects - 1 }, (_, i) => `e-copy${i}`));
+    const clones = await cloneProject(
+      db,
+      estate.projects[0],
+      Array.from({ length: projects - 1 }, (_, i) => `e-copy${i}`),
+    );
     await engine.create('Project', { name: 'keep' });
     await engine.create('CompositeApp', { project: 'keep', name: 'app' });
     await engine.create('CompositeProfile', { project: 'keep', compositeApp: 'app', name: 'prof' });
     await engine.create('DeploymentIntentGroup', {
-      project: 'keep', compositeApp: 'app', compositeProfile: 'prof', name: 'holder', clusters: [{ provider: 'e-prov0', name: 'c0' }],
+      project: 'keep',
+      compositeApp: 'app',
+      compositeProfile: 'prof',
+      name: 'holder',
+      clusters: [{ provider: 'e-prov0', name: 'c0' }],
     });
     for (const id of [...estate.projects, ...clones.values(), ...estate.providers]) await engine.markForDeletion(id);
     const blockedCluster = (await engine.findByIdentity('Cluster', { provider: 'e-prov0', name: 'c0' }))!.id;
@@ -201,7 +231,9 @@ describe('garbage collection across processes on mariadb', () => {
     expect(await count(db, `SELECT COUNT(*) AS n FROM remote_link`)).toBe(0);
     expect(await count(db, `SELECT COUNT(*) AS n FROM remote_ref`)).toBe(0);
     // Marks with nothing left to collect are gone; the providers' marks keep what they hold.
-    expect(await count(db, `SELECT COUNT(*) AS n FROM deletion_mark m WHERE NOT EXISTS (SELECT 1 FROM resource r WHERE r.mark_id = m.id)`)).toBe(0);
+    expect(
+      await count(db, `SELECT COUNT(*) AS n FROM deletion_mark m WHERE NOT EXISTS (SELECT 1 FROM resource r WHERE r.mark_id = m.id)`),
+    ).toBe(0);
   }
 
   it('two collectors at once: the runs never overlap and each resource is collected exactly once', async () => {
@@ -232,7 +264,10 @@ describe('garbage collection across processes on mariadb', () => {
     // …although it was asked for while the first was running (told MAINTENANCE_BUSY, it asked again).
     expect(second.call < first.end, timeline).toBe(true);
     for (const run of runs) {
-      const batches = await db.query<{ at: string; n: number }>(`SELECT at, COUNT(*) AS n FROM gc_test_deleted WHERE token = ? GROUP BY batch, at`, [run.token]);
+      const batches = await db.query<{ at: string; n: number }>(
+        `SELECT at, COUNT(*) AS n FROM gc_test_deleted WHERE token = ? GROUP BY batch, at`,
+        [run.token],
+      );
       for (const b of batches) {
         expect(b.at > run.start && b.at < run.end, `batch at ${b.at} outside ${timeline}`).toBe(true);
         expect(Number(b.n)).toBeLessThanOrEqual(BATCH);
@@ -323,7 +358,9 @@ describe('garbage collection across processes on mariadb', () => {
       // New work appears before the paused replica wakes up: a project marked and due at once.
       await g.engine.create('Project', { name: 'late' });
       const lateApp = await g.engine.create('CompositeApp', { project: 'late', name: 'app' });
-      const late = (await g.engine.markForDeletion((await g.engine.findByIdentity('Project', { name: 'late' }))!.id)).marked.map((r) => r.id).sort();
+      const late = (await g.engine.markForDeletion((await g.engine.findByIdentity('Project', { name: 'late' }))!.id)).marked
+        .map((r) => r.id)
+        .sort();
       expect(late).toContain(lateApp.id);
       const present = await ids(db, `SELECT id FROM resource`);
       const lease = await leaseRow(db);
@@ -398,7 +435,11 @@ describe('garbage collection across processes on mariadb', () => {
       const frozenToken = (await event(db, 'frozen', 'run-start'))!.token!;
       const busy = await g.engine.collectGarbage(false).catch((err: unknown) => err);
       expect(busy).toBeInstanceOf(MaintenanceBusyError);
-      expect((busy as MaintenanceBusyError).details).toMatchObject({ lease: 'maintenance', holder: expect.stringMatching(/^replica-/), since: expect.any(String) });
+      expect((busy as MaintenanceBusyError).details).toMatchObject({
+        lease: 'maintenance',
+        holder: expect.stringMatching(/^replica-/),
+        since: expect.any(String),
+      });
 
       // Past expiry plus the bound the server has ended the frozen transaction: this replica collects.
       const report = await until(
@@ -435,8 +476,14 @@ describe('garbage collection across processes on mariadb', () => {
     await db.execute(`INSERT INTO gc_test_control (name) VALUES ('start')`);
     const exits = await Promise.all(workers.map((w) => Promise.race([w.exited, delay(40_000).then(() => null)])));
     const unexpected = (await logs(db)).filter((r) => r.event === 'unexpected' || r.event === 'error');
-    expect(unexpected.map((r) => `${r.worker}: ${r.detail}`), `GC_SEED=${base}`).toEqual([]);
-    expect(exits.map((x) => x?.code), exits.map((x) => x?.stderr).join('\n')).toEqual(seeds.map(() => 0));
+    expect(
+      unexpected.map((r) => `${r.worker}: ${r.detail}`),
+      `GC_SEED=${base}`,
+    ).toEqual([]);
+    expect(
+      exits.map((x) => x?.code),
+      exits.map((x) => x?.stderr).join('\n'),
+    ).toEqual(seeds.map(() => 0));
 
     const stats = new Map((await logs(db)).filter((r) => r.event === 'stats').map((r) => [r.worker, JSON.parse(r.detail!) as RandomStats]));
     console.log(`gc-replicas random run (GC_SEED=${base}):`, JSON.stringify(Object.fromEntries(stats)));
@@ -449,7 +496,9 @@ describe('garbage collection across processes on mariadb', () => {
     expect(await violations(db), `GC_SEED=${base}`).toEqual(CLEAN);
     expect(await count(db, `SELECT COUNT(*) AS n FROM gc_candidate`)).toBe(0);
     // A collection leaves no remote_ref row that nothing links to.
-    expect(await count(db, `SELECT COUNT(*) AS n FROM remote_ref r WHERE NOT EXISTS (SELECT 1 FROM remote_link l WHERE l.remote_ref_id = r.id)`)).toBe(0);
+    expect(
+      await count(db, `SELECT COUNT(*) AS n FROM remote_ref r WHERE NOT EXISTS (SELECT 1 FROM remote_link l WHERE l.remote_ref_id = r.id)`),
+    ).toBe(0);
     for (const s of stats.values()) {
       expect(s.ok.create ?? 0).toBeGreaterThan(0);
       expect(s.ok.mark ?? 0).toBeGreaterThan(0);
@@ -457,9 +506,16 @@ describe('garbage collection across processes on mariadb', () => {
     }
     const all = [...stats.values()];
     // Group updates reached existing groups: applied, or (a referrer of a marked resource is frozen) refused.
-    expect(all.reduce((n, s) => n + (s.ok.updateGroup ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0), 0)).toBeGreaterThan(0);
+    expect(all.reduce((n, s) => n + (s.ok.updateGroup ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0), 0)).toBeGreaterThan(
+      0,
+    );
     expect(all.reduce((n, s) => n + (s.ok.cancel ?? 0), 0)).toBeGreaterThan(0);
     expect(all.reduce((n, s) => n + s.gcDeleted, 0)).toBeGreaterThan(0);
-    expect(all.reduce((n, s) => n + (s.refused.create?.REFERENCES_MARKED_RESOURCE ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0), 0)).toBeGreaterThan(0);
+    expect(
+      all.reduce(
+        (n, s) => n + (s.refused.create?.REFERENCES_MARKED_RESOURCE ?? 0) + (s.refused.updateGroup?.REFERENCES_MARKED_RESOURCE ?? 0),
+        0,
+      ),
+    ).toBeGreaterThan(0);
   });
 });

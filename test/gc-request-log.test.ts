@@ -20,7 +20,9 @@ describe.each(OPERATIONAL_KINDS)('request log of a garbage collection on %s', (k
     s = await startTestServer(kind, { seedDemo: true, env: { RETENTION_SECONDS: '0' }, log: pino({ level: 'info' }, sink) });
     const { projects } = await s.ok<{ projects: Array<{ id: string }> }>('{ projects(first: 1) { id } }');
     await s.ok('mutation Mark($id: ID!) { markForDeletion(id: $id) { __typename } }', { id: projects[0]!.id });
-    const { res, statements } = await s.countedGql<{ collectGarbage: { deleted: string[] } }>('mutation Collect { collectGarbage { deleted } }');
+    const { res, statements } = await s.countedGql<{ collectGarbage: { deleted: string[] } }>(
+      'mutation Collect { collectGarbage { deleted } }',
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.collectGarbage.deleted.length).toBeGreaterThan(0);
     const logged = lines.find((l) => l.msg === 'request' && l.operation === 'Collect');

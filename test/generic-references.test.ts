@@ -14,8 +14,13 @@ describe.each(OPERATIONAL_KINDS)('generic references on %s', (op) => {
   beforeAll(async () => {
     s = await startTestServer(op, { client: 'mariadb', env: QUIET_ENV });
     await createDomain(s);
-    const r = await s.ok<{ g: { id: string } }>(`mutation { g: createDeploymentIntentGroup(input: ${groupInput('g', `logicalCluster: "${DOMAIN.lc}",
-      clusters: [{ provider: "prov", name: "c2" }, { provider: "prov", name: "c1" }], owner: { employeeId: "e-1" }`)}) { id } }`);
+    const r = await s.ok<{ g: { id: string } }>(
+      `mutation { g: createDeploymentIntentGroup(input: ${groupInput(
+        'g',
+        `logicalCluster: "${DOMAIN.lc}",
+      clusters: [{ provider: "prov", name: "c2" }, { provider: "prov", name: "c1" }], owner: { employeeId: "e-1" }`,
+      )}) { id } }`,
+    );
     group = r.g.id;
   });
   afterAll(async () => {
@@ -23,21 +28,39 @@ describe.each(OPERATIONAL_KINDS)('generic references on %s', (op) => {
   });
 
   it('lists the parent (CHILD) and every body reference by path, in order, on the interface', async () => {
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { references(first: 10) { ${NODE} from { naturalKey } } } }`, { id: group });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { references(first: 10) { ${NODE} from { naturalKey } } } }`, {
+      id: group,
+    });
     expect(resource.references).toEqual([
-      { type: 'CHILD', path: 'parent', to: { kind: 'CompositeProfile', naturalKey: 'rp/shop/default' }, from: { naturalKey: 'rp/shop/default/g' } },
+      {
+        type: 'CHILD',
+        path: 'parent',
+        to: { kind: 'CompositeProfile', naturalKey: 'rp/shop/default' },
+        from: { naturalKey: 'rp/shop/default/g' },
+      },
       { type: 'ARBITRARY', path: 'clusters[0]', to: { kind: 'Cluster', naturalKey: 'prov/c2' }, from: { naturalKey: 'rp/shop/default/g' } },
       { type: 'ARBITRARY', path: 'clusters[1]', to: { kind: 'Cluster', naturalKey: 'prov/c1' }, from: { naturalKey: 'rp/shop/default/g' } },
-      { type: 'ARBITRARY', path: 'logicalCluster', to: { kind: 'LogicalCluster', naturalKey: 'rp/lc' }, from: { naturalKey: 'rp/shop/default/g' } },
+      {
+        type: 'ARBITRARY',
+        path: 'logicalCluster',
+        to: { kind: 'LogicalCluster', naturalKey: 'rp/lc' },
+        from: { naturalKey: 'rp/shop/default/g' },
+      },
     ]);
     // `first` pages; a root kind refers to nothing.
-    const paged = await s.ok(`query($id: ID!) { resource(id: $id) { references(first: 2) { path } } project(name: "rp") { references(first: 5) { path } } }`, { id: group });
+    const paged = await s.ok(
+      `query($id: ID!) { resource(id: $id) { references(first: 2) { path } } project(name: "rp") { references(first: 5) { path } } }`,
+      { id: group },
+    );
     expect(paged.resource.references.map((x: { path: string }) => x.path)).toEqual(['parent', 'clusters[0]']);
     expect(paged.project.references).toEqual([]);
   });
 
   it('follows an update: a removed reference is gone, the list reindexed', async () => {
-    await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }], logicalCluster: null }) { version } }`, { id: group });
+    await s.ok(
+      `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [{ provider: "prov", name: "c1" }], logicalCluster: null }) { version } }`,
+      { id: group },
+    );
     const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { references(first: 10) { ${NODE} } } }`, { id: group });
     expect(resource.references).toEqual([
       { type: 'CHILD', path: 'parent', to: { kind: 'CompositeProfile', naturalKey: 'rp/shop/default' } },
@@ -86,9 +109,13 @@ describe.each(OPERATIONAL_KINDS)('generic references under tenancy on %s', (op) 
       expect(g.remoteReferences).toEqual(g.owner ? [{ path: 'owner', reference: g.owner }] : []);
     }
     const logi = await as('lou', ['integrity:read'], ['logistics']);
-    const other = await s.ok<any>(`query($id: ID!) { resource(id: $id) { references(first: 5) { path } } }`, {
-      id: (await s.ok<any>(q, {}, admin)).deploymentIntentGroup.id,
-    }, logi);
+    const other = await s.ok<any>(
+      `query($id: ID!) { resource(id: $id) { references(first: 5) { path } } }`,
+      {
+        id: (await s.ok<any>(q, {}, admin)).deploymentIntentGroup.id,
+      },
+      logi,
+    );
     expect(other.resource).toBeNull();
   });
 });

@@ -71,11 +71,7 @@ describe('GraphqlSource against a real subgraph', () => {
 
   it('fetches found entities and leaves missing ones out', async () => {
     const source = new GraphqlSource('hr', url);
-    const found = await source.fetchMany(Employee, [
-      { employeeId: 'e-1' },
-      { employeeId: 'nobody' },
-      { employeeId: 'e-2' },
-    ]);
+    const found = await source.fetchMany(Employee, [{ employeeId: 'e-1' }, { employeeId: 'nobody' }, { employeeId: 'e-2' }]);
     expect(found.size).toBe(2);
     expect(found.get(hashKey({ employeeId: 'e-1' }))).toEqual(EMPLOYEES.get('e-1'));
     expect(found.get(hashKey({ employeeId: 'e-2' }))).toEqual(EMPLOYEES.get('e-2'));
@@ -103,7 +99,7 @@ describe('GraphqlSource against a real subgraph', () => {
     expect(posts - mid).toBe(3);
   });
 
-  it('turns GraphQL errors into SourceUnavailableError, keeping the subgraph\'s own words for the log', async () => {
+  it("turns GraphQL errors into SourceUnavailableError, keeping the subgraph's own words for the log", async () => {
     const source = new GraphqlSource('hr', url);
     const err = await source.fetchMany(Employee, [{ employeeId: 'e-1' }, { employeeId: 'boom' }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceUnavailableError);

@@ -21,7 +21,11 @@ afterAll(async () => {
 function mintToken(env: Record<string, string>, ...args: string[]) {
   const base = { ...process.env };
   for (const k of Object.keys(base)) if (/^(AUTH_|DATABASE_URL|DATA_DIR)/.test(k)) delete base[k];
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/mint-token.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...base, ...env } });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/mint-token.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...base, ...env },
+  });
 }
 
 async function ask(url: string, token?: string) {

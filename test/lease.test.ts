@@ -6,8 +6,6 @@ import { Db } from '../src/data/db.js';
 import { LeaseLostError, LeaseManager } from '../src/maintenance/lease.js';
 import { OPERATIONAL_KINDS, tempOperationalStore, type TempStore } from './support/stores.js';
 
-
-
 async function leaseRow(db: Db, name = 'maintenance') {
   const [row] = await db.query<{ holder: string | null; token: number; expires_at: string | null }>(
     `SELECT holder, token, expires_at FROM lease WHERE name = ?`,
@@ -119,7 +117,9 @@ describe.each(OPERATIONAL_KINDS)('lease on %s', (kind) => {
     const b = new LeaseManager(other, { holder: 'b', ttlSeconds: 30 });
     const outcome = await a.runExclusive('maintenance', async (runA) => {
       // While held, a's transactions pass and extend the lease.
-      await runA.transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (100, 0, 'a', ?)`, [runA.token]));
+      await runA.transaction((tx) =>
+        tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (100, 0, 'a', ?)`, [runA.token]),
+      );
       await untilExpired(db);
 
       const taken = await b.runExclusive('maintenance', async (runB) => {
@@ -128,7 +128,9 @@ describe.each(OPERATIONAL_KINDS)('lease on %s', (kind) => {
           .transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (101, 0, 'a', ?)`, [runA.token]))
           .catch((e: unknown) => e);
         expect(lost).toBeInstanceOf(LeaseLostError);
-        await runB.transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (102, 0, 'b', ?)`, [runB.token]));
+        await runB.transaction((tx) =>
+          tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (102, 0, 'b', ?)`, [runB.token]),
+        );
         return runB.token;
       });
       expect(taken).toEqual({ ran: true, result: runA.token + 1 });
@@ -137,14 +139,16 @@ describe.each(OPERATIONAL_KINDS)('lease on %s', (kind) => {
       return runA.token;
     });
     expect(outcome.ran).toBe(true);
-    const rows = await db.query<{ batch: number; holder: string }>(`SELECT batch, holder FROM lease_test_rows WHERE batch >= 100 ORDER BY batch`);
+    const rows = await db.query<{ batch: number; holder: string }>(
+      `SELECT batch, holder FROM lease_test_rows WHERE batch >= 100 ORDER BY batch`,
+    );
     expect(rows.map((r) => [Number(r.batch), r.holder])).toEqual([
       [100, 'a'],
       [102, 'b'],
     ]);
   });
 
-  it("does not release a lease someone else holds now", async () => {
+  it('does not release a lease someone else holds now', async () => {
     const a = new LeaseManager(db, { holder: 'a', ttlSeconds: 0.5 });
     const b = new LeaseManager(other, { holder: 'b', ttlSeconds: 30 });
     let bToken = 0;
@@ -194,7 +198,10 @@ describe('lease across processes on mariadb', () => {
   }
 
   const logOf = (holder: string) =>
-    db.query<{ event: string; token: number | null; detail: string | null }>(`SELECT event, token, detail FROM lease_test_log WHERE holder = ?`, [holder]);
+    db.query<{ event: string; token: number | null; detail: string | null }>(
+      `SELECT event, token, detail FROM lease_test_log WHERE holder = ?`,
+      [holder],
+    );
 
   const eventToken = async (holder: string, event: string) => {
     const row = (await logOf(holder)).find((r) => r.event === event);
@@ -219,7 +226,9 @@ describe('lease across processes on mariadb', () => {
     await until('both workers ready', async () => (await db.query(`SELECT * FROM lease_test_log WHERE event = 'ready'`)).length === 2);
     await db.execute(`INSERT INTO lease_test_control (name) VALUES ('start')`);
     const outcomes = await until('both outcomes', async () => {
-      const rows = await db.query<{ holder: string; event: string }>(`SELECT holder, event FROM lease_test_log WHERE event IN ('ran', 'skipped')`);
+      const rows = await db.query<{ holder: string; event: string }>(
+        `SELECT holder, event FROM lease_test_log WHERE event IN ('ran', 'skipped')`,
+      );
       return rows.length === 2 ? rows : null;
     });
     expect(outcomes.map((r) => r.event).sort()).toEqual(['ran', 'skipped']);
@@ -281,7 +290,9 @@ describe('lease across processes on mariadb', () => {
       // After expiry plus the bound, the server has ended the frozen transaction: b takes over.
       const taken = await until('b to take the lease over', async () => {
         const r = await b.runExclusive('maintenance', async (run) => {
-          await run.transaction((tx) => tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (2, 0, 'b', ?)`, [run.token]));
+          await run.transaction((tx) =>
+            tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (2, 0, 'b', ?)`, [run.token]),
+          );
           return run.token;
         });
         return r.ran ? r : null;
@@ -330,7 +341,11 @@ describe('lease across processes on mariadb', () => {
       // …and nothing it tried is stored.
       expect(await batchShape()).toEqual(beforeResume);
       expect(beforeResume).toEqual(
-        Array.from({ length: BATCHES }, (_, batch) => ({ batch, token: batch < PAUSE_BEFORE ? pausedToken : pausedToken + 1, n: PER_BATCH })),
+        Array.from({ length: BATCHES }, (_, batch) => ({
+          batch,
+          token: batch < PAUSE_BEFORE ? pausedToken : pausedToken + 1,
+          n: PER_BATCH,
+        })),
       );
       // Its release did not touch the lease the successor left.
       expect(await leaseRow(db)).toMatchObject({ holder: null, token: pausedToken + 1, expires_at: null });

@@ -23,7 +23,9 @@ async function databasesLike(prefix: string): Promise<string[]> {
   await client.connect();
   try {
     const [rows] = await conn.query('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [`${prefix}%`]);
-    const { rows: pgRows } = await client.query<{ name: string }>('SELECT datname AS name FROM pg_database WHERE datname LIKE $1', [`${prefix}%`]);
+    const { rows: pgRows } = await client.query<{ name: string }>('SELECT datname AS name FROM pg_database WHERE datname LIKE $1', [
+      `${prefix}%`,
+    ]);
     return [...(rows as Array<{ name: string }>).map((r) => `mariadb:${r.name}`), ...pgRows.map((r) => `postgresql:${r.name}`)];
   } finally {
     await conn.end();
@@ -32,14 +34,26 @@ async function databasesLike(prefix: string): Promise<string[]> {
 }
 
 describe('a failing test run leaves nothing behind', () => {
-  it('its folders in the temporary directory and its databases (a child process\'s too) are gone after the run', async () => {
+  it("its folders in the temporary directory and its databases (a child process's too) are gone after the run", async () => {
     const given = `left${Date.now().toString(36)}_`;
-    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/fixtures/leftovers/leftovers.vitest.config.ts'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, TMPDIR: outer, TEST_DB_PREFIX: given, TEST_MYSQL_URL: MYSQL_URL, TEST_PG_URL: PG_URL, TEST_SERVICES: '', NO_COLOR: '1' },
-      timeout: 120_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/fixtures/leftovers/leftovers.vitest.config.ts'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          TMPDIR: outer,
+          TEST_DB_PREFIX: given,
+          TEST_MYSQL_URL: MYSQL_URL,
+          TEST_PG_URL: PG_URL,
+          TEST_SERVICES: '',
+          NO_COLOR: '1',
+        },
+        timeout: 120_000,
+      },
+    );
     const said = `${run.stdout}${run.stderr}`;
     // The suite ran, made its leftovers and failed as it means to.
     expect(run.status, said).toBe(1);

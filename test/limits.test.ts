@@ -33,7 +33,13 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
     for (let i = 0; i < GROUPS; i += 10) {
       await Promise.all(
         Array.from({ length: 10 }, (_, j) =>
-          e.create('DeploymentIntentGroup', { project: 'big', compositeApp: 'app', compositeProfile: 'prof', name: `g${String(i + j).padStart(4, '0')}`, clusters }),
+          e.create('DeploymentIntentGroup', {
+            project: 'big',
+            compositeApp: 'app',
+            compositeProfile: 'prof',
+            name: `g${String(i + j).padStart(4, '0')}`,
+            clusters,
+          }),
         ),
       );
     }
@@ -47,12 +53,18 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
     for (const [what, query] of Object.entries(ABUSE)) {
       for (let round = 0; round < 3; round++) {
         const started = performance.now();
-        const [{ result, statements }, answered] = await Promise.all([countStatements(s.app.db.statementLog, () => s.gql(query)), s.gql(small)]);
+        const [{ result, statements }, answered] = await Promise.all([
+          countStatements(s.app.db.statementLog, () => s.gql(query)),
+          s.gql(small),
+        ]);
         const ms = performance.now() - started;
         expect(codes(result), what).toEqual(['BAD_USER_INPUT']);
         expect(result.data ?? null, what).toBeNull();
         // Refused before execution: the operational store saw nothing of it (only the small query's reads).
-        expect(statements.filter((q) => !/compositeApps|parent_id/.test(q) && !/natural_key IN/.test(q)).length, `${what}: ${statements.join('\n')}`).toBeLessThanOrEqual(0);
+        expect(
+          statements.filter((q) => !/compositeApps|parent_id/.test(q) && !/natural_key IN/.test(q)).length,
+          `${what}: ${statements.join('\n')}`,
+        ).toBeLessThanOrEqual(0);
         expect(answered.data, what).toEqual({ project: { name: 'big', compositeApps: [{ name: 'app' }] } });
         if (round === 0) console.log(`${kind}: ${what}: refused in ${ms.toFixed(1)} ms: ${result.errors![0].message}`);
       }
@@ -67,7 +79,9 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
     // Nested lists without `first` count at their default page (100): a page of 1000 asks for the clusters it needs.
     const ok = await s.ok<any>(`{ deploymentIntentGroups(project: "big", first: 1000) { name clusters(first: 3) { name } } }`);
     expect(ok.deploymentIntentGroups).toHaveLength(GROUPS);
-    const fan = await s.ok<any>(`{ deploymentIntentGroups(project: "big", first: 2) { clusters(first: 2) { referencedBy(first: 3) { from { id } } } } }`);
+    const fan = await s.ok<any>(
+      `{ deploymentIntentGroups(project: "big", first: 2) { clusters(first: 2) { referencedBy(first: 3) { from { id } } } } }`,
+    );
     expect(fan.deploymentIntentGroups.map((g: any) => g.clusters.map((c: any) => c.referencedBy.length))).toEqual([
       [3, 3],
       [3, 3],
@@ -75,7 +89,9 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
   });
 
   it('nested lists take `first`: default and at most 1000, like top-level lists', async () => {
-    const page = await s.ok<any>(`{ project(name: "big") { compositeApps(first: 1) { profiles(first: 1) { deploymentIntentGroups(first: 5) { name } all: deploymentIntentGroups { name } } } } }`);
+    const page = await s.ok<any>(
+      `{ project(name: "big") { compositeApps(first: 1) { profiles(first: 1) { deploymentIntentGroups(first: 5) { name } all: deploymentIntentGroups { name } } } } }`,
+    );
     const profile = page.project.compositeApps[0].profiles[0];
     expect(profile.deploymentIntentGroups).toHaveLength(5);
     expect(profile.all).toHaveLength(100); // the default page
@@ -100,7 +116,10 @@ describe.each(OPERATIONAL_KINDS)('request limits on %s', (kind) => {
     for (const [what, res] of [
       ['tokens', await s.gql(`{ ${Array.from({ length: 12000 }, () => '__typename').join(' ')} }`)],
       ['aliases', await s.gql(`{ ${Array.from({ length: 150 }, (_, i) => `a${i}: project(name: "big") { name }`).join(' ')} }`)],
-      ['directives', await s.gql(`{ ${Array.from({ length: 30 }, (_, i) => `d${i}: __typename @include(if: true) @skip(if: false)`).join(' ')} }`)],
+      [
+        'directives',
+        await s.gql(`{ ${Array.from({ length: 30 }, (_, i) => `d${i}: __typename @include(if: true) @skip(if: false)`).join(' ')} }`),
+      ],
     ] as const) {
       expect(codes(res), what).toEqual(['BAD_USER_INPUT']);
     }
@@ -134,13 +153,21 @@ describe('transport and input errors (SQLite)', () => {
 
   it('refuses impossible instants in the DateTime scalar', async () => {
     const id = (await s.ok<any>('{ project(name: "retail") { id } }')).project.id;
-    for (const at of ['2026-02-30T00:00:00Z', '2026-01-01T24:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T10:00:60Z', '2026-01-01T10:00:00+24:00']) {
+    for (const at of [
+      '2026-02-30T00:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-01-01T10:00:60Z',
+      '2026-01-01T10:00:00+24:00',
+    ]) {
       const literal = await s.gql(`{ resource(id: "${id}") { asOf(at: "${at}") { version } } }`);
       expect(codes(literal), at).toEqual(['BAD_USER_INPUT']);
       const variable = await s.gql(`query ($at: DateTime!) { resource(id: "${id}") { asOf(at: $at) { version } } }`, { at });
       expect(codes(variable), at).toEqual(['BAD_USER_INPUT']);
     }
-    expect(await s.ok(`{ resource(id: "${id}") { asOf(at: "2024-02-29T23:59:59.999Z") { version } } }`)).toEqual({ resource: { asOf: null } });
+    expect(await s.ok(`{ resource(id: "${id}") { asOf(at: "2024-02-29T23:59:59.999Z") { version } } }`)).toEqual({
+      resource: { asOf: null },
+    });
   });
 
   it('caps echoed input in error messages: a 1 MB id is not sent back', async () => {
@@ -148,7 +175,10 @@ describe('transport and input errors (SQLite)', () => {
     const res = await fetch(s.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation ($id: ID!) { updateProject(id: $id, input: { description: "d" }) { id } }', variables: { id: huge } }),
+      body: JSON.stringify({
+        query: 'mutation ($id: ID!) { updateProject(id: $id, input: { description: "d" }) { id } }',
+        variables: { id: huge },
+      }),
     });
     const text = await res.text();
     expect(text.length).toBeLessThan(4096);
@@ -189,7 +219,11 @@ describe.each(OPERATIONAL_KINDS)('abuse shapes on %s (demo data, AUTH_MODE=jwt)'
     const q = `{ projects { ${scalars} compositeApps { ${scalars} profiles { ${scalars} } } } }`;
     await refused('aliased scalars', await s.gql(q, undefined, reader), /objects and values/);
     // Explicit small pages of the same shape are answered.
-    await s.ok(`{ projects(first: 2) { ${scalars} compositeApps(first: 2) { ${scalars} profiles(first: 2) { ${scalars} } } } }`, undefined, reader);
+    await s.ok(
+      `{ projects(first: 2) { ${scalars} compositeApps(first: 2) { ${scalars} profiles(first: 2) { ${scalars} } } } }`,
+      undefined,
+      reader,
+    );
     await alive();
   });
 
@@ -250,9 +284,14 @@ describe.each(OPERATIONAL_KINDS)('execution is bounded while it runs, on %s', (k
   afterAll(() => s?.close());
 
   it('past its object budget a query answers one BAD_USER_INPUT error and no data; a mutation keeps what it wrote', async () => {
-    const q = '{ projects(first: 5) { name compositeApps(first: 5) { name profiles(first: 5) { name deploymentIntentGroups(first: 5) { name clusters(first: 5) { name } } } } } }';
+    const q =
+      '{ projects(first: 5) { name compositeApps(first: 5) { name profiles(first: 5) { name deploymentIntentGroups(first: 5) { name clusters(first: 5) { name } } } } } }';
     for (const run of ['graphql-js', 'graphql-jit']) {
-      const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
+      const res = await fetch(s.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: q }),
+      });
       expect(res.status, run).toBe(400);
       const body = (await res.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
       expect(body.data, run).toBeUndefined();
@@ -263,17 +302,25 @@ describe.each(OPERATIONAL_KINDS)('execution is bounded while it runs, on %s', (k
     // Small operations still run.
     expect(await s.ok('{ project(name: "retail") { name } }')).toEqual({ project: { name: 'retail' } });
     const id = (await s.ok<any>('{ project(name: "retail") { id } }')).project.id;
-    const write = await s.gql(`mutation { updateProject(id: "${id}", input: { description: "over budget" }) { name compositeApps(first: 5) { profiles(first: 5) { deploymentIntentGroups(first: 5) { clusters(first: 5) { name provider { clusters(first: 5) { name } } } } } } } }`);
+    const write = await s.gql(
+      `mutation { updateProject(id: "${id}", input: { description: "over budget" }) { name compositeApps(first: 5) { profiles(first: 5) { deploymentIntentGroups(first: 5) { clusters(first: 5) { name provider { clusters(first: 5) { name } } } } } } } }`,
+    );
     expect(codes(write)[0]).toBe('BAD_USER_INPUT');
     expect((await s.ok<any>('{ project(name: "retail") { description } }')).project.description).toBe('over budget');
     expect((await fetch(new URL('/health/live', s.url))).status).toBe(200);
   });
   it('a compiled answer with errors, run again on graphql-js, is held to the budget once, not twice', async () => {
     // Between half the budget and the budget, with an error that sends the compiled answer back to graphql-js.
-    const q = '{ projects(first: 5) { name logicalClusters(first: 5) { name } compositeApps(first: 5) { name profiles(first: 5) { name } } } p: project(name: "retail") { name history(first: -1) { version } } }';
+    const q =
+      '{ projects(first: 5) { name logicalClusters(first: 5) { name } compositeApps(first: 5) { name profiles(first: 5) { name } } } p: project(name: "retail") { name history(first: -1) { version } } }';
     const objects = (await s.gql<any>(q.replace('history(first: -1)', 'history(first: 0)'))).data;
     const apps = objects.projects.flatMap((p: any) => p.compositeApps);
-    const produced = objects.projects.length + objects.projects.flatMap((p: any) => p.logicalClusters).length + apps.length + apps.flatMap((a: any) => a.profiles).length + 1;
+    const produced =
+      objects.projects.length +
+      objects.projects.flatMap((p: any) => p.logicalClusters).length +
+      apps.length +
+      apps.flatMap((a: any) => a.profiles).length +
+      1;
     expect(produced).toBeGreaterThan(10);
     expect(produced).toBeLessThanOrEqual(20);
     for (const run of ['graphql-js', 'graphql-jit']) {
@@ -296,7 +343,10 @@ describe('the wall-time bound (REQUEST_TIMEOUT_MS) covers all of execution: a re
     const p = await proxied(client.url);
     proxy = p.proxy;
     // The remote source's own timeout is far longer than the request's: only the request's bound can end it.
-    s = await startTestServer('sqlite', { seedDemo: true, env: { CLIENT_DATABASE_URL: p.url, REQUEST_TIMEOUT_MS: '1500', REMOTE_TIMEOUT_MS: '600000' } });
+    s = await startTestServer('sqlite', {
+      seedDemo: true,
+      env: { CLIENT_DATABASE_URL: p.url, REQUEST_TIMEOUT_MS: '1500', REMOTE_TIMEOUT_MS: '600000' },
+    });
   }, 120_000);
   afterAll(async () => {
     await s?.close();
@@ -307,7 +357,11 @@ describe('the wall-time bound (REQUEST_TIMEOUT_MS) covers all of execution: a re
   it('answers one STORE_UNAVAILABLE error and no data, and the process keeps answering', async () => {
     expect((await s.ok<any>('{ employees(first: 2) { employeeId } }')).employees).toHaveLength(2);
     proxy.stall();
-    const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ projects(first: 2) { name } employees(first: 3) { employeeId name } }' }) });
+    const res = await fetch(s.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ projects(first: 2) { name } employees(first: 3) { employeeId name } }' }),
+    });
     const body = (await res.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
     expect(res.status).toBe(503);
     expect(body.data).toBeUndefined();

@@ -11,7 +11,10 @@ import { ROOT } from './fixtures/subgraph-process.js';
  */
 const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const dir = mkdtempSync(join(tmpdir(), 'lint-'));
-writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, scripts: { lint: scripts.lint, format: scripts.format } }));
+writeFileSync(
+  join(dir, 'package.json'),
+  JSON.stringify({ name: 'scratch', private: true, scripts: { lint: scripts.lint, format: scripts.format } }),
+);
 copyFileSync(join(ROOT, 'biome.jsonc'), join(dir, 'biome.jsonc'));
 writeFileSync(join(dir, '.gitignore'), 'node_modules/\n');
 symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -31,7 +34,9 @@ describe('npm run lint / npm run format', () => {
     expect(before.out).toMatch(/format/i);
 
     expect(npm('format').code).toBe(0);
-    expect(readFileSync(file, 'utf8')).toBe("const table = { a: 1, b: 2 };\nexport const values = Object.keys(table).map((k) => {\n  return k;\n});\n");
+    expect(readFileSync(file, 'utf8')).toBe(
+      'const table = { a: 1, b: 2 };\nexport const values = Object.keys(table).map((k) => {\n  return k;\n});\n',
+    );
     expect(npm('lint')).toMatchObject({ code: 0 });
 
     // What no formatter can fix stays an error, named by its rule.

@@ -47,11 +47,15 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
   });
 
   it('compares the project name byte for byte (SQLite LIKE ignores case)', async () => {
-    expect(await s.ok(`{ deploymentIntentGroups(project: "LP") { name owner { hashKey } clusters { name } } }`)).toEqual({ deploymentIntentGroups: [] });
+    expect(await s.ok(`{ deploymentIntentGroups(project: "LP") { name owner { hashKey } clusters { name } } }`)).toEqual({
+      deploymentIntentGroups: [],
+    });
   });
 
   it('reads the fields asked for through fragments the same way, in the same statements', async () => {
-    const plain = await s.countedGql(`{ deploymentIntentGroups(project: "lp") { name owner { hashKey } clusters { name } logicalCluster { name } } }`);
+    const plain = await s.countedGql(
+      `{ deploymentIntentGroups(project: "lp") { name owner { hashKey } clusters { name } logicalCluster { name } } }`,
+    );
     const fragments = await s.countedGql(`{ deploymentIntentGroups(project: "lp") { ...G } }
       fragment G on DeploymentIntentGroup { name ... on DeploymentIntentGroup { owner { hashKey } clusters { name } } logicalCluster { name } }`);
     expect(fragments.res).toEqual(plain.res);
@@ -59,16 +63,23 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
   });
 
   it('leaves the content in the store when no content field is asked for, and reads it when one is, in the same operation too', async () => {
-    const names = await s.countedGql<{ deploymentIntentGroups: { id: string; name: string }[] }>(`{ deploymentIntentGroups(project: "lp") { id name } }`);
+    const names = await s.countedGql<{ deploymentIntentGroups: { id: string; name: string }[] }>(
+      `{ deploymentIntentGroups(project: "lp") { id name } }`,
+    );
     expect(names.res.data!.deploymentIntentGroups.map((g) => g.name)).toEqual(['g1', 'g2']);
     expect(names.statements.join('\n')).not.toMatch(/(?<!AS )\bcontent\b/i);
-    await s.ok(`mutation { updateDeploymentIntentGroup(id: "${names.res.data!.deploymentIntentGroups[0].id}", input: { description: "first" }) { id } }`);
+    await s.ok(
+      `mutation { updateDeploymentIntentGroup(id: "${names.res.data!.deploymentIntentGroups[0].id}", input: { description: "first" }) { id } }`,
+    );
     // The page's records carry no content: a by-id read of the same resource in the same operation reads it whole.
-    const mixed = await s.ok<any>(`query($id: ID!) {
+    const mixed = await s.ok<any>(
+      `query($id: ID!) {
       deploymentIntentGroups(project: "lp") { id name }
       resource(id: $id) { ... on DeploymentIntentGroup { name description } }
       withDescription: deploymentIntentGroups(project: "lp", first: 1) { name description }
-    }`, { id: names.res.data!.deploymentIntentGroups[0].id });
+    }`,
+      { id: names.res.data!.deploymentIntentGroups[0].id },
+    );
     expect(mixed.resource).toEqual({ name: 'g1', description: 'first' });
     expect(mixed.withDescription).toEqual([{ name: 'g1', description: 'first' }]);
   });
@@ -84,26 +95,36 @@ describe.each(OPERATIONAL_KINDS)('list page reads on %s', (store) => {
     const ids = await s.ok<any>(`{ deploymentIntentGroups(project: "cols") { id name } }`);
     const marked = ids.deploymentIntentGroups.find((g: { name: string }) => g.name === 'marked').id;
     await s.ok(`mutation { markForDeletion(id: "${marked}") { marked { id } } }`);
-    const FIELDS = 'id name naturalKey version status createdAt updatedAt markedForDeletionAt markedForDeletionBy deleteAfter compositeProfile { name }';
+    const FIELDS =
+      'id name naturalKey version status createdAt updatedAt markedForDeletionAt markedForDeletionBy deleteAfter compositeProfile { name }';
     const list = await s.countedGql<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "cols") { ${FIELDS} } }`);
     expect(list.res.errors).toBeUndefined();
     for (const g of list.res.data!.deploymentIntentGroups) {
       const one = await s.ok<any>(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { ${FIELDS} } } }`, { id: g.id });
       expect(g).toEqual(one.resource);
     }
-    expect(list.res.data!.deploymentIntentGroups.find((g) => g.id === marked)).toMatchObject({ status: 'MARKED_FOR_DELETION', markedForDeletionAt: expect.any(String) });
+    expect(list.res.data!.deploymentIntentGroups.find((g) => g.id === marked)).toMatchObject({
+      status: 'MARKED_FOR_DELETION',
+      markedForDeletionAt: expect.any(String),
+    });
     const names = await s.countedGql(`{ deploymentIntentGroups(project: "cols") { name owner { hashKey } } }`);
     const page = names.statements.find((q) => /FROM resource WHERE/.test(q))!;
     // No document; every other column, so that a later read of the same resource answers as the list did (read-consistency-races.test.ts).
     expect(page).toContain('NULL AS content');
-    for (const column of ['natural_key', 'version', 'created_at', 'marked_at', 'parent_id']) expect(page).not.toContain(`NULL AS ${column}`);
+    for (const column of ['natural_key', 'version', 'created_at', 'marked_at', 'parent_id'])
+      expect(page).not.toContain(`NULL AS ${column}`);
   });
 
   it('agrees with the single-resource path, which reads through the loaders', async () => {
-    const list = await s.ok<{ deploymentIntentGroups: any[] }>(`{ deploymentIntentGroups(project: "lp") { id clusters { name } owner { entity { employeeId } } } }`);
-    const one = await s.ok<{ resource: any }>(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { id clusters { name } owner { entity { employeeId } } } } }`, {
-      id: list.deploymentIntentGroups[0].id,
-    });
+    const list = await s.ok<{ deploymentIntentGroups: any[] }>(
+      `{ deploymentIntentGroups(project: "lp") { id clusters { name } owner { entity { employeeId } } } }`,
+    );
+    const one = await s.ok<{ resource: any }>(
+      `query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { id clusters { name } owner { entity { employeeId } } } } }`,
+      {
+        id: list.deploymentIntentGroups[0].id,
+      },
+    );
     expect(one.resource).toEqual(list.deploymentIntentGroups[0]);
   });
 });

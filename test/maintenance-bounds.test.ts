@@ -57,9 +57,17 @@ describe('an operator maintenance run on MariaDB behind a link that hangs, or un
     let viaProxy: string;
     ({ proxy, url: viaProxy } = await proxied(store.url));
     s = await startTestServer('sqlite', {
-      env: { DATABASE_URL: viaProxy, STORE_STATEMENT_TIMEOUT_MS: '600000', MAINTENANCE_TX_TIMEOUT_SECONDS: '600', REQUEST_TIMEOUT_MS: '2000', RETENTION_SECONDS: '0' },
+      env: {
+        DATABASE_URL: viaProxy,
+        STORE_STATEMENT_TIMEOUT_MS: '600000',
+        MAINTENANCE_TX_TIMEOUT_SECONDS: '600',
+        REQUEST_TIMEOUT_MS: '2000',
+        RETENTION_SECONDS: '0',
+      },
     });
-    const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation { createProject(input: { name: "kept", description: "v1" }) { id } }`);
+    const { createProject } = await s.ok<{ createProject: { id: string } }>(
+      `mutation { createProject(input: { name: "kept", description: "v1" }) { id } }`,
+    );
     await s.ok(`mutation($id: ID!) { updateProject(id: $id, input: { description: "v2" }) { id } }`, { id: createProject.id });
     // The lease rows exist and the pool holds connections: the next runs go straight to the lease's transaction.
     await s.ok(GC);
@@ -179,7 +187,10 @@ describe.each(OPERATIONAL_KINDS)('a maintenance run that runs out of time inside
   it('answers STORE_UNAVAILABLE, rolls the batch back, and the next run collects everything', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation($n: String!) { createProject(input: { name: $n }) { id } }`, { n: `late-${i}` });
+      const { createProject } = await s.ok<{ createProject: { id: string } }>(
+        `mutation($n: String!) { createProject(input: { name: $n }) { id } }`,
+        { n: `late-${i}` },
+      );
       await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: createProject.id });
       ids.push(createProject.id);
     }

@@ -25,11 +25,20 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
   beforeAll(async () => {
     store = await tempOperationalStore(kind);
     s = await startTestServer(kind, {
-      env: { DATABASE_URL: store.url, RETENTION_SECONDS: '0', GC_BATCH_SIZE: String(BATCH), LEASE_TTL_SECONDS: '1', REQUEST_TIMEOUT_MS: '60000' },
+      env: {
+        DATABASE_URL: store.url,
+        RETENTION_SECONDS: '0',
+        GC_BATCH_SIZE: String(BATCH),
+        LEASE_TTL_SECONDS: '1',
+        REQUEST_TIMEOUT_MS: '60000',
+      },
     });
     marked = [];
     for (let i = 0; i < 5; i++) {
-      const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation($n: String!) { createProject(input: { name: $n }) { id } }`, { n: `doomed-${i}` });
+      const { createProject } = await s.ok<{ createProject: { id: string } }>(
+        `mutation($n: String!) { createProject(input: { name: $n }) { id } }`,
+        { n: `doomed-${i}` },
+      );
       await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: createProject.id });
       marked.push(createProject.id);
     }
@@ -51,7 +60,12 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
       if (firstBatch.test(sql)) armed = true;
       else if (armed && takenOver === undefined && LEASE_CHECK.test(sql)) {
         // Frozen here (synchronously) until the other replica has taken the expired lease.
-        takenOver = Number(execFileSync(process.execPath, ['--import', 'tsx', 'test/support/lease-takeover.ts', store.url, 'maintenance', 'thief'], { cwd: ROOT, encoding: 'utf8' }));
+        takenOver = Number(
+          execFileSync(process.execPath, ['--import', 'tsx', 'test/support/lease-takeover.ts', store.url, 'maintenance', 'thief'], {
+            cwd: ROOT,
+            encoding: 'utf8',
+          }),
+        );
       }
     });
     try {
@@ -70,7 +84,14 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
     const [error] = res.errors!;
     expect(error.message).toMatch(/lost its lease mid-run/);
     expect(error.message).toMatch(/2 resources collected \(2 archived\)/);
-    expect(error.extensions).toMatchObject({ code: 'MAINTENANCE_BUSY', lease: 'maintenance', leaseLost: true, collected: BATCH, archived: BATCH, idsOmitted: 0 });
+    expect(error.extensions).toMatchObject({
+      code: 'MAINTENANCE_BUSY',
+      lease: 'maintenance',
+      leaseLost: true,
+      collected: BATCH,
+      archived: BATCH,
+      idsOmitted: 0,
+    });
     const collected = error.extensions!.ids as string[];
     expect(collected).toEqual(marked.slice(0, BATCH));
 
@@ -85,12 +106,20 @@ describe.each(OPERATIONAL_KINDS)('a collection that loses its lease mid-run on %
 
   it('pruneHistory that loses its lease after a batch answers MAINTENANCE_BUSY with the versions it deleted', async () => {
     // 600 old versions of one project: two pruning batches of at most 500 versions.
-    const { createProject } = await s.ok<{ createProject: { id: string } }>(`mutation { createProject(input: { name: "versioned" }) { id } }`);
+    const { createProject } = await s.ok<{ createProject: { id: string } }>(
+      `mutation { createProject(input: { name: "versioned" }) { id } }`,
+    );
     for (let round = 0; round < 6; round++) {
-      const updates = Array.from({ length: 100 }, (_, i) => `u${i}: updateProject(id: $id, input: { description: "r${round}-${i}" }) { version }`);
+      const updates = Array.from(
+        { length: 100 },
+        (_, i) => `u${i}: updateProject(id: $id, input: { description: "r${round}-${i}" }) { version }`,
+      );
       await s.ok(`mutation($id: ID!) { ${updates.join(' ')} }`, { id: createProject.id });
     }
-    const res = await losingTheLease(`mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`, /^DELETE FROM resource_history WHERE valid_to IS NOT NULL/);
+    const res = await losingTheLease(
+      `mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`,
+      /^DELETE FROM resource_history WHERE valid_to IS NOT NULL/,
+    );
     expect(codes(res)).toEqual(['MAINTENANCE_BUSY']);
     const [error] = res.errors!;
     expect(error.message).toMatch(/lost its lease mid-run.*: 500 versions deleted before that/);

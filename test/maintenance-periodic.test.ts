@@ -4,7 +4,6 @@ import { execClientSql } from '../src/remote/client-demo.js';
 import { OPERATIONAL_KINDS } from './support/stores.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-
 describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
   let s: TestServer;
   beforeAll(async () => {
@@ -29,7 +28,8 @@ describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
       gone: createCluster(input: { provider: "bg", name: "gone" }) { id }
       kept: createCluster(input: { provider: "bg", name: "kept" }) { id }
     }`);
-    for (const l of ['a', 'b', 'c', 'd']) await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: r.kept.id });
+    for (const l of ['a', 'b', 'c', 'd'])
+      await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${l}"] }) { version } }`, { id: r.kept.id });
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: r.gone.id });
     const gone = await until('the background collection', async () => {
       const d = await s.ok(`query($id: ID!) { resource(id: $id) { id } }`, { id: r.gone.id });
@@ -47,7 +47,9 @@ describe.each(OPERATIONAL_KINDS)('background maintenance on %s', (store) => {
     await s.ok(`mutation {
       p: createProject(input: { name: "reval", billingAccount: { number: "ACC-2002", owner: "e-5" } }) { id }
     }`);
-    await execClientSql(s.clientUrl, [`UPDATE bank_account SET bank = 'Changed Behind Its Back' WHERE number = 'ACC-2002' AND owner = 'e-5'`]);
+    await execClientSql(s.clientUrl, [
+      `UPDATE bank_account SET bank = 'Changed Behind Its Back' WHERE number = 'ACC-2002' AND owner = 'e-5'`,
+    ]);
     const project = await until('the sweep to refresh the account', async () => {
       const d = await s.ok(`{ project(name: "reval") { billingAccount { status entity { bank } } } }`);
       return d.project.billingAccount.entity.bank === 'Changed Behind Its Back' && d;

@@ -24,7 +24,9 @@ function parse(text: string): Sample[] {
 
 /** The value of the sample with this name and (at least) these labels; 0 when absent. */
 const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
 
 describe.each(OPERATIONAL_KINDS)('GET /metrics after known work on %s', (store) => {
   let s: TestServer;
@@ -92,18 +94,34 @@ describe.each(OPERATIONAL_KINDS)('GET /metrics after known work on %s', (store) 
 
   it('serves the process defaults', async () => {
     const samples = await scrape();
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
-      expect(samples.some((x) => x.name === name), name).toBe(true);
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      expect(
+        samples.some((x) => x.name === name),
+        name,
+      ).toBe(true);
     }
   });
 });
 
 /** Distinct values of the `operation` label across the request metrics. */
 const operationLabels = (samples: Sample[]) =>
-  new Set(samples.filter((x) => x.name.startsWith('integrity_graphql_request') && x.labels.operation !== undefined).map((x) => x.labels.operation));
+  new Set(
+    samples
+      .filter((x) => x.name.startsWith('integrity_graphql_request') && x.labels.operation !== undefined)
+      .map((x) => x.labels.operation),
+  );
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as GraphQLResponse };
 }
 
@@ -238,7 +256,11 @@ describe('GET /metrics on its own port, behind a token', () => {
     expect(onPort.status).toBe(404);
     expect(codes((await onPort.json()) as GraphQLResponse)).toEqual(['NOT_FOUND']);
     // Only /metrics is served on the metrics port.
-    const graphqlThere = await fetch(new URL('/graphql', metricsUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    const graphqlThere = await fetch(new URL('/graphql', metricsUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(graphqlThere.status).toBe(404);
   });
 });

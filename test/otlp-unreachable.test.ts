@@ -27,10 +27,18 @@ describe('an unreachable OTLP collector', () => {
   async function start(endpoint: string, extra: Record<string, string> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'otlp-'));
     dirs.push(dir);
-    const proc = spawnSubgraph({ DATA_DIR: dir, PORT: '0', GC_INTERVAL_SECONDS: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...extra });
+    const proc = spawnSubgraph({
+      DATA_DIR: dir,
+      PORT: '0',
+      GC_INTERVAL_SECONDS: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      ...extra,
+    });
     procs.push(proc);
     const [, url] = await proc.waitForStdout(/Open Apollo Sandbox: (\S+)/, 60_000);
-    const ask = async () => expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY })).status).toBe(200);
+    const ask = async () =>
+      expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY })).status).toBe(200);
     return { proc, ask };
   }
 

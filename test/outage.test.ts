@@ -3,7 +3,8 @@ import { QueryFailedError } from 'typeorm';
 import { StoreUnavailableError, asStoreError } from '../src/data/store-errors.js';
 import { outageReason } from '../src/util/outage.js';
 
-const err = (props: Record<string, unknown>, message = 'driver text with host db-7.internal and user admin') => Object.assign(new Error(message), props);
+const err = (props: Record<string, unknown>, message = 'driver text with host db-7.internal and user admin') =>
+  Object.assign(new Error(message), props);
 
 describe('outageReason: what went wrong with a store, in words', () => {
   it.each([
@@ -18,8 +19,16 @@ describe('outageReason: what went wrong with a store, in words', () => {
     ['PostgreSQL statement cancelled', err({ code: '57014' }), 'timed out'],
     ['SQLite locked (extended code)', err({ code: 'SQLITE_BUSY_SNAPSHOT' }), 'is locked by another connection'],
     ['SQLite cannot open', err({ code: 'SQLITE_CANTOPEN' }), 'cannot open the database file'],
-    ['an AggregateError of connect attempts', new AggregateError([err({ code: 'ECONNREFUSED' }), err({ code: 'ECONNREFUSED' })]), 'refused the connection'],
-    ['a cause two levels down', new Error('fetch failed', { cause: new Error('x', { cause: err({ code: 'ECONNRESET' }) }) }), 'lost the connection'],
+    [
+      'an AggregateError of connect attempts',
+      new AggregateError([err({ code: 'ECONNREFUSED' }), err({ code: 'ECONNREFUSED' })]),
+      'refused the connection',
+    ],
+    [
+      'a cause two levels down',
+      new Error('fetch failed', { cause: new Error('x', { cause: err({ code: 'ECONNRESET' }) }) }),
+      'lost the connection',
+    ],
   ])('%s', (_, e, reason) => {
     expect(outageReason(e)).toBe(reason);
   });

@@ -39,7 +39,8 @@ describe.each(OPERATIONAL_KINDS)('collecting personal resources on %s', (store) 
         ? await db.query<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
         : await db.query<{ name: string }>(`SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()`);
     const out: { table: string; row: string }[] = [];
-    for (const { name } of tables) for (const row of await db.query(`SELECT * FROM ${name}`)) out.push({ table: name, row: JSON.stringify(row) });
+    for (const { name } of tables)
+      for (const row of await db.query(`SELECT * FROM ${name}`)) out.push({ table: name, row: JSON.stringify(row) });
     return out;
   }
   const traces = async () => (await everyRow()).filter((r) => MARKERS.some((m) => r.row.includes(m)));
@@ -58,11 +59,18 @@ describe.each(OPERATIONAL_KINDS)('collecting personal resources on %s', (store) 
     await s.ok(`mutation($id: ID!) { updateCluster(id: $id, input: { labels: ["${MARKERS[1]}"] }) { version } }`, { id: r.c.id });
     // Another group's approval pins the cluster (and its provider) at version 2.
     const { approveDeploymentIntentGroup: first } = await s.ok(APPROVE, { id: r.g.id });
-    expect(first.pins).toEqual(expect.arrayContaining([{ resourceId: r.c.id, kind: 'Cluster', version: 2 }, { resourceId: r.pv.id, kind: 'ClusterProvider', version: 1 }]));
+    expect(first.pins).toEqual(
+      expect.arrayContaining([
+        { resourceId: r.c.id, kind: 'Cluster', version: 2 },
+        { resourceId: r.pv.id, kind: 'ClusterProvider', version: 1 },
+      ]),
+    );
     // The group lets go of the cluster and is approved again: the first approval is revoked, its pins stay.
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { clusters: [] }) { version } }`, { id: r.g.id });
     await s.ok(APPROVE, { id: r.g.id });
-    expect((await traces()).map((t) => t.table).sort()).toEqual(['approval_pin', 'resource', 'resource_history', 'resource_history'].sort());
+    expect((await traces()).map((t) => t.table).sort()).toEqual(
+      ['approval_pin', 'resource', 'resource_history', 'resource_history'].sort(),
+    );
 
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: r.pv.id });
     const { collectGarbage: gc } = await s.ok(`mutation { collectGarbage { deleted archived } }`);
@@ -72,7 +80,9 @@ describe.each(OPERATIONAL_KINDS)('collecting personal resources on %s', (store) 
     // No table holds its content any more…
     expect(await traces()).toEqual([]);
     // …and the old approval still says what it pinned, without the content.
-    const { approval } = await s.ok(`query($id: ID!) { approval(id: $id) { revokedAt stale pins { resourceId kind version content } } }`, { id: first.id });
+    const { approval } = await s.ok(`query($id: ID!) { approval(id: $id) { revokedAt stale pins { resourceId kind version content } } }`, {
+      id: first.id,
+    });
     expect(approval.revokedAt).not.toBeNull();
     expect(approval.stale).toBe(true);
     const pin = approval.pins.find((p: { resourceId: string }) => p.resourceId === r.c.id);

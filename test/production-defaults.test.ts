@@ -116,7 +116,9 @@ describe('a taken port', () => {
     procs.push(p);
     expect((await p.waitForExit(60_000)).code).toBe(1);
     const lines = p.stderr().trim().split('\n');
-    expect(lines).toEqual([`Cannot start: ${setting}=${taken} is taken on 127.0.0.1 (another process listens there): set ${setting} to a free port`]);
+    expect(lines).toEqual([
+      `Cannot start: ${setting}=${taken} is taken on 127.0.0.1 (another process listens there): set ${setting} to a free port`,
+    ]);
     expect(p.stdout()).not.toMatch(/"stack"|EADDRINUSE/);
   });
 });

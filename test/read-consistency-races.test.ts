@@ -42,7 +42,10 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
    * for it), lets `write` run meanwhile, then lets the query go on.
    */
   async function withWriteInBetween(query: string, write: () => Promise<unknown>, variables?: Record<string, unknown>, evicted = 'e-2') {
-    await s.ok(`mutation($e: ID!) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: $e }, op: UPSERT }]) { evicted } }`, { e: evicted });
+    await s.ok(
+      `mutation($e: ID!) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: $e }, op: UPSERT }]) { evicted } }`,
+      { e: evicted },
+    );
     proxy.hold();
     const answer = s.gql(query, variables);
     try {
@@ -55,7 +58,11 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
   }
 
   let round = 0;
-  const update = (name: string) => () => s.ok(`mutation($id: ID!, $d: String) { updateDeploymentIntentGroup(id: $id, input: { description: $d }) { version } }`, { id: ids[name], d: `round ${++round}` });
+  const update = (name: string) => () =>
+    s.ok(`mutation($id: ID!, $d: String) { updateDeploymentIntentGroup(id: $id, input: { description: $d }) { version } }`, {
+      id: ids[name],
+      d: `round ${++round}`,
+    });
 
   /** Every object with an `id` in the answer, by id: each must answer the same on every path. */
   function byId(data: unknown): Map<string, Record<string, unknown>[]> {
@@ -71,7 +78,8 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     walk(data);
     return out;
   }
-  const scalars = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v === null || typeof v !== 'object'));
+  const scalars = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v === null || typeof v !== 'object'));
   const expectOneAnswerPerResource = (data: unknown, reachedTwice = ids['prod-east']) => {
     const seen = byId(data);
     expect(seen.get(reachedTwice)!.length).toBeGreaterThan(1);
@@ -88,7 +96,7 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     }
   };
 
-  it('a list that shows versions and owners, and the same resources through the owners\' referrers', async () => {
+  it("a list that shows versions and owners, and the same resources through the owners' referrers", async () => {
     const res = await withWriteInBetween(
       `{ deploymentIntentGroups(project: "retail", first: 10) { id name version updatedAt owner { entity { referencedBy(first: 10) { from { id ... on DeploymentIntentGroup { version updatedAt description } } } } } } }`,
       update('prod-east'),
@@ -126,7 +134,7 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     expectOneAnswerPerResource(res.data);
   });
 
-  it('a resource\'s history and its version at an instant agree with the version it answers', async () => {
+  it("a resource's history and its version at an instant agree with the version it answers", async () => {
     const res = await withWriteInBetween(
       `query($at: DateTime!) { deploymentIntentGroups(project: "retail", first: 10) { id version
          owner { entity { referencedBy(first: 10) { from { id version history(first: 2) { version validTo } asOf(at: $at) { version validTo } } } } } } }`,
@@ -144,7 +152,7 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     }
   });
 
-  it('the deletion queue\'s resources, and the same resources after their owners', async () => {
+  it("the deletion queue's resources, and the same resources after their owners", async () => {
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: ids['canary-east'] });
     const res = await withWriteInBetween(
       `{ deletionQueue(first: 10) { resource { id status markedForDeletionAt ... on DeploymentIntentGroup { owner { entity { referencedBy(first: 10) { from { id status markedForDeletionAt } } } } } } } }`,
@@ -169,14 +177,20 @@ describe.each(OPERATIONAL_KINDS)('a write between the statements of one read ope
     expect(res.errors).toBeUndefined();
     expect(res.data!.approval).toMatchObject({ id: approvalId, revokedAt: null });
     // The approval answered in force is the group's approval in force in the same answer.
-    expect(res.data!.deploymentIntentGroups.find((g: any) => g.id === ids['prod-east']).approval).toEqual({ id: approvalId, revokedAt: null });
+    expect(res.data!.deploymentIntentGroups.find((g: any) => g.id === ids['prod-east']).approval).toEqual({
+      id: approvalId,
+      revokedAt: null,
+    });
   });
 
-  it('a remote entity through `_entities`, and the same entity as a resource\'s owner read later', async () => {
+  it("a remote entity through `_entities`, and the same entity as a resource's owner read later", async () => {
     const res = await withWriteInBetween(
       `{ _entities(representations: [{ __typename: "Employee", employeeId: "e-1" }, { __typename: "Employee", employeeId: "e-2" }]) {
            ... on Employee { employeeId name referencedBy(first: 10) { from { id ... on DeploymentIntentGroup { owner { entity { employeeId name } } } } } } } }`,
-      () => s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT, entity: { name: "Ada Renamed" } }]) { refreshed } }`),
+      () =>
+        s.ok(
+          `mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT, entity: { name: "Ada Renamed" } }]) { refreshed } }`,
+        ),
     );
     expect(res.errors).toBeUndefined();
     const [e1] = res.data!._entities;

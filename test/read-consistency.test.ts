@@ -1,4 +1,13 @@
-import { getNamedType, isNonNullType, isObjectType, parse, type FieldNode, type GraphQLObjectType, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  getNamedType,
+  isNonNullType,
+  isObjectType,
+  parse,
+  type FieldNode,
+  type GraphQLObjectType,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../src/server/schema.js';
 import { naturalKeyText } from '../src/engine/resources/content.js';
@@ -151,7 +160,12 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
       // A nested key (`provider { name } name`) holds the identity's names, the innermost the first.
       const fill = (text: string, values: string[]): Record<string, unknown> => {
         const walk = (set: SelectionSetNode, vals: string[]): Record<string, unknown> =>
-          Object.fromEntries((set.selections as FieldNode[]).map((f) => [f.name.value, f.selectionSet ? walk(f.selectionSet, vals.slice(0, -1)) : vals[vals.length - 1]]));
+          Object.fromEntries(
+            (set.selections as FieldNode[]).map((f) => [
+              f.name.value,
+              f.selectionSet ? walk(f.selectionSet, vals.slice(0, -1)) : vals[vals.length - 1],
+            ]),
+          );
         return walk((parse(`{ ${text} }`).definitions[0] as OperationDefinitionNode).selectionSet, values);
       };
       const naturalKey = r.identity.join('/');
@@ -213,18 +227,28 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
       }
     };
 
-    it.each(['cached', 'evicted (every path refills from the client store)'])('one operation reading every resource by every path, remote entities %s: list items, by id, by natural key and _entities agree', async (cache) => {
-      if (cache !== 'cached') await evictAll(s);
-      const by = await run([...lists(), ...byId(resources), ...byNaturalKey(resources), entities(resources)]);
-      for (const r of resources) expect(by.get(r.id)?.length, `${r.kind} ${r.identity.join('/')}`).toBeGreaterThanOrEqual(1 + representations(r).length);
-      expectAgreement(by);
-      // The demo data has remote references on both paths: they must be there, not only agree.
-      const owners = [...by.values()].flat().filter((a) => a.value._k === 'DeploymentIntentGroup').map((a) => a.value.owner as { status: string } | null);
-      expect(owners.length).toBeGreaterThan(0);
-      expect(owners.every((o) => o?.status === 'FRESH')).toBe(true);
-      const accounts = [...by.values()].flat().filter((a) => a.value._k === 'Project').map((a) => a.value.billingAccount as { status: string } | null);
-      expect(accounts.every((o) => o?.status === 'FRESH')).toBe(true);
-    });
+    it.each(['cached', 'evicted (every path refills from the client store)'])(
+      'one operation reading every resource by every path, remote entities %s: list items, by id, by natural key and _entities agree',
+      async (cache) => {
+        if (cache !== 'cached') await evictAll(s);
+        const by = await run([...lists(), ...byId(resources), ...byNaturalKey(resources), entities(resources)]);
+        for (const r of resources)
+          expect(by.get(r.id)?.length, `${r.kind} ${r.identity.join('/')}`).toBeGreaterThanOrEqual(1 + representations(r).length);
+        expectAgreement(by);
+        // The demo data has remote references on both paths: they must be there, not only agree.
+        const owners = [...by.values()]
+          .flat()
+          .filter((a) => a.value._k === 'DeploymentIntentGroup')
+          .map((a) => a.value.owner as { status: string } | null);
+        expect(owners.length).toBeGreaterThan(0);
+        expect(owners.every((o) => o?.status === 'FRESH')).toBe(true);
+        const accounts = [...by.values()]
+          .flat()
+          .filter((a) => a.value._k === 'Project')
+          .map((a) => a.value.billingAccount as { status: string } | null);
+        expect(accounts.every((o) => o?.status === 'FRESH')).toBe(true);
+      },
+    );
 
     // The shapes of the finding, one kind at a time: the lists beside one other path.
     const PAIRS: [string, (of: Resource[]) => string[]][] = [
@@ -232,7 +256,9 @@ describe.each(OPERATIONAL_KINDS)('every read of one operation agrees with the st
       ['by natural key', byNaturalKey],
       ['through _entities', (of) => [entities(of)]],
     ];
-    const naturalKeyRoots = new Set(Object.values(query.getFields()).flatMap((f) => (kindOf(f.type) && !returnsList(f) ? [kindOf(f.type)!.name] : [])));
+    const naturalKeyRoots = new Set(
+      Object.values(query.getFields()).flatMap((f) => (kindOf(f.type) && !returnsList(f) ? [kindOf(f.type)!.name] : [])),
+    );
     for (const kind of KIND_NAMES) {
       for (const [name, other] of PAIRS) {
         if (name === 'by natural key' && !naturalKeyRoots.has(kind)) continue;

@@ -11,8 +11,18 @@ import { as, jwtEnv } from './support/tokens.js';
  */
 
 const CONTRACT_CODES = new Set([
-  'BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'ALREADY_EXISTS', 'VERSION_CONFLICT', 'REFERENCES_MARKED_RESOURCE',
-  'RESOURCE_MARKED_FOR_DELETION', 'REMOTE_ENTITY_NOT_FOUND', 'REMOTE_SOURCE_UNAVAILABLE', 'MAINTENANCE_BUSY', 'STORE_UNAVAILABLE',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'VERSION_CONFLICT',
+  'REFERENCES_MARKED_RESOURCE',
+  'RESOURCE_MARKED_FOR_DELETION',
+  'REMOTE_ENTITY_NOT_FOUND',
+  'REMOTE_SOURCE_UNAVAILABLE',
+  'MAINTENANCE_BUSY',
+  'STORE_UNAVAILABLE',
 ]);
 
 interface Answer {
@@ -76,7 +86,11 @@ describe.each([
   afterAll(() => s?.close());
 
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...reader, ...headers }, body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]) });
+    fetch(s.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...reader, ...headers },
+      body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
+    });
 
   it('a body in UTF-16 (or any charset but UTF-8) is refused before it is parsed: the depth bound cannot be read past', async () => {
     const deep = `{"query":"{ __typename }","variables":{"v":${'['.repeat(100)}${']'.repeat(100)}}}`;
@@ -100,7 +114,12 @@ describe.each([
       expect(a.body.data, what).toBeUndefined();
     }
     // UTF-8, said or not, is read.
-    for (const ct of ['application/json', 'application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=UTF-8']) {
+    for (const ct of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset="UTF-8"',
+      'application/json;charset=UTF-8',
+    ]) {
       const a = await answer(await post(shallow, { 'content-type': ct }));
       expect(a.body, ct).toEqual({ data: { __typename: 'Query' } });
     }
@@ -124,12 +143,17 @@ describe.each([
     }
     // Under the bound, a call as large as applyRemoteChanges takes is read.
     const feed = await as('feed', ['integrity:feed']);
-    const thousand = Array.from({ length: 1000 }, (_, i) => ({ entityType: 'Employee', key: { employeeId: `zz-${i}` }, op: 'UPSERT', entity: { employeeId: `zz-${i}`, name: 'n' } }));
+    const thousand = Array.from({ length: 1000 }, (_, i) => ({
+      entityType: 'Employee',
+      key: { employeeId: `zz-${i}` },
+      op: 'UPSERT',
+      entity: { employeeId: `zz-${i}`, name: 'n' },
+    }));
     const ok = await answer(await post(JSON.stringify({ query: apply, variables: { e: thousand } }), feed));
     expect(ok.body.errors, JSON.stringify(ok.body.errors)).toBeUndefined();
   });
 
-  it('persisted queries with a wrong hash or version are the caller\'s mistake (BAD_USER_INPUT), not an internal error', async () => {
+  it("persisted queries with a wrong hash or version are the caller's mistake (BAD_USER_INPUT), not an internal error", async () => {
     const before = errorLogs.length;
     for (const [what, extensions] of [
       ['a hash that does not match the query', { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } }],
@@ -145,7 +169,7 @@ describe.each([
     expect(errorLogs.slice(before)).toEqual([]);
   });
 
-  it('an operation type the schema does not have (subscription) is refused as the caller\'s mistake', async () => {
+  it("an operation type the schema does not have (subscription) is refused as the caller's mistake", async () => {
     const before = errorLogs.length;
     for (const query of ['subscription { projects { name } }', 'subscription S { __typename }']) {
       const a = await answer(await post(JSON.stringify({ query })));
@@ -164,7 +188,13 @@ describe.each([
       ['PUT', '/health/live'],
       ['GET', '/%E0%A4%A'],
     ] as const) {
-      const a = await answer(await fetch(new URL(path, base), { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' }));
+      const a = await answer(
+        await fetch(new URL(path, base), {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: method === 'GET' ? undefined : '{}',
+        }),
+      );
       expect(a.status, `${method} ${path}`).toBe(404);
       contractErrors(`${method} ${path}`, a, 'NOT_FOUND');
     }
@@ -188,14 +218,21 @@ describe.each([
   it('without a token, the SDL is answered once per request under jwt (aliases of _service or sdl are refused); open mode counts them as limits do', async () => {
     if (mode === 'none') {
       // Everyone may do everything in open mode: aliases of the SDL are answered, within the alias limit.
-      const open = await answer(await post(JSON.stringify({ query: '{ a: _service { sdl } b: _service { sdl } }' }), { authorization: '' }));
+      const open = await answer(
+        await post(JSON.stringify({ query: '{ a: _service { sdl } b: _service { sdl } }' }), { authorization: '' }),
+      );
       expect(open.body.errors).toBeUndefined();
       expect(open.body.data?.a.sdl).toBe(open.body.data?.b.sdl);
       return;
     }
-    const one = await answer(await post(JSON.stringify({ query: 'query SubgraphIntrospectQuery { _service { sdl } }' }), { authorization: '' }));
+    const one = await answer(
+      await post(JSON.stringify({ query: 'query SubgraphIntrospectQuery { _service { sdl } }' }), { authorization: '' }),
+    );
     expect(one.body.data?._service.sdl).toMatch(/type Query/);
-    expect((await answer(await post(JSON.stringify({ query: '{ __typename _service { __typename sdl } }' }), { authorization: '' }))).body.errors).toBeUndefined();
+    expect(
+      (await answer(await post(JSON.stringify({ query: '{ __typename _service { __typename sdl } }' }), { authorization: '' }))).body
+        .errors,
+    ).toBeUndefined();
     for (const query of [
       `{ ${Array.from({ length: 100 }, (_, i) => `a${i}: _service { sdl }`).join(' ')} }`,
       '{ _service { a: sdl b: sdl } }',

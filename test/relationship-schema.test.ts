@@ -71,7 +71,12 @@ describe('the shipped relationship schema', () => {
       ClusterProvider: [null, 0],
       Cluster: ['ClusterProvider', 1],
     });
-    expect(schema.childKinds('Project').map((k) => k.name).sort()).toEqual(['CompositeApp', 'LogicalCluster']);
+    expect(
+      schema
+        .childKinds('Project')
+        .map((k) => k.name)
+        .sort(),
+    ).toEqual(['CompositeApp', 'LogicalCluster']);
     expect(schema.childKinds('DeploymentIntentGroup')).toEqual([]);
   });
 
@@ -91,7 +96,16 @@ describe('the shipped relationship schema', () => {
   it('derives arbitrary and remote references', () => {
     const dig = schema.kind('DeploymentIntentGroup');
     expect(dig.references).toEqual([
-      { field: 'logicalCluster', kind: 'LogicalCluster', list: false, maxItems: 100, scope: ['project'], valueFields: ['name'], holdsSubtree: true, description: 'Name of a logical cluster of the same project.' },
+      {
+        field: 'logicalCluster',
+        kind: 'LogicalCluster',
+        list: false,
+        maxItems: 100,
+        scope: ['project'],
+        valueFields: ['name'],
+        holdsSubtree: true,
+        description: 'Name of a logical cluster of the same project.',
+      },
       { field: 'clusters', kind: 'Cluster', list: true, maxItems: 500, scope: [], valueFields: ['provider', 'name'], holdsSubtree: true },
     ]);
     expect(dig.remoteReferences).toEqual([{ field: 'owner', type: 'Employee' }]);
@@ -105,13 +119,23 @@ describe('the shipped relationship schema', () => {
 describe('a broken relationship schema file', () => {
   const cases: Array<[string, string | ((s: Json) => Json | undefined), string, RegExp]> = [
     ['invalid JSON', '{ "version": 1, "kinds": { "Project": ', '$', /not valid JSON/],
-    ['an unknown top-level property', (s) => {
+    [
+      'an unknown top-level property',
+      (s) => {
         s.kindz = {};
-      }, '$.kindz', /not a known property/],
+      },
+      '$.kindz',
+      /not a known property/,
+    ],
     ['a kind without identity', (s) => void delete s.kinds.Cluster.identity, '$.kinds.Cluster.identity', /required/],
-    ['a parent naming an unknown kind', (s) => {
+    [
+      'a parent naming an unknown kind',
+      (s) => {
         s.kinds.Cluster.parent = 'Provider';
-      }, '$.kinds.Cluster.parent', /unknown kind "Provider"/],
+      },
+      '$.kinds.Cluster.parent',
+      /unknown kind "Provider"/,
+    ],
     [
       'a parent naming an unknown kind, its child listed first',
       (s) => {
@@ -206,12 +230,20 @@ describe('a broken relationship schema file', () => {
   });
 
   it.each([
-    ['a parent naming an unknown kind', (s: Json) => {
+    [
+      'a parent naming an unknown kind',
+      (s: Json) => {
         s.kinds.Cluster.parent = 'Provider';
-      }, '$.kinds.Cluster.parent'],
-    ['retentionSeconds of the wrong type', (s: Json) => {
+      },
+      '$.kinds.Cluster.parent',
+    ],
+    [
+      'retentionSeconds of the wrong type',
+      (s: Json) => {
         s.kinds.Cluster.retentionSeconds = '30d';
-      }, '$.kinds.Cluster.retentionSeconds'],
+      },
+      '$.kinds.Cluster.retentionSeconds',
+    ],
   ])('stops the real server at start-up (%s): exit code 1, file and path on stderr', async (_, variant, path) => {
     const file = write(variant);
     const data = mkdtempSync(join(tmpdir(), 'relschema-data-'));
@@ -234,9 +266,14 @@ describe('the shipped schema from a checkout whose path has a space', () => {
     const parent = mkdtempSync(join(tmpdir(), 'relschema-space-'));
     const checkout = join(parent, 'my checkout');
     mkdirSync(checkout);
-    for (const entry of ['src', 'schema', 'resolvers', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
+    for (const entry of ['src', 'schema', 'resolvers', 'package.json', 'tsconfig.json'])
+      cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
-    const proc = spawnSubgraph({ DATA_DIR: join(parent, 'data'), PORT: String(await freePort()), GC_INTERVAL_SECONDS: '0', SEED_DEMO: 'false' }, 'node', checkout);
+    const proc = spawnSubgraph(
+      { DATA_DIR: join(parent, 'data'), PORT: String(await freePort()), GC_INTERVAL_SECONDS: '0', SEED_DEMO: 'false' },
+      'node',
+      checkout,
+    );
     try {
       await expect(proc.waitForStdout(/Open Apollo Sandbox/, 60_000)).resolves.toBeTruthy();
     } finally {
@@ -251,7 +288,8 @@ describe('the engine is generic', () => {
   const files = (d: string): string[] =>
     readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
   const kindName = new RegExp(`\\b(${DEMO_KINDS.join('|')})\\b`);
-  const stripComments = (src: string) => src.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, '')).replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const stripComments = (src: string) =>
+    src.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, '')).replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const hits = (text: (file: string) => string) =>
     files(engineDir).flatMap((f) =>
       text(f)

@@ -31,11 +31,15 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     s = await startTestServer(op, { client, env: QUIET_ENV });
     await createDomain(s);
     const owners = [1, 2, 3, 4, 5, 6, 7, 8];
-    const ids = await createGroups(s, owners.map((n) => `g${n}`), owners.map((n) => `e-${n}`));
+    const ids = await createGroups(
+      s,
+      owners.map((n) => `g${n}`),
+      owners.map((n) => `e-${n}`),
+    );
     for (const [i, n] of owners.entries()) group[n] = ids[i];
-    ({ createProject: { id: projectId } } = await s.ok(
-      `mutation { createProject(input: { name: "billed", billingAccount: { number: "ACC-1001", owner: "e-2" } }) { id } }`,
-    ));
+    ({
+      createProject: { id: projectId },
+    } = await s.ok(`mutation { createProject(input: { name: "billed", billingAccount: { number: "ACC-1001", owner: "e-2" } }) { id } }`));
   });
   afterAll(async () => {
     await s?.close();
@@ -44,7 +48,8 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
   const apply = (events: unknown[]) => s.gql(APPLY, { events });
   const applied = async (events: unknown[]) => (await s.ok(APPLY, { events })).applyRemoteChanges;
   const ownerOf = async (n: number) =>
-    (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { ${OWNER_FIELDS} } } } }`, { id: group[n] })).resource.owner;
+    (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { ${OWNER_FIELDS} } } } }`, { id: group[n] }))
+      .resource.owner;
   const cached = async (n: number) => {
     const [row] = await remoteRefRows(s, 'entity_type = ? AND remote_hash_key = ?', ['Employee', md5(JSON.stringify(key(n)))]);
     return row;
@@ -57,7 +62,10 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     expect(result).toEqual({ evicted: 0, refreshed: 1, markedDeleted: 0, ignored: 0 });
     const { result: owner, remote } = await countingRemote(s, () => ownerOf(1));
     expect(remote).toBe(0);
-    expect(owner).toMatchObject({ status: 'FRESH', entity: { employeeId: 'e-1', name: 'Ada King', department: 'Mathematics', email: employee(1).email } });
+    expect(owner).toMatchObject({
+      status: 'FRESH',
+      entity: { employeeId: 'e-1', name: 'Ada King', department: 'Mathematics', email: employee(1).email },
+    });
   });
 
   it('merges a partial UPSERT into the cached copy; with no copy to complete it evicts instead', async () => {
@@ -74,14 +82,22 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
 
   it('refreshes a composite key', async () => {
     const result = await applied([
-      { entityType: 'BankAccount', key: { owner: 'e-2', number: 'ACC-1001' }, op: 'UPSERT', entity: { number: 'ACC-1001', owner: 'e-2', bank: 'New Bank', currency: 'CHF' } },
+      {
+        entityType: 'BankAccount',
+        key: { owner: 'e-2', number: 'ACC-1001' },
+        op: 'UPSERT',
+        entity: { number: 'ACC-1001', owner: 'e-2', bank: 'New Bank', currency: 'CHF' },
+      },
     ]);
     expect(result.refreshed).toBe(1);
     const { result: data, remote } = await countingRemote(s, () =>
       s.ok(`query($id: ID!) { resource(id: $id) { ... on Project { billingAccount { ${ACCOUNT_FIELDS} } } } }`, { id: projectId }),
     );
     expect(remote).toBe(0);
-    expect(data.resource.billingAccount).toMatchObject({ status: 'FRESH', entity: { number: 'ACC-1001', owner: 'e-2', bank: 'New Bank', currency: 'CHF' } });
+    expect(data.resource.billingAccount).toMatchObject({
+      status: 'FRESH',
+      entity: { number: 'ACC-1001', owner: 'e-2', bank: 'New Bank', currency: 'CHF' },
+    });
   });
 
   it('evicts on an UPSERT without the entity; the next read refetches from the store', async () => {
@@ -137,7 +153,13 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
   });
 
   describe('refuses a bad batch with BAD_USER_INPUT and applies none of it', () => {
-    const good = { entityType: 'Employee', key: key(5), op: 'UPSERT', entity: { employeeId: 'e-5', name: 'Should Not Apply' }, eventId: 'evt-good' };
+    const good = {
+      entityType: 'Employee',
+      key: key(5),
+      op: 'UPSERT',
+      entity: { employeeId: 'e-5', name: 'Should Not Apply' },
+      eventId: 'evt-good',
+    };
     it.each([
       ['an unknown entity type', { entityType: 'Planet', key: { name: 'x' }, op: 'DELETE' }, 'Planet'],
       ['a key missing its field', { entityType: 'Employee', key: {}, op: 'DELETE' }, 'key'],
@@ -158,7 +180,10 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
 
     it('more than 1000 events', async () => {
       const before = JSON.stringify(await remoteRefRows(s));
-      const events = [good, ...Array.from({ length: 1000 }, (_, i) => ({ entityType: 'Employee', key: { employeeId: `z-${i}` }, op: 'DELETE' }))];
+      const events = [
+        good,
+        ...Array.from({ length: 1000 }, (_, i) => ({ entityType: 'Employee', key: { employeeId: `z-${i}` }, op: 'DELETE' })),
+      ];
       const res = await apply(events);
       expect(codes(res)).toEqual(['BAD_USER_INPUT']);
       expect(res.errors![0].message).toContain('1000');
@@ -180,7 +205,7 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     });
   });
 
-  it('revalidation refreshes a copy changed in the store behind the subgraph\'s back, and marks a removed one deleted', async () => {
+  it("revalidation refreshes a copy changed in the store behind the subgraph's back, and marks a removed one deleted", async () => {
     // fill the cache, then change the store behind its back: the cache does not know yet
     expect((await ownerOf(5)).entity.name).toBe(employee(5).name);
     await execClientSql(s.clientUrl, [`UPDATE employee SET name = 'Barbara H. Liskov' WHERE employee_id = 'e-5'`]);
@@ -221,7 +246,9 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
     expect(g8Ref).not.toBeNull();
     await s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: null }) { owner { id } } }`, { id: group[8] });
     expect(await rowCount(s, 'remote_ref', 'id = ?', [g8Ref])).toBe(1);
-    const linked = (await s.app.db.query<{ id: string }>(`SELECT DISTINCT remote_ref_id AS id FROM remote_link ORDER BY remote_ref_id`)).map((r) => r.id);
+    const linked = (
+      await s.app.db.query<{ id: string }>(`SELECT DISTINCT remote_ref_id AS id FROM remote_link ORDER BY remote_ref_id`)
+    ).map((r) => r.id);
     const orphans = (await remoteRefRows(s)).map((r) => r.id).filter((id) => !linked.includes(id));
     expect(orphans).toContain(g8Ref);
 
@@ -234,9 +261,12 @@ describe.each(STORE_COMBOS)('remote changes, revalidation and orphans (operation
 
     // naming the key again fetches it and makes a new row
     const { result, remote } = await countingRemote(s, () =>
-      s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: "e-8" } }) { owner { id status entity { name } } } }`, {
-        id: group[8],
-      }),
+      s.ok(
+        `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: "e-8" } }) { owner { id status entity { name } } } }`,
+        {
+          id: group[8],
+        },
+      ),
     );
     expect(remote).toBe(2); // read before the transaction, and after it (remote-save-races.test.ts)
     expect(result.updateDeploymentIntentGroup.owner).toMatchObject({ status: 'FRESH', entity: { name: employee(8).name } });

@@ -29,7 +29,11 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
     // REVALIDATE_AFTER_SECONDS=0: a sweep run directly looks at every row; no timer runs one.
     s = await startTestServer(op, { client: 'mariadb', env: { REVALIDATE_AFTER_SECONDS: '0', REVALIDATE_INTERVAL_SECONDS: '0' } });
     await createDomain(s);
-    const ids = await createGroups(s, owners.map((n) => `g${n}`), owners.map((n) => `e-${n}`));
+    const ids = await createGroups(
+      s,
+      owners.map((n) => `g${n}`),
+      owners.map((n) => `e-${n}`),
+    );
     for (const [i, n] of owners.entries()) group[n] = ids[i];
   }, 120_000);
   afterAll(async () => {
@@ -37,7 +41,8 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
   });
 
   const ownerOf = async (n: number) =>
-    (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { ${OWNER_FIELDS} } } } }`, { id: group[n] })).resource.owner;
+    (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { ${OWNER_FIELDS} } } } }`, { id: group[n] }))
+      .resource.owner;
   const upsert = (n: number, name: string, position: FeedPosition | null) => ({
     entityType: 'Employee',
     key: key(n),
@@ -47,12 +52,15 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
   });
   const del = (n: number, position: FeedPosition | null) => ({ entityType: 'Employee', key: key(n), op: 'DELETE' as const, position });
   const apply = (events: Parameters<typeof s.app.engine.applyRemoteChanges>[0]) => s.app.engine.applyRemoteChanges(events);
-  const rename = (n: number, name: string) => execClientSql(s.clientUrl, [`UPDATE employee SET name = '${name}' WHERE employee_id = 'e-${n}'`]);
+  const rename = (n: number, name: string) =>
+    execClientSql(s.clientUrl, [`UPDATE employee SET name = '${name}' WHERE employee_id = 'e-${n}'`]);
   const row = async (n: number) =>
-    (await s.app.db.query<{ cached_entity: string | null; deleted: number | string; fetched_at: string; last_error: string | null }>(
-      `SELECT cached_entity, deleted, fetched_at, last_error FROM remote_ref WHERE entity_type = 'Employee' AND remote_hash_key = ?`,
-      [md5(JSON.stringify(key(n)))],
-    ))[0];
+    (
+      await s.app.db.query<{ cached_entity: string | null; deleted: number | string; fetched_at: string; last_error: string | null }>(
+        `SELECT cached_entity, deleted, fetched_at, last_error FROM remote_ref WHERE entity_type = 'Employee' AND remote_hash_key = ?`,
+        [md5(JSON.stringify(key(n)))],
+      )
+    )[0];
 
   describe('finding 14: an event dated ahead freezes nothing', () => {
     it('a delete event dated before it is checked at the store, which has deleted the key', async () => {
@@ -64,10 +72,12 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
       expect(await ownerOf(1)).toMatchObject({ status: 'DELETED' });
     });
 
-    it('an eviction through applyRemoteChanges is applied; the next read has the store\'s state', async () => {
+    it("an eviction through applyRemoteChanges is applied; the next read has the store's state", async () => {
       await apply([upsert(2, 'From the future', ts(Date.now() + 250_000))]);
       await rename(2, 'Renamed in the store');
-      expect((await s.ok(APPLY, { events: [{ entityType: 'Employee', key: key(2), op: 'UPSERT' }] })).applyRemoteChanges).toMatchObject({ evicted: 1 });
+      expect((await s.ok(APPLY, { events: [{ entityType: 'Employee', key: key(2), op: 'UPSERT' }] })).applyRemoteChanges).toMatchObject({
+        evicted: 1,
+      });
       expect(await ownerOf(2)).toMatchObject({ status: 'FRESH', entity: { name: 'Renamed in the store' } });
     });
 
@@ -101,14 +111,19 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
       // An event ignored as older that says the same as the cache: no check, no date.
       await apply([upsert(6, employee(6).name, binlog(Date.now()))]);
       const taken = await row(6);
-      await apply([{ ...upsert(6, employee(6).name, null), position: debeziumPosition({ ts_ms: 1, file: 'mysql-bin.000001', pos: 1, row: 0 }, undefined, 1) }]);
+      await apply([
+        {
+          ...upsert(6, employee(6).name, null),
+          position: debeziumPosition({ ts_ms: 1, file: 'mysql-bin.000001', pos: 1, row: 0 }, undefined, 1),
+        },
+      ]);
       expect((await row(6)).fetched_at).toBe(taken.fetched_at);
       expect(taken.fetched_at >= before.fetched_at).toBe(true);
     });
   });
 
-  describe('finding 15: a refetch during the writer\'s transaction does not hide its event', () => {
-    it('the event, dated at the statement\'s start, is applied although the read that saw the old state came later', async () => {
+  describe("finding 15: a refetch during the writer's transaction does not hide its event", () => {
+    it("the event, dated at the statement's start, is applied although the read that saw the old state came later", async () => {
       // The row took the feed's events before (binlog positions): the writer's event comes after them.
       await apply([upsert(7, employee(7).name, binlog(Date.now() - 5000))]);
       const writer = await mysql.createConnection(s.clientUrl);
@@ -137,12 +152,14 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
       expect(checked.remote).toBe(1);
       expect(await ownerOf(8)).toMatchObject({ status: 'FRESH', entity: { name: 'What the store says' } });
       // one that says what the cache holds costs nothing
-      const same = await countingRemote(s, () => apply([{ ...upsert(8, '', older), entity: { employeeId: 'e-8', name: 'What the store says' } }]));
+      const same = await countingRemote(s, () =>
+        apply([{ ...upsert(8, '', older), entity: { employeeId: 'e-8', name: 'What the store says' } }]),
+      );
       expect(same).toMatchObject({ result: { ignored: 1, checked: 0 }, remote: 0 });
     });
   });
 
-  describe('finding 16: entities are checked against their type\'s columns on every path in', () => {
+  describe("finding 16: entities are checked against their type's columns on every path in", () => {
     it('applyRemoteChanges refuses a wrong shape, an oversized or missing value, an unknown field, with the reason', async () => {
       const before = await row(9);
       const bad: [unknown, RegExp][] = [
@@ -164,13 +181,19 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
 
     it('a cached copy that does not fit is never served: refetched, or MISSING with lastError while the store is down', async () => {
       const list = `{ deploymentIntentGroups(project: "rp", first: 100) { name owner { status lastError entity { name email } } } }`;
-      for (const copy of [JSON.stringify({ employeeId: 'e-10', name: { nested: [1, 2, 3] }, email: 12345 }), JSON.stringify({ employeeId: 'e-10', name: 'x'.repeat(300) }), '{not json']) {
+      for (const copy of [
+        JSON.stringify({ employeeId: 'e-10', name: { nested: [1, 2, 3] }, email: 12345 }),
+        JSON.stringify({ employeeId: 'e-10', name: 'x'.repeat(300) }),
+        '{not json',
+      ]) {
         await s.app.db.execute(`UPDATE remote_ref SET cached_entity = ? WHERE remote_hash_key = ?`, [copy, md5(JSON.stringify(key(10)))]);
         await execClientSql(s.clientUrl, EMPLOYEE_AWAY);
         try {
           const down = await s.gql(list);
           expect(down.errors).toBeUndefined();
-          const g10 = (down.data!.deploymentIntentGroups as { name: string; owner: { status: string; lastError: string; entity: unknown } }[]).find((g) => g.name === 'g10')!;
+          const g10 = (
+            down.data!.deploymentIntentGroups as { name: string; owner: { status: string; lastError: string; entity: unknown } }[]
+          ).find((g) => g.name === 'g10')!;
           expect(g10.owner).toMatchObject({ status: 'MISSING', entity: null, lastError: expect.any(String) });
           const entities = await s.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { name } } }`, {
             r: [{ __typename: 'Employee', employeeId: 'e-10' }],
@@ -184,27 +207,45 @@ describe.each(OPERATIONAL_KINDS)('remote cache clocks (operational %s, client ma
     });
 
     it('what a store answers that does not fit is refused: a read keeps the row MISSING, a save fails, the sweep stores nothing', async () => {
-      await execClientSql(s.clientUrl, [`ALTER TABLE employee MODIFY name TEXT NOT NULL`, `UPDATE employee SET name = REPEAT('y', 300) WHERE employee_id = 'e-9'`]);
+      await execClientSql(s.clientUrl, [
+        `ALTER TABLE employee MODIFY name TEXT NOT NULL`,
+        `UPDATE employee SET name = REPEAT('y', 300) WHERE employee_id = 'e-9'`,
+      ]);
       try {
         await s.ok(APPLY, { events: [{ entityType: 'Employee', key: key(9), op: 'UPSERT' }] });
-        expect(await ownerOf(9)).toMatchObject({ status: 'MISSING', entity: null, lastError: expect.stringMatching(/does not fit its type: Employee\.name is longer than 200/) });
+        expect(await ownerOf(9)).toMatchObject({
+          status: 'MISSING',
+          entity: null,
+          lastError: expect.stringMatching(/does not fit its type: Employee\.name is longer than 200/),
+        });
         await s.app.engine.maintenance.revalidate();
         expect((await row(9)).cached_entity).toBeNull();
-        const res = await s.gql(`mutation { createDeploymentIntentGroup(input: { project: "rp", compositeApp: "shop", compositeProfile: "default", name: "g-long", owner: { employeeId: "e-9" } }) { id } }`);
+        const res = await s.gql(
+          `mutation { createDeploymentIntentGroup(input: { project: "rp", compositeApp: "shop", compositeProfile: "default", name: "g-long", owner: { employeeId: "e-9" } }) { id } }`,
+        );
         // e-9 is cached (MISSING) already: linking needs no fetch. A key nobody cached is fetched and refused.
         expect(res.errors).toBeUndefined();
         await execClientSql(s.clientUrl, [`INSERT INTO employee (employee_id, name) VALUES ('e-long', REPEAT('z', 300))`]);
-        const fresh = await s.gql(`mutation { createDeploymentIntentGroup(input: { project: "rp", compositeApp: "shop", compositeProfile: "default", name: "g-long2", owner: { employeeId: "e-long" } }) { id } }`);
+        const fresh = await s.gql(
+          `mutation { createDeploymentIntentGroup(input: { project: "rp", compositeApp: "shop", compositeProfile: "default", name: "g-long2", owner: { employeeId: "e-long" } }) { id } }`,
+        );
         expect(codes(fresh)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
         expect(fresh.errors![0].message).toMatch(/does not fit its type/);
         // Read through (a key no document refers to): refused in its place, never served.
         const through = await s.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Employee { name } } }`, {
-          r: [{ __typename: 'Employee', employeeId: 'e-long' }, { __typename: 'Employee', employeeId: 'e-11' }],
+          r: [
+            { __typename: 'Employee', employeeId: 'e-long' },
+            { __typename: 'Employee', employeeId: 'e-11' },
+          ],
         });
         expect(codes(through)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
         expect(through.data).toEqual({ _entities: [null, { name: employee(11).name }] });
       } finally {
-        await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-long'`, `UPDATE employee SET name = 'Restored' WHERE employee_id = 'e-9'`, `ALTER TABLE employee MODIFY name VARCHAR(200) NOT NULL`]);
+        await execClientSql(s.clientUrl, [
+          `DELETE FROM employee WHERE employee_id = 'e-long'`,
+          `UPDATE employee SET name = 'Restored' WHERE employee_id = 'e-9'`,
+          `ALTER TABLE employee MODIFY name VARCHAR(200) NOT NULL`,
+        ]);
       }
       await s.app.engine.maintenance.revalidate();
       expect(await ownerOf(9)).toMatchObject({ status: 'FRESH', entity: { name: 'Restored' } });

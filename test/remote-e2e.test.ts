@@ -17,7 +17,6 @@ import { startTestServer, type TestServer } from './support/server.js';
 
 const unique = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
-
 const debezium = (op: 'u' | 'd', row: Record<string, unknown>) => ({
   payload: { op, before: op === 'd' ? row : null, after: op === 'd' ? null : row, source: { table: 'employee' } },
 });
@@ -35,7 +34,9 @@ async function ownerOfNewGroup(s: TestServer, name: string, employeeId: string):
 }
 
 const owner = (s: TestServer, id: string) =>
-  s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { status entity { name } } } } }`, { id }).then((d) => d.resource.owner);
+  s
+    .ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { owner { status entity { name } } } } }`, { id })
+    .then((d) => d.resource.owner);
 
 describe('change feed wired into the running subgraph', () => {
   it('applies Debezium events from a Redis stream (CHANGE_FEED_URL=redis://…/KEY)', async () => {
@@ -44,10 +45,25 @@ describe('change feed wired into the running subgraph', () => {
     const s = await startTestServer('sqlite', { env: { CHANGE_FEED_URL: `redis://127.0.0.1:6379/${key}` } });
     try {
       const id = await ownerOfNewGroup(s, 'redisfeed', 'e-3');
-      await redis.xadd(key, '*', 'value', JSON.stringify(debezium('u', { employee_id: 'e-3', name: 'Renamed by Redis', email: null, department: null })));
-      expect(await until('the Redis rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed by Redis' && o; })).toEqual({ status: 'FRESH', entity: { name: 'Renamed by Redis' } });
+      await redis.xadd(
+        key,
+        '*',
+        'value',
+        JSON.stringify(debezium('u', { employee_id: 'e-3', name: 'Renamed by Redis', email: null, department: null })),
+      );
+      expect(
+        await until('the Redis rename', async () => {
+          const o = await owner(s, id);
+          return o.entity?.name === 'Renamed by Redis' && o;
+        }),
+      ).toEqual({ status: 'FRESH', entity: { name: 'Renamed by Redis' } });
       await redis.xadd(key, '*', 'value', JSON.stringify(debezium('d', { employee_id: 'e-3' })));
-      expect(await until('the Redis delete', async () => { const o = await owner(s, id); return o.status === 'DELETED' && o; })).toEqual({ status: 'DELETED', entity: { name: 'Renamed by Redis' } });
+      expect(
+        await until('the Redis delete', async () => {
+          const o = await owner(s, id);
+          return o.status === 'DELETED' && o;
+        }),
+      ).toEqual({ status: 'DELETED', entity: { name: 'Renamed by Redis' } });
     } finally {
       await s.close();
       await redis.del(key);
@@ -65,15 +81,28 @@ describe('change feed wired into the running subgraph', () => {
       const id = await ownerOfNewGroup(s, 'natsfeed', 'e-5');
       const js = nc.jetstream();
       const renamed = debezium('u', { employee_id: 'e-5', name: 'Renamed by NATS' });
-      await js.publish(`${stream}.client.employee`, JSON.stringify({ payload: { ...renamed.payload, source: { table: 'employee', ts_ms: Date.now() } } }));
-      expect(await until('the NATS rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed by NATS' && o; })).toEqual({ status: 'FRESH', entity: { name: 'Renamed by NATS' } });
+      await js.publish(
+        `${stream}.client.employee`,
+        JSON.stringify({ payload: { ...renamed.payload, source: { table: 'employee', ts_ms: Date.now() } } }),
+      );
+      expect(
+        await until('the NATS rename', async () => {
+          const o = await owner(s, id);
+          return o.entity?.name === 'Renamed by NATS' && o;
+        }),
+      ).toEqual({ status: 'FRESH', entity: { name: 'Renamed by NATS' } });
       // an event from before the cached state (source ts_ms in 1970) is acknowledged and counted as
       // ignored; it says something else than the cache, so the key is checked at the client store
       // (which never had the rename: these events are made up)
-      const ignored = async () => (await register.getSingleMetric('integrity_change_events_ignored_total')!.get()).values.find((v) => v.labels.transport === 'nats')?.value ?? 0;
+      const ignored = async () =>
+        (await register.getSingleMetric('integrity_change_events_ignored_total')!.get()).values.find((v) => v.labels.transport === 'nats')
+          ?.value ?? 0;
       const before = await ignored();
       const old = debezium('u', { employee_id: 'e-5', name: 'An old name' });
-      await js.publish(`${stream}.client.employee`, JSON.stringify({ payload: { ...old.payload, source: { table: 'employee', ts_ms: 1000 } } }));
+      await js.publish(
+        `${stream}.client.employee`,
+        JSON.stringify({ payload: { ...old.payload, source: { table: 'employee', ts_ms: 1000 } } }),
+      );
       await until('the repeat to be counted as ignored', async () => (await ignored()) > before);
       expect((await owner(s, id)).entity.name).toBe(DEMO_EMPLOYEES.find((e) => e.employeeId === 'e-5')!.name);
     } finally {
@@ -82,17 +111,27 @@ describe('change feed wired into the running subgraph', () => {
       await nc.close();
     }
   });
-  it('starts while the feed\'s stream does not exist yet, and consumes it once it does', async () => {
+  it("starts while the feed's stream does not exist yet, and consumes it once it does", async () => {
     const stream = unique('LATE').toUpperCase();
     const nc = await connect({ servers: '127.0.0.1:4222' });
     const jsm = await nc.jetstreamManager();
-    const s = await startTestServer('sqlite', { env: { CHANGE_FEED_URL: `nats://127.0.0.1:4222/${stream}`, CHANGE_FEED_RETRY_DELAY_MS: '50' } });
+    const s = await startTestServer('sqlite', {
+      env: { CHANGE_FEED_URL: `nats://127.0.0.1:4222/${stream}`, CHANGE_FEED_RETRY_DELAY_MS: '50' },
+    });
     try {
       const id = await ownerOfNewGroup(s, 'latefeed', 'e-6');
       await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
       const js = nc.jetstream();
-      await js.publish(`${stream}.client.employee`, JSON.stringify(debezium('u', { employee_id: 'e-6', name: 'Renamed once the feed was up' })));
-      expect(await until('the late feed\'s rename', async () => { const o = await owner(s, id); return o.entity?.name === 'Renamed once the feed was up' && o; })).toEqual({
+      await js.publish(
+        `${stream}.client.employee`,
+        JSON.stringify(debezium('u', { employee_id: 'e-6', name: 'Renamed once the feed was up' })),
+      );
+      expect(
+        await until("the late feed's rename", async () => {
+          const o = await owner(s, id);
+          return o.entity?.name === 'Renamed once the feed was up' && o;
+        }),
+      ).toEqual({
         status: 'FRESH',
         entity: { name: 'Renamed once the feed was up' },
       });

@@ -47,7 +47,11 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     s = await startTestServer(op, { client, env: QUIET_ENV });
     await createDomain(s);
     const names = Array.from({ length: GROUPS }, (_, i) => `g${String(i).padStart(3, '0')}`);
-    ids = await createGroups(s, names, names.map((_, i) => ownerOf(i).employeeId));
+    ids = await createGroups(
+      s,
+      names,
+      names.map((_, i) => ownerOf(i).employeeId),
+    );
     await s.ok(`mutation {
       a: createProject(input: { name: "billed-a", billingAccount: { number: "ACC-1001", owner: "e-1" } }) { id }
       b: createProject(input: { name: "billed-b", billingAccount: { number: "ACC-2001", owner: "e-3" } }) { id }
@@ -81,7 +85,8 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     }
     // groups that share an owner share its remote_ref row
     const byKey = new Map<string, Set<string>>();
-    for (const g of large.data.deploymentIntentGroups) byKey.set(g.owner.hashKey, (byKey.get(g.owner.hashKey) ?? new Set()).add(g.owner.id));
+    for (const g of large.data.deploymentIntentGroups)
+      byKey.set(g.owner.hashKey, (byKey.get(g.owner.hashKey) ?? new Set()).add(g.owner.id));
     expect(byKey.size).toBe(DEMO_EMPLOYEES.length);
     for (const set of byKey.values()) expect(set.size).toBe(1);
   });
@@ -94,7 +99,10 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     expect(cold.queries.filter((q) => /bank_account/i.test(q))).toHaveLength(1);
     expect(cold.data.deploymentIntentGroups.every((g: any) => g.owner.status === 'FRESH')).toBe(true);
     expect(cold.data.deploymentIntentGroups[0].owner.entity.name).toBe(ownerOf(0).name);
-    expect(cold.data.projects.find((p: any) => p.name === 'billed-a').billingAccount).toEqual({ status: 'FRESH', entity: { bank: 'First Analytical Bank' } });
+    expect(cold.data.projects.find((p: any) => p.name === 'billed-a').billingAccount).toEqual({
+      status: 'FRESH',
+      entity: { bank: 'First Analytical Bank' },
+    });
     expect((await remoteRefRows(s)).every((r) => r.cached_entity !== null)).toBe(true);
 
     const warm = await measured(s, listGroupsAndProjects(GROUPS));
@@ -138,11 +146,15 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     // back: the next read refetches and clears the error
     const { data, remote } = await measured(s, listGroups(GROUPS));
     expect(remote).toBe(1);
-    expect(data.deploymentIntentGroups.every((g: any) => g.owner.status === 'FRESH' && g.owner.lastError === null && g.owner.entity)).toBe(true);
+    expect(data.deploymentIntentGroups.every((g: any) => g.owner.status === 'FRESH' && g.owner.lastError === null && g.owner.entity)).toBe(
+      true,
+    );
   });
 
   it('returns an EmployeeRef or BankAccountRef by id', async () => {
-    const { deploymentIntentGroups: [g] } = await s.ok(`{ deploymentIntentGroups(project: "${DOMAIN.project}", first: 1) { owner { id } } }`);
+    const {
+      deploymentIntentGroups: [g],
+    } = await s.ok(`{ deploymentIntentGroups(project: "${DOMAIN.project}", first: 1) { owner { id } } }`);
     const { project } = await s.ok(`{ project(name: "billed-b") { billingAccount { id } } }`);
     const q = `query($id: ID!) { remoteReference(id: $id) {
       __typename id entityType key hashKey status fetchedAt lastError
@@ -195,7 +207,12 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     expect(seen).toEqual([...seen].sort());
     const { employees: all } = await s.ok(`{ employees(first: 1000) { employeeId name email department } }`);
     expect(all.map((e: any) => e.employeeId)).toEqual(seen);
-    expect(all.find((e: any) => e.employeeId === 'e-20')).toEqual({ employeeId: 'e-20', name: 'Katherine Johnson', email: null, department: null });
+    expect(all.find((e: any) => e.employeeId === 'e-20')).toEqual({
+      employeeId: 'e-20',
+      name: 'Katherine Johnson',
+      email: null,
+      department: null,
+    });
     const { employees: two } = await s.ok(`{ employees(first: 2) { employeeId } }`);
     expect(two.map((e: any) => e.employeeId)).toEqual(seen.slice(0, 2));
   });
@@ -206,7 +223,7 @@ describe.each(STORE_COMBOS)('reading remote references (operational %s, client %
     expect(res.errors![0].message).toContain('first');
   });
 
-  it('shows DELETED for a key deleted from the store behind the subgraph\'s back', async () => {
+  it("shows DELETED for a key deleted from the store behind the subgraph's back", async () => {
     await execClientSql(s.clientUrl, [`DELETE FROM employee WHERE employee_id = 'e-5'`]);
     await evictAll(s);
     const { data, remote } = await measured(s, listGroups(GROUPS));
@@ -241,7 +258,11 @@ describe('reading more keys than one chunk (operational sqlite, client sqlite)',
     s = await startTestServer('sqlite', { env: QUIET_ENV });
     await insertDemoClientRows(s.clientUrl, { employees: extra });
     await createDomain(s);
-    await createGroups(s, extra.map((e) => `b${e.employeeId}`), extra.map((e) => e.employeeId));
+    await createGroups(
+      s,
+      extra.map((e) => `b${e.employeeId}`),
+      extra.map((e) => e.employeeId),
+    );
   });
   afterAll(async () => {
     await s?.close();
@@ -252,7 +273,9 @@ describe('reading more keys than one chunk (operational sqlite, client sqlite)',
     const cold = await measured(s, listGroups(EXTRA));
     expect(cold.data.deploymentIntentGroups).toHaveLength(EXTRA);
     expect(cold.remote).toBe(2);
-    expect(cold.data.deploymentIntentGroups.every((g: any) => g.owner.status === 'FRESH' && g.owner.entity.department === 'Bulk')).toBe(true);
+    expect(cold.data.deploymentIntentGroups.every((g: any) => g.owner.status === 'FRESH' && g.owner.entity.department === 'Bulk')).toBe(
+      true,
+    );
     const warm = await measured(s, listGroups(EXTRA));
     expect(warm.remote).toBe(0);
     expect(warm.data).toEqual(cold.data);
@@ -267,7 +290,13 @@ describe.each(BREAKER_COMBOS)('reading through a circuit breaker (operational %s
   beforeAll(async () => {
     s = await startTestServer(op, {
       client,
-      env: { ...QUIET_ENV, REMOTE_BREAKER_THRESHOLD: '2', REMOTE_BREAKER_HALF_OPEN_MS: '300', REMOTE_RETRIES: '0', REMOTE_TIMEOUT_MS: '5000' },
+      env: {
+        ...QUIET_ENV,
+        REMOTE_BREAKER_THRESHOLD: '2',
+        REMOTE_BREAKER_HALF_OPEN_MS: '300',
+        REMOTE_RETRIES: '0',
+        REMOTE_TIMEOUT_MS: '5000',
+      },
     });
     await createDomain(s);
     await createGroups(s, ['g1', 'g2', 'g3'], ['e-1', 'e-2', 'e-3']);
@@ -307,10 +336,15 @@ describe.each(BREAKER_COMBOS)('reading through a circuit breaker (operational %s
 
         await execClientSql(s.clientUrl, EMPLOYEE_BACK);
         back = true;
-        const groups = await until('the owners to be FRESH again', async () => {
-          const g = await read();
-          return g.every((x) => x.owner.status === 'FRESH') ? g : null;
-        }, 20_000, 25);
+        const groups = await until(
+          'the owners to be FRESH again',
+          async () => {
+            const g = await read();
+            return g.every((x) => x.owner.status === 'FRESH') ? g : null;
+          },
+          20_000,
+          25,
+        );
         expect(groups.map((g) => g.owner.entity.name)).toEqual(DEMO_EMPLOYEES.slice(0, 3).map((e) => e.name));
         expect(groups.every((g) => g.owner.lastError === null)).toBe(true);
         // the probe that closed the breaker was one query; the cache is full again

@@ -63,7 +63,9 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
 
   it('saves a composite key: hash of the fields sorted by name, key with both fields', async () => {
     const { result, remote } = await countingRemote(s, () =>
-      s.ok(`mutation { createProject(input: { name: "billed", billingAccount: { owner: "e-2", number: "ACC-1001" } }) { id billingAccount { ${ACCOUNT_FIELDS} } } }`),
+      s.ok(
+        `mutation { createProject(input: { name: "billed", billingAccount: { owner: "e-2", number: "ACC-1001" } }) { id billingAccount { ${ACCOUNT_FIELDS} } } }`,
+      ),
     );
     const p = result.createProject;
     expect(remote).toBe(2); // a new key: read before the transaction and after it
@@ -91,7 +93,11 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
       }`),
     );
     expect(remote).toBe(0);
-    expect(result.a.owner).toMatchObject({ id: g1.owner.id, hashKey: md5('{"employeeId":"e-3"}'), entity: { name: DEMO_EMPLOYEES[2].name } });
+    expect(result.a.owner).toMatchObject({
+      id: g1.owner.id,
+      hashKey: md5('{"employeeId":"e-3"}'),
+      entity: { name: DEMO_EMPLOYEES[2].name },
+    });
     const [account] = await remoteRefRows(s, 'entity_type = ?', ['BankAccount']);
     expect(result.b.billingAccount.id).toBe(account.id);
     expect(await rowCount(s, 'remote_ref')).toBe(before);
@@ -117,7 +123,9 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
     expect(codes(res)).toEqual(['REMOTE_ENTITY_NOT_FOUND']);
     expect(res.errors![0].message).toContain('e-999');
     expect(res.data).toBeNull();
-    const res2 = await s.gql(`mutation { createProject(input: { name: "ghostly", billingAccount: { number: "ACC-1001", owner: "e-3" } }) { id } }`);
+    const res2 = await s.gql(
+      `mutation { createProject(input: { name: "ghostly", billingAccount: { number: "ACC-1001", owner: "e-3" } }) { id } }`,
+    );
     expect(codes(res2)).toEqual(['REMOTE_ENTITY_NOT_FOUND']);
     expect(res2.errors![0].message).toContain('ACC-1001');
     expect(await writeFootprint(s)).toEqual(before);
@@ -132,13 +140,18 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
       expect(codes(res)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
       expect(res.errors![0].message).toMatch(/unavailable/i);
       // an update naming a new key is refused the same way and leaves the document as it was
-      const upd = await s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: "e-4" } }) { id } }`, { id: g1.id });
+      const upd = await s.gql(
+        `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: "e-4" } }) { id } }`,
+        { id: g1.id },
+      );
       expect(codes(upd)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
     } finally {
       await execClientSql(s.clientUrl, EMPLOYEE_BACK);
     }
     expect(await writeFootprint(s)).toEqual(before);
-    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { owner { id } } } }`, { id: g1.id });
+    const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { owner { id } } } }`, {
+      id: g1.id,
+    });
     expect(resource).toEqual({ version: 1, owner: { id: g1.owner.id } });
     // and once it is back, the same write goes through
     const ok = await s.ok(createGroup('g-down', 'owner: { employeeId: "e-4" }'));
@@ -147,7 +160,9 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
 
   it('saving a key flagged deleted asks the store: heals the row when it is back, refuses REMOTE_ENTITY_NOT_FOUND when it is gone', async () => {
     const flagDeleted = () =>
-      s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: DELETE }]) { markedDeleted } }`);
+      s.ok(
+        `mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: DELETE }]) { markedDeleted } }`,
+      );
     expect((await flagDeleted()).applyRemoteChanges.markedDeleted).toBe(1);
     // the store still has e-3: the save refetches it and the row is FRESH again
     const { result, remote } = await countingRemote(s, () => s.ok(createGroup('healed', 'owner: { employeeId: "e-3" }')));
@@ -166,15 +181,21 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
       await execClientSql(s.clientUrl, [
         `INSERT INTO employee (employee_id, name, email, department) VALUES ('e-3', '${e3.name}', '${e3.email}', '${e3.department}')`,
       ]);
-      await s.ok(`mutation($e: JSON) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: UPSERT, entity: $e }]) { refreshed } }`, {
-        e: e3,
-      });
+      await s.ok(
+        `mutation($e: JSON) { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-3" }, op: UPSERT, entity: $e }]) { refreshed } }`,
+        {
+          e: e3,
+        },
+      );
     }
   });
 
   it('relinks on an owner change, keeps the owner when omitted, unlinks on null', async () => {
     const q = (input: string) =>
-      s.ok(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { version description owner { id key entity { name } } } }`, { id: g1.id });
+      s.ok(
+        `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: ${input}) { version description owner { id key entity { name } } } }`,
+        { id: g1.id },
+      );
     const { updateDeploymentIntentGroup: u1 } = await q('{ owner: { employeeId: "e-5" } }');
     expect(u1.version).toBe(2);
     expect(u1.owner).toMatchObject({ key: { employeeId: 'e-5' }, entity: { name: DEMO_EMPLOYEES[4].name } });
@@ -205,7 +226,11 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
       `mutation($id: ID!) { updateProject(id: $id, input: { billingAccount: { number: "ACC-1001", owner: "e-1" } }) { billingAccount { id hashKey key entity { owner } } } }`,
       { id: project.id },
     );
-    expect(u.billingAccount).toMatchObject({ hashKey: md5('{"number":"ACC-1001","owner":"e-1"}'), key: { number: 'ACC-1001', owner: 'e-1' }, entity: { owner: 'e-1' } });
+    expect(u.billingAccount).toMatchObject({
+      hashKey: md5('{"number":"ACC-1001","owner":"e-1"}'),
+      key: { number: 'ACC-1001', owner: 'e-1' },
+      entity: { owner: 'e-1' },
+    });
     expect(u.billingAccount.id).not.toBe(project.billingAccount.id);
     expect(await linkedRef(s, project.id, 'billingAccount')).toBe(u.billingAccount.id);
   });
@@ -224,7 +249,10 @@ describe.each(STORE_COMBOS)('saving remote references (operational %s, client %s
 
   it.each([
     ['a key without its field', createGroup('g-bad', 'owner: {}')],
-    ['a composite key without one field', `mutation { createProject(input: { name: "half", billingAccount: { number: "ACC-1001" } }) { id } }`],
+    [
+      'a composite key without one field',
+      `mutation { createProject(input: { name: "half", billingAccount: { number: "ACC-1001" } }) { id } }`,
+    ],
     ['a key with an unknown field', createGroup('g-bad', 'owner: { employeeId: "e-1", name: "x" }')],
   ])('refuses %s in GraphQL validation, storing nothing', async (_, doc) => {
     const before = await writeFootprint(s);
@@ -264,7 +292,9 @@ describe.each(OPERATIONAL_KINDS)('saving with an unreachable client store (opera
     expect(res.errors![0].message).toMatch(/refused the connection$/);
     expect(res.errors![0].message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
     expect(res.errors![0].extensions).toMatchObject({ entityType: 'Employee', source: 'client' });
-    const res2 = await s.gql(`mutation { createProject(input: { name: "billed", billingAccount: { number: "ACC-1001", owner: "e-2" } }) { id } }`);
+    const res2 = await s.gql(
+      `mutation { createProject(input: { name: "billed", billingAccount: { number: "ACC-1001", owner: "e-2" } }) { id } }`,
+    );
     expect(codes(res2)).toEqual(['REMOTE_SOURCE_UNAVAILABLE']);
     expect(await writeFootprint(s)).toEqual(before);
   });

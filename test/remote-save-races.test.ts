@@ -31,8 +31,11 @@ describe.each(OPERATIONAL_KINDS)('a change event while a save links a new key (%
     proxy = link.proxy;
     // No sweep runs (REVALIDATE_INTERVAL_SECONDS=0 in test servers): only the save and the event can set the cache right.
     s = await startTestServer(store, { seedDemo: true, env: { CLIENT_DATABASE_URL: link.url } });
-    group = (await s.ok(`{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-west") { id } }`))
-      .deploymentIntentGroup.id;
+    group = (
+      await s.ok(
+        `{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-west") { id } }`,
+      )
+    ).deploymentIntentGroup.id;
   }, 120_000);
   afterAll(async () => {
     proxy?.release();
@@ -48,9 +51,12 @@ describe.each(OPERATIONAL_KINDS)('a change event while a save links a new key (%
   async function saveWith(employeeId: string, answered: string, meanwhile: () => Promise<void>) {
     await s.ok(`{ employees(first: 1) { employeeId } }`); // a pooled connection to the store
     proxy.hold({ repliesOnly: true });
-    const saved = s.gql(`mutation($id: ID!, $e: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: $e } }) { ${OWNER} } }`, { id: group, e: employeeId });
+    const saved = s.gql(
+      `mutation($id: ID!, $e: ID!) { updateDeploymentIntentGroup(id: $id, input: { owner: { employeeId: $e } }) { ${OWNER} } }`,
+      { id: group, e: employeeId },
+    );
     try {
-      await until('the store answered the save\'s read', async () => proxy.heldReplyText.includes(answered));
+      await until("the store answered the save's read", async () => proxy.heldReplyText.includes(answered));
       await meanwhile();
     } finally {
       proxy.release();
@@ -59,12 +65,22 @@ describe.each(OPERATIONAL_KINDS)('a change event while a save links a new key (%
     expect(res.errors).toBeUndefined();
     return res.data!.updateDeploymentIntentGroup.owner;
   }
-  const ownerNow = async () => (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { ${OWNER} } } }`, { id: group })).resource.owner;
+  const ownerNow = async () =>
+    (await s.ok(`query($id: ID!) { resource(id: $id) { ... on DeploymentIntentGroup { ${OWNER} } } }`, { id: group })).resource.owner;
 
   it('an update of the entity: the cache ends with the updated entity, not the one read before it', async () => {
     const saved = await saveWith('e-9', 'Dennis Ritchie', async () => {
       await execClientSql(clientUrl, [`UPDATE employee SET name = 'Dennis Renamed' WHERE employee_id = 'e-9'`]);
-      const applied = await s.ok(APPLY, { events: [{ entityType: 'Employee', key: { employeeId: 'e-9' }, op: 'UPSERT', entity: { employeeId: 'e-9', name: 'Dennis Renamed', email: null, department: null } }] });
+      const applied = await s.ok(APPLY, {
+        events: [
+          {
+            entityType: 'Employee',
+            key: { employeeId: 'e-9' },
+            op: 'UPSERT',
+            entity: { employeeId: 'e-9', name: 'Dennis Renamed', email: null, department: null },
+          },
+        ],
+      });
       expect(applied.applyRemoteChanges.ignored).toBe(1); // nobody refers to it yet
     });
     expect(saved).toMatchObject({ status: 'FRESH', entity: { name: 'Dennis Renamed' } });
@@ -81,7 +97,9 @@ describe.each(OPERATIONAL_KINDS)('a change event while a save links a new key (%
       expect(saved).toMatchObject({ status: 'DELETED' });
       expect(await ownerNow()).toMatchObject({ status: 'DELETED' });
     } finally {
-      await execClientSql(clientUrl, [`INSERT INTO employee (employee_id, name, department) VALUES ('e-10', 'Radia Perlman', 'Networking')`]);
+      await execClientSql(clientUrl, [
+        `INSERT INTO employee (employee_id, name, department) VALUES ('e-10', 'Radia Perlman', 'Networking')`,
+      ]);
     }
   });
 });

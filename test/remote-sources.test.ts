@@ -265,9 +265,7 @@ describe('createSources', () => {
       expect([...byDefault.keys()]).toEqual(['client']);
       const client = byDefault.get('client')!;
       expect(client.state()).toBe('closed');
-      expect((await client.fetchMany(Employee, [{ employeeId: 'e-4' }])).get(hashKey({ employeeId: 'e-4' }))).toEqual(
-        DEMO_EMPLOYEES[3],
-      );
+      expect((await client.fetchMany(Employee, [{ employeeId: 'e-4' }])).get(hashKey({ employeeId: 'e-4' }))).toEqual(DEMO_EMPLOYEES[3]);
       await expect(byEnv.get('client')!.fetchMany(Employee, [{ employeeId: 'e-4' }])).rejects.toThrow(
         'client store unavailable: the database file does not exist',
       );

@@ -17,12 +17,13 @@ const Employee = schema.remoteType('Employee');
 /** Waits for a synchronous condition over the shared bounded poll. */
 const waitFor = (condition: () => boolean, what: string, limitMs = 10_000) => until(what, async () => condition(), limitMs, 5);
 
-const failure = (p: Promise<unknown>) => p.then(
-  () => {
-    throw new Error('expected the call to fail');
-  },
-  (e: unknown) => e as Error,
-);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as Error,
+  );
 
 describe.each(CLIENT_KINDS)('resilient SqlSource on %s', (kind) => {
   let store: TempStore;

@@ -17,8 +17,18 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
 
   it('creates a project at version 1 with database times', async () => {
     const before = Date.now();
-    const { createProject: p } = await s.ok(`mutation { createProject(input: { name: "alpha", description: "first" }) { ${RESOURCE} name description } }`);
-    expect(p).toMatchObject({ kind: 'Project', version: 1, status: 'ACTIVE', name: 'alpha', description: 'first', markedForDeletionAt: null, deleteAfter: null });
+    const { createProject: p } = await s.ok(
+      `mutation { createProject(input: { name: "alpha", description: "first" }) { ${RESOURCE} name description } }`,
+    );
+    expect(p).toMatchObject({
+      kind: 'Project',
+      version: 1,
+      status: 'ACTIVE',
+      name: 'alpha',
+      description: 'first',
+      markedForDeletionAt: null,
+      deleteAfter: null,
+    });
     expect(p.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     expect(p.updatedAt).toBe(p.createdAt);
     expect(Math.abs(Date.parse(p.createdAt) - before)).toBeLessThan(60_000);
@@ -108,9 +118,14 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
       const { clusterProvider } = await s.ok(`{ clusterProvider(name: "prov") {
         referencedBy { type path from { kind ... on Cluster { name } } }
         clusters(first: 10) { name referencedBy(first: 10) { type path from { id kind } to { kind } } } } }`);
-      expect(clusterProvider.referencedBy.map((r: any) => `${r.type} ${r.path} ${r.from.name}`).sort()).toEqual(['CHILD parent c1', 'CHILD parent c2']);
+      expect(clusterProvider.referencedBy.map((r: any) => `${r.type} ${r.path} ${r.from.name}`).sort()).toEqual([
+        'CHILD parent c1',
+        'CHILD parent c2',
+      ]);
       const c1 = clusterProvider.clusters.find((c: any) => c.name === 'c1');
-      expect(c1.referencedBy).toEqual([{ type: 'ARBITRARY', path: 'clusters[1]', from: { id: group.id, kind: 'DeploymentIntentGroup' }, to: { kind: 'Cluster' } }]);
+      expect(c1.referencedBy).toEqual([
+        { type: 'ARBITRARY', path: 'clusters[1]', from: { id: group.id, kind: 'DeploymentIntentGroup' }, to: { kind: 'Cluster' } },
+      ]);
     });
 
     it('refuses references to missing targets with NOT_FOUND naming all of them, storing nothing', async () => {
@@ -135,14 +150,23 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
         { id: group.id },
       );
       expect(u2).toEqual({ version: 3, description: 'd1', logicalCluster: null, clusters: [{ name: 'c1' }] });
-      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version history { version validFrom validTo content } } }`, { id: group.id });
+      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version history { version validFrom validTo content } } }`, {
+        id: group.id,
+      });
       expect(resource.history.map((h: any) => h.version)).toEqual([3, 2, 1]);
       expect(resource.history[0].validTo).toBeNull();
       expect(resource.history[1].validTo).toBe(resource.history[0].validFrom);
       expect(resource.history[2].validTo).toBe(resource.history[1].validFrom);
       expect(resource.history[2].content).toEqual({
-        project: 'alpha', compositeApp: 'shop', compositeProfile: 'default', name: 'g1', logicalCluster: 'lc',
-        clusters: [{ provider: 'prov', name: 'c2' }, { provider: 'prov', name: 'c1' }],
+        project: 'alpha',
+        compositeApp: 'shop',
+        compositeProfile: 'default',
+        name: 'g1',
+        logicalCluster: 'lc',
+        clusters: [
+          { provider: 'prov', name: 'c2' },
+          { provider: 'prov', name: 'c1' },
+        ],
       });
       expect(resource.history[0].content).not.toHaveProperty('logicalCluster');
       // the reference index followed the update
@@ -154,10 +178,13 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
     });
 
     it('answers asOf with the version current at that instant', async () => {
-      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { createdAt history { version validFrom } } }`, { id: group.id });
+      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { createdAt history { version validFrom } } }`, {
+        id: group.id,
+      });
       const [v3, v2, v1] = resource.history;
       const ask = async (at: string) =>
-        (await s.ok(`query($id: ID!, $at: DateTime!) { resource(id: $id) { asOf(at: $at) { version } } }`, { id: group.id, at })).resource.asOf;
+        (await s.ok(`query($id: ID!, $at: DateTime!) { resource(id: $id) { asOf(at: $at) { version } } }`, { id: group.id, at })).resource
+          .asOf;
       expect(await ask(v1.validFrom)).toEqual({ version: 1 });
       expect(await ask(v2.validFrom)).toEqual({ version: 2 });
       expect(await ask(v3.validFrom)).toEqual({ version: 3 });
@@ -168,11 +195,16 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
     });
 
     it('refuses a stale expectedVersion with VERSION_CONFLICT and changes nothing', async () => {
-      const res = await s.gql(`mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "late" }, expectedVersion: 1) { version } }`, {
+      const res = await s.gql(
+        `mutation($id: ID!) { updateDeploymentIntentGroup(id: $id, input: { description: "late" }, expectedVersion: 1) { version } }`,
+        {
+          id: group.id,
+        },
+      );
+      expect(codes(res)).toEqual(['VERSION_CONFLICT']);
+      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { description } } }`, {
         id: group.id,
       });
-      expect(codes(res)).toEqual(['VERSION_CONFLICT']);
-      const { resource } = await s.ok(`query($id: ID!) { resource(id: $id) { version ... on DeploymentIntentGroup { description } } }`, { id: group.id });
       expect(resource).toEqual({ version: 3, description: 'd1' });
     });
 
@@ -183,14 +215,16 @@ describe.each(OPERATIONAL_KINDS)('resources on %s', (store) => {
       expect(codes(wrongKind)).toEqual(['NOT_FOUND']);
     });
 
-    it('finds a group by natural key and lists a project\'s groups', async () => {
+    it("finds a group by natural key and lists a project's groups", async () => {
       const { deploymentIntentGroup, deploymentIntentGroups } = await s.ok(`{
         deploymentIntentGroup(project: "alpha", compositeApp: "shop", compositeProfile: "default", name: "g1") { id }
         deploymentIntentGroups(project: "alpha") { id }
       }`);
       expect(deploymentIntentGroup.id).toBe(group.id);
       expect(deploymentIntentGroups).toEqual([{ id: group.id }]);
-      const other = await s.ok(`{ deploymentIntentGroups(project: "alph") { id } none: deploymentIntentGroup(project: "alpha", compositeApp: "shop", compositeProfile: "default", name: "zz") { id } }`);
+      const other = await s.ok(
+        `{ deploymentIntentGroups(project: "alph") { id } none: deploymentIntentGroup(project: "alpha", compositeApp: "shop", compositeProfile: "default", name: "zz") { id } }`,
+      );
       expect(other).toEqual({ deploymentIntentGroups: [], none: null });
     });
   });

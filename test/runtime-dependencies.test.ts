@@ -16,7 +16,10 @@ import { until } from './support/poll.js';
  * then every command of the image's entrypoint is run from there: nothing it imports may be a
  * devDependency, nothing it reads may live outside that folder (schema/ is not beside it).
  */
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
 
 const work = mkdtempSync(join(tmpdir(), 'runtime-deps-'));
@@ -74,27 +77,44 @@ const cleanEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: pr
 
 /** Runs an entrypoint command from the copy to its end. */
 function runCommand(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['dist/src/tools/entrypoint.js', ...args], { cwd: app, env: cleanEnv(env), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['dist/src/tools/entrypoint.js', ...args], {
+    cwd: app,
+    env: cleanEnv(env),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a long-running entrypoint command from the copy and waits for `ready` on its stdout. */
 async function startCommand(args: string[], env: Record<string, string>, ready: RegExp) {
-  const child = spawn(process.execPath, ['dist/src/tools/entrypoint.js', ...args], { cwd: app, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/src/tools/entrypoint.js', ...args], {
+    cwd: app,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.push(child);
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  await until(`${args.join(' ')} to print ${ready}`, async () => {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}:\n${out}\n${err}`);
-    return ready.test(out);
-  }, 60_000);
+  await until(
+    `${args.join(' ')} to print ${ready}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}:\n${out}\n${err}`);
+      return ready.test(out);
+    },
+    60_000,
+  );
   return { child, exited, output: () => out + err };
 }
 
-async function gql(url: string, query: string, token?: string): Promise<{ data?: Record<string, unknown>; errors?: Array<{ extensions?: { code?: string } }> }> {
+async function gql(
+  url: string,
+  query: string,
+  token?: string,
+): Promise<{ data?: Record<string, unknown>; errors?: Array<{ extensions?: { code?: string } }> }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -112,7 +132,9 @@ describe('the compiled server needs only dist/, package.json and the production 
         if (name && !imported.has(name)) imported.set(name, relative(dist, file));
       }
     }
-    const notProduction = [...imported].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (imported by dist/${file})`);
+    const notProduction = [...imported]
+      .filter(([name]) => !(name in pkg.dependencies))
+      .map(([name, file]) => `${name} (imported by dist/${file})`);
     expect(notProduction).toEqual([]);
     // The database drivers are imported by our own code too; a dependency nothing in dist/ imports belongs in devDependencies.
     expect(Object.keys(pkg.dependencies).filter((name) => !imported.has(name))).toEqual([]);
@@ -134,7 +156,10 @@ describe('the compiled server needs only dist/, package.json and the production 
     expect((await fetch(`${base}/health`)).status).toBe(200);
     const answer = await gql(`${base}/graphql`, '{ deploymentIntentGroups(project: "retail") { name owner { entity { name } } } }');
     expect(answer.errors).toBeUndefined();
-    expect(answer.data?.deploymentIntentGroups).toContainEqual({ name: 'prod-east', owner: expect.objectContaining({ entity: expect.any(Object) }) });
+    expect(answer.data?.deploymentIntentGroups).toContainEqual({
+      name: 'prod-east',
+      owner: expect.objectContaining({ entity: expect.any(Object) }),
+    });
     const consolePage = await fetch(`${base}/console/`);
     expect(consolePage.status).toBe(200);
     expect(await consolePage.text()).toMatch(/<script[^>]+\/console\/assets\/app-/);
@@ -155,7 +180,9 @@ describe('the compiled server needs only dist/, package.json and the production 
   });
 
   it('token mints a token with the arguments after the command', () => {
-    const minted = runCommand(['token', '--scopes', 'integrity:read', '--sub', 'ci'], { AUTH_JWT_SECRET: 'runtime-dependencies-secret-0123456789' });
+    const minted = runCommand(['token', '--scopes', 'integrity:read', '--sub', 'ci'], {
+      AUTH_JWT_SECRET: 'runtime-dependencies-secret-0123456789',
+    });
     expect(minted.status).toBe(0);
     const token = minted.stdout.trim();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -165,7 +192,11 @@ describe('the compiled server needs only dist/, package.json and the production 
 
   it('employees serves the example subgraph on PORT and stops on SIGTERM', async () => {
     const port = await freePort();
-    const employees = await startCommand(['employees'], { DATA_DIR: join(work, 'employees-data'), PORT: String(port) }, /employees subgraph ready/);
+    const employees = await startCommand(
+      ['employees'],
+      { DATA_DIR: join(work, 'employees-data'), PORT: String(port) },
+      /employees subgraph ready/,
+    );
     const answer = await gql(`http://127.0.0.1:${port}/graphql`, '{ employee(employeeId: "e-1") { employeeId bankAccounts { number } } }');
     expect(answer).toEqual({ data: { employee: { employeeId: 'e-1', bankAccounts: [{ number: 'ACC-1001' }, { number: 'ACC-1002' }] } } });
     employees.child.kill('SIGTERM');

@@ -82,15 +82,25 @@ describe('a relationship schema directory', () => {
     const message = refusal(dir);
     expect(message).toContain(`${join(dir, 'workspaces.json')} at $.kinds.Folder.plural (JSON pointer /kinds/Folder/plural)`);
     expect(message).toContain(`${join(dir, 'documents.json')} at $.kinds.Note.plural (JSON pointer /kinds/Note/plural)`);
-    expect(message).toContain('kind Note and kind Folder both derive the Query field "folders": give kind Note another "plural", or give kind Folder another "plural"');
-    const shared = refusal(split((f) => (f['workspaces.json'].kinds.Approval = { key: 'approvalRecord', identity: ['name'], retentionSeconds: 0 })));
+    expect(message).toContain(
+      'kind Note and kind Folder both derive the Query field "folders": give kind Note another "plural", or give kind Folder another "plural"',
+    );
+    const shared = refusal(
+      split((f) => (f['workspaces.json'].kinds.Approval = { key: 'approvalRecord', identity: ['name'], retentionSeconds: 0 })),
+    );
     expect(shared).toContain('derives the type "Approval", a type of the shared SDL: rename kind Approval');
   });
 
   it('refuses to start the real server on a colliding directory: exit code 1, files and pointers on stderr', async () => {
     const dir = split((f) => (f['documents.json'].kinds.Note.plural = 'folders'));
     const data = mkdtempSync(join(tmpdir(), 'relschema-dir-data-'));
-    const proc = spawnSubgraph({ RELATIONSHIP_SCHEMA: dir, DATA_DIR: data, PORT: '0', GC_INTERVAL_SECONDS: '0', CRM_DATABASE_URL: 'sqlite:/nonexistent' });
+    const proc = spawnSubgraph({
+      RELATIONSHIP_SCHEMA: dir,
+      DATA_DIR: data,
+      PORT: '0',
+      GC_INTERVAL_SECONDS: '0',
+      CRM_DATABASE_URL: 'sqlite:/nonexistent',
+    });
     try {
       const exit = await proc.waitForExit(30_000);
       expect(exit.code, proc.stderr()).toBe(1);

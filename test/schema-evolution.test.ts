@@ -31,10 +31,15 @@ describe.each(OPERATIONAL_KINDS)('restarting on another relationship schema, on 
   let op: TempStore;
   let client: TempStore;
   const lines: string[] = [];
-  const capture = pino({ level: 'warn' }, new Writable({ write: (chunk, _, done) => {
+  const capture = pino(
+    { level: 'warn' },
+    new Writable({
+      write: (chunk, _, done) => {
         lines.push(String(chunk));
         done();
-      } }));
+      },
+    }),
+  );
   const start = (schemaFile: string): Promise<App> => {
     const env = {
       AUTH_MODE: 'none',
@@ -135,14 +140,24 @@ describe.each(OPERATIONAL_KINDS)('restarting on another relationship schema, on 
         delete s.kinds.Project.remoteReferences;
       }),
     );
-    expect(message).toContain('kind DeploymentIntentGroup: 2 stored references in "clusters" (to Cluster) but its entry has no reference "clusters" any more');
-    expect(message).toContain('kind Project: 1 stored remote reference in "billingAccount" (to BankAccount) but its entry has no remote reference "billingAccount" any more');
+    expect(message).toContain(
+      'kind DeploymentIntentGroup: 2 stored references in "clusters" (to Cluster) but its entry has no reference "clusters" any more',
+    );
+    expect(message).toContain(
+      'kind Project: 1 stored remote reference in "billingAccount" (to BankAccount) but its entry has no remote reference "billingAccount" any more',
+    );
   });
 
   it('starts on additions alone, and on a changed field type reports the documents that no longer validate and serves them', async () => {
     let app = await start(
       variant((s) => {
-        s.kinds.Note = { key: 'note', parent: 'Project', identity: ['project', 'name'], fields: { text: { type: 'string' } }, retentionSeconds: 0 };
+        s.kinds.Note = {
+          key: 'note',
+          parent: 'Project',
+          identity: ['project', 'name'],
+          fields: { text: { type: 'string' } },
+          retentionSeconds: 0,
+        };
         s.kinds.Cluster.fields.zone = { type: 'string' };
         s.kinds.Cluster.references = { backup: { kind: 'Cluster' } };
       }),
@@ -153,7 +168,11 @@ describe.each(OPERATIONAL_KINDS)('restarting on another relationship schema, on 
     try {
       const report = lines.map((l) => JSON.parse(l) as Json).find((l) => l.kind === 'Project');
       expect(report).toMatchObject({ count: 1, msg: expect.stringContaining('1 stored Project no longer validate') });
-      const res = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ project(name: "shop") { description } }' }) });
+      const res = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ project(name: "shop") { description } }' }),
+      });
       expect(await res.json()).toEqual({ data: { project: { description: 'long enough' } } });
     } finally {
       await app.stop();

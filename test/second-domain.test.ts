@@ -57,26 +57,48 @@ describe.each(OPERATIONAL_KINDS)('a second domain from JSON only, on %s', (store
       tags: ['LEGAL', 'INTERNAL'],
       metadata: { lang: 'en' },
       scores: [1, 2.5],
-      folder: { name: 'docs', color: 'RED', workspace: { title: 'Acme team', customer: { status: 'FRESH', entity: { customerId: 'c-1', displayName: 'Acme', seats: 40, active: true } } } },
+      folder: {
+        name: 'docs',
+        color: 'RED',
+        workspace: {
+          title: 'Acme team',
+          customer: { status: 'FRESH', entity: { customerId: 'c-1', displayName: 'Acme', seats: 40, active: true } },
+        },
+      },
       template: { name: 'letter', variables: ['name'] },
       categories: [{ label: 'Legal' }],
       notes: [{ name: 'n1', text: 'private' }],
       reviewer: { key: { customerId: 'c-2' }, entity: { displayName: 'Globex', tier: null, seats: 3, active: false } },
     });
     // The JSON Schema of each field still decides what is stored.
-    expect(codes(await s.gql(`mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "bad", pages: -1 }) { id } }`))).toEqual(['BAD_USER_INPUT']);
-    expect(codes(await s.gql(`mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "bad", reviewer: { customerId: "c-404" } }) { id } }`))).toEqual([
-      'REMOTE_ENTITY_NOT_FOUND',
-    ]);
+    expect(
+      codes(await s.gql(`mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "bad", pages: -1 }) { id } }`)),
+    ).toEqual(['BAD_USER_INPUT']);
+    expect(
+      codes(
+        await s.gql(
+          `mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "bad", reviewer: { customerId: "c-404" } }) { id } }`,
+        ),
+      ),
+    ).toEqual(['REMOTE_ENTITY_NOT_FOUND']);
   });
 
   it('updates, lists under an ancestor and pages a connection', async () => {
-    const { updateDocument: u } = await s.ok(`mutation($id: ID!) { updateDocument(id: $id, input: { stage: REVIEW, tags: null }, expectedVersion: 1) { version stage tags title } }`, {
-      id: ids.d1,
-    });
+    const { updateDocument: u } = await s.ok(
+      `mutation($id: ID!) { updateDocument(id: $id, input: { stage: REVIEW, tags: null }, expectedVersion: 1) { version stage tags title } }`,
+      {
+        id: ids.d1,
+      },
+    );
     expect(u).toEqual({ version: 2, stage: 'REVIEW', tags: [], title: 'Contract' });
-    expect(codes(await s.gql(`mutation($id: ID!) { updateDocument(id: $id, input: { title: "late" }, expectedVersion: 1) { id } }`, { id: ids.d1 }))).toEqual(['VERSION_CONFLICT']);
-    const lists = await s.ok(`{ documents(workspace: "acme", folder: "docs", first: 10) { name } all: documents(first: 10) { name } categories(first: 5) { name } documentTemplates(workspace: "acme", first: 5) { name } }`);
+    expect(
+      codes(
+        await s.gql(`mutation($id: ID!) { updateDocument(id: $id, input: { title: "late" }, expectedVersion: 1) { id } }`, { id: ids.d1 }),
+      ),
+    ).toEqual(['VERSION_CONFLICT']);
+    const lists = await s.ok(
+      `{ documents(workspace: "acme", folder: "docs", first: 10) { name } all: documents(first: 10) { name } categories(first: 5) { name } documentTemplates(workspace: "acme", first: 5) { name } }`,
+    );
     expect(lists.documents.map((d: { name: string }) => d.name).sort()).toEqual(['d1', 'd2']);
     expect(lists.all).toHaveLength(3);
     expect(lists.categories).toEqual([{ name: 'legal' }]);
@@ -90,22 +112,41 @@ describe.each(OPERATIONAL_KINDS)('a second domain from JSON only, on %s', (store
     expect([...p1.edges, ...p2.edges].map((e: { node: { name: string } }) => e.node.name).sort()).toEqual(['d1', 'd2', 'x']);
     const foreign = (await s.ok(`{ foldersConnection(first: 1) { pageInfo { endCursor } } }`)).foldersConnection.pageInfo.endCursor;
     expect(codes(await s.gql(q, { after: foreign }))).toEqual(['BAD_USER_INPUT']);
-    const { customers } = await s.ok(`{ customers(first: 10) { customerId displayName seats active referencedBy(first: 5) { path from { kind } } } }`);
-    expect(customers).toContainEqual({ customerId: 'c-2', displayName: 'Globex', seats: 3, active: false, referencedBy: [{ path: 'reviewer', from: { kind: 'Document' } }] });
+    const { customers } = await s.ok(
+      `{ customers(first: 10) { customerId displayName seats active referencedBy(first: 5) { path from { kind } } } }`,
+    );
+    expect(customers).toContainEqual({
+      customerId: 'c-2',
+      displayName: 'Globex',
+      seats: 3,
+      active: false,
+      referencedBy: [{ path: 'reviewer', from: { kind: 'Document' } }],
+    });
     expect(customers).toHaveLength(3);
   });
 
   it('approves an approvable kind and answers its pins typed, as of the pinned version', async () => {
-    const { approveDocument: a } = await s.ok(`mutation($id: ID!) { approveDocument(id: $id) { id resource { ... on Document { name stage } } pins(first: 20) { kind } } }`, { id: ids.d1 });
+    const { approveDocument: a } = await s.ok(
+      `mutation($id: ID!) { approveDocument(id: $id) { id resource { ... on Document { name stage } } pins(first: 20) { kind } } }`,
+      { id: ids.d1 },
+    );
     expect(a.resource).toEqual({ name: 'd1', stage: 'REVIEW' });
     expect(a.pins.map((p: { kind: string }) => p.kind).sort()).toEqual(['Category', 'Document', 'Folder', 'Note', 'Template', 'Workspace']);
     await s.ok(`mutation($id: ID!) { updateDocument(id: $id, input: { stage: PUBLISHED, title: "Signed" }) { version } }`, { id: ids.d1 });
-    const { approval } = await s.ok(`query($a: ID!, $d: ID!) { approval(id: $a) { stale pinned(resourceId: $d) { version resource { ... on Document { version stage title template { name } } } } } }`, {
-      a: a.id,
-      d: ids.d1,
+    const { approval } = await s.ok(
+      `query($a: ID!, $d: ID!) { approval(id: $a) { stale pinned(resourceId: $d) { version resource { ... on Document { version stage title template { name } } } } } }`,
+      {
+        a: a.id,
+        d: ids.d1,
+      },
+    );
+    expect(approval).toEqual({
+      stale: true,
+      pinned: { version: 2, resource: { version: 2, stage: 'REVIEW', title: 'Contract', template: { name: 'letter' } } },
     });
-    expect(approval).toEqual({ stale: true, pinned: { version: 2, resource: { version: 2, stage: 'REVIEW', title: 'Contract', template: { name: 'letter' } } } });
-    const { document } = await s.ok(`{ document(workspace: "acme", folder: "docs", name: "d1") { approval { id } } folder(workspace: "acme", name: "docs") { name } }`);
+    const { document } = await s.ok(
+      `{ document(workspace: "acme", folder: "docs", name: "d1") { approval { id } } folder(workspace: "acme", name: "docs") { name } }`,
+    );
     expect(document.approval).toEqual({ id: a.id });
     await s.ok(`mutation($a: ID!) { revokeApproval(id: $a) { id } }`, { a: a.id });
   });
@@ -123,26 +164,41 @@ describe.each(OPERATIONAL_KINDS)('a second domain from JSON only, on %s', (store
         ],
       },
     );
-    expect(_entities).toEqual([{ id: ids.d1, name: 'd1' }, { id: ids.d2, name: 'd2' }, { id: ids.d1, name: 'd1' }, null, { displayName: 'Initech' }]);
+    expect(_entities).toEqual([
+      { id: ids.d1, name: 'd1' },
+      { id: ids.d2, name: 'd2' },
+      { id: ids.d1, name: 'd1' },
+      null,
+      { displayName: 'Initech' },
+    ]);
   });
 
   it('refuses references to marked resources, freezes their referrers, and collects with the ancestor rule', async () => {
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked { id } } }`, { id: ids.t });
-    const refused = await s.gql(`mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "d3", template: "letter" }) { id } }`);
+    const refused = await s.gql(
+      `mutation { createDocument(input: { workspace: "acme", folder: "docs", name: "d3", template: "letter" }) { id } }`,
+    );
     expect(codes(refused)).toEqual(['REFERENCES_MARKED_RESOURCE']);
     // d1 refers to the marked template: frozen, except for a write that lets go of it.
-    expect(codes(await s.gql(`mutation($id: ID!) { updateDocument(id: $id, input: { title: "again" }) { id } }`, { id: ids.d1 }))).toEqual(['REFERENCES_MARKED_RESOURCE']);
+    expect(codes(await s.gql(`mutation($id: ID!) { updateDocument(id: $id, input: { title: "again" }) { id } }`, { id: ids.d1 }))).toEqual([
+      'REFERENCES_MARKED_RESOURCE',
+    ]);
     await s.ok(`mutation($id: ID!) { updateDocument(id: $id, input: { template: null }) { version } }`, { id: ids.d1 });
 
     // The old folder holds x, which d2 refers to: nothing of it goes until d2 lets go.
-    const marked = await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked(first: 10) { id } blockers(first: 10) { path from { id } } } }`, { id: ids.old });
+    const marked = await s.ok(
+      `mutation($id: ID!) { markForDeletion(id: $id) { marked(first: 10) { id } blockers(first: 10) { path from { id } } } }`,
+      { id: ids.old },
+    );
     expect(marked.markForDeletion.blockers).toEqual([{ path: 'related[1]', from: { id: ids.d2 } }]);
     // n1 is a note of d1, which d2 refers to without holding its subtree: n1 can go.
     await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { marked(first: 10) { id } } }`, { id: ids.n1 });
     const gc1 = (await s.ok(`mutation { collectGarbage { deleted blocked(first: 10) { resource { id } } } }`)).collectGarbage;
     expect(gc1.deleted.sort()).toEqual([ids.n1, ids.t].sort());
     expect(gc1.blocked.map((b: { resource: { id: string } }) => b.resource.id).sort()).toEqual([ids.old, ids.x].sort());
-    await s.ok(`mutation($id: ID!) { updateDocument(id: $id, input: { related: [{ folder: "docs", name: "d1" }] }) { version } }`, { id: ids.d2 });
+    await s.ok(`mutation($id: ID!) { updateDocument(id: $id, input: { related: [{ folder: "docs", name: "d1" }] }) { version } }`, {
+      id: ids.d2,
+    });
     const gc2 = (await s.ok(`mutation { collectGarbage { deleted } }`)).collectGarbage;
     expect(gc2.deleted.sort()).toEqual([ids.old, ids.x].sort());
     expect((await s.ok(`{ folders(workspace: "acme", first: 10) { name } }`)).folders).toEqual([{ name: 'docs' }]);

@@ -46,7 +46,11 @@ describe.each(OPERATIONAL_KINDS)('HTTP endpoints on %s', (store) => {
   });
 
   it('refuses a simple (text/plain) POST as a possible CSRF; JSON POSTs work', async () => {
-    const refused = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const refused = await fetch(s.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expect(refused.status).toBe(400);
     expect(await s.ok('{ __typename }')).toEqual({ __typename: 'Query' });
   });
@@ -80,7 +84,9 @@ describe('GET /health when the operational store goes away (MariaDB behind a pro
   it('answers 200, then 503 once the store is cut off, then 200 again once it is back', async () => {
     expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
     // The server really uses the store behind the proxy.
-    expect(await s.ok(`mutation { createProject(input: { name: "via-proxy" }) { name } }`)).toEqual({ createProject: { name: 'via-proxy' } });
+    expect(await s.ok(`mutation { createProject(input: { name: "via-proxy" }) { name } }`)).toEqual({
+      createProject: { name: 'via-proxy' },
+    });
 
     await proxy.cut();
     const down = await pollUntil('/health to answer 503', async () => {

@@ -26,7 +26,12 @@ interface Command {
 
 const COMMANDS: Command[] = [
   { script: 'dev', portSettings: ['PORT'], ready: /Open Apollo Sandbox: \S+/, readyTimeoutMs: 60_000 },
-  { script: 'demo:supergraph', portSettings: ['PORT', 'EMPLOYEES_PORT', 'GATEWAY_PORT'], ready: /Supergraph ready \(Apollo Gateway\)\. Open Apollo Sandbox: \S+/, readyTimeoutMs: 60_000 },
+  {
+    script: 'demo:supergraph',
+    portSettings: ['PORT', 'EMPLOYEES_PORT', 'GATEWAY_PORT'],
+    ready: /Supergraph ready \(Apollo Gateway\)\. Open Apollo Sandbox: \S+/,
+    readyTimeoutMs: 60_000,
+  },
   // `npm start` builds dist/ first when it is missing or stale (up to a minute of tsc).
   { script: 'start', portSettings: ['PORT'], ready: /Integrity subgraph ready/, readyTimeoutMs: 180_000 },
 ];
@@ -92,7 +97,12 @@ async function run(command: Command, delivery: Delivery) {
     ports.push(p);
     settings[s] = String(p);
   }
-  const child = spawn('npm', ['run', command.script], { cwd: ROOT, env: childEnv(settings), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['run', command.script], {
+    cwd: ROOT,
+    env: childEnv(settings),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const pgid = child.pid!;
   groups.push(pgid);
   let out = '';
@@ -104,7 +114,10 @@ async function run(command: Command, delivery: Delivery) {
   const closed = new Promise<void>((res) => child.once('close', () => res()));
   const told = () => `\n--- stdout ---\n${out.slice(-3000)}\n--- stderr ---\n${err.slice(-3000)}`;
   await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`npm run ${command.script} printed no ${command.ready} within ${command.readyTimeoutMs} ms${told()}`)), command.readyTimeoutMs);
+    const timer = setTimeout(
+      () => rej(new Error(`npm run ${command.script} printed no ${command.ready} within ${command.readyTimeoutMs} ms${told()}`)),
+      command.readyTimeoutMs,
+    );
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (command.ready.test(out)) {
@@ -122,7 +135,10 @@ async function run(command: Command, delivery: Delivery) {
   const signal = delivery.startsWith('SIGTERM') ? 'SIGTERM' : 'SIGINT';
   process.kill(delivery.includes('group') ? -pgid : pgid, signal);
   let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([exited, new Promise<'no exit within 45 s'>((res) => (timer = setTimeout(() => res('no exit within 45 s'), 45_000)))]);
+  const exit = await Promise.race([
+    exited,
+    new Promise<'no exit within 45 s'>((res) => (timer = setTimeout(() => res('no exit within 45 s'), 45_000))),
+  ]);
   clearTimeout(timer);
   const left = liveInGroup(pgid);
   const bound = await Promise.all(ports.map(async (p) => [p, await canBind(p)] as const));
@@ -137,7 +153,17 @@ describe('npm run build', () => {
   // meanwhile (the test set-up built it), and a rebuild would rewrite it under them.
   it('compiles dist/ and the console and exits 0', async () => {
     const copy = mkdtempSync(join(tmpdir(), 'build-'));
-    for (const p of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src', 'resolvers', 'schema', 'examples', 'console']) {
+    for (const p of [
+      'package.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'scripts',
+      'src',
+      'resolvers',
+      'schema',
+      'examples',
+      'console',
+    ]) {
       cpSync(join(ROOT, p), join(copy, p), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
@@ -157,9 +183,13 @@ describe('npm run build', () => {
 });
 
 describe.each(COMMANDS)('npm run $script stops on signals with nothing left behind', (command) => {
-  it.each(DELIVERIES)('%s: exits 0, no process of its group left, its ports free', async (delivery) => {
-    const { exit, left, bound, told } = await run(command, delivery);
-    const busyPorts = bound.filter(([, free]) => !free).map(([p]) => p);
-    expect({ exit, left, busyPorts }, told).toEqual({ exit: { code: 0, signal: null }, left: [], busyPorts: [] });
-  }, 240_000);
+  it.each(DELIVERIES)(
+    '%s: exits 0, no process of its group left, its ports free',
+    async (delivery) => {
+      const { exit, left, bound, told } = await run(command, delivery);
+      const busyPorts = bound.filter(([, free]) => !free).map(([p]) => p);
+      expect({ exit, left, busyPorts }, told).toEqual({ exit: { code: 0, signal: null }, left: [], busyPorts: [] });
+    },
+    240_000,
+  );
 });

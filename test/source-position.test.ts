@@ -5,16 +5,26 @@ import { loadRelationshipSchema } from '../src/model/load.js';
 import { applyRemoteChanges, type RemoteChange } from '../src/remote/changes.js';
 import type { RemoteContext } from '../src/remote/context.js';
 import { hashKey } from '../src/remote/hash.js';
-import { beyondSkew, debeziumPosition, encodeFeedPosition, isNewerOnClock, isPositionValue, PositionOutOfRangeError, redisSequence, type FeedPosition } from '../src/remote/position.js';
+import {
+  beyondSkew,
+  debeziumPosition,
+  encodeFeedPosition,
+  isNewerOnClock,
+  isPositionValue,
+  PositionOutOfRangeError,
+  redisSequence,
+  type FeedPosition,
+} from '../src/remote/position.js';
 import { remoteRefsByHash, storeFetched, storeGone, type ReadMark } from '../src/remote/remote-ref-store.js';
 import { addSeconds } from '../src/data/time.js';
 import { OPERATIONAL_KINDS, tempOperationalStore, type TempStore } from './support/stores.js';
 
 describe('source positions', () => {
   const ts = (tsMs: number, seq = 0) => debeziumPosition({ ts_ms: tsMs }, undefined, seq)!;
-  const binlog = (file: string, pos: number, row: number, seq = 1, tsMs = 1_700_000_000_000) => debeziumPosition({ ts_ms: tsMs, file, pos, row }, undefined, seq)!;
+  const binlog = (file: string, pos: number, row: number, seq = 1, tsMs = 1_700_000_000_000) =>
+    debeziumPosition({ ts_ms: tsMs, file, pos, row }, undefined, seq)!;
 
-  it('name their clock: MySQL binlog, PostgreSQL lsn, else the connector\'s ts_ms', () => {
+  it("name their clock: MySQL binlog, PostgreSQL lsn, else the connector's ts_ms", () => {
     expect(binlog('mysql-bin.000001', 10, 0).clock).toBe('binlog');
     expect(debeziumPosition({ ts_ms: 1, lsn: 5 }, undefined, 1)!.clock).toBe('lsn');
     expect(ts(1).clock).toBe('ts');
@@ -25,7 +35,9 @@ describe('source positions', () => {
 
   it('order within one clock: binlog by file, pos, row whatever ts_ms says; then the transport sequence', () => {
     // MySQL's ts_ms is the statement's start in whole seconds: a later commit may carry an earlier second.
-    expect(isNewerOnClock(binlog('mysql-bin.000001', 20, 0, 1, 1_000), 'binlog', binlog('mysql-bin.000001', 10, 0, 1, 9_000).value)).toBe('newer');
+    expect(isNewerOnClock(binlog('mysql-bin.000001', 20, 0, 1, 1_000), 'binlog', binlog('mysql-bin.000001', 10, 0, 1, 9_000).value)).toBe(
+      'newer',
+    );
     expect(isNewerOnClock(binlog('mysql-bin.000002', 1, 0), 'binlog', binlog('mysql-bin.000001', 99_999, 5).value)).toBe('newer');
     expect(isNewerOnClock(binlog('mysql-bin.000001', 10, 1), 'binlog', binlog('mysql-bin.000001', 10, 0).value)).toBe('newer');
     expect(isNewerOnClock(binlog('mysql-bin.000001', 10, 1, 4), 'binlog', binlog('mysql-bin.000001', 10, 1, 5).value)).toBe('older');
@@ -41,7 +53,9 @@ describe('source positions', () => {
   });
 
   it('refuse what does not fit instead of clamping it (a clamped position would beat every later one)', () => {
-    expect(() => debeziumPosition({ ts_ms: 1, file: 'mysql-bin.000001', pos: '1'.repeat(21) }, undefined, 1)).toThrow(PositionOutOfRangeError);
+    expect(() => debeziumPosition({ ts_ms: 1, file: 'mysql-bin.000001', pos: '1'.repeat(21) }, undefined, 1)).toThrow(
+      PositionOutOfRangeError,
+    );
     expect(() => debeziumPosition({ ts_ms: '9'.repeat(21) }, undefined, 1)).toThrow(PositionOutOfRangeError);
   });
 
@@ -98,7 +112,7 @@ describe.each(OPERATIONAL_KINDS)('compare-and-set on remote_ref (%s)', (kind) =>
   });
   const mark = (startedAt: string): ReadMark => ({ startedAt, horizon: addSeconds(startedAt, 300) });
 
-  it('a refetch writes only over a state established before it began (the operational store\'s clock)', async () => {
+  it("a refetch writes only over a state established before it began (the operational store's clock)", async () => {
     const t = await db.now();
     const id = await cachedRow(1, t);
     const now = await db.now();
@@ -134,7 +148,9 @@ describe.each(OPERATIONAL_KINDS)('compare-and-set on remote_ref (%s)', (kind) =>
 
   it('an event of another clock is never taken for older: it is written', async () => {
     await cachedRow(5);
-    expect(await applyRemoteChanges(ctx, [upsert(5, 'ahead', at(Date.now() - 1_700_000_000_000 + 200_000))])).toMatchObject({ refreshed: 1 });
+    expect(await applyRemoteChanges(ctx, [upsert(5, 'ahead', at(Date.now() - 1_700_000_000_000 + 200_000))])).toMatchObject({
+      refreshed: 1,
+    });
     const binlog = debeziumPosition({ ts_ms: 1, file: 'mysql-bin.000001', pos: 4, row: 0 }, undefined, 1);
     expect(await applyRemoteChanges(ctx, [upsert(5, 'binlog', binlog)])).toMatchObject({ refreshed: 1 });
     expect(await row(5)).toMatchObject({ entity: { name: 'binlog' }, clock: 'binlog' });
@@ -151,13 +167,25 @@ describe.each(OPERATIONAL_KINDS)('compare-and-set on remote_ref (%s)', (kind) =>
 
   it('an event without a position is as of the moment it is applied, in the order given', async () => {
     await cachedRow(3);
-    const plain = (name: string): RemoteChange => ({ entityType: 'Employee', key: key(3), op: 'UPSERT', entity: { employeeId: 'cas-3', name } });
+    const plain = (name: string): RemoteChange => ({
+      entityType: 'Employee',
+      key: key(3),
+      op: 'UPSERT',
+      entity: { employeeId: 'cas-3', name },
+    });
     expect(await applyRemoteChanges(ctx, [plain('one'), plain('two')])).toMatchObject({ refreshed: 2 });
     expect(await applyRemoteChanges(ctx, [plain('three')])).toMatchObject({ refreshed: 1 });
     expect((await row(3)).entity).toMatchObject({ name: 'three' });
     // it dates the row's state: a refetch that began before it cannot overwrite it
     const { stateAt } = await row(3);
-    expect(await storeFetched(db, [{ id: (await row(3)).id, entity: { employeeId: 'cas-3', name: 'stale read' } }], stateAt!, mark(addSeconds(stateAt!, -0.001)))).toBe(0);
+    expect(
+      await storeFetched(
+        db,
+        [{ id: (await row(3)).id, entity: { employeeId: 'cas-3', name: 'stale read' } }],
+        stateAt!,
+        mark(addSeconds(stateAt!, -0.001)),
+      ),
+    ).toBe(0);
   });
 
   it('an event dated beyond CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS is refused with BAD_USER_INPUT, a ts_ms in microseconds included', async () => {
@@ -165,10 +193,15 @@ describe.each(OPERATIONAL_KINDS)('compare-and-set on remote_ref (%s)', (kind) =>
     const nowMs = Date.now();
     for (const tsMs of [nowMs + 3_600_000, nowMs * 1000]) {
       const p = debeziumPosition({ ts_ms: tsMs }, undefined, 1);
-      await expect(applyRemoteChanges(ctx, [upsert(6, 'future', p)])).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS/) });
+      await expect(applyRemoteChanges(ctx, [upsert(6, 'future', p)])).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/CHANGE_FEED_MAX_CLOCK_SKEW_SECONDS/),
+      });
     }
     expect(await row(6)).toMatchObject({ entity: { name: 'v0' }, position: null });
     // within the skew it is applied (and can freeze nothing: see feed-convergence.test.ts)
-    expect(await applyRemoteChanges(ctx, [upsert(6, 'soon', debeziumPosition({ ts_ms: nowMs + 60_000 }, undefined, 1))])).toMatchObject({ refreshed: 1 });
+    expect(await applyRemoteChanges(ctx, [upsert(6, 'soon', debeziumPosition({ ts_ms: nowMs + 60_000 }, undefined, 1))])).toMatchObject({
+      refreshed: 1,
+    });
   });
 });

@@ -78,9 +78,14 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     ]);
   });
 
-  it('and out of it to the interface object: every resource has the other subgraph\'s field', async () => {
-    const data = await ok(`{ project(name: "shop") { note compositeApps { note profiles { name note } } } resource(id: "${clusterIds[1]}") { kind note } }`);
-    expect(data.project).toEqual({ note: `note on ${ids.p}`, compositeApps: [{ note: `note on ${ids.a}`, profiles: [{ name: 'std', note: `note on ${ids.f}` }] }] });
+  it("and out of it to the interface object: every resource has the other subgraph's field", async () => {
+    const data = await ok(
+      `{ project(name: "shop") { note compositeApps { note profiles { name note } } } resource(id: "${clusterIds[1]}") { kind note } }`,
+    );
+    expect(data.project).toEqual({
+      note: `note on ${ids.p}`,
+      compositeApps: [{ note: `note on ${ids.a}`, profiles: [{ name: 'std', note: `note on ${ids.f}` }] }],
+    });
     expect(data.resource).toEqual({ kind: 'Cluster', note: `note on ${clusterIds[1]}` });
   });
 
@@ -115,18 +120,26 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     const { tagged } = await ok(TAGGED);
     expect(tagged).toEqual([
       { kind: 'Project', naturalKey: 'shop', tags: ['Project:shop'], id: ids.p, description: 'the shop' },
-      { kind: 'DeploymentIntentGroup', naturalKey: 'shop/web/std/g1', tags: ['DeploymentIntentGroup:shop/web/std/g1'], id: groupIds[1], owner: { entity: { employeeId: 'e-2' } } },
+      {
+        kind: 'DeploymentIntentGroup',
+        naturalKey: 'shop/web/std/g1',
+        tags: ['DeploymentIntentGroup:shop/web/std/g1'],
+        id: groupIds[1],
+        owner: { entity: { employeeId: 'e-2' } },
+      },
       null,
       null,
       null,
       null,
     ]);
-    const { project, resource } = await ok(`{ project(name: "lab") { naturalKey tags } resource(id: "${clusterIds[3]}") { naturalKey tags } }`);
+    const { project, resource } = await ok(
+      `{ project(name: "lab") { naturalKey tags } resource(id: "${clusterIds[3]}") { naturalKey tags } }`,
+    );
     expect(project).toEqual({ naturalKey: 'lab', tags: ['Project:lab'] });
     expect(resource).toEqual({ naturalKey: 'aws/c3', tags: ['Cluster:aws/c3'] });
   });
 
-  it('batches the interface\'s natural key: one _entities call and the same statements for 2 resources or 20', async () => {
+  it("batches the interface's natural key: one _entities call and the same statements for 2 resources or 20", async () => {
     const at = (n: number) => clusterIds.slice(0, n).map((_, i) => ({ kind: 'Cluster', naturalKey: `aws/c${i}` }));
     sg.tagged = at(2);
     const two = await measured(TAGGED);
@@ -176,8 +189,16 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     expect(twenty.data.listings.map((l) => l.group.id)).toEqual(groupIds);
     // One _entities call per type of the step (the gateway sends them in parallel), each holding all N representations.
     const perType = (m: typeof two) => m.entityCalls.map((c) => [[...new Set(c.typenames)].join(), c.typenames.length]).sort();
-    expect(perType(two)).toEqual([['Cluster', 2], ['DeploymentIntentGroup', 2], ['Project', 2]]);
-    expect(perType(twenty)).toEqual([['Cluster', N], ['DeploymentIntentGroup', N], ['Project', N]]);
+    expect(perType(two)).toEqual([
+      ['Cluster', 2],
+      ['DeploymentIntentGroup', 2],
+      ['Project', 2],
+    ]);
+    expect(perType(twenty)).toEqual([
+      ['Cluster', N],
+      ['DeploymentIntentGroup', N],
+      ['Project', N],
+    ]);
     expect(twenty.statements).toBe(two.statements);
   });
 
@@ -188,9 +209,20 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     }`);
     expect(data.project.billingAccount).toEqual({
       status: 'FRESH',
-      entity: { number: 'ACC-1001', owner: 'e-1', bank: 'First Analytical Bank', holder: { name: 'Ada Lovelace', bankAccounts: [{ number: 'ACC-1001' }, { number: 'ACC-1002' }] } },
+      entity: {
+        number: 'ACC-1001',
+        owner: 'e-1',
+        bank: 'First Analytical Bank',
+        holder: { name: 'Ada Lovelace', bankAccounts: [{ number: 'ACC-1001' }, { number: 'ACC-1002' }] },
+      },
     });
-    expect(data.deploymentIntentGroups.map((g: any) => [g.name, g.owner.entity.employeeId, g.owner.entity.bankAccounts.map((a: any) => a.number)])).toEqual([
+    expect(
+      data.deploymentIntentGroups.map((g: any) => [
+        g.name,
+        g.owner.entity.employeeId,
+        g.owner.entity.bankAccounts.map((a: any) => a.number),
+      ]),
+    ).toEqual([
       ['g0', 'e-1', ['ACC-1001', 'ACC-1002']],
       ['g1', 'e-2', ['ACC-1001']],
       ['g2', 'e-3', ['ACC-2001']],
@@ -198,10 +230,13 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
   });
 
   it('crosses out in one _entities call per step whatever the list length, and the cache join costs the same statements', async () => {
-    const Q = (first: number) => `{ deploymentIntentGroups(project: "shop", first: ${first}) { owner { entity { name bankAccounts { number } } } } }`;
+    const Q = (first: number) =>
+      `{ deploymentIntentGroups(project: "shop", first: ${first}) { owner { entity { name bankAccounts { number } } } } }`;
     const run = async (first: number) => {
       const from = sg.requests.length;
-      const { result, statements } = await countStatements(s.app.db.statementLog, () => ok<{ deploymentIntentGroups: unknown[] }>(Q(first)));
+      const { result, statements } = await countStatements(s.app.db.statementLog, () =>
+        ok<{ deploymentIntentGroups: unknown[] }>(Q(first)),
+      );
       expect(result.deploymentIntentGroups).toHaveLength(first);
       return { calls: sg.entityCalls('employees', from).map((c) => c.typenames.length), statements: statements.length };
     };
@@ -219,7 +254,9 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
     }`);
     expect(employee.name).toBe('Alan Turing');
     expect(employee.referencedBy.map((r: any) => r.from.name)).toEqual(
-      groupIds.flatMap((_, i) => (i % 3 === 1 ? [`g${i}`] : [])).sort((a, b) => groupIds[Number(a.slice(1))].localeCompare(groupIds[Number(b.slice(1))])),
+      groupIds
+        .flatMap((_, i) => (i % 3 === 1 ? [`g${i}`] : []))
+        .sort((a, b) => groupIds[Number(a.slice(1))].localeCompare(groupIds[Number(b.slice(1))])),
     );
     expect(employee.referencedBy.every((r: any) => r.path === 'owner' && r.from.kind === 'DeploymentIntentGroup')).toBe(true);
     expect(unreferenced).toEqual({ name: 'Katherine Johnson', department: null, referencedBy: [] });
@@ -236,7 +273,9 @@ describe.each(OPERATIONAL_KINDS)('a supergraph through Apollo Gateway, operation
       expect(data.employee.name).toBe('Ada King'); // the owner
       await s.ok(`mutation { applyRemoteChanges(events: [{ entityType: "Employee", key: { employeeId: "e-1" }, op: UPSERT,
         entity: { employeeId: "e-1", name: "Ada King", email: "ada.lovelace@example.com", department: "Engineering" } }]) { refreshed } }`);
-      const after = await ok(`{ deploymentIntentGroup(project: "shop", compositeApp: "web", compositeProfile: "std", name: "g0") { owner { entity { name } } } }`);
+      const after = await ok(
+        `{ deploymentIntentGroup(project: "shop", compositeApp: "web", compositeProfile: "std", name: "g0") { owner { entity { name } } } }`,
+      );
       expect(after.deploymentIntentGroup.owner.entity.name).toBe('Ada King');
     } finally {
       await execClientSql(s.clientUrl, [`UPDATE employee SET name = 'Ada Lovelace' WHERE employee_id = 'e-1'`]);

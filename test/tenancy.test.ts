@@ -61,7 +61,11 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
   });
 
   it('connections page and count only what the caller may read; a cursor does not cross into another project', async () => {
-    const all = await s.ok<any>('{ projectsConnection(first: 10) { totalCount } compositeAppsConnection(first: 10) { totalCount } }', {}, admin);
+    const all = await s.ok<any>(
+      '{ projectsConnection(first: 10) { totalCount } compositeAppsConnection(first: 10) { totalCount } }',
+      {},
+      admin,
+    );
     expect(all.projectsConnection.totalCount).toBeGreaterThan(1);
     const mine = await s.ok<any>(
       `{ projectsConnection(first: 10) { totalCount edges { node { name } } }
@@ -85,8 +89,15 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
     const seenByRita = await s.ok<any>(q, { id: east2 }, rita);
     expect(seenByRita.resource.referencedBy.map((r: any) => r.from.id)).toEqual([known.prodEast.id]);
 
-    const entities = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { name } ... on DeploymentIntentGroup { name } } }';
-    const reps = { r: [{ __typename: 'Project', id: known.logistics.id }, { __typename: 'Project', id: known.retail.id }, { __typename: 'DeploymentIntentGroup', id: known.tracker.id }] };
+    const entities =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Project { name } ... on DeploymentIntentGroup { name } } }';
+    const reps = {
+      r: [
+        { __typename: 'Project', id: known.logistics.id },
+        { __typename: 'Project', id: known.retail.id },
+        { __typename: 'DeploymentIntentGroup', id: known.tracker.id },
+      ],
+    };
     expect(await s.ok(entities, reps, rita)).toEqual({ _entities: [null, { name: 'retail' }, null] });
 
     const refs = `{ other: remoteReference(id: "${known.tracker.owner.id}") { id } own: remoteReference(id: "${known.prodEast.owner.id}") { id } }`;
@@ -135,7 +146,13 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
       `mutation { pruneHistory(keepLast: 1) { versionsDeleted } }`,
     ];
     for (const m of refused) expect(codes(await s.gql(m, {}, rita)), m).toEqual(['FORBIDDEN']);
-    const { approval } = (await s.ok<any>(`{ deploymentIntentGroup(project: "logistics", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod") { approval { id } } }`, {}, admin)).deploymentIntentGroup;
+    const { approval } = (
+      await s.ok<any>(
+        `{ deploymentIntentGroup(project: "logistics", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod") { approval { id } } }`,
+        {},
+        admin,
+      )
+    ).deploymentIntentGroup;
     expect(codes(await s.gql(`mutation { revokeApproval(id: "${approval.id}") { id } }`, {}, rita))).toEqual(['NOT_FOUND']);
 
     const after = await s.ok<any>(
@@ -166,10 +183,12 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
       rita,
     );
     expect(seen).toEqual({ projects: [{ name: 'retail' }], upper: null, eu: null, short: null });
-    expect(codes(await s.gql(`mutation { createCompositeApp(input: { project: "Retail", name: "other" }) { id } }`, {}, rita))).toEqual(['FORBIDDEN']);
+    expect(codes(await s.gql(`mutation { createCompositeApp(input: { project: "Retail", name: "other" }) { id } }`, {}, rita))).toEqual([
+      'FORBIDDEN',
+    ]);
   });
 
-  it('finding 4: another project\'s resource answers exactly as one that does not exist, and no message names it', async () => {
+  it("finding 4: another project's resource answers exactly as one that does not exist, and no message names it", async () => {
     const { deploymentIntentGroup: dig } = await s.ok<any>(
       `{ deploymentIntentGroup(project: "logistics", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod") { approval { id } } }`,
       {},
@@ -191,7 +210,13 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
       const reference = await s.gql(op(absent), {}, rita);
       for (const id of targets) {
         const res = await s.gql(op(id), {}, rita);
-        const shape = (r: typeof res) => ({ data: r.data ?? null, errors: (r.errors ?? []).map((e) => ({ code: e.extensions?.code, message: e.message.replaceAll(id, '<id>').replaceAll(absent, '<id>') })) });
+        const shape = (r: typeof res) => ({
+          data: r.data ?? null,
+          errors: (r.errors ?? []).map((e) => ({
+            code: e.extensions?.code,
+            message: e.message.replaceAll(id, '<id>').replaceAll(absent, '<id>'),
+          })),
+        });
         expect(shape(res), op(id)).toEqual(shape(reference));
         expect(JSON.stringify(res), op(id)).not.toMatch(secret);
       }
@@ -201,7 +226,8 @@ describe.each(OPERATIONAL_KINDS)('tenancy: a projects claim confines reads and w
       (p) => `mutation { createProject(input: { name: "${p}" }) { id } }`,
       (p) => `mutation { createCompositeApp(input: { project: "${p}", name: "tracker" }) { id } }`,
       (p) => `mutation { createLogicalCluster(input: { project: "${p}", name: "lc-all" }) { id } }`,
-      (p) => `mutation { createDeploymentIntentGroup(input: { project: "${p}", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod" }) { id } }`,
+      (p) =>
+        `mutation { createDeploymentIntentGroup(input: { project: "${p}", compositeApp: "tracker", compositeProfile: "default", name: "tracker-prod" }) { id } }`,
     ];
     for (const op of byName) {
       const existing = await s.gql(op('logistics'), {}, rita);
@@ -240,7 +266,11 @@ describe.each(OPERATIONAL_KINDS)('audit: who did what (%s)', (kind) => {
       { version: 1, changedBy: 'alice' },
     ]);
 
-    const marked = await s.ok<any>(`mutation { markForDeletion(id: "${createProject.id}") { resource { markedForDeletionBy } marked { kind markedForDeletionBy } } }`, {}, bob);
+    const marked = await s.ok<any>(
+      `mutation { markForDeletion(id: "${createProject.id}") { resource { markedForDeletionBy } marked { kind markedForDeletionBy } } }`,
+      {},
+      bob,
+    );
     expect(marked.markForDeletion.resource.markedForDeletionBy).toBe('bob');
     expect(marked.markForDeletion.marked.map((m: any) => m.markedForDeletionBy)).toEqual(['bob', 'bob']);
     const read = await s.ok<any>(`{ project(name: "audited") { markedForDeletionBy compositeApps { markedForDeletionBy } } }`, {}, alice);
@@ -248,11 +278,18 @@ describe.each(OPERATIONAL_KINDS)('audit: who did what (%s)', (kind) => {
     const cancelled = await s.ok<any>(`mutation { cancelDeletion(id: "${createProject.id}") { markedForDeletionBy } }`, {}, alice);
     expect(cancelled.cancelDeletion.markedForDeletionBy).toBeNull();
 
-    const group = (await s.ok<any>('{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") { id } }', {}, alice))
-      .deploymentIntentGroup.id;
-    const first = (await s.ok<any>(`mutation { approveDeploymentIntentGroup(id: "${group}") { id approvedBy revokedBy } }`, {}, alice)).approveDeploymentIntentGroup;
+    const group = (
+      await s.ok<any>(
+        '{ deploymentIntentGroup(project: "retail", compositeApp: "storefront", compositeProfile: "default", name: "prod-east") { id } }',
+        {},
+        alice,
+      )
+    ).deploymentIntentGroup.id;
+    const first = (await s.ok<any>(`mutation { approveDeploymentIntentGroup(id: "${group}") { id approvedBy revokedBy } }`, {}, alice))
+      .approveDeploymentIntentGroup;
     expect(first).toMatchObject({ approvedBy: 'alice', revokedBy: null });
-    const second = (await s.ok<any>(`mutation { approveDeploymentIntentGroup(id: "${group}") { id approvedBy } }`, {}, bob)).approveDeploymentIntentGroup;
+    const second = (await s.ok<any>(`mutation { approveDeploymentIntentGroup(id: "${group}") { id approvedBy } }`, {}, bob))
+      .approveDeploymentIntentGroup;
     expect(second.approvedBy).toBe('bob');
     const replaced = await s.ok<any>(`{ approval(id: "${first.id}") { approvedBy revokedBy revokedAt } }`, {}, alice);
     expect(replaced.approval).toMatchObject({ approvedBy: 'alice', revokedBy: 'bob' });
@@ -261,8 +298,14 @@ describe.each(OPERATIONAL_KINDS)('audit: who did what (%s)', (kind) => {
   });
 
   it('maintenance runs log who triggered them', async () => {
-    await s.ok('mutation { collectGarbage(dryRun: true) { dryRun } pruneHistory(keepLast: 5) { versionsDeleted } }', {}, await as('ops-carol', ['integrity:admin']));
+    await s.ok(
+      'mutation { collectGarbage(dryRun: true) { dryRun } pruneHistory(keepLast: 5) { versionsDeleted } }',
+      {},
+      await as('ops-carol', ['integrity:admin']),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ job: 'collectGarbage', trigger: 'api', subject: 'ops-carol', dryRun: true }));
-    expect(lines).toContainEqual(expect.objectContaining({ job: 'pruneHistory', trigger: 'api', subject: 'ops-carol', msg: 'history pruning done' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ job: 'pruneHistory', trigger: 'api', subject: 'ops-carol', msg: 'history pruning done' }),
+    );
   });
 });

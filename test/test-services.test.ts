@@ -9,7 +9,13 @@ describe('npm test checks its services first', () => {
     const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/sqlite-queue.test.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, TEST_SERVICES: '', TEST_MYSQL_URL: 'mysql://root@127.0.0.1:1/test', TEST_NATS_HOST: '127.0.0.1:2', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        TEST_SERVICES: '',
+        TEST_MYSQL_URL: 'mysql://root@127.0.0.1:1/test',
+        TEST_NATS_HOST: '127.0.0.1:2',
+        NO_COLOR: '1',
+      },
     });
     expect(run.status).not.toBe(0);
     const said = `${run.stdout}${run.stderr}`;
@@ -18,7 +24,9 @@ describe('npm test checks its services first', () => {
     expect(said).toContain('- NATS with JetStream at 127.0.0.1:2 (TEST_NATS_HOST): start it with');
     expect(said).not.toMatch(/- (PostgreSQL|Redis) at/);
     // Commands that work where systemd does not run (containers, CI machines), as .ci/run starts them.
-    expect(said).toContain('start it with sudo service mariadb start  (no init system: sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd;');
+    expect(said).toContain(
+      'start it with sudo service mariadb start  (no init system: sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd;',
+    );
     expect(said).toContain('start it with nats-server -js');
     expect(said).not.toContain('systemctl start');
     expect(said).toContain('npm run test:sqlite');

@@ -68,7 +68,7 @@ describe('traces and the access log of the real process', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('exports a span per operation under the caller\'s trace, with SQL and remote children; logs one line per request', async () => {
+  it("exports a span per operation under the caller's trace, with SQL and remote children; logs one line per request", async () => {
     const receiver = await otlpReceiver();
     const url = new URL(db.url);
     url.username = user;
@@ -138,6 +138,8 @@ describe('traces and the access log of the real process', () => {
     expect(sql.every((s) => s.parentSpanId === list!.spanId)).toBe(true);
     const staff = server(calls[1].trace);
     expect(staff).toMatchObject({ name: 'graphql query Staff', parentSpanId: calls[1].parent });
-    expect(spans.filter((s) => s.traceId === calls[1].trace && s.name === 'remote client' && s.parentSpanId === staff!.spanId)).toHaveLength(1);
+    expect(
+      spans.filter((s) => s.traceId === calls[1].trace && s.name === 'remote client' && s.parentSpanId === staff!.spanId),
+    ).toHaveLength(1);
   });
 });

@@ -30,7 +30,15 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
     const ids: Record<string, string> = {};
 
     beforeAll(async () => {
-      s = await startTestServer(store, { seedDemo: true, env: { EXECUTION_COMPILE_AFTER: compileAfter, LIMIT_MAX_COST: String(Number.MAX_SAFE_INTEGER), LIMIT_MAX_DEPTH: '100', LIMIT_MAX_LIST_ITEMS: '1000000' } });
+      s = await startTestServer(store, {
+        seedDemo: true,
+        env: {
+          EXECUTION_COMPILE_AFTER: compileAfter,
+          LIMIT_MAX_COST: String(Number.MAX_SAFE_INTEGER),
+          LIMIT_MAX_DEPTH: '100',
+          LIMIT_MAX_LIST_ITEMS: '1000000',
+        },
+      });
       const d = await s.ok(`{
         retail: project(name: "retail") { id compositeApps { id name } }
         logistics: project(name: "logistics") { id compositeApps { id name } }
@@ -39,7 +47,14 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
         pay: deploymentIntentGroup(project: "retail", compositeApp: "payments", compositeProfile: "default", name: "payments-prod") { id }
         east1: _entities(representations: [{ __typename: "Cluster", provider: { name: "edge-east" }, name: "east-1" }]) { ... on Cluster { id } }
       }`);
-      Object.assign(ids, { retail: d.retail.id, logistics: d.logistics.id, east: d.east.id, west: d.west.id, pay: d.pay.id, east1: d.east1[0].id });
+      Object.assign(ids, {
+        retail: d.retail.id,
+        logistics: d.logistics.id,
+        east: d.east.id,
+        west: d.west.id,
+        pay: d.pay.id,
+        east1: d.east1[0].id,
+      });
       ids.tracker = d.logistics.compositeApps.find((a: { name: string }) => a.name === 'tracker').id;
     });
     afterAll(async () => {
@@ -55,7 +70,12 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
 
     /** The resource as a fresh request reads it by id, with the same fields. */
     const fresh = async (kind: string, id: string): Promise<Answer> =>
-      (await s.ok(withFragments(`query Fresh($id: ID!, $at: DateTime!) { resource(id: $id) { ... on ${kind} { ...F_${kind} } } }`), { id, at })).resource;
+      (
+        await s.ok(withFragments(`query Fresh($id: ID!, $at: DateTime!) { resource(id: $id) { ... on ${kind} { ...F_${kind} } } }`), {
+          id,
+          at,
+        })
+      ).resource;
 
     const names = (list: { name: string }[]) => list.map((x) => x.name).sort();
 
@@ -92,8 +112,16 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
         u1: updateProject(id: "${ids.retail}", input: { description: "one", billingAccount: { number: "ACC-1002", owner: "e-1" } }) { ...F_Project }
         u2: updateProject(id: "${ids.retail}", input: { description: "two", billingAccount: { number: "ACC-2002", owner: "e-5" } }) { ...F_Project }
       `);
-      expect(out.u1).toMatchObject({ version: out.r0.version + 1, description: 'one', billingAccount: { key: { number: 'ACC-1002', owner: 'e-1' }, entity: { currency: 'GBP' } } });
-      expect(out.u2).toMatchObject({ version: out.r0.version + 2, description: 'two', billingAccount: { key: { number: 'ACC-2002', owner: 'e-5' }, entity: { currency: 'USD' } } });
+      expect(out.u1).toMatchObject({
+        version: out.r0.version + 1,
+        description: 'one',
+        billingAccount: { key: { number: 'ACC-1002', owner: 'e-1' }, entity: { currency: 'GBP' } },
+      });
+      expect(out.u2).toMatchObject({
+        version: out.r0.version + 2,
+        description: 'two',
+        billingAccount: { key: { number: 'ACC-2002', owner: 'e-5' }, entity: { currency: 'USD' } },
+      });
       expect(out.u2.history).toHaveLength(out.r0.version + 2);
       expect(out.u2).toEqual(await fresh('Project', ids.retail));
     });
@@ -130,7 +158,11 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
       const east1 = await fresh('Cluster', ids.east1);
       expect(east1.referencedBy.map((r: Answer) => r.from.id)).toContain(ids.west);
       // Its referrers (and so its deletion explanation) changed with the last update.
-      expect({ ...out.c, referencedBy: undefined, deletion: undefined }).toEqual({ ...east1, referencedBy: undefined, deletion: undefined });
+      expect({ ...out.c, referencedBy: undefined, deletion: undefined }).toEqual({
+        ...east1,
+        referencedBy: undefined,
+        deletion: undefined,
+      });
     });
 
     it('mark then read: the marked resource and its parent answer the marked state', async () => {
@@ -171,6 +203,5 @@ describe.each(OPERATIONAL_KINDS)('after each write in a mutation operation, late
       expect(revoked.r1.approval).toBeNull();
       expect(revoked.r1).toEqual(await fresh('DeploymentIntentGroup', ids.pay));
     });
-
   });
 });

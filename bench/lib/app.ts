@@ -77,7 +77,11 @@ export async function startBenchApp(databaseUrl: string, clientUrl: string, extr
 }
 
 /** Runs `fn` over `items` with at most `concurrency` calls in flight. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
+export async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

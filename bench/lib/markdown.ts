@@ -1,7 +1,12 @@
 /** A GitHub Markdown table; numbers are right-aligned. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cell = (v: string | number | null | undefined) => (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '—' : String(v));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined || /^[\d.,×~ —-]+$/.test(cell(r[i]))));
+  const cell = (v: string | number | null | undefined) =>
+    v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '—' : String(v);
+  const numeric = headers.map(
+    (_, i) =>
+      rows.length > 0 &&
+      rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined || /^[\d.,×~ —-]+$/.test(cell(r[i]))),
+  );
   const lines = [
     `| ${headers.join(' | ')} |`,
     `| ${headers.map((_, i) => (numeric[i] ? '---:' : '---')).join(' | ')} |`,

@@ -44,7 +44,12 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 }
 
 export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const only = new Set((env.BENCH_ONLY || BENCHMARKS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  const only = new Set(
+    (env.BENCH_ONLY || BENCHMARKS.join(','))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const o of only) if (!BENCHMARKS.includes(o)) throw new Error(`BENCH_ONLY: unknown benchmark "${o}" (${BENCHMARKS.join(', ')})`);
   const mysqlUrl = env.BENCH_MYSQL_URL?.trim() || undefined;
   if (mysqlUrl && !/^(mysql|mariadb):\/\//.test(mysqlUrl)) throw new Error('BENCH_MYSQL_URL must be mysql://user:pass@host:port/db');

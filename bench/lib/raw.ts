@@ -46,7 +46,13 @@ export async function openRaw(url: string): Promise<Raw> {
 }
 
 /** Multi-row INSERTs of `rows` (arrays of column values), `perStatement` rows at a time. */
-export async function bulkInsert(raw: Raw, table: string, columns: string[], rows: unknown[][], perStatement = raw.kind === 'sqlite' ? 400 : 1000): Promise<void> {
+export async function bulkInsert(
+  raw: Raw,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  perStatement = raw.kind === 'sqlite' ? 400 : 1000,
+): Promise<void> {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += perStatement) {
     const batch = rows.slice(i, i + perStatement);

@@ -1,4 +1,10 @@
-import { createClientTables, DEMO_BANK_ACCOUNTS, DEMO_EMPLOYEES, insertDemoClientRows, type DemoEmployee } from '../../src/remote/client-demo.js';
+import {
+  createClientTables,
+  DEMO_BANK_ACCOUNTS,
+  DEMO_EMPLOYEES,
+  insertDemoClientRows,
+  type DemoEmployee,
+} from '../../src/remote/client-demo.js';
 import { tempMysql as mysqlOn, tempSqlite as sqliteFile, type TempStore } from '../../src/tools/temp-stores.js';
 
 /**
@@ -36,7 +42,12 @@ export function benchEmployees(total: number): DemoEmployee[] {
   const out: DemoEmployee[] = [...DEMO_EMPLOYEES];
   const departments = ['Engineering', 'Operations', 'Finance', 'Research', 'Security'];
   for (let i = out.length + 1; i <= total; i++) {
-    out.push({ employeeId: `e-${i}`, name: `Bench Person ${i}`, email: `person${i}@example.com`, department: departments[i % departments.length] });
+    out.push({
+      employeeId: `e-${i}`,
+      name: `Bench Person ${i}`,
+      email: `person${i}@example.com`,
+      department: departments[i % departments.length],
+    });
   }
   return out;
 }

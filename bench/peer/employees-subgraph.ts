@@ -34,14 +34,19 @@ interface Context {
   employees: DataLoader<string, Employee | null>;
 }
 
-export async function startPeerEmployees(clientUrl: string, port = 0): Promise<{ url: string; statements: () => number; stop: () => Promise<void> }> {
+export async function startPeerEmployees(
+  clientUrl: string,
+  port = 0,
+): Promise<{ url: string; statements: () => number; stop: () => Promise<void> }> {
   if (!clientUrl.startsWith('sqlite:')) throw new Error('the peer employees subgraph reads a SQLite client store');
   const db = new Database(clientUrl.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
   let statements = 0;
   const byIds = (ids: readonly string[]): Employee[] => {
     statements++;
     return db
-      .prepare(`SELECT employee_id AS employeeId, name, email, department FROM employee WHERE employee_id IN (${ids.map(() => '?').join(', ')})`)
+      .prepare(
+        `SELECT employee_id AS employeeId, name, email, department FROM employee WHERE employee_id IN (${ids.map(() => '?').join(', ')})`,
+      )
       .all(...ids) as Employee[];
   };
   const resolvers = {
@@ -56,10 +61,13 @@ export async function startPeerEmployees(clientUrl: string, port = 0): Promise<{
   const { url } = await startStandaloneServer(server, {
     listen: { host: '127.0.0.1', port },
     context: async () => ({
-      employees: new DataLoader<string, Employee | null>(async (ids) => {
-        const found = new Map(byIds(ids).map((e) => [e.employeeId, e]));
-        return ids.map((id) => found.get(id) ?? null);
-      }, { maxBatchSize: 900 }),
+      employees: new DataLoader<string, Employee | null>(
+        async (ids) => {
+          const found = new Map(byIds(ids).map((e) => [e.employeeId, e]));
+          return ids.map((id) => found.get(id) ?? null);
+        },
+        { maxBatchSize: 900 },
+      ),
     }),
   });
   return {

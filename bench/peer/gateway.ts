@@ -7,7 +7,11 @@ import { supergraphForApolloGateway } from '../../src/server/auth/gateway-compat
 
 /** A running subgraph's SDL, as a router's introspection asks for it. */
 async function sdlOf(url: string): Promise<string> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ _service { sdl } }' }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ _service { sdl } }' }),
+  });
   const body = (await res.json()) as { data?: { _service: { sdl: string } } };
   if (!body.data) throw new Error(`${url} did not answer _service: ${JSON.stringify(body)}`);
   return body.data._service.sdl;

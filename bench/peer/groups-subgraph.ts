@@ -83,7 +83,9 @@ function pageSql(json: (path: string) => string, limitAfter: boolean, descriptio
 }
 
 /** The page reader on the operational store: better-sqlite3 or a mysql2 pool, prepared statements. */
-async function openReader(url: string): Promise<{ read: (after: boolean, description: boolean) => Reader; close: () => Promise<void>; statements: () => number }> {
+async function openReader(
+  url: string,
+): Promise<{ read: (after: boolean, description: boolean) => Reader; close: () => Promise<void>; statements: () => number }> {
   let statements = 0;
   if (url.startsWith('sqlite:')) {
     const db = new Database(url.slice('sqlite:'.length), { fileMustExist: true });
@@ -106,7 +108,9 @@ async function openReader(url: string): Promise<{ read: (after: boolean, descrip
     read: (after, description) => async (params) => {
       statements++;
       // mysql2's prepared statements want LIMIT as a string.
-      return (await pool.execute(sql[description ? 1 : 0][after ? 1 : 0], params.map((p) => (typeof p === 'number' ? String(p) : p)) as string[]))[0] as Row[];
+      return (
+        await pool.execute(sql[description ? 1 : 0][after ? 1 : 0], params.map((p) => (typeof p === 'number' ? String(p) : p)) as string[])
+      )[0] as Row[];
     },
     close: () => pool.end(),
     statements: () => statements,
@@ -116,12 +120,22 @@ async function openReader(url: string): Promise<{ read: (after: boolean, descrip
 const escapeLike = (s: string) => s.replace(/[!%_]/g, (m) => `!${m}`);
 const clusterIndex = (path: string) => Number(path.slice(path.indexOf('[') + 1, -1));
 
-export async function startPeerGroups(databaseUrl: string, port = 0): Promise<{ url: string; statements: () => number; stop: () => Promise<void> }> {
+export async function startPeerGroups(
+  databaseUrl: string,
+  port = 0,
+): Promise<{ url: string; statements: () => number; stop: () => Promise<void> }> {
   const reader = await openReader(databaseUrl);
   const resolvers = {
     Query: {
-      deploymentIntentGroups: async (_: unknown, args: { project: string; first?: number | null; after?: string | null }, __: unknown, info: GraphQLResolveInfo) => {
-        const description = info.fieldNodes.some((n) => n.selectionSet?.selections.some((f) => f.kind === Kind.FIELD && f.name.value === 'description'));
+      deploymentIntentGroups: async (
+        _: unknown,
+        args: { project: string; first?: number | null; after?: string | null },
+        __: unknown,
+        info: GraphQLResolveInfo,
+      ) => {
+        const description = info.fieldNodes.some((n) =>
+          n.selectionSet?.selections.some((f) => f.kind === Kind.FIELD && f.name.value === 'description'),
+        );
         const prefix = `${escapeLike(JSON.stringify([args.project]).slice(0, -1))},%`;
         const params: unknown[] = args.after ? [prefix, args.after, args.first ?? 100] : [prefix, args.first ?? 100];
         const rows = await reader.read(!!args.after, description)(params);

@@ -66,7 +66,13 @@ process.on('message', (m: { id: number; cmd: 'stats' | 'stop' }) => {
   const mem = process.memoryUsage();
   process.send!({
     id: m.id,
-    stats: { cpuMs: (cpu.user + cpu.system) / 1000, rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed), statements: running.statements(), fetches: running.fetches() } satisfies ServerStats,
+    stats: {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMb: mb(mem.rss),
+      heapMb: mb(mem.heapUsed),
+      statements: running.statements(),
+      fetches: running.fetches(),
+    } satisfies ServerStats,
   });
 });
 process.send!({ ready: true, url: running.url });

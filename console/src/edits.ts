@@ -10,7 +10,11 @@ import { updateField, updateInputType } from './api-shape.js';
  * The input that drops the reference at `path` from `content`; null when the kind's update input
  * (`editable`, as the API describes it) has no such field.
  */
-export function removalInput(path: string, content: Record<string, unknown>, editable: ReadonlySet<string>): Record<string, unknown> | null {
+export function removalInput(
+  path: string,
+  content: Record<string, unknown>,
+  editable: ReadonlySet<string>,
+): Record<string, unknown> | null {
   const item = /^(\w+)\[(\d+)\]$/.exec(path);
   if (item) {
     const list = content[item[1]];
@@ -22,9 +26,12 @@ export function removalInput(path: string, content: Record<string, unknown>, edi
 }
 
 export async function removeReference(kind: string, id: string, version: number, input: Record<string, unknown>): Promise<void> {
-  await gql(`mutation ConsoleUnreference($id: ID!, $input: ${updateInputType(kind)}!, $v: Int) { ${updateField(kind)}(id: $id, input: $input, expectedVersion: $v) { id version } }`, {
-    id,
-    input,
-    v: version,
-  });
+  await gql(
+    `mutation ConsoleUnreference($id: ID!, $input: ${updateInputType(kind)}!, $v: Int) { ${updateField(kind)}(id: $id, input: $input, expectedVersion: $v) { id version } }`,
+    {
+      id,
+      input,
+      v: version,
+    },
+  );
 }

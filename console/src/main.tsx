@@ -62,7 +62,9 @@ function App() {
         {route.view === 'approval' && <ApprovalView id={route.id} />}
         {route.view === 'missing' && (
           <>
-            <h1 tabIndex={-1} ref={headingRef}>No such page</h1>
+            <h1 tabIndex={-1} ref={headingRef}>
+              No such page
+            </h1>
             <p>
               <a href={href.overview()}>Go to the overview</a>
             </p>

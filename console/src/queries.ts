@@ -141,5 +141,8 @@ export function currentOf(ids: readonly string[]): { query: string; variables: R
     return `r${i}: resource(id: $i${i}) { ...Node version history(first: 1) { version content } }`;
   });
   const params = ids.map((_, i) => `$i${i}: ID!`).join(', ');
-  return { query: `query ConsoleCurrent${params ? `(${params})` : ''} { ${fields.join('\n') || '__typename'} } ${ids.length ? NODE : ''}`, variables };
+  return {
+    query: `query ConsoleCurrent${params ? `(${params})` : ''} { ${fields.join('\n') || '__typename'} } ${ids.length ? NODE : ''}`,
+    variables,
+  };
 }

@@ -35,7 +35,10 @@ export async function startEmployeesSubgraph(options: { clientUrl: string; port?
 
   const context = async (): Promise<Context> => ({
     employee: new DataLoader(async (ids) => {
-      const found = await store.fetchMany(employeeType, ids.map((employeeId) => ({ employeeId })));
+      const found = await store.fetchMany(
+        employeeType,
+        ids.map((employeeId) => ({ employeeId })),
+      );
       return ids.map((employeeId) => found.get(hashKey({ employeeId })) ?? null);
     }),
     account: new DataLoader(

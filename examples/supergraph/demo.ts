@@ -38,11 +38,20 @@ startup = (async () => {
   const app = await startApp(config, log, env);
   stops.unshift(() => app.stop());
   if (stopping) return;
-  const employees = await startEmployeesSubgraph({ clientUrl: config.clientDatabaseUrl, port: port('EMPLOYEES_PORT', 4002), host: config.host });
+  const employees = await startEmployeesSubgraph({
+    clientUrl: config.clientDatabaseUrl,
+    port: port('EMPLOYEES_PORT', 4002),
+    host: config.host,
+  });
   stops.unshift(() => employees.stop());
   if (stopping) return;
   const { supergraphSdl } = composeSupergraph(demoSubgraphs({ integrity: app.url, employees: employees.url }));
-  const gateway = await startGateway({ supergraphSdl, port: port('GATEWAY_PORT', 4000), host: config.host, corsOrigins: config.corsOrigins });
+  const gateway = await startGateway({
+    supergraphSdl,
+    port: port('GATEWAY_PORT', 4000),
+    host: config.host,
+    corsOrigins: config.corsOrigins,
+  });
   stops.unshift(() => gateway.stop());
   if (stopping) return;
   process.stdout.write(

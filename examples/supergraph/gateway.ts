@@ -56,7 +56,10 @@ export async function startGateway(options: {
     csrfPrevention: true,
     // demo.ts stops every server itself on SIGINT/SIGTERM; Apollo's own handler would race it and a second stop() never ends.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
   });
   await apollo.start();
   app.use(

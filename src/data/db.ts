@@ -173,9 +173,10 @@ export class Db implements Sql {
    * statement the connection was acquired for.
    */
   private limitStatementsPerSession(): void {
-    const sql = this.flavor === 'mariadb'
-      ? `SET SESSION max_statement_time = ${this.statementTimeoutMs / 1000}`
-      : `SET SESSION max_execution_time = ${Math.round(this.statementTimeoutMs)}`;
+    const sql =
+      this.flavor === 'mariadb'
+        ? `SET SESSION max_statement_time = ${this.statementTimeoutMs / 1000}`
+        : `SET SESSION max_execution_time = ${Math.round(this.statementTimeoutMs)}`;
     type PooledConnection = { query(sql: string, cb: (err: Error | null) => void): void };
     const pool = (this.dataSource.driver as unknown as { pool?: { on(event: 'acquire', fn: (c: PooledConnection) => void): void } }).pool;
     const limited = new WeakSet<PooledConnection>();
@@ -200,9 +201,13 @@ export class Db implements Sql {
     }
     const runner = this.dataSource.createQueryRunner();
     try {
-      const [{ got }] = (await runner.query(`SELECT GET_LOCK('${MIGRATION_LOCK}', ${MIGRATION_LOCK_WAIT_SECONDS}) AS got`)) as Array<{ got: number | null }>;
+      const [{ got }] = (await runner.query(`SELECT GET_LOCK('${MIGRATION_LOCK}', ${MIGRATION_LOCK_WAIT_SECONDS}) AS got`)) as Array<{
+        got: number | null;
+      }>;
       if (Number(got) !== 1) {
-        throw new StoreUnavailableError(`another process has been migrating for over ${MIGRATION_LOCK_WAIT_SECONDS} seconds (lock ${MIGRATION_LOCK})`);
+        throw new StoreUnavailableError(
+          `another process has been migrating for over ${MIGRATION_LOCK_WAIT_SECONDS} seconds (lock ${MIGRATION_LOCK})`,
+        );
       }
       const ran = await this.dataSource.runMigrations({ transaction: 'each' });
       return ran.map((m) => m.name);
@@ -221,9 +226,10 @@ export class Db implements Sql {
    */
   async pendingMigrations(): Promise<string[]> {
     try {
-      const tableExists = this.kind === 'mysql'
-        ? `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`
-        : `SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`;
+      const tableExists =
+        this.kind === 'mysql'
+          ? `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`
+          : `SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`;
       const applied = (await this.query(tableExists, [MIGRATIONS_TABLE])).length
         ? new Set((await this.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).map((r) => r.name))
         : new Set<string>();
@@ -250,7 +256,16 @@ export class Db implements Sql {
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    const once = () => this.queued(() => this.single((runner) => this.bounded(() => this.abandon(runner), sql, async () => (await runner.query(sql, params, true)).affected ?? 0)));
+    const once = () =>
+      this.queued(() =>
+        this.single((runner) =>
+          this.bounded(
+            () => this.abandon(runner),
+            sql,
+            async () => (await runner.query(sql, params, true)).affected ?? 0,
+          ),
+        ),
+      );
     // InnoDB can pick a single autocommit statement as a deadlock victim; it was rolled back
     // whole, so it is run again like a transaction would be.
     return this.kind === 'mysql' ? this.txRetry.execute(once) : once();
@@ -265,15 +280,26 @@ export class Db implements Sql {
     const pending = this.reader.acquire();
     let connection: Awaited<typeof pending>;
     try {
-      connection = await this.bounded(() => undefined, 'connect', () => pending);
+      connection = await this.bounded(
+        () => undefined,
+        'connect',
+        () => pending,
+      );
     } catch (e) {
       // A connection that arrives after we gave up goes straight back to the pool.
-      pending.then((c) => c.release(), () => undefined);
+      pending.then(
+        (c) => c.release(),
+        () => undefined,
+      );
       throw asStoreError(e);
     }
     try {
       this.statementLog.statement(sql);
-      return await this.bounded(() => connection.destroy(), sql, () => connection.query<T>(sql, params, arrays));
+      return await this.bounded(
+        () => connection.destroy(),
+        sql,
+        () => connection.query<T>(sql, params, arrays),
+      );
     } catch (e) {
       throw asStoreError(e);
     } finally {
@@ -308,10 +334,17 @@ export class Db implements Sql {
   private async connect(runner: QueryRunner): Promise<void> {
     const pending = runner.connect() as Promise<unknown>;
     try {
-      await this.bounded(() => this.abandon(runner), 'connect', () => pending);
+      await this.bounded(
+        () => this.abandon(runner),
+        'connect',
+        () => pending,
+      );
     } catch (e) {
       // A connection that arrives after we gave up goes straight back to the pool.
-      pending.then((c) => (c as { release?: () => void }).release?.(), () => undefined);
+      pending.then(
+        (c) => (c as { release?: () => void }).release?.(),
+        () => undefined,
+      );
       throw e;
     }
   }
@@ -355,7 +388,13 @@ export class Db implements Sql {
         clearTimeout(timer);
       }
     };
-    const result = tracingEnabled() ? inSpan(`db ${sql.trimStart().split(/\s/, 1)[0].toUpperCase()}`, { 'db.system': this.kind === 'mysql' ? 'mysql' : 'sqlite', 'db.statement': sql.slice(0, 500) }, exec) : exec();
+    const result = tracingEnabled()
+      ? inSpan(
+          `db ${sql.trimStart().split(/\s/, 1)[0].toUpperCase()}`,
+          { 'db.system': this.kind === 'mysql' ? 'mysql' : 'sqlite', 'db.statement': sql.slice(0, 500) },
+          exec,
+        )
+      : exec();
     return result.catch((e: unknown) => {
       throw retryable(e as Error) ? e : asStoreError(e);
     });
@@ -427,7 +466,8 @@ export class Db implements Sql {
       return result;
     } catch (e) {
       // An abandoned connection is closed: the server rolls its transaction back.
-      if (runner.isTransactionActive && !this.abandoned.has(runner)) await this.cleanUp(runner, 'ROLLBACK', () => runner.rollbackTransaction());
+      if (runner.isTransactionActive && !this.abandoned.has(runner))
+        await this.cleanUp(runner, 'ROLLBACK', () => runner.rollbackTransaction());
       throw e;
     } finally {
       if (restore && !this.abandoned.has(runner)) {
@@ -464,13 +504,29 @@ export class Db implements Sql {
     const seconds = Math.max(1, Math.ceil(bounds.timeoutSeconds));
     const vars: [string, number][] =
       this.flavor === 'mariadb'
-        ? [['innodb_lock_wait_timeout', seconds], ['max_statement_time', seconds], ['idle_transaction_timeout', seconds]]
-        : [['innodb_lock_wait_timeout', seconds], ['max_execution_time', seconds * 1000], ['wait_timeout', seconds]];
+        ? [
+            ['innodb_lock_wait_timeout', seconds],
+            ['max_statement_time', seconds],
+            ['idle_transaction_timeout', seconds],
+          ]
+        : [
+            ['innodb_lock_wait_timeout', seconds],
+            ['max_execution_time', seconds * 1000],
+            ['wait_timeout', seconds],
+          ];
     const saved = (i: number) => `@isg_bound_${i}`;
     const sql = `SET ${vars.map(([v], i) => `${saved(i)} = @@SESSION.${v}`).join(', ')}, ${vars.map(([v]) => `SESSION ${v} = ?`).join(', ')}`;
     // Sent like any statement: within the statement limit and the request's deadline (a hung link
     // would otherwise hold a maintenance run, and the operator who asked for it, for good).
-    await this.bounded(() => this.abandon(runner), sql, () => runner.query(sql, vars.map(([, n]) => n)));
+    await this.bounded(
+      () => this.abandon(runner),
+      sql,
+      () =>
+        runner.query(
+          sql,
+          vars.map(([, n]) => n),
+        ),
+    );
     return { sql: `SET ${vars.map(([v], i) => `SESSION ${v} = ${saved(i)}`).join(', ')}`, params: [] };
   }
 
@@ -485,12 +541,18 @@ export class Db implements Sql {
       kind: this.kind,
       forUpdate: mysql ? ' FOR UPDATE' : '',
       forShare: mysql ? ' LOCK IN SHARE MODE' : '',
-      query: <R>(sql: string, params: unknown[] = []) => this.bounded(abandon, sql, () => runner.query(sql, params) as Promise<R[]>, statementMs),
+      query: <R>(sql: string, params: unknown[] = []) =>
+        this.bounded(abandon, sql, () => runner.query(sql, params) as Promise<R[]>, statementMs),
       execute: (sql: string, params: unknown[] = []) =>
         this.bounded(abandon, sql, async () => (await runner.query(sql, params, true)).affected ?? 0, statementMs),
       now: async () => {
         if (!now) {
-          const [row] = await this.bounded(abandon, this.nowSql, () => runner.query(this.nowSql) as Promise<{ now: string }[]>, statementMs);
+          const [row] = await this.bounded(
+            abandon,
+            this.nowSql,
+            () => runner.query(this.nowSql) as Promise<{ now: string }[]>,
+            statementMs,
+          );
           now = this.monotonic(normalizeStored(row.now));
         }
         return now;

@@ -72,7 +72,9 @@ export function directReader(dataSource: DataSource, kind: DbKind): DirectReader
           if (err) return reject(err);
           resolve({
             query: <T>(sql: string, params: unknown[], arrays: boolean) =>
-              new Promise<T[]>((res, rej) => c.query({ sql, values: params, rowsAsArray: arrays }, (e, rows) => (e ? rej(e) : res(rows as T[])))),
+              new Promise<T[]>((res, rej) =>
+                c.query({ sql, values: params, rowsAsArray: arrays }, (e, rows) => (e ? rej(e) : res(rows as T[]))),
+              ),
             release: () => c.release(),
             destroy: () => c.destroy(),
           });

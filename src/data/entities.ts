@@ -143,12 +143,4 @@ export const ApprovalPinEntity = new EntitySchema<ApprovalPinRow>({
   columns: { approval_id: id(true), resource_id: id(true), kind: str(64), version: int(), content: json() },
 });
 
-export const entities = [
-  ResourceEntity,
-  HistoryEntity,
-  RefEntity,
-  RemoteRefEntity,
-  RemoteLinkEntity,
-  ApprovalEntity,
-  ApprovalPinEntity,
-];
+export const entities = [ResourceEntity, HistoryEntity, RefEntity, RemoteRefEntity, RemoteLinkEntity, ApprovalEntity, ApprovalPinEntity];

@@ -79,7 +79,10 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
       const department = DEPARTMENTS[(DEPARTMENTS.indexOf(e.department ?? '') + 1) % DEPARTMENTS.length];
       const after = { ...e, department, email: e.email ?? `${e.employeeId}@example.com` };
       await queryClientSql(options.clientUrl, [
-        { sql: 'UPDATE employee SET department = ?, email = ? WHERE employee_id = ?', params: [after.department, after.email, e.employeeId] },
+        {
+          sql: 'UPDATE employee SET department = ?, email = ? WHERE employee_id = ?',
+          params: [after.department, after.email, e.employeeId],
+        },
       ]);
       changes.push({ op: 'u', before: e, after, tsMs: stamp() });
       actions.set(e.employeeId, 'changed');
@@ -99,7 +102,15 @@ function toDebezium(c: Change) {
       op: c.op,
       before: c.before ? columns(c.before) : null,
       after: c.after ? columns(c.after) : null,
-      source: { connector: 'demo-etl', db: 'client', table: 'employee', ts_ms: c.tsMs, file: 'demo-etl.000001', pos: binlogPosition++, row: 0 },
+      source: {
+        connector: 'demo-etl',
+        db: 'client',
+        table: 'employee',
+        ts_ms: c.tsMs,
+        file: 'demo-etl.000001',
+        pos: binlogPosition++,
+        row: 0,
+      },
       ts_ms: Date.now(),
     },
   };

@@ -105,7 +105,11 @@ export class Engine {
   }
 
   /** Marked resources the actor may read, oldest mark first, with what keeps each from being collected. */
-  async deletionQueue(first: number | null | undefined, actor: Actor = UNRESTRICTED, loaders?: Loaders): Promise<DeletionCandidateRecord[]> {
+  async deletionQueue(
+    first: number | null | undefined,
+    actor: Actor = UNRESTRICTED,
+    loaders?: Loaders,
+  ): Promise<DeletionCandidateRecord[]> {
     const only = loaders ? loaders.only : this.tenancy.andReadable(actor);
     const read = await this.collector.markedResources(undefined, pageSize(first, 100), only);
     // The records this request answers for those resources, if another path read them first.
@@ -141,7 +145,12 @@ export class Engine {
     return this.writer.update(kind, id, patch, expectedVersion, actor);
   }
 
-  async findByIdentity(kind: string, identity: Record<string, unknown>, loaders?: Loaders, actor: Actor = UNRESTRICTED): Promise<ResourceRecord | null> {
+  async findByIdentity(
+    kind: string,
+    identity: Record<string, unknown>,
+    loaders?: Loaders,
+    actor: Actor = UNRESTRICTED,
+  ): Promise<ResourceRecord | null> {
     const def = this.schema.kind(kind);
     const key = this.rules.naturalKeyFromArgs(def, identity);
     // The request's loaders carry its caller: a resolver that passes them cannot forget the tenancy.
@@ -170,7 +179,9 @@ export class Engine {
     const keyPrefix = this.keyPrefix(def, within);
     // With loaders the page is read with the references it will be asked for, under the loaders' tenancy condition.
     const at = { first, after: page.after, keyPrefix, afterInList: true };
-    const records = loaders ? await loaders.page(def, at, include) : await listResources(this.db, def.name, at, this.tenancy.andReadable(actor));
+    const records = loaders
+      ? await loaders.page(def, at, include)
+      : await listResources(this.db, def.name, at, this.tenancy.andReadable(actor));
     // An `after` that is no id of this list is a mistake, not the end of the list. The page read
     // is empty for one (afterInList); only then is it looked at, so a page that answered costs no
     // statement more.
@@ -211,7 +222,9 @@ export class Engine {
     const expected = def.identity.slice(0, fields.length);
     if (fields.join() !== expected.join()) {
       const missing = expected.filter((f) => !fields.includes(f));
-      throw badInput(`A list of ${def.name} narrowed by ${fields.join(', ')} needs ${missing.join(', ')} too: give the ancestors from the first`);
+      throw badInput(
+        `A list of ${def.name} narrowed by ${fields.join(', ')} needs ${missing.join(', ')} too: give the ancestors from the first`,
+      );
     }
     return JSON.parse(this.rules.naturalKeyFromArgs({ ...def, identity: fields }, within)) as string[];
   }
@@ -222,9 +235,9 @@ export class Engine {
     const row = rows[0];
     const key = row ? (JSON.parse(row.natural_key) as string[]) : null;
     const under = key !== null && (keyPrefix ?? []).every((v, i) => key[i] === v);
-    if (!row || row.kind !== def.name || !under) throw badInput(`after: ${JSON.stringify(id.slice(0, 100))} is not the id of a ${def.name} of this list`);
+    if (!row || row.kind !== def.name || !under)
+      throw badInput(`after: ${JSON.stringify(id.slice(0, 100))} is not the id of a ${def.name} of this list`);
   }
-
 
   historyPage(first: number | null | undefined): number {
     return pageSize(first, 20);
@@ -234,7 +247,6 @@ export class Engine {
   nestedPage(first: number | null | undefined, fallback = 100): number {
     return pageSize(first, fallback);
   }
-
 
   applyRemoteChanges(events: readonly RemoteChange[]) {
     return applyRemoteChanges(this.remote, events);

@@ -24,8 +24,6 @@ export class DomainError extends Error {
   }
 }
 
-export const badInput = (message: string, details?: Record<string, unknown>) =>
-  new DomainError('BAD_USER_INPUT', message, details);
+export const badInput = (message: string, details?: Record<string, unknown>) => new DomainError('BAD_USER_INPUT', message, details);
 
-export const notFound = (message: string, details?: Record<string, unknown>) =>
-  new DomainError('NOT_FOUND', message, details);
+export const notFound = (message: string, details?: Record<string, unknown>) => new DomainError('NOT_FOUND', message, details);

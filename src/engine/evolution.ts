@@ -63,7 +63,10 @@ export async function checkStoredData(db: Db, schema: RelationshipSchema, log?: 
   // Identity: one stored document per kind shows the identity fields it was written with.
   for (const kind of schema.kinds.values()) {
     if (!present.has(kind.name)) continue;
-    const [row] = await db.query<{ natural_key: string; content: string }>('SELECT natural_key, content FROM resource WHERE kind = ? ORDER BY id LIMIT 1', [kind.name]);
+    const [row] = await db.query<{ natural_key: string; content: string }>(
+      'SELECT natural_key, content FROM resource WHERE kind = ? ORDER BY id LIMIT 1',
+      [kind.name],
+    );
     if (!row) continue;
     const key = JSON.parse(row.natural_key) as string[];
     const content = JSON.parse(row.content) as Record<string, unknown>;
@@ -96,7 +99,9 @@ export async function checkStoredData(db: Db, schema: RelationshipSchema, log?: 
         `kind ${kindName}: ${plural(n, 'stored reference')} in "${field}" (to ${target}) but its entry has no reference "${field}" any more: restore it, or update those documents to drop it first`,
       );
     } else if (ref.kind !== target) {
-      problems.push(`kind ${kindName}: ${plural(n, 'stored reference')} in "${field}" point at ${target}, but the entry says ${ref.kind}: restore "kind" of that reference`);
+      problems.push(
+        `kind ${kindName}: ${plural(n, 'stored reference')} in "${field}" point at ${target}, but the entry says ${ref.kind}: restore "kind" of that reference`,
+      );
     }
   }
 
@@ -114,7 +119,9 @@ export async function checkStoredData(db: Db, schema: RelationshipSchema, log?: 
         `kind ${row.kind}: ${plural(n, 'stored remote reference')} in "${row.path}" (to ${row.entity_type}) but its entry has no remote reference "${row.path}" any more: restore it, or update those documents to drop it first`,
       );
     } else if (rr.type !== row.entity_type) {
-      problems.push(`kind ${row.kind}: ${plural(n, 'stored remote reference')} in "${row.path}" point at ${row.entity_type}, but the entry says ${rr.type}: restore its "type"`);
+      problems.push(
+        `kind ${row.kind}: ${plural(n, 'stored remote reference')} in "${row.path}" point at ${row.entity_type}, but the entry says ${rr.type}: restore its "type"`,
+      );
     }
   }
 
@@ -145,7 +152,10 @@ async function scanKind(db: Db, rules: ContentRules, kind: KindDef): Promise<Inv
   let after = '';
   let found: InvalidDocuments | null = null;
   for (;;) {
-    const rows = await db.query<{ id: string; content: string }>('SELECT id, content FROM resource WHERE kind = ? AND id > ? ORDER BY id LIMIT ?', [kind.name, after, SCAN_PAGE]);
+    const rows = await db.query<{ id: string; content: string }>(
+      'SELECT id, content FROM resource WHERE kind = ? AND id > ? ORDER BY id LIMIT ?',
+      [kind.name, after, SCAN_PAGE],
+    );
     for (const row of rows) {
       try {
         rules.validate(kind, JSON.parse(row.content) as Record<string, unknown>);

@@ -10,7 +10,19 @@ import type { ReferenceRecord, ResourceRecord, VersionRecord } from './resources
 import type { ApprovalRecord, PinRecord, RemoteSnapshotRecord } from './approvals/model.js';
 import type { DeletionExplanationRecord } from './lifecycle/model.js';
 import { approvalsByIds, approvalsInForce, pinsFor, pinsOf, snapshotsOf, staleApprovals } from './approvals/store.js';
-import { childrenPage, columnsFor, EVERYTHING, referencesFrom, referencesToPage, RESOURCE_COLUMNS, resourcesByIds, resourcesByNaturalKeys, versionsAt, versionsNumbered, versionsUpTo } from './resources/store.js';
+import {
+  childrenPage,
+  columnsFor,
+  EVERYTHING,
+  referencesFrom,
+  referencesToPage,
+  RESOURCE_COLUMNS,
+  resourcesByIds,
+  resourcesByNaturalKeys,
+  versionsAt,
+  versionsNumbered,
+  versionsUpTo,
+} from './resources/store.js';
 import type { SqlCondition } from './resources/tenancy.js';
 import type { KindDef } from '../model/model.js';
 import { listResources, readPage, type PageOptions } from './resources/page.js';
@@ -24,7 +36,11 @@ import { listResources, readPage, type PageOptions } from './resources/page.js';
  */
 export function createLoaders(
   ctx: RemoteContext,
-  options: { batching: boolean; only?: SqlCondition; explainDeletion: (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]> },
+  options: {
+    batching: boolean;
+    only?: SqlCondition;
+    explainDeletion: (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]>;
+  },
 ) {
   const only = options.only ?? EVERYTHING;
   const db = ctx.db;
@@ -63,7 +79,10 @@ export function createLoaders(
       else behind.push(seen);
     }
     if (!behind.length) return;
-    for (const v of await versionsNumbered(db, behind.map((r) => ({ id: r.id, version: r.version })))) {
+    for (const v of await versionsNumbered(
+      db,
+      behind.map((r) => ({ id: r.id, version: r.version })),
+    )) {
       const seen = seenWithoutContent.get(v.resourceId)!;
       if (v.version === seen.version) known.set(seen.id, { ...seen, content: v.content });
     }
@@ -81,7 +100,11 @@ export function createLoaders(
 
   /** Complete records read under `only` for this request, as this request answers them (see `known` and `seenWithoutContent`). */
   const prime = async (records: readonly ResourceRecord[]): Promise<ResourceRecord[]> => {
-    if (seenWithoutContent.size) await answerAsSeen(new Map(records.map((r) => [r.id, r])), records.map((r) => r.id));
+    if (seenWithoutContent.size)
+      await answerAsSeen(
+        new Map(records.map((r) => [r.id, r])),
+        records.map((r) => r.id),
+      );
     return records.map(same);
   };
 
@@ -106,66 +129,121 @@ export function createLoaders(
   };
 
   /** Federation's second @key: resources by kind and natural key, one statement per kind. */
-  const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(async (keys) => {
-    const found = new Map<string, ResourceRecord>();
-    for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
-      for (const r of await prime(await resourcesByNaturalKeys(db, kind, group.map((g) => g.naturalKey), '', only))) found.set(`${kind}|${r.naturalKey}`, r);
-    }
-    return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
-  }, (k) => `${k.kind}|${k.naturalKey}`);
+  const resourceByNaturalKey = keyed<{ kind: string; naturalKey: string }, ResourceRecord | null>(
+    async (keys) => {
+      const found = new Map<string, ResourceRecord>();
+      for (const [kind, group] of groupBy(keys, (k) => k.kind)) {
+        for (const r of await prime(
+          await resourcesByNaturalKeys(
+            db,
+            kind,
+            group.map((g) => g.naturalKey),
+            '',
+            only,
+          ),
+        ))
+          found.set(`${kind}|${r.naturalKey}`, r);
+      }
+      return keys.map((k) => found.get(`${k.kind}|${k.naturalKey}`) ?? null);
+    },
+    (k) => `${k.kind}|${k.naturalKey}`,
+  );
 
-  const children = keyed<{ parentId: string; kind: string; first: number }, ResourceRecord[]>(async (keys) => {
-    const found = new Map<string, ResourceRecord[]>();
-    for (const [kindAndFirst, group] of groupBy(keys, (k) => `${k.kind}|${k.first}`)) {
-      const { kind, first } = group[0];
-      const rows = await prime(await childrenPage(db, group.map((g) => g.parentId), kind, first, only));
-      for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kindAndFirst}`, list);
-    }
-    return keys.map((k) => found.get(`${k.parentId}|${k.kind}|${k.first}`) ?? []);
-  }, (k) => `${k.parentId}|${k.kind}|${k.first}`);
+  const children = keyed<{ parentId: string; kind: string; first: number }, ResourceRecord[]>(
+    async (keys) => {
+      const found = new Map<string, ResourceRecord[]>();
+      for (const [kindAndFirst, group] of groupBy(keys, (k) => `${k.kind}|${k.first}`)) {
+        const { kind, first } = group[0];
+        const rows = await prime(
+          await childrenPage(
+            db,
+            group.map((g) => g.parentId),
+            kind,
+            first,
+            only,
+          ),
+        );
+        for (const [parentId, list] of groupBy(rows, (r) => r.parentId!)) found.set(`${parentId}|${kindAndFirst}`, list);
+      }
+      return keys.map((k) => found.get(`${k.parentId}|${k.kind}|${k.first}`) ?? []);
+    },
+    (k) => `${k.parentId}|${k.kind}|${k.first}`,
+  );
 
   const referencesOut = new DataLoader<string, ReferenceRecord[]>(async (ids) => {
     const by = groupBy(await referencesFrom(db, ids), (r) => r.fromId);
     return ids.map((id) => by.get(id) ?? []);
   }, opts);
 
-  const referencesIn = keyed<{ id: string; first: number }, ReferenceRecord[]>(async (keys) => {
-    const out = new Map<string, ReferenceRecord[]>();
-    for (const [first, group] of groupBy(keys, (k) => k.first)) {
-      const by = groupBy(await referencesToPage(db, group.map((g) => g.id), first, only), (r) => r.toId);
-      for (const g of group) out.set(`${g.id}|${first}`, by.get(g.id) ?? []);
-    }
-    return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
-  }, (k) => `${k.id}|${k.first}`);
+  const referencesIn = keyed<{ id: string; first: number }, ReferenceRecord[]>(
+    async (keys) => {
+      const out = new Map<string, ReferenceRecord[]>();
+      for (const [first, group] of groupBy(keys, (k) => k.first)) {
+        const by = groupBy(
+          await referencesToPage(
+            db,
+            group.map((g) => g.id),
+            first,
+            only,
+          ),
+          (r) => r.toId,
+        );
+        for (const g of group) out.set(`${g.id}|${first}`, by.get(g.id) ?? []);
+      }
+      return keys.map((k) => out.get(`${k.id}|${k.first}`) ?? []);
+    },
+    (k) => `${k.id}|${k.first}`,
+  );
 
   // A resource's history and its version at an instant are read as of the version this request
   // answers for it (`version`): versions written since are left out, and that version has no end
   // yet, as it had none in the state the request answers.
-  const history = keyed<{ id: string; first: number; version: number }, VersionRecord[]>(async (keys) => {
-    const out = new Map<string, VersionRecord[]>();
-    for (const [first, group] of groupBy(keys, (k) => k.first)) {
-      const by = groupBy(await versionsUpTo(db, group, first), (v) => v.resourceId);
-      for (const g of group) out.set(`${g.id}|${first}|${g.version}`, (by.get(g.id) ?? []).map((v) => current(v, g.version)));
-    }
-    return keys.map((k) => out.get(`${k.id}|${k.first}|${k.version}`) ?? []);
-  }, (k) => `${k.id}|${k.first}|${k.version}`);
-
-  const asOf = keyed<{ id: string; at: Timestamp; version: number }, VersionRecord | null>(async (keys) => {
-    const out = new Map<string, VersionRecord>();
-    for (const [at, group] of groupBy(keys, (k) => k.at)) {
-      const answered = new Map(group.map((g) => [g.id, g.version]));
-      const found = await versionsAt(db, group.map((g) => g.id), at);
-      // A version newer than the one answered: at that instant, the answered one was still current.
-      const newer = found.filter((v) => v.version > answered.get(v.resourceId)!);
-      const instead = new Map((await versionsNumbered(db, newer.map((v) => ({ id: v.resourceId, version: answered.get(v.resourceId)! })))).map((v) => [v.resourceId, v]));
-      for (const v of found) {
-        const version = answered.get(v.resourceId)!;
-        const chosen = v.version > version ? instead.get(v.resourceId) : v;
-        if (chosen) out.set(`${v.resourceId}|${at}|${version}`, current(chosen, version));
+  const history = keyed<{ id: string; first: number; version: number }, VersionRecord[]>(
+    async (keys) => {
+      const out = new Map<string, VersionRecord[]>();
+      for (const [first, group] of groupBy(keys, (k) => k.first)) {
+        const by = groupBy(await versionsUpTo(db, group, first), (v) => v.resourceId);
+        for (const g of group)
+          out.set(
+            `${g.id}|${first}|${g.version}`,
+            (by.get(g.id) ?? []).map((v) => current(v, g.version)),
+          );
       }
-    }
-    return keys.map((k) => out.get(`${k.id}|${k.at}|${k.version}`) ?? null);
-  }, (k) => `${k.id}|${k.at}|${k.version}`);
+      return keys.map((k) => out.get(`${k.id}|${k.first}|${k.version}`) ?? []);
+    },
+    (k) => `${k.id}|${k.first}|${k.version}`,
+  );
+
+  const asOf = keyed<{ id: string; at: Timestamp; version: number }, VersionRecord | null>(
+    async (keys) => {
+      const out = new Map<string, VersionRecord>();
+      for (const [at, group] of groupBy(keys, (k) => k.at)) {
+        const answered = new Map(group.map((g) => [g.id, g.version]));
+        const found = await versionsAt(
+          db,
+          group.map((g) => g.id),
+          at,
+        );
+        // A version newer than the one answered: at that instant, the answered one was still current.
+        const newer = found.filter((v) => v.version > answered.get(v.resourceId)!);
+        const instead = new Map(
+          (
+            await versionsNumbered(
+              db,
+              newer.map((v) => ({ id: v.resourceId, version: answered.get(v.resourceId)! })),
+            )
+          ).map((v) => [v.resourceId, v]),
+        );
+        for (const v of found) {
+          const version = answered.get(v.resourceId)!;
+          const chosen = v.version > version ? instead.get(v.resourceId) : v;
+          if (chosen) out.set(`${v.resourceId}|${at}|${version}`, current(chosen, version));
+        }
+      }
+      return keys.map((k) => out.get(`${k.id}|${k.at}|${k.version}`) ?? null);
+    },
+    (k) => `${k.id}|${k.at}|${k.version}`,
+  );
 
   const remoteLink = keyed<RemoteLinkKey, RemoteRefRecord | null>(
     async (keys) => (await loadRemoteLinks(ctx, keys)).map(sameRemote),
@@ -174,7 +252,13 @@ export function createLoaders(
 
   const remoteRef = new DataLoader<string, RemoteRefRecord | null>(async (ids) => {
     const rows = await remoteRefsByIds(db, ids, only);
-    await refill(ctx, needsFetch(ctx, rows.filter((r) => !remoteSeen.has(r.id))));
+    await refill(
+      ctx,
+      needsFetch(
+        ctx,
+        rows.filter((r) => !remoteSeen.has(r.id)),
+      ),
+    );
     const by = new Map(rows.map((r) => [r.id, sameRemote(r)]));
     return ids.map((id) => by.get(id) ?? null);
   }, opts);
@@ -184,10 +268,13 @@ export function createLoaders(
     (k) => `${k.entityType}|${k.hashKey}`,
   );
 
-  const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(async (keys) => {
-    const by = groupBy(await remoteReferrers(db, keys, only), (r) => `${r.entity_type}|${r.remote_hash_key}`);
-    return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
-  }, (k) => `${k.entityType}|${k.hashKey}`);
+  const referrersOfRemote = keyed<TypedHash, { resourceId: string; path: string }[]>(
+    async (keys) => {
+      const by = groupBy(await remoteReferrers(db, keys, only), (r) => `${r.entity_type}|${r.remote_hash_key}`);
+      return keys.map((k) => (by.get(`${k.entityType}|${k.hashKey}`) ?? []).map((r) => ({ resourceId: r.resource_id, path: r.path })));
+    },
+    (k) => `${k.entityType}|${k.hashKey}`,
+  );
 
   // The one record of each approval this request answers, as for resources: a revoke (or a new
   // approval) landing between two reads must not show one approval both in force and revoked, or
@@ -224,23 +311,38 @@ export function createLoaders(
     return approvalIds.map((id) => by.get(id) ?? []);
   }, opts);
 
-  const pin = keyed<{ approvalId: string; resourceId: string }, PinRecord | null>(async (keys) => {
-    const found = await pinsFor(db, keys);
-    return keys.map((k) => found.find((p) => p.approvalId === k.approvalId && p.resourceId === k.resourceId) ?? null);
-  }, (k) => `${k.approvalId}|${k.resourceId}`);
+  const pin = keyed<{ approvalId: string; resourceId: string }, PinRecord | null>(
+    async (keys) => {
+      const found = await pinsFor(db, keys);
+      return keys.map((k) => found.find((p) => p.approvalId === k.approvalId && p.resourceId === k.resourceId) ?? null);
+    },
+    (k) => `${k.approvalId}|${k.resourceId}`,
+  );
 
   const stale = new DataLoader<string, boolean>(async (approvalIds) => {
     const staleOnes = await staleApprovals(db, approvalIds);
     return approvalIds.map((id) => staleOnes.has(id));
   }, opts);
 
-  const snapshots = keyed<{ approvalId: string; resourceId: string }, RemoteSnapshotRecord[]>(async (keys) => {
-    const by = groupBy(await snapshotsOf(db, keys.map((k) => k.approvalId)), (s) => `${s.approvalId}|${s.resourceId}`);
-    return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
-  }, (k) => `${k.approvalId}|${k.resourceId}`);
+  const snapshots = keyed<{ approvalId: string; resourceId: string }, RemoteSnapshotRecord[]>(
+    async (keys) => {
+      const by = groupBy(
+        await snapshotsOf(
+          db,
+          keys.map((k) => k.approvalId),
+        ),
+        (s) => `${s.approvalId}|${s.resourceId}`,
+      );
+      return keys.map((k) => by.get(`${k.approvalId}|${k.resourceId}`) ?? []);
+    },
+    (k) => `${k.approvalId}|${k.resourceId}`,
+  );
 
   // Why each resource is not collected (or what would stop its deletion): one explanation for the batch.
-  const deletion = keyed<ResourceRecord, DeletionExplanationRecord>((records) => options.explainDeletion(records), (r) => r.id);
+  const deletion = keyed<ResourceRecord, DeletionExplanationRecord>(
+    (records) => options.explainDeletion(records),
+    (r) => r.id,
+  );
 
   /**
    * What a page read brought along, by field and then resource id, ready for field resolvers to
@@ -261,7 +363,8 @@ export function createLoaders(
     const remoteFields = opts.batch ? kind.remoteReferences.filter((r) => include.has(r.field)) : [];
     const refFields = opts.batch ? kind.references.filter((r) => include.has(r.field)) : [];
     // The document only when the items' fields read it (columnsFor).
-    const { columns, complete } = !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
+    const { columns, complete } =
+      !opts.batch || include.size === 0 ? { columns: RESOURCE_COLUMNS, complete: true } : columnsFor(kind, include);
     const keep = (records: ResourceRecord[]) => (complete ? prime(records) : keepWithoutContent(records));
     if (!remoteFields.length && !refFields.length) return keep(await listResources(db, kind.name, at, only, columns));
     const read = await readPage(db, kind.name, at, { remote: remoteFields.length > 0, references: refFields, columns }, only);
@@ -293,7 +396,13 @@ export function createLoaders(
       const byField = new Map(remoteFields.map((f) => [f.field, field(f.field)]));
       for (const m of byField.values()) for (const r of records) m.set(r.id, null);
       const rows = await remote;
-      await refill(ctx, needsFetch(ctx, rows.filter((r) => !remoteSeen.has(r.id))));
+      await refill(
+        ctx,
+        needsFetch(
+          ctx,
+          rows.filter((r) => !remoteSeen.has(r.id)),
+        ),
+      );
       const byId = new Map(rows.map((rec) => [rec.id, sameRemote(rec)!]));
       // Counted per status once per page: a labelled counter's inc costs a label lookup per call.
       const reads = { FRESH: 0, DELETED: 0, MISSING: 0 };
@@ -398,7 +507,8 @@ export function createLoaders(
 export type Loaders = ReturnType<typeof createLoaders>;
 
 /** The version `answered` had no end in the state a request answers (a later write ended it since). */
-const current = (v: VersionRecord, answered: number): VersionRecord => (v.version === answered && v.validTo !== null ? { ...v, validTo: null } : v);
+const current = (v: VersionRecord, answered: number): VersionRecord =>
+  v.version === answered && v.validTo !== null ? { ...v, validTo: null } : v;
 
 /** Whether two reads of one resource's row agree on every column but the document. */
 function sameColumns(a: ResourceRecord, b: ResourceRecord): boolean {
@@ -415,7 +525,11 @@ function sameColumns(a: ResourceRecord, b: ResourceRecord): boolean {
 }
 
 /** The targets of `field[i]` references, by i (null where a target is not readable). */
-function inIndexOrder(field: string, refs: readonly [path: string, toId: string][], targets: Map<string, ResourceRecord>): (ResourceRecord | null)[] {
+function inIndexOrder(
+  field: string,
+  refs: readonly [path: string, toId: string][],
+  targets: Map<string, ResourceRecord>,
+): (ResourceRecord | null)[] {
   const prefix = `${field}[`;
   return refs
     .filter(([path]) => path.startsWith(prefix))

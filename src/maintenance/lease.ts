@@ -167,7 +167,10 @@ export class LeaseManager {
   /** Frees the lease only if it is still ours; a failure is logged, the ttl frees it anyway. */
   private async release(name: string, token: number): Promise<void> {
     try {
-      const changed = await this.db.execute(`UPDATE lease SET holder = NULL, expires_at = NULL, acquired_at = NULL WHERE name = ? AND token = ?`, [name, token]);
+      const changed = await this.db.execute(
+        `UPDATE lease SET holder = NULL, expires_at = NULL, acquired_at = NULL WHERE name = ? AND token = ?`,
+        [name, token],
+      );
       if (changed === 1) this.options.log?.debug({ lease: name, token }, 'lease released');
       else this.options.log?.warn({ lease: name, token }, 'lease already taken over');
     } catch (err) {
@@ -207,7 +210,10 @@ async function lockRow(tx: Tx, name: string, { noWait }: { noWait: boolean }): P
     await tx.execute(`UPDATE lease SET token = token WHERE name = ?`, [name]);
   }
   try {
-    const [row] = await tx.query<LeaseRow>(`SELECT token, expires_at FROM lease WHERE name = ?${tx.forUpdate}${noWait && tx.kind === 'mysql' ? ' NOWAIT' : ''}`, [name]);
+    const [row] = await tx.query<LeaseRow>(
+      `SELECT token, expires_at FROM lease WHERE name = ?${tx.forUpdate}${noWait && tx.kind === 'mysql' ? ' NOWAIT' : ''}`,
+      [name],
+    );
     return row ?? null;
   } catch (e) {
     if (noWait && isLockNotGranted(e)) return null;

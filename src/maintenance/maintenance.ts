@@ -56,7 +56,11 @@ async function observed<T>(job: string, run: () => Promise<T>): Promise<T> {
  * another replica may have taken over): the details say so and what it had committed by then.
  */
 export class MaintenanceBusyError extends DomainError {
-  constructor(message: string, details: { lease: string; holder: string | null; since: string | null } & Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { lease: string; holder: string | null; since: string | null } & Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
     super('MAINTENANCE_BUSY', message, details);
     if (options?.cause !== undefined) this.cause = options.cause;
   }
@@ -102,7 +106,10 @@ export class Maintenance {
   async collectGarbage(dryRun: boolean, caller: Caller = { subject: null }): Promise<GcReport> {
     const trigger = this.logTrigger('collectGarbage', caller, { dryRun });
     const report = await observed('gc', () => this.exclusive(GC_LEASE, (run) => this.collector.collect(run, dryRun)));
-    this.log?.info({ ...trigger, deleted: report.deleted.length, blocked: report.blocked.length, orphans: report.orphanRemoteRefsDeleted }, 'garbage collection done');
+    this.log?.info(
+      { ...trigger, deleted: report.deleted.length, blocked: report.blocked.length, orphans: report.orphanRemoteRefsDeleted },
+      'garbage collection done',
+    );
     return report;
   }
 
@@ -128,7 +135,10 @@ export class Maintenance {
   revalidate(): Promise<RevalidationReport> {
     return observed('revalidation', () =>
       this.exclusive(REVALIDATION_LEASE, (run) =>
-        revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+        revalidateStale(this.remote, {
+          olderThanSeconds: this.settings.revalidateAfterSeconds,
+          write: (fn) => run.transaction((tx) => fn(tx)),
+        }),
       ),
     );
   }
@@ -144,7 +154,14 @@ export class Maintenance {
     }
     await this.forgetAppliedEvents();
     this.log?.info(
-      { job: 'periodic', trigger: 'timer', deleted: gc.deleted.length, blocked: gc.blocked.length, orphans: gc.orphanRemoteRefsDeleted, pruned },
+      {
+        job: 'periodic',
+        trigger: 'timer',
+        deleted: gc.deleted.length,
+        blocked: gc.blocked.length,
+        orphans: gc.orphanRemoteRefsDeleted,
+        pruned,
+      },
       'maintenance run',
     );
   }
@@ -157,9 +174,15 @@ export class Maintenance {
     const cutoff = addSeconds(await this.db.now(), -this.settings.appliedEventRetentionSeconds);
     let total = 0;
     for (;;) {
-      const old = await this.db.query<{ event_id: string }>(`SELECT event_id FROM applied_event WHERE applied_at < ? ORDER BY applied_at LIMIT 1000`, [cutoff]);
+      const old = await this.db.query<{ event_id: string }>(
+        `SELECT event_id FROM applied_event WHERE applied_at < ? ORDER BY applied_at LIMIT 1000`,
+        [cutoff],
+      );
       if (!old.length) return total;
-      total += await this.db.execute(`DELETE FROM applied_event WHERE event_id IN (${placeholders(old.length)})`, old.map((r) => r.event_id));
+      total += await this.db.execute(
+        `DELETE FROM applied_event WHERE event_id IN (${placeholders(old.length)})`,
+        old.map((r) => r.event_id),
+      );
       if (old.length < 1000) return total;
     }
   }
@@ -174,13 +197,18 @@ export class Maintenance {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.settings.gcIntervalSeconds, () => observed('periodic', () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run))));
+    every(this.settings.gcIntervalSeconds, () =>
+      observed('periodic', () => this.leases.runExclusive(GC_LEASE, (run) => this.periodic(run))),
+    );
     // Applied event ids are forgotten on their own schedule, also with GC_INTERVAL_SECONDS=0.
     every(Math.min(3600, Math.max(1, Math.floor(this.settings.appliedEventRetentionSeconds / 4))), () => this.forgetAppliedEvents());
     every(this.settings.revalidateIntervalSeconds, () =>
       observed('revalidation', () =>
         this.leases.runExclusive(REVALIDATION_LEASE, (run) =>
-          revalidateStale(this.remote, { olderThanSeconds: this.settings.revalidateAfterSeconds, write: (fn) => run.transaction((tx) => fn(tx)) }),
+          revalidateStale(this.remote, {
+            olderThanSeconds: this.settings.revalidateAfterSeconds,
+            write: (fn) => run.transaction((tx) => fn(tx)),
+          }),
         ),
       ),
     );

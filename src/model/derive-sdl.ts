@@ -139,7 +139,10 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, res
   w.add(K, `${desc(api.description)}type ${K} implements Resource ${keys} ${scopes(READ_SCOPE)} {\n${indent(fields)}\n}`);
   w.add(n.createInput, `input ${n.createInput} {\n${indent(createInput)}\n}`);
   if (hasUpdate(kind)) {
-    w.add(n.updateInput, `${desc('Omitted fields stay as they are; an explicit null clears.')}input ${n.updateInput} {\n${indent(updateInput)}\n}`);
+    w.add(
+      n.updateInput,
+      `${desc('Omitted fields stay as they are; an explicit null clears.')}input ${n.updateInput} {\n${indent(updateInput)}\n}`,
+    );
   }
   w.add(n.edgeType, `type ${n.edgeType} ${scopes(READ_SCOPE)} {\n  cursor: String!\n  node: ${K}!\n}`);
   w.add(
@@ -150,7 +153,10 @@ function deriveKind(w: SdlWriter, schema: RelationshipSchema, kind: KindDef, res
 
   const identityArgs = kind.identity.map((f) => `${f}: String!`).join(', ');
   const required = new Set(kind.api.listRequires ?? []);
-  const ancestorArgs = kind.identity.slice(0, -1).map((f) => `${f}: String${required.has(f) ? '!' : ''}, `).join('');
+  const ancestorArgs = kind.identity
+    .slice(0, -1)
+    .map((f) => `${f}: String${required.has(f) ? '!' : ''}, `)
+    .join('');
   const read = scopes(READ_SCOPE);
   w.query.push(
     `  ${str(`The ${K} with this identity; null if there is none.`)}\n  ${n.field}(${identityArgs}): ${K} ${read}`,
@@ -177,8 +183,14 @@ function deriveRemoteType(w: SdlWriter, t: RemoteTypeDef, remoteReferenceFields:
   fields.push(
     `${desc(`The documents whose remote references point at this ${t.name}.`)}referencedBy(first: Int = ${DEFAULT_PAGE}): [RemoteReferrer!]! ${listSize(DEFAULT_ASSUMED_SIZE)}`,
   );
-  w.add(n.type, `${desc(api.description)}type ${n.type} @key(fields: ${str(t.key.join(' '))}) ${scopes(READ_SCOPE)} {\n${indent(fields)}\n}`);
-  w.add(n.refType, `type ${n.refType} implements RemoteReference ${scopes(READ_SCOPE)} {\n${indent([...remoteReferenceFields, `entity: ${n.type}`])}\n}`);
+  w.add(
+    n.type,
+    `${desc(api.description)}type ${n.type} @key(fields: ${str(t.key.join(' '))}) ${scopes(READ_SCOPE)} {\n${indent(fields)}\n}`,
+  );
+  w.add(
+    n.refType,
+    `type ${n.refType} implements RemoteReference ${scopes(READ_SCOPE)} {\n${indent([...remoteReferenceFields, `entity: ${n.type}`])}\n}`,
+  );
   w.add(n.keyInput, `input ${n.keyInput} {\n${indent(t.key.map((f) => `${f}: ${remoteFieldType(t, f)}`))}\n}`);
   // @shareable: the subgraph that owns the type may serve its own browse query.
   w.query.push(
@@ -187,7 +199,15 @@ function deriveRemoteType(w: SdlWriter, t: RemoteTypeDef, remoteReferenceFields:
   );
 }
 
-const indent = (lines: string[]) => lines.map((l) => l.split('\n').map((x) => `  ${x}`).join('\n')).join('\n');
+const indent = (lines: string[]) =>
+  lines
+    .map((l) =>
+      l
+        .split('\n')
+        .map((x) => `  ${x}`)
+        .join('\n'),
+    )
+    .join('\n');
 
 /**
  * The derived SDL as text: per-kind and per-remote-type types, inputs, and Query/Mutation

@@ -2,14 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { SCHEMA_DIR } from '../paths.js';
-import type {
-  KindDef,
-  ReferenceDef,
-  RelationshipSchema,
-  RemoteFieldType,
-  RemoteTypeDef,
-  SourceDef,
-} from './model.js';
+import type { KindDef, ReferenceDef, RelationshipSchema, RemoteFieldType, RemoteTypeDef, SourceDef } from './model.js';
 
 /** Raised when the relationship schema file cannot be used; start-up stops with its message. */
 export class SchemaFileError extends Error {
@@ -38,7 +31,15 @@ interface RawKind {
   fields?: Record<string, Record<string, unknown>>;
   references?: Record<
     string,
-    { kind: string; list?: boolean; maxItems?: number; scope?: string[]; holdsSubtree?: boolean; description?: string; assumedSize?: number }
+    {
+      kind: string;
+      list?: boolean;
+      maxItems?: number;
+      scope?: string[];
+      holdsSubtree?: boolean;
+      description?: string;
+      assumedSize?: number;
+    }
   >;
   remoteReferences?: Record<string, { type: string; description?: string }>;
   retentionSeconds: number;
@@ -165,8 +166,12 @@ export function loadRelationshipSchema(path: string = DEFAULT_SCHEMA_FILE): Rela
     .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
     .sort()
     .map((f) => join(path, f));
-  if (!files.length) throw new SchemaFileError(path, '$', 'is a directory with no .json file: put one relationship schema file (or one per team) in it');
-  return mergeRelationshipSchemas(path, files.map((file) => ({ file, data: readJson(file) })));
+  if (!files.length)
+    throw new SchemaFileError(path, '$', 'is a directory with no .json file: put one relationship schema file (or one per team) in it');
+  return mergeRelationshipSchemas(
+    path,
+    files.map((file) => ({ file, data: readJson(file) })),
+  );
 }
 
 const SECTIONS = [
@@ -195,14 +200,19 @@ export function mergeRelationshipSchemas(directory: string, parts: ReadonlyArray
         const at = `$.${section}.${name}`;
         const other = origins.get(`${section}.${name}`);
         if (other) {
-          throw new SchemaFileError(file, at, `${what} ${name} is defined twice: here and in ${other} at ${pathToPointer(at)}; keep one definition (merge them, or rename one)`);
+          throw new SchemaFileError(
+            file,
+            at,
+            `${what} ${name} is defined twice: here and in ${other} at ${pathToPointer(at)}; keep one definition (merge them, or rename one)`,
+          );
         }
         origins.set(`${section}.${name}`, file);
         (merged[section] as Record<string, unknown>)[name] = entry;
       }
     }
   }
-  if (Object.keys(merged.kinds).length === 0) throw new SchemaFileError(directory, '$.kinds', 'no file of the directory defines a kind: add one');
+  if (Object.keys(merged.kinds).length === 0)
+    throw new SchemaFileError(directory, '$.kinds', 'no file of the directory defines a kind: add one');
   const fileOf = (path: string) => {
     const m = /^\$\.(sources|remoteTypes|kinds)\.([A-Za-z0-9_]+)/.exec(path);
     return (m && origins.get(`${m[1]}.${m[2]}`)) ?? directory;
@@ -282,9 +292,7 @@ export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string)
     const depth = depthOf(name);
     if (k.tenant && k.parent) fail(`${at}.tenant`, 'only a kind without a parent can be a tenancy root');
     // Identity is the parent's identity with its last field renamed to the parent's key, then `name`.
-    const expected = k.parent
-      ? [...rawKinds[k.parent].identity.slice(0, -1), rawKinds[k.parent].key, 'name']
-      : ['name'];
+    const expected = k.parent ? [...rawKinds[k.parent].identity.slice(0, -1), rawKinds[k.parent].key, 'name'] : ['name'];
     if (JSON.stringify(k.identity) !== JSON.stringify(expected)) {
       fail(`${at}.identity`, `must be ${JSON.stringify(expected)} (the parent's identity, then "name")`);
     }
@@ -326,7 +334,10 @@ export function buildSchema(file: string, raw: RawSchema, fileOf: (path: string)
     });
     for (const [i, f] of (k.listRequires ?? []).entries()) {
       if (!k.identity.slice(0, -1).includes(f)) {
-        fail(`${at}.listRequires[${i}]`, `"${f}" is not an ancestor's identity field of ${name} (${k.identity.slice(0, -1).join(', ') || 'it has none'}): a list can only require those`);
+        fail(
+          `${at}.listRequires[${i}]`,
+          `"${f}" is not an ancestor's identity field of ${name} (${k.identity.slice(0, -1).join(', ') || 'it has none'}): a list can only require those`,
+        );
       }
     }
     kinds.set(name, {

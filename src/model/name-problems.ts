@@ -1,15 +1,6 @@
 import { Kind, type DocumentNode } from 'graphql';
 import type { RelationshipSchema } from './model.js';
-import {
-  PAGE_INFO,
-  enumTypeName,
-  kindNames,
-  kindsOf,
-  hasUpdate,
-  referenceKeyInput,
-  remoteTypeNames,
-  remoteTypesOf,
-} from './api-names.js';
+import { PAGE_INFO, enumTypeName, kindNames, kindsOf, hasUpdate, referenceKeyInput, remoteTypeNames, remoteTypesOf } from './api-names.js';
 import { GRAPHQL_NAME, stringEnum } from './content-types.js';
 
 /**
@@ -39,8 +30,19 @@ type Space = 'type' | 'Query field' | 'Mutation field';
 
 /** Types GraphQL and federation define in every subgraph, whatever the shared SDL says. */
 const RESERVED_TYPES = new Set([
-  'String', 'Int', 'Float', 'Boolean', 'ID', 'Query', 'Mutation', 'Subscription',
-  '_Any', '_Entity', '_Service', '_FieldSet', 'FieldSet',
+  'String',
+  'Int',
+  'Float',
+  'Boolean',
+  'ID',
+  'Query',
+  'Mutation',
+  'Subscription',
+  '_Any',
+  '_Entity',
+  '_Service',
+  '_FieldSet',
+  'FieldSet',
 ]);
 const RESERVED_TYPE_PREFIXES = ['__', 'link__', 'federation__', 'join__'];
 const RESERVED_ROOT_FIELDS = new Set(['_entities', '_service']);
@@ -98,7 +100,9 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
 
     for (const [field, fragment] of Object.entries(kind.fields)) {
       const path = `${at}.fields.${field}`;
-      const e = stringEnum(fragment) ?? (typeof fragment.items === 'object' && fragment.items ? stringEnum(fragment.items as Record<string, unknown>) : null);
+      const e =
+        stringEnum(fragment) ??
+        (typeof fragment.items === 'object' && fragment.items ? stringEnum(fragment.items as Record<string, unknown>) : null);
       if (e?.unusable.length) {
         problems.push({
           name: enumTypeName(kind.name, field),
@@ -106,7 +110,8 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
           message: `enum values ${e.unusable.map((v) => JSON.stringify(v)).join(', ')} cannot be GraphQL enum values (letters, digits and _, not true, false or null): change them or drop "enum"`,
         });
       }
-      if (e) claim('type', enumTypeName(kind.name, field), { owner: `field ${field} of kind ${kind.name}`, path, fix: `rename field ${field}` });
+      if (e)
+        claim('type', enumTypeName(kind.name, field), { owner: `field ${field} of kind ${kind.name}`, path, fix: `rename field ${field}` });
     }
     for (const ref of kind.references) {
       const input = referenceKeyInput(ref);
@@ -156,7 +161,8 @@ export function findNameProblems(schema: RelationshipSchema, shared: DocumentNod
             : roots[space === 'Query field' ? 'Query' : 'Mutation'].has(name)
               ? `a ${space} of the shared SDL`
               : null;
-      if (clash) problems.push({ name, paths, message: `${who} derive${list.length > 1 ? '' : 's'} the ${space} "${name}", ${clash}: ${fixes}` });
+      if (clash)
+        problems.push({ name, paths, message: `${who} derive${list.length > 1 ? '' : 's'} the ${space} "${name}", ${clash}: ${fixes}` });
     }
   }
   return problems;
@@ -174,17 +180,29 @@ function fieldCollisions(schema: RelationshipSchema, shared: DocumentNode, kindN
   const problems: NameProblem[] = [];
   const add = (name: string, what: string, path: string, fix: string) => {
     const before = taken.get(name);
-    if (before) problems.push({ name: `${kindName}.${name}`, paths: [path], message: `type ${kindName} would have two fields "${name}" (${what}, and ${before}): ${fix}` });
+    if (before)
+      problems.push({
+        name: `${kindName}.${name}`,
+        paths: [path],
+        message: `type ${kindName} would have two fields "${name}" (${what}, and ${before}): ${fix}`,
+      });
     else taken.set(name, what);
   };
   add('name', 'the identity', `${at}.identity`, 'identity must end in "name"');
-  if (kind.parent) add(schema.kind(kind.parent).key, `the parent ${kind.parent}`, `$.kinds.${kind.parent}.key`, `change the key of ${kind.parent}`);
+  if (kind.parent)
+    add(schema.kind(kind.parent).key, `the parent ${kind.parent}`, `$.kinds.${kind.parent}.key`, `change the key of ${kind.parent}`);
   for (const f of Object.keys(kind.fields)) add(f, 'a content field', `${at}.fields.${f}`, 'rename the field');
   for (const r of kind.references) add(r.field, 'a reference', `${at}.references.${r.field}`, 'rename the reference');
-  for (const r of kind.remoteReferences) add(r.field, 'a remote reference', `${at}.remoteReferences.${r.field}`, 'rename the remote reference');
+  for (const r of kind.remoteReferences)
+    add(r.field, 'a remote reference', `${at}.remoteReferences.${r.field}`, 'rename the remote reference');
   for (const child of schema.childKinds(kindName)) {
     const field = kindNames(child).childrenField!;
-    add(field, `the list of child kind ${child.name}`, `$.kinds.${child.name}.childrenField`, `give kind ${child.name} another "childrenField" (or "plural")`);
+    add(
+      field,
+      `the list of child kind ${child.name}`,
+      `$.kinds.${child.name}.childrenField`,
+      `give kind ${child.name} another "childrenField" (or "plural")`,
+    );
   }
   if (kind.api.approvable) add('approval', 'the approval in force', `${at}.approvable`, 'rename the field that takes "approval"');
   return problems;

@@ -9,7 +9,10 @@ export const unhandledRejections = new Counter({
 /** The error's type and stack frames: its message may echo what a caller sent, so it stays out of the log. */
 function withoutMessage(reason: unknown): { type: string; frames?: string } {
   if (!(reason instanceof Error)) return { type: typeof reason };
-  const frames = reason.stack?.split('\n').filter((line) => /^\s+at /.test(line)).join('\n');
+  const frames = reason.stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .join('\n');
   return { type: reason.name, frames };
 }
 

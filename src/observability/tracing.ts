@@ -29,7 +29,11 @@ function reportingFailures(inner: SpanExporter, where: string, log?: Logger): Sp
     export(spans, done) {
       inner.export(spans, (result) => {
         const failed = result.code !== 0;
-        if (failed && !failing) log?.warn({ collector: where, err: result.error }, 'the OTLP collector does not take traces: they are dropped until it does (logged once)');
+        if (failed && !failing)
+          log?.warn(
+            { collector: where, err: result.error },
+            'the OTLP collector does not take traces: they are dropped until it does (logged once)',
+          );
         if (!failed && failing) log?.info({ collector: where }, 'the OTLP collector takes traces again');
         failing = failed;
         done(result);
@@ -65,9 +69,16 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env, log?: L
     const bound = new Promise<'late'>((res) => {
       timer = setTimeout(() => res('late'), TRACES_FLUSH_BOUND_MS);
     });
-    const outcome = await Promise.race([sdk.shutdown().then(() => 'flushed' as const, () => 'failed' as const), bound]);
+    const outcome = await Promise.race([
+      sdk.shutdown().then(
+        () => 'flushed' as const,
+        () => 'failed' as const,
+      ),
+      bound,
+    ]);
     clearTimeout(timer);
-    if (outcome === 'late') log?.warn({ collector: where, boundMs: TRACES_FLUSH_BOUND_MS }, 'the last traces did not reach the OTLP collector in time: dropped');
+    if (outcome === 'late')
+      log?.warn({ collector: where, boundMs: TRACES_FLUSH_BOUND_MS }, 'the last traces did not reach the OTLP collector in time: dropped');
   };
 }
 
@@ -90,7 +101,10 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promis
  * A server span for an incoming request, continuing the caller's trace when its headers carry a
  * `traceparent`. Returns undefined while tracing is off.
  */
-export function startServerSpan(name: string, headers: Record<string, string | string[] | undefined>): { span: Span; ctx: Context } | undefined {
+export function startServerSpan(
+  name: string,
+  headers: Record<string, string | string[] | undefined>,
+): { span: Span; ctx: Context } | undefined {
   if (!enabled) return undefined;
   const parent = propagation.extract(context.active(), headers);
   const span = tracer().startSpan(name, { kind: SpanKind.SERVER }, parent);

@@ -59,7 +59,11 @@ function check(ctx: RemoteContext, events: readonly RemoteChange[]): CheckedChan
       throw badInput(`events[${i}].eventId must have 1 to 191 characters`);
     }
     const p = e.position;
-    if (p !== undefined && p !== null && (!CLOCKS.has(p.clock) || !isPositionValue(p.value) || (p.tsMs !== null && !Number.isFinite(p.tsMs)))) {
+    if (
+      p !== undefined &&
+      p !== null &&
+      (!CLOCKS.has(p.clock) || !isPositionValue(p.value) || (p.tsMs !== null && !Number.isFinite(p.tsMs)))
+    ) {
       throw badInput(`events[${i}].position is not a source position`);
     }
     let entity: Record<string, unknown> | null = null;
@@ -117,7 +121,8 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
     for (const [typeName, group] of groupBy(changes, (c) => c.type.name)) {
       const hashes = [...new Set(group.map((c) => c.hash))].sort();
       // One locking read per type, keys in order (ORDER BY makes InnoDB take the locks in that order).
-      for (const row of await remoteRefsByHash(tx, typeName, hashes, ` ORDER BY remote_hash_key${tx.forUpdate}`)) rows.set(`${typeName}|${row.hashKey}`, row);
+      for (const row of await remoteRefsByHash(tx, typeName, hashes, ` ORDER BY remote_hash_key${tx.forUpdate}`))
+        rows.set(`${typeName}|${row.hashKey}`, row);
     }
     const applied = await rememberEvents(tx, changes, now);
     const dirty = new Set<RemoteRefRecord>();
@@ -141,7 +146,11 @@ export async function applyRemoteChanges(ctx: RemoteContext, events: readonly Re
         const merged = normalizeEntity(c.type, c.key, { ...(row.entity ?? {}), ...c.entity });
         // A cached copy that does not fit its type cannot complete a partial event: refetch instead.
         const whole = entityProblem(c.type, merged) === null;
-        Object.assign(row, whole ? { entity: merged, deleted: false, fetchedAt: now, lastError: null, failures: 0 } : { entity: null, deleted: false }, { stateAt: now, ...feed });
+        Object.assign(
+          row,
+          whole ? { entity: merged, deleted: false, fetchedAt: now, lastError: null, failures: 0 } : { entity: null, deleted: false },
+          { stateAt: now, ...feed },
+        );
         if (whole) result.refreshed++;
         else result.evicted++;
       } else {
@@ -177,9 +186,11 @@ async function rememberEvents(tx: Tx, changes: readonly CheckedChange[], now: st
   const ids = [...new Set(changes.map((c) => c.eventId).filter((id): id is string => id !== null))];
   if (!ids.length) return fresh;
   const known = new Set(
-    (await readInChunks(ids, (c) => tx.query<{ event_id: string }>(`SELECT event_id FROM applied_event WHERE event_id IN (${placeholders(c.length)})`, c))).map(
-      (r) => r.event_id,
-    ),
+    (
+      await readInChunks(ids, (c) =>
+        tx.query<{ event_id: string }>(`SELECT event_id FROM applied_event WHERE event_id IN (${placeholders(c.length)})`, c),
+      )
+    ).map((r) => r.event_id),
   );
   const taken = new Set<string>();
   for (const c of changes) {
@@ -189,7 +200,10 @@ async function rememberEvents(tx: Tx, changes: readonly CheckedChange[], now: st
   }
   for (const c of chunks([...taken], 200)) {
     if (!c.length) continue;
-    await tx.execute(`${insertIgnore(tx)} INTO applied_event (event_id, applied_at) VALUES ${c.map(() => '(?, ?)').join(', ')}`, c.flatMap((id) => [id, now]));
+    await tx.execute(
+      `${insertIgnore(tx)} INTO applied_event (event_id, applied_at) VALUES ${c.map(() => '(?, ?)').join(', ')}`,
+      c.flatMap((id) => [id, now]),
+    );
   }
   return fresh;
 }
@@ -198,7 +212,10 @@ async function rememberEvents(tx: Tx, changes: readonly CheckedChange[], now: st
 async function writeRows(tx: Tx, rows: readonly RemoteRefRecord[]): Promise<void> {
   for (const c of chunks(rows, 100)) {
     if (!c.length) continue;
-    const column = (value: (r: RemoteRefRecord) => unknown) => ({ sql: `CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END`, params: c.flatMap((r) => [r.id, value(r)]) });
+    const column = (value: (r: RemoteRefRecord) => unknown) => ({
+      sql: `CASE id ${c.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      params: c.flatMap((r) => [r.id, value(r)]),
+    });
     const sets = {
       cached_entity: column((r) => (r.entity === null ? null : JSON.stringify(r.entity))),
       deleted: column((r) => (r.deleted ? 1 : 0)),
@@ -210,7 +227,9 @@ async function writeRows(tx: Tx, rows: readonly RemoteRefRecord[]): Promise<void
       state_at: column((r) => r.stateAt),
     };
     await tx.execute(
-      `UPDATE remote_ref SET ${Object.entries(sets).map(([name, s]) => `${name} = ${s.sql}`).join(', ')} WHERE id IN (${placeholders(c.length)})`,
+      `UPDATE remote_ref SET ${Object.entries(sets)
+        .map(([name, s]) => `${name} = ${s.sql}`)
+        .join(', ')} WHERE id IN (${placeholders(c.length)})`,
       [...Object.values(sets).flatMap((s) => s.params), ...c.map((r) => r.id)],
     );
   }

@@ -119,10 +119,14 @@ export async function browseEntities(ctx: RemoteContext, type: RemoteTypeDef, fi
     const key = Object.fromEntries(type.key.map((f) => [f, String(entity[f] ?? '')]));
     const problem = entityProblem(type, entity);
     if (problem) {
-      throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', `${type.source} answered ${keyLabel(type, key)} that does not fit its type: ${problem}`, {
-        entityType: type.name,
-        source: type.source,
-      });
+      throw new DomainError(
+        'REMOTE_SOURCE_UNAVAILABLE',
+        `${type.source} answered ${keyLabel(type, key)} that does not fit its type: ${problem}`,
+        {
+          entityType: type.name,
+          source: type.source,
+        },
+      );
     }
     return normalizeEntity(type, key, entity);
   });

@@ -19,7 +19,8 @@ const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list
  * (a store's row may have more columns than the type reads).
  */
 export function entityProblem(type: RemoteTypeDef, entity: unknown, options: { partial?: boolean; strict?: boolean } = {}): string | null {
-  if (!entity || typeof entity !== 'object' || Array.isArray(entity)) return `${type.name} entity must be an object (got ${typeOf(entity)})`;
+  if (!entity || typeof entity !== 'object' || Array.isArray(entity))
+    return `${type.name} entity must be an object (got ${typeOf(entity)})`;
   const e = entity as Record<string, unknown>;
   if (options.strict) {
     const unknown = Object.keys(e).filter((f) => !type.fields.includes(f));

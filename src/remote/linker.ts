@@ -41,14 +41,29 @@ export class RemoteLinks implements RemoteLinker {
     });
     const byType = groupBy(links, (l) => l.type);
     for (const [type, group] of byType) {
-      const known = new Map((await remoteRefsByHash(this.ctx.db, type.name, group.map((g) => g.hash))).map((r) => [r.hashKey, r]));
+      const known = new Map(
+        (
+          await remoteRefsByHash(
+            this.ctx.db,
+            type.name,
+            group.map((g) => g.hash),
+          )
+        ).map((r) => [r.hashKey, r]),
+      );
       const unknown = group.filter((g) => !known.get(g.hash) || known.get(g.hash)!.deleted);
       if (!unknown.length) continue;
-      const found = await fetchEntities(this.ctx, type, unknown.map((u) => u.key));
+      const found = await fetchEntities(
+        this.ctx,
+        type,
+        unknown.map((u) => u.key),
+      );
       const refused = unknown.filter((u) => found.refused.has(u.hash));
       if (refused.length) {
         // The store has it, but not in a shape the cache can hold: not the caller's fault, and not stored.
-        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', refused.map((r) => found.refused.get(r.hash)!).join('; '), { entityType: type.name, source: type.source });
+        throw new DomainError('REMOTE_SOURCE_UNAVAILABLE', refused.map((r) => found.refused.get(r.hash)!).join('; '), {
+          entityType: type.name,
+          source: type.source,
+        });
       }
       const missing = unknown.filter((u) => !found.has(u.hash));
       if (missing.length) {
@@ -70,7 +85,10 @@ export class RemoteLinks implements RemoteLinker {
   async link(tx: Tx, resourceId: string, prepared: unknown, fields: readonly string[]): Promise<void> {
     const links = prepared as PreparedLink[];
     if (fields.length) {
-      await tx.execute(`DELETE FROM remote_link WHERE resource_id = ? AND path IN (${placeholders(fields.length)})`, [resourceId, ...fields]);
+      await tx.execute(`DELETE FROM remote_link WHERE resource_id = ? AND path IN (${placeholders(fields.length)})`, [
+        resourceId,
+        ...fields,
+      ]);
     }
     if (!links.length) return;
     const now = await tx.now();
@@ -94,7 +112,12 @@ export class RemoteLinks implements RemoteLinker {
       }
     }
     for (const [type, group] of groupBy(links, (l) => l.type.name)) {
-      const found = await remoteRefsByHash(tx, type, group.map((g) => g.hash), tx.forShare);
+      const found = await remoteRefsByHash(
+        tx,
+        type,
+        group.map((g) => g.hash),
+        tx.forShare,
+      );
       const rows = new Map(found.map((r) => [r.hashKey, r.id]));
       // The row was there before the transaction but orphan collection removed it since, or a
       // newer change flagged it deleted since: start over (the store is asked again).
@@ -119,7 +142,14 @@ export class RemoteLinks implements RemoteLinker {
     const inserted = (prepared as PreparedLink[]).filter((l) => l.inserted);
     for (const [type, group] of groupBy(inserted, (l) => l.type.name)) {
       try {
-        await refill(this.ctx, await remoteRefsByHash(this.ctx.db, type, group.map((g) => g.hash)));
+        await refill(
+          this.ctx,
+          await remoteRefsByHash(
+            this.ctx.db,
+            type,
+            group.map((g) => g.hash),
+          ),
+        );
       } catch {
         // The row stays as the save wrote it; the sweep checks it.
       }

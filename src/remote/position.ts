@@ -41,7 +41,13 @@ function digits(value: bigint, width: number, what: string): string {
   return s.padStart(width, '0');
 }
 
-export function encodeFeedPosition(clock: PositionClock, major: bigint, minor: bigint, sequence: bigint, tsMs: number | null): FeedPosition {
+export function encodeFeedPosition(
+  clock: PositionClock,
+  major: bigint,
+  minor: bigint,
+  sequence: bigint,
+  tsMs: number | null,
+): FeedPosition {
   return {
     clock,
     value: `${digits(major, MAJOR, 'the position')}-${digits(minor, MINOR, 'the position')}-${digits(sequence, SEQ, 'the transport sequence')}`,
@@ -81,7 +87,13 @@ export function debeziumPosition(source: Record<string, unknown>, envelopeTsMs: 
   const file = binlogNumber(source.file);
   const pos = integer(source.pos);
   if (file !== undefined && pos !== undefined) {
-    return encodeFeedPosition('binlog', file, BigInt(digits(pos, 20, 'the binlog pos') + digits(integer(source.row) ?? 0n, 20, 'the binlog row')), seq, tsMs);
+    return encodeFeedPosition(
+      'binlog',
+      file,
+      BigInt(digits(pos, 20, 'the binlog pos') + digits(integer(source.row) ?? 0n, 20, 'the binlog row')),
+      seq,
+      tsMs,
+    );
   }
   if (ts === undefined) return null;
   return encodeFeedPosition('ts', ts, 0n, seq, tsMs);

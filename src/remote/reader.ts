@@ -34,7 +34,10 @@ export const DEFAULT_DELETED_RECHECK_MS = 10_000;
  * response fails.
  */
 export async function loadRemoteLinks(ctx: RemoteContext, keys: readonly RemoteLinkKey[]): Promise<(RemoteRefRecord | null)[]> {
-  const rows = await linkedRemoteRows(ctx.db, keys.map((k) => k.resourceId));
+  const rows = await linkedRemoteRows(
+    ctx.db,
+    keys.map((k) => k.resourceId),
+  );
   const records = new Map<string, RemoteRefRecord>();
   const byLink = new Map<string, RemoteRefRecord>();
   for (const row of rows) {
@@ -76,7 +79,13 @@ export async function loadRemoteEntities(
   request: RequestRecords = { held: () => false, same: (r) => r },
 ): Promise<(RemoteEntity | DomainError | null)[]> {
   const read = await remoteRefsByTypedHashes(ctx.db, keys);
-  await refill(ctx, needsFetch(ctx, read.filter((r) => !request.held(r.id))));
+  await refill(
+    ctx,
+    needsFetch(
+      ctx,
+      read.filter((r) => !request.held(r.id)),
+    ),
+  );
   const rows = new Map(read.map((r) => [`${r.entityType}|${r.hashKey}`, request.same(r)]));
   const uncached = keys.filter((k) => !rows.has(`${k.entityType}|${k.hashKey}`));
   const readThrough = new Map<string, RemoteEntity>();
@@ -87,7 +96,8 @@ export async function loadRemoteEntities(
     try {
       const found = await fetchEntities(ctx, type, [...asked.values()]);
       for (const [hash, entity] of found) readThrough.set(`${typeName}|${hash}`, entity);
-      for (const [hash, reason] of found.refused) unavailable.set(`${typeName}|${hash}`, new DomainError('REMOTE_SOURCE_UNAVAILABLE', reason, { entityType: typeName }));
+      for (const [hash, reason] of found.refused)
+        unavailable.set(`${typeName}|${hash}`, new DomainError('REMOTE_SOURCE_UNAVAILABLE', reason, { entityType: typeName }));
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       for (const k of group) unavailable.set(`${typeName}|${k.hashKey}`, e);
@@ -102,7 +112,9 @@ export async function loadRemoteEntities(
 }
 
 const unavailableError = (row: RemoteRefRecord) =>
-  new DomainError('REMOTE_SOURCE_UNAVAILABLE', row.lastError ?? `The store holding ${row.entityType} is unavailable`, { entityType: row.entityType });
+  new DomainError('REMOTE_SOURCE_UNAVAILABLE', row.lastError ?? `The store holding ${row.entityType} is unavailable`, {
+    entityType: row.entityType,
+  });
 
 /**
  * Evicted rows, deleted rows due for another look, and rows whose cached copy does not fit its
@@ -115,7 +127,12 @@ export function needsFetch(ctx: RemoteContext, rows: readonly RemoteRefRecord[])
   return rows.filter((r) => {
     const type = ctx.schema.remoteTypes.get(r.entityType);
     const problem = r.entity && type ? entityProblem(type, r.entity) : null;
-    if (problem) Object.assign(r, { entity: null, status: r.deleted ? 'DELETED' : 'MISSING', lastError: `The cached copy does not fit its type: ${problem}` });
+    if (problem)
+      Object.assign(r, {
+        entity: null,
+        status: r.deleted ? 'DELETED' : 'MISSING',
+        lastError: `The cached copy does not fit its type: ${problem}`,
+      });
     if (!r.deleted) return r.entity === null;
     return problem !== null || r.fetchedAt === null || now - Date.parse(toIso(r.fetchedAt)) >= backoff;
   });
@@ -135,11 +152,24 @@ export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promi
     if (!type) continue;
     let found: Fetched;
     try {
-      found = await fetchEntities(ctx, type, group.map((r) => r.key));
+      found = await fetchEntities(
+        ctx,
+        type,
+        group.map((r) => r.key),
+      );
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
-      await storeFailure(ctx.db, group.map((r) => r.id), e.message);
-      for (const r of group) Object.assign(r, { lastError: e.message, failures: r.failures + 1, status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING' });
+      await storeFailure(
+        ctx.db,
+        group.map((r) => r.id),
+        e.message,
+      );
+      for (const r of group)
+        Object.assign(r, {
+          lastError: e.message,
+          failures: r.failures + 1,
+          status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING',
+        });
       continue;
     }
     // Dated when the read began: what it saw is the store's state as of then, or later.
@@ -149,21 +179,48 @@ export async function refill(ctx: RemoteContext, rows: RemoteRefRecord[]): Promi
     const gone = group.filter((r) => !found.has(r.hashKey) && !found.refused.has(r.hashKey));
     const message = `${type.name} no longer exists in its store`;
     const written =
-      (await storeFetched(ctx.db, fetched.map(({ r, entity }) => ({ id: r.id, entity })), now, found.read)) +
-      (await storeGone(ctx.db, gone.map((r) => r.id), now, message, found.read));
+      (await storeFetched(
+        ctx.db,
+        fetched.map(({ r, entity }) => ({ id: r.id, entity })),
+        now,
+        found.read,
+      )) +
+      (await storeGone(
+        ctx.db,
+        gone.map((r) => r.id),
+        now,
+        message,
+        found.read,
+      ));
     for (const r of refused) {
       const reason = found.refused.get(r.hashKey)!;
       await storeFailure(ctx.db, [r.id], reason);
       Object.assign(r, { lastError: reason, failures: r.failures + 1, status: r.deleted ? 'DELETED' : r.entity ? 'FRESH' : 'MISSING' });
     }
     for (const { r, entity } of fetched) {
-      Object.assign(r, { entity, deleted: false, fetchedAt: now, lastError: null, failures: 0, status: 'FRESH', stateAt: found.read.startedAt });
+      Object.assign(r, {
+        entity,
+        deleted: false,
+        fetchedAt: now,
+        lastError: null,
+        failures: 0,
+        status: 'FRESH',
+        stateAt: found.read.startedAt,
+      });
     }
-    for (const r of gone) Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED', stateAt: found.read.startedAt });
+    for (const r of gone)
+      Object.assign(r, { deleted: true, fetchedAt: now, lastError: message, status: 'DELETED', stateAt: found.read.startedAt });
     if (written < fetched.length + gone.length) overtaken.push(...fetched.map(({ r }) => r), ...gone);
   }
   if (!overtaken.length) return;
-  const current = new Map((await remoteRefsByIds(ctx.db, overtaken.map((r) => r.id))).map((r) => [r.id, r]));
+  const current = new Map(
+    (
+      await remoteRefsByIds(
+        ctx.db,
+        overtaken.map((r) => r.id),
+      )
+    ).map((r) => [r.id, r]),
+  );
   for (const r of overtaken) {
     const now = current.get(r.id);
     if (now) Object.assign(r, now);

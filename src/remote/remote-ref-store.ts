@@ -80,12 +80,19 @@ export async function remoteRefsByHash(sql: Sql, entityType: string, hashes: rea
 }
 
 /** Rows by id; with a tenancy condition (`AND …` on `resource`), only rows some resource the caller may read links to. */
-export async function remoteRefsByIds(sql: Sql, ids: readonly string[], only: { sql: string; params: unknown[] } = { sql: '', params: [] }): Promise<RemoteRefRecord[]> {
+export async function remoteRefsByIds(
+  sql: Sql,
+  ids: readonly string[],
+  only: { sql: string; params: unknown[] } = { sql: '', params: [] },
+): Promise<RemoteRefRecord[]> {
   const linked = only.sql
     ? ` AND EXISTS (SELECT 1 FROM remote_link l JOIN resource ON resource.id = l.resource_id WHERE l.remote_ref_id = remote_ref.id${only.sql})`
     : '';
   const rows = await readInChunks(ids, (c) =>
-    sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})${linked}`, [...c, ...only.params]),
+    sql.query<RemoteRefRow>(`SELECT ${REMOTE_COLUMNS} FROM remote_ref WHERE id IN (${placeholders(c.length)})${linked}`, [
+      ...c,
+      ...only.params,
+    ]),
   );
   return rows.map(toRemoteRecord);
 }
@@ -114,7 +121,12 @@ export const stateBeforeRead = (row: Pick<RemoteRefRecord, 'stateAt'>, read: Rea
  * whose state was established since the read began (a change event, another replica's read)
  * keeps it. Returns the number of rows written.
  */
-export async function storeFetched(sql: Sql, fetched: readonly { id: string; entity: RemoteEntity }[], now: Timestamp, read: ReadMark): Promise<number> {
+export async function storeFetched(
+  sql: Sql,
+  fetched: readonly { id: string; entity: RemoteEntity }[],
+  now: Timestamp,
+  read: ReadMark,
+): Promise<number> {
   let written = 0;
   for (const c of chunks(fetched, 200)) {
     if (!c.length) continue;
@@ -145,10 +157,10 @@ export async function storeGone(sql: Sql, ids: readonly string[], now: Timestamp
 export async function storeFailure(sql: Sql, ids: readonly string[], message: string): Promise<void> {
   for (const c of chunks(ids)) {
     if (!c.length) continue;
-    await sql.execute(
-      `UPDATE remote_ref SET last_error = ?, failures = failures + 1 WHERE id IN (${placeholders(c.length)})`,
-      [message.slice(0, 2000), ...c],
-    );
+    await sql.execute(`UPDATE remote_ref SET last_error = ?, failures = failures + 1 WHERE id IN (${placeholders(c.length)})`, [
+      message.slice(0, 2000),
+      ...c,
+    ]);
   }
 }
 
@@ -156,7 +168,9 @@ export type LinkedRemoteRow = RemoteRefRow & { resource_id: string; path: string
 
 /** The remote LEFT JOIN's local half: every remote_ref row the given documents link to, with the link. */
 export async function linkedRemoteRows(sql: Pick<Sql, 'query'>, resourceIds: readonly string[], lock = ''): Promise<LinkedRemoteRow[]> {
-  const columns = REMOTE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+  const columns = REMOTE_COLUMNS.split(', ')
+    .map((c) => `r.${c}`)
+    .join(', ');
   return readInChunks(resourceIds, (c) =>
     sql.query<LinkedRemoteRow>(
       `SELECT l.resource_id, l.path, ${columns} FROM remote_link l JOIN remote_ref r ON r.id = l.remote_ref_id

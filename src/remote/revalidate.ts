@@ -83,14 +83,24 @@ async function revalidateBatch(
     }
     report.checked += group.length;
     try {
-      const found = await fetchEntities(ctx, type, group.map((r) => r.key));
+      const found = await fetchEntities(
+        ctx,
+        type,
+        group.map((r) => r.key),
+      );
       const refused = group.filter((r) => found.refused.has(r.hashKey));
       const gone = group.filter((r) => !found.has(r.hashKey) && !found.refused.has(r.hashKey));
       await write(async (sql) => {
         const now = found.read.startedAt;
         const fetched = group.filter((r) => found.has(r.hashKey)).map((r) => ({ id: r.id, entity: found.get(r.hashKey)! }));
         await storeFetched(sql, fetched, now, found.read);
-        await storeGone(sql, gone.map((r) => r.id), now, `${type.name} no longer exists in its store`, found.read);
+        await storeGone(
+          sql,
+          gone.map((r) => r.id),
+          now,
+          `${type.name} no longer exists in its store`,
+          found.read,
+        );
         for (const r of refused) await storeFailure(sql, [r.id], found.refused.get(r.hashKey)!);
       });
       report.refreshed += group.length - gone.length - refused.length;
@@ -100,7 +110,13 @@ async function revalidateBatch(
       if (!(e instanceof DomainError)) throw e;
       failing.add(typeName);
       report.failed += group.length;
-      await write((sql) => storeFailure(sql, group.map((r) => r.id), e.message));
+      await write((sql) =>
+        storeFailure(
+          sql,
+          group.map((r) => r.id),
+          e.message,
+        ),
+      );
     }
   }
 }

@@ -80,25 +80,38 @@ export async function startApp(config: Config, log: Logger, env: NodeJS.ProcessE
     engine.maintenance.start();
     stops.push(() => engine.maintenance.stop());
     if (config.changeFeedUrl) {
-      const feed = await superviseChangeFeed(config.changeFeedUrl, {
-        apply: (events) => engine.applyRemoteChanges(events),
-        // An array, not an iterator: a retried start reads it again.
-        remoteTypes: [...schema.remoteTypes.values()],
+      const feed = await superviseChangeFeed(
+        config.changeFeedUrl,
+        {
+          apply: (events) => engine.applyRemoteChanges(events),
+          // An array, not an iterator: a retried start reads it again.
+          remoteTypes: [...schema.remoteTypes.values()],
+          log,
+          maxDeliveries: config.changeFeedMaxDeliveries,
+          retryDelayMs: config.changeFeedRetryDelayMs,
+          ackWaitMs: config.changeFeedRedeliverMs,
+          claimIdleMs: config.changeFeedRedeliverMs,
+          maxClockSkewSeconds: config.changeFeedMaxClockSkewSeconds,
+        },
         log,
-        maxDeliveries: config.changeFeedMaxDeliveries,
-        retryDelayMs: config.changeFeedRetryDelayMs,
-        ackWaitMs: config.changeFeedRedeliverMs,
-        claimIdleMs: config.changeFeedRedeliverMs,
-        maxClockSkewSeconds: config.changeFeedMaxClockSkewSeconds,
-      }, log, config.changeFeedRetryDelayMs);
+        config.changeFeedRetryDelayMs,
+      );
       stops.push(() => feed.stop());
     }
     if (config.auth.mode === 'none') {
-      log.warn('AUTH_MODE=none: every caller may read, change and delete everything; set AUTH_MODE=jwt with AUTH_JWKS_URL or AUTH_JWT_SECRET to require tokens');
+      log.warn(
+        'AUTH_MODE=none: every caller may read, change and delete everything; set AUTH_MODE=jwt with AUTH_JWKS_URL or AUTH_JWT_SECRET to require tokens',
+      );
     } else {
-      log.info({ jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience }, 'AUTH_MODE=jwt: operations need a bearer token');
+      log.info(
+        { jwks: !!config.auth.jwksUrl, hs256: !!config.auth.jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience },
+        'AUTH_MODE=jwt: operations need a bearer token',
+      );
       if (config.auth.jwtSecretFile) {
-        log.warn({ file: config.auth.jwtSecretFile }, 'AUTH_MODE=jwt on the embedded demo store without a key: tokens are verified with the development secret in this file (`npm run token` signs with it); set AUTH_JWKS_URL in production');
+        log.warn(
+          { file: config.auth.jwtSecretFile },
+          'AUTH_MODE=jwt on the embedded demo store without a key: tokens are verified with the development secret in this file (`npm run token` signs with it); set AUTH_JWKS_URL in production',
+        );
       }
     }
     const http = await startHttp(engine, {

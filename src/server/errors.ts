@@ -72,11 +72,18 @@ function classify(formatted: GraphQLFormattedError, error: unknown): GraphQLForm
   // mistake: the contract's BAD_USER_INPUT (graphql-js's token limit among them, src/server/limits).
   if (typeof code === 'string' && CALLER_FAULTS.has(code)) {
     // Apollo's own text tells the caller to change server code; an operator changes a setting.
-    const message = formatted.message.startsWith(INTROSPECTION_OFF) ? 'Introspection is turned off on this server; the setting INTROSPECTION=true turns it on' : formatted.message;
+    const message = formatted.message.startsWith(INTROSPECTION_OFF)
+      ? 'Introspection is turned off on this server; the setting INTROSPECTION=true turns it on'
+      : formatted.message;
     return { ...formatted, message, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
   }
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
-    return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   }
   return formatted;
 }

@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -51,9 +55,11 @@ function errorLogging(log: Logger): ApolloServerPlugin<GraphQLContext> {
           for (const e of errors) {
             const original = unwrapResolverError(e);
             if (original instanceof DomainError) log.debug({ code: original.code, operationName }, original.message);
-            else if (original instanceof StoreUnavailableError) log.warn({ err: original, cause: original.cause, operationName }, original.message);
+            else if (original instanceof StoreUnavailableError)
+              log.warn({ err: original, cause: original.cause, operationName }, original.message);
             else if (isRequestRefusal(e)) log.debug({ operationName }, e.message);
-            else if (!e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original, operationName }, 'request failed');
+            else if (!e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR')
+              log.error({ err: original, operationName }, 'request failed');
           }
         },
       };
@@ -135,7 +141,10 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
   boundExecution(schema);
   const verifier = new TokenVerifier(options.auth, options.log);
   const limits = requestLimits(options.limits, schema, scalarListBounds(engine.schema));
-  const observed = observeRequests(options.log, { requestTimeoutMs: options.requestTimeoutMs, maxOperationLabels: options.metrics.maxOperations });
+  const observed = observeRequests(options.log, {
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxOperationLabels: options.metrics.maxOperations,
+  });
   const apollo = new ApolloServer<GraphQLContext>({
     // graphql-jit executes; Apollo parses, validates, runs the plugins and formats errors (compiled-executor.ts).
     gateway: withDeadline(
@@ -168,7 +177,9 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
       // (src/observability/tracing.ts).
       options.federationTraces ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
       // The embedded Sandbox is how people explore this subgraph; production turns it off (LANDING_PAGE).
-      options.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      options.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
       errorLogging(options.log),
       // Limits before access control: a hostile document is refused whoever sends it.
       limits.plugin,
@@ -197,7 +208,11 @@ export async function startHttp(engine: Engine, options: HttpOptions): Promise<H
     observed.start,
     corsFor(options.corsOrigins),
     requireJsonBody,
-    express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: jsonDepthGuard(options.limits.maxJsonDepth, options.limits.maxJsonItems) }),
+    express.json({
+      limit: '5mb',
+      type: ['application/json', 'application/*+json'],
+      verify: jsonDepthGuard(options.limits.maxJsonDepth, options.limits.maxJsonItems),
+    }),
     observed.enter,
     expressMiddleware(apollo, {
       context: async ({ req }) => {

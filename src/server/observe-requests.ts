@@ -104,7 +104,9 @@ export function observeRequests(log: Logger, options: { requestTimeoutMs: number
           observed.executed = true;
           // What is open without a token (`_service`, introspection) must not let anyone fill the labels.
           const anonymous = contextValue.auth.mode === 'jwt' && !contextValue.auth.principal;
-          observed.label = anonymous ? OPERATION_LABEL.other : operationLabel(operationName ?? rootFields(operation), options.maxOperationLabels);
+          observed.label = anonymous
+            ? OPERATION_LABEL.other
+            : operationLabel(operationName ?? rootFields(operation), options.maxOperationLabels);
         },
         async willSendResponse({ response }) {
           if (response.body.kind !== 'single') return;

@@ -86,7 +86,8 @@ const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a li
  */
 export function checkRepresentation(schema: GraphQLSchema, value: unknown, index: number): Record<string, unknown> {
   const at = `representations[${index}]`;
-  if (!isRecord(value)) throw badInput(`${at} must be an object with __typename and the fields of one of the type's keys, not ${describe(value)}`);
+  if (!isRecord(value))
+    throw badInput(`${at} must be an object with __typename and the fields of one of the type's keys, not ${describe(value)}`);
   const typename = value.__typename;
   if (typeof typename !== 'string') throw badInput(`${at} has no __typename naming an entity type`);
   const entity = entities(schema).get(typename);

@@ -26,7 +26,9 @@ export class SchemaNameError extends Error {
     readonly problems: ReadonlyArray<{ paths: string[]; message: string }>,
   ) {
     const where = (path: string) => `${model.fileOf(path)} at ${path} (JSON pointer ${pathToPointer(path)})`;
-    super(`${model.file}: the derived GraphQL API has names that cannot coexist:\n${problems.map((p) => `  ${p.paths.map(where).join(' and ')}: ${p.message}`).join('\n')}`);
+    super(
+      `${model.file}: the derived GraphQL API has names that cannot coexist:\n${problems.map((p) => `  ${p.paths.map(where).join(' and ')}: ${p.message}`).join('\n')}`,
+    );
     this.name = 'SchemaNameError';
   }
 }

@@ -22,11 +22,18 @@ export const requireJsonBody: RequestHandler = (req, res, next) => {
   if (!req.is(['application/json', 'application/graphql-response+json', 'application/*+json'])) {
     res
       .status(400)
-      .json(body('POST /graphql takes a JSON body: send Content-Type: application/json with {"query": "...", "variables": {...}} (other content types are also refused as CSRF prevention: browsers send them without a preflight)', 'BAD_USER_INPUT'));
+      .json(
+        body(
+          'POST /graphql takes a JSON body: send Content-Type: application/json with {"query": "...", "variables": {...}} (other content types are also refused as CSRF prevention: browsers send them without a preflight)',
+          'BAD_USER_INPUT',
+        ),
+      );
     return;
   }
   if (charsetsOf(req.headers['content-type']).some((c) => c !== 'utf-8' && c !== 'utf8')) {
-    res.status(415).json(body('POST /graphql takes JSON in UTF-8 only: send Content-Type: application/json (or with charset=utf-8)', 'BAD_USER_INPUT'));
+    res
+      .status(415)
+      .json(body('POST /graphql takes JSON in UTF-8 only: send Content-Type: application/json (or with charset=utf-8)', 'BAD_USER_INPUT'));
     return;
   }
   next();
@@ -39,7 +46,8 @@ export const noSuchPath: RequestHandler = (_req, res) => {
 
 /** Why Node's HTTP parser refused a request, as the status line and message the caller gets. */
 function parserRefusal(code: string | undefined): [number, string, string] {
-  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'Request Header Fields Too Large', "The request's headers are larger than this server reads"];
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [431, 'Request Header Fields Too Large', "The request's headers are larger than this server reads"];
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'The request was not received in time'];
   return [400, 'Bad Request', 'The request is not well-formed HTTP'];
 }
@@ -64,7 +72,12 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
 }
 
 /** Body-parser failures (bad JSON, too large, bad charset) as JSON instead of express's HTML page. */
-export const jsonTransportErrors: ErrorRequestHandler = (err: { type?: string; status?: number; limit?: number; message?: string }, _req, res, next) => {
+export const jsonTransportErrors: ErrorRequestHandler = (
+  err: { type?: string; status?: number; limit?: number; message?: string },
+  _req,
+  res,
+  next,
+) => {
   if (res.headersSent) return next(err);
   const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
   const message =
@@ -112,7 +125,8 @@ export function jsonDepthGuard(maxDepth: number, maxItems = Infinity) {
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i];
       if (inString) {
-        if (c === 0x5c) i++; // backslash: the next byte is escaped
+        if (c === 0x5c)
+          i++; // backslash: the next byte is escaped
         else if (c === 0x22) inString = false;
       } else if (c === 0x22) inString = true;
       else if (c === 0x5b || c === 0x7b) {

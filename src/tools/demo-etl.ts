@@ -12,7 +12,8 @@ const feedUrl = process.env.CHANGE_FEED_URL || undefined;
 try {
   if (!process.env.CLIENT_DATABASE_URL) await ensureDemoClientStore(clientUrl);
   const { actions, published, createdStream } = await runEtl({ clientUrl, feedUrl });
-  if (createdStream) process.stdout.write(`Created the JetStream stream ${createdStream.name} (subjects ${createdStream.subjects.join(', ')})\n`);
+  if (createdStream)
+    process.stdout.write(`Created the JetStream stream ${createdStream.name} (subjects ${createdStream.subjects.join(', ')})\n`);
   const by = (a: string) => [...actions].filter(([, x]) => x === a).map(([k]) => k);
   for (const action of ['changed', 'deleted', 'reinserted', 'kept']) {
     process.stdout.write(`${action.padEnd(11)} ${by(action).join(', ') || '-'}\n`);

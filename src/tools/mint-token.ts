@@ -18,7 +18,8 @@ signs with AUTH_JWT_SECRET (the secret the subgraph verifies with) or, on the em
 /** AUTH_JWT_SECRET, or on the embedded demo store the development secret the subgraph keeps in DATA_DIR. */
 function signingSecret(): string {
   if (process.env.AUTH_JWT_SECRET) return process.env.AUTH_JWT_SECRET;
-  if (process.env.DATABASE_URL) throw new Error('AUTH_JWT_SECRET is not set (the development secret in DATA_DIR serves the embedded store only)');
+  if (process.env.DATABASE_URL)
+    throw new Error('AUTH_JWT_SECRET is not set (the development secret in DATA_DIR serves the embedded store only)');
   return developmentSecret(resolve(process.env.DATA_DIR || './data')).secret;
 }
 
@@ -51,14 +52,20 @@ try {
   const maxLifetime = Number(process.env.AUTH_MAX_TOKEN_LIFETIME_SECONDS || 86_400);
   const claims: Record<string, unknown> = { scope: scopes.join(' ') };
   if (values.projects) claims[process.env.AUTH_PROJECTS_CLAIM || 'projects'] = list(values.projects);
-  let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(values.sub).setIssuedAt().setExpirationTime(values.expires);
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(values.sub)
+    .setIssuedAt()
+    .setExpirationTime(values.expires);
   if (process.env.AUTH_ISSUER) jwt = jwt.setIssuer(process.env.AUTH_ISSUER);
   if (process.env.AUTH_AUDIENCE) jwt = jwt.setAudience(process.env.AUTH_AUDIENCE);
   const token = await jwt.sign(new TextEncoder().encode(secret));
   // The subgraph refuses a token that lives longer than its limit: better to say so here.
   const { exp, iat } = decodeJwt(token);
-  if (exp === undefined || iat === undefined || exp <= iat) throw new Error(`--expires must be a positive duration such as 8h (got "${values.expires}")`);
-  if (exp - iat > maxLifetime) throw new Error(`--expires ${values.expires} is longer than ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
+  if (exp === undefined || iat === undefined || exp <= iat)
+    throw new Error(`--expires must be a positive duration such as 8h (got "${values.expires}")`);
+  if (exp - iat > maxLifetime)
+    throw new Error(`--expires ${values.expires} is longer than ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
   process.stdout.write(`${token}\n`);
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);

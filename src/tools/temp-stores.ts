@@ -16,7 +16,8 @@ export interface TempStore {
 }
 
 /** TEST_DB_PREFIX goes before every name (a shared server; a test run removes what carries its prefix). */
-const uniqueName = (prefix: string) => `${process.env.TEST_DB_PREFIX ?? ''}${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const uniqueName = (prefix: string) =>
+  `${process.env.TEST_DB_PREFIX ?? ''}${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);

@@ -73,7 +73,8 @@ function reasonOf(e: Record<string, unknown>): string | undefined {
   }
   if (typeof e.errno === 'number' && BY_ERRNO[e.errno]) return BY_ERRNO[e.errno];
   const message = typeof e.message === 'string' ? e.message : '';
-  if (/^Pool is closed|Can't add new command when connection is in closed state|Connection terminated/i.test(message)) return 'lost the connection';
+  if (/^Pool is closed|Can't add new command when connection is in closed state|Connection terminated/i.test(message))
+    return 'lost the connection';
   if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(message)) return 'timed out';
   return undefined;
 }

@@ -82,7 +82,10 @@ function argumentsOf(field: GraphQLField<unknown, unknown>, vars: Variables, ove
 /** A selection of `type` reaching `depth` levels of nested objects: every leaf and every object field. */
 export function selectionOf(schema: GraphQLSchema, type: GraphQLCompositeType, depth: number, vars: Variables): string {
   if (isAbstractType(type)) {
-    return `__typename ${schema.getPossibleTypes(type).map((t) => `... on ${t.name} { ${selectionOf(schema, t, depth, vars)} }`).join(' ')}`;
+    return `__typename ${schema
+      .getPossibleTypes(type)
+      .map((t) => `... on ${t.name} { ${selectionOf(schema, t, depth, vars)} }`)
+      .join(' ')}`;
   }
   const parts = ['__typename'];
   for (const f of Object.values((type as GraphQLObjectType).getFields())) {
@@ -146,7 +149,12 @@ export function rootFieldOperation(
   const args = argumentsOf(field, vars, overrides);
   const body = composite ? ` { ${selectionOf(schema, named, SELECTION_DEPTH, vars)} }` : '';
   const needs = [...fieldNeeds(root, field.name), ...(composite ? reachedNeeds(schema, named, SELECTION_DEPTH) : [])];
-  return { name: `${root.name}.${field.name}${label}`, query: `${keyword}${vars.declaration()} { ${field.name}${args}${body} }`, variables: vars.values, needs };
+  return {
+    name: `${root.name}.${field.name}${label}`,
+    query: `${keyword}${vars.declaration()} { ${field.name}${args}${body} }`,
+    variables: vars.values,
+    needs,
+  };
 }
 
 /** The needs of every type a selection of `depth` reaches from `type` (itself included). */
@@ -174,7 +182,11 @@ export function listArgumentShapes(schema: GraphQLSchema): Array<GeneratedOperat
         const nullable = isNonNullType(a.type) ? a.type.ofType : a.type;
         if (!isListType(nullable)) continue;
         const item = placeholder(nullable.ofType);
-        for (const [shape, value] of [['list', [item]], ['single', item], ['nested', [[item]]]] as const) {
+        for (const [shape, value] of [
+          ['list', [item]],
+          ['single', item],
+          ['nested', [[item]]],
+        ] as const) {
           out.push({ ...rootFieldOperation(schema, keyword, root, field, { [a.name]: value }, ` (${a.name} as ${shape})`), shape });
         }
       }
@@ -222,10 +234,12 @@ export function typesThroughRootFields(schema: GraphQLSchema): Array<GeneratedOp
         const vars = new Variables();
         const args = argumentsOf(field, vars);
         let body = '__typename';
-        for (const step of [...path].reverse()) body = 'on' in step ? `... on ${step.on.name} { ${body} }` : `${step.field.name}${argumentsOf(step.field, vars)} { ${body} }`;
+        for (const step of [...path].reverse())
+          body = 'on' in step ? `... on ${step.on.name} { ${body} }` : `${step.field.name}${argumentsOf(step.field, vars)} { ${body} }`;
         // Everything the path needs (the root field and every type returned on the way)...
         const needs: Needs[] = [...fieldNeeds(root, field.name), ...returnedNeeds(schema, start)];
-        for (const step of path) if ('field' in step) needs.push(...returnedNeeds(schema, getNamedType(step.field.type) as GraphQLCompositeType));
+        for (const step of path)
+          if ('field' in step) needs.push(...returnedNeeds(schema, getNamedType(step.field.type) as GraphQLCompositeType));
         // ...but the reached type's own scopes.
         const without = sufficient(typeNeeds(type));
         out.push({
@@ -256,7 +270,10 @@ export function entityTypes(schema: GraphQLSchema): GraphQLCompositeType[] {
 export const entityNeeds = (schema: GraphQLSchema, type: GraphQLCompositeType): Needs[] => returnedNeeds(schema, type);
 
 /** `... on T { <selection> }` for `_entities`, with the variables the selection declares. */
-export function entitySelection(schema: GraphQLSchema, type: GraphQLCompositeType): { body: string; defs: string[]; values: Record<string, unknown> } {
+export function entitySelection(
+  schema: GraphQLSchema,
+  type: GraphQLCompositeType,
+): { body: string; defs: string[]; values: Record<string, unknown> } {
   const vars = new Variables();
   const body = `... on ${type.name} { ${selectionOf(schema, type, SELECTION_DEPTH, vars)} }`;
   return { body, defs: vars.defs, values: vars.values };

@@ -16,7 +16,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  * UPDATE_SCREENSHOTS=1 (`npm run screenshots`), else a temporary folder, so a test run leaves the
  * work tree as it found it.
  */
-export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(PACKAGE_ROOT, 'docs', 'screenshots') : join(tmpdir(), 'integrity-console-screenshots');
+export const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? join(PACKAGE_ROOT, 'docs', 'screenshots') : join(tmpdir(), 'integrity-console-screenshots');
 
 let built: Promise<unknown> | undefined;
 
@@ -30,7 +31,10 @@ export async function launchBrowser(): Promise<Browser> {
 export const consoleBase = (graphqlUrl: string) => graphqlUrl.replace(/\/graphql$/, '/console');
 
 /** A page that fails the test on any script error, and records requests to other origins. */
-export async function consolePage(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; foreign: string[]; errors: string[] }> {
+export async function consolePage(
+  browser: Browser,
+  viewport = { width: 1280, height: 800 },
+): Promise<{ page: Page; foreign: string[]; errors: string[] }> {
   const context = await browser.newContext({ viewport, timezoneId: 'UTC' });
   const page = await context.newPage();
   const foreign: string[] = [];

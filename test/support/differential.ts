@@ -122,12 +122,15 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
       REMOTE_BREAKER_HALF_OPEN_MS: '86400000',
     },
   });
-  const ids = await s.ok<{ projects: { id: string; compositeApps: { profiles: { deploymentIntentGroups: { id: string; name: string }[] }[] }[] }[] }>(
-    `{ projects(first: 10) { id compositeApps(first: 10) { profiles(first: 10) { deploymentIntentGroups(first: 10) { id name } } } } }`,
-  );
+  const ids = await s.ok<{
+    projects: { id: string; compositeApps: { profiles: { deploymentIntentGroups: { id: string; name: string }[] }[] }[] }[];
+  }>(`{ projects(first: 10) { id compositeApps(first: 10) { profiles(first: 10) { deploymentIntentGroups(first: 10) { id name } } } } }`);
   const groups = ids.projects.flatMap((p) => p.compositeApps.flatMap((a) => a.profiles.flatMap((f) => f.deploymentIntentGroups)));
   const group = (name: string) => groups.find((g) => g.name === name)!.id;
-  const approval = await s.ok<{ approveDeploymentIntentGroup: { id: string } }>(`mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`, { id: group('prod-east') });
+  const approval = await s.ok<{ approveDeploymentIntentGroup: { id: string } }>(
+    `mutation($id: ID!) { approveDeploymentIntentGroup(id: $id) { id } }`,
+    { id: group('prod-east') },
+  );
   await s.ok(`mutation($id: ID!) { markForDeletion(id: $id) { resource { id } } }`, { id: group('canary-east') });
   const everything = await s.ok<{ a: { id: string }[]; b: { id: string }[]; c: { owner: { id: string } | null }[] }>(`{
     a: projects(first: 10) { id logicalClusters(first: 10) { id } compositeApps(first: 10) { id profiles(first: 10) { id } } }
@@ -153,7 +156,11 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
       { __typename: 'Project', id: 'zzz' },
       { __typename: 'CompositeApp', project: { name: 'retail' }, name: 'storefront' },
       { __typename: 'CompositeProfile', compositeApp: { project: { name: 'retail' }, name: 'storefront' }, name: 'canary' },
-      { __typename: 'DeploymentIntentGroup', compositeProfile: { compositeApp: { project: { name: 'retail' }, name: 'storefront' }, name: 'default' }, name: 'prod-east' },
+      {
+        __typename: 'DeploymentIntentGroup',
+        compositeProfile: { compositeApp: { project: { name: 'retail' }, name: 'storefront' }, name: 'default' },
+        name: 'prod-east',
+      },
       { __typename: 'DeploymentIntentGroup', id: group('tracker-prod') },
       { __typename: 'LogicalCluster', project: { name: 'retail' }, name: 'lc-east' },
       { __typename: 'Cluster', provider: { name: 'edge-west' }, name: 'west-1' },
@@ -184,9 +191,11 @@ export async function startDifferentialServer(kind: OperationalKind): Promise<Di
         { entityType: "BankAccount", key: { number: "ACC-2001", owner: "e-3" }, op: UPSERT }
       ]) { evicted } }`);
       // Opens the breaker now, so that every later remote failure is worded alike.
-      for (let i = 0; i < 10; i++) await s.gql(`{ _entities(representations: [{ __typename: "Employee", employeeId: "e-999" }]) { __typename } }`);
+      for (let i = 0; i < 10; i++)
+        await s.gql(`{ _entities(representations: [{ __typename: "Employee", employeeId: "e-999" }]) { __typename } }`);
       const open = await s.gql(`{ _entities(representations: [{ __typename: "Employee", employeeId: "e-999" }]) { __typename } }`);
-      if (!open.errors?.[0]?.message.includes('circuit open')) throw new Error(`the client store's breaker is not open: ${JSON.stringify(open.errors)}`);
+      if (!open.errors?.[0]?.message.includes('circuit open'))
+        throw new Error(`the client store's breaker is not open: ${JSON.stringify(open.errors)}`);
     },
     async close() {
       await proxy.open().catch(() => undefined); // lets the server close its pool cleanly

@@ -11,8 +11,12 @@ export async function crmStore(): Promise<TempStore> {
   const client = new pg.Client({ connectionString: store.url });
   await client.connect();
   try {
-    await client.query(`CREATE TABLE customer (customer_id VARCHAR(36) PRIMARY KEY, display_name VARCHAR(200) NOT NULL, tier VARCHAR(20), seats INTEGER, active BOOLEAN)`);
-    await client.query(`INSERT INTO customer VALUES ('c-1', 'Acme', 'gold', 40, true), ('c-2', 'Globex', NULL, 3, false), ('c-3', 'Initech', 'silver', NULL, NULL)`);
+    await client.query(
+      `CREATE TABLE customer (customer_id VARCHAR(36) PRIMARY KEY, display_name VARCHAR(200) NOT NULL, tier VARCHAR(20), seats INTEGER, active BOOLEAN)`,
+    );
+    await client.query(
+      `INSERT INTO customer VALUES ('c-1', 'Acme', 'gold', 40, true), ('c-2', 'Globex', NULL, 3, false), ('c-3', 'Initech', 'silver', NULL, NULL)`,
+    );
   } finally {
     await client.end();
   }

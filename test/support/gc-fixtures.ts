@@ -47,9 +47,13 @@ export async function buildEstate(engine: Engine, spec: EstateSpec, width = 12):
   /** Ids in the order of `contents`. */
   const level = async (kind: string, contents: Content[]) => {
     const ids: string[] = new Array(contents.length);
-    await inParallel(contents.map((c, i) => [c, i] as const), width, async ([c, i]) => {
-      ids[i] = (await engine.create(kind, c)).id;
-    });
+    await inParallel(
+      contents.map((c, i) => [c, i] as const),
+      width,
+      async ([c, i]) => {
+        ids[i] = (await engine.create(kind, c)).id;
+      },
+    );
     byKind.set(kind, [...(byKind.get(kind) ?? []), ...ids]);
     return ids;
   };
@@ -59,14 +63,29 @@ export async function buildEstate(engine: Engine, spec: EstateSpec, width = 12):
   const clusterKeys = providerNames.flatMap((provider) => range(spec.clustersPerProvider).map((i) => ({ provider, name: `c${i}` })));
   const projectNames = range(spec.projects).map((i) => `${p}-proj${i}`);
 
-  const providers = await level('ClusterProvider', providerNames.map((name) => ({ name })));
+  const providers = await level(
+    'ClusterProvider',
+    providerNames.map((name) => ({ name })),
+  );
   await level('Cluster', clusterKeys);
-  const projects = await level('Project', projectNames.map((name) => ({ name })));
-  await level('LogicalCluster', projectNames.flatMap((project) => range(spec.logicalClustersPerProject).map((i) => ({ project, name: `lc${i}` }))));
+  const projects = await level(
+    'Project',
+    projectNames.map((name) => ({ name })),
+  );
+  await level(
+    'LogicalCluster',
+    projectNames.flatMap((project) => range(spec.logicalClustersPerProject).map((i) => ({ project, name: `lc${i}` }))),
+  );
   const apps = projectNames.flatMap((project) => range(spec.appsPerProject).map((i) => ({ project, compositeApp: `app${i}` })));
-  await level('CompositeApp', apps.map((a) => ({ project: a.project, name: a.compositeApp })));
+  await level(
+    'CompositeApp',
+    apps.map((a) => ({ project: a.project, name: a.compositeApp })),
+  );
   const profiles = apps.flatMap((a) => range(spec.profilesPerApp).map((i) => ({ ...a, compositeProfile: `prof${i}` })));
-  await level('CompositeProfile', profiles.map((f) => ({ project: f.project, compositeApp: f.compositeApp, name: f.compositeProfile })));
+  await level(
+    'CompositeProfile',
+    profiles.map((f) => ({ project: f.project, compositeApp: f.compositeApp, name: f.compositeProfile })),
+  );
   // Two different clusters per group, spread over all of them (needs at least two clusters).
   const twoClusters = (k: number) => {
     const a = k % clusterKeys.length;
@@ -102,7 +121,11 @@ export async function cloneProject(db: Db, templateProjectId: string, projectNam
   // Parents before children: the foreign key on parent_id is checked row by row.
   const levels: ResourceRecord[][] = [[root]];
   for (;;) {
-    const next = await childrenOf(db, levels[levels.length - 1].map((r) => r.id), null);
+    const next = await childrenOf(
+      db,
+      levels[levels.length - 1].map((r) => r.id),
+      null,
+    );
     if (!next.length) break;
     levels.push(next);
   }
@@ -111,8 +134,14 @@ export async function cloneProject(db: Db, templateProjectId: string, projectNam
     `SELECT resource_id, version, content, valid_from, valid_to FROM resource_history WHERE resource_id IN (${placeholders(ids.length)})`,
     ids,
   );
-  const refs = await db.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(ids.length)})`, ids);
-  const links = await db.query<RemoteLinkRow>(`SELECT resource_id, path, remote_ref_id FROM remote_link WHERE resource_id IN (${placeholders(ids.length)})`, ids);
+  const refs = await db.query<RefRow>(
+    `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(ids.length)})`,
+    ids,
+  );
+  const links = await db.query<RemoteLinkRow>(
+    `SELECT resource_id, path, remote_ref_id FROM remote_link WHERE resource_id IN (${placeholders(ids.length)})`,
+    ids,
+  );
 
   const rename = (content: Content, project: string): Content => {
     const out: Content = { ...content };
@@ -134,8 +163,19 @@ export async function cloneProject(db: Db, templateProjectId: string, projectNam
         const key = JSON.parse(r.naturalKey) as string[];
         key[0] = project;
         resourceRows.push([
-          idMap.get(r.id), r.kind, JSON.stringify(key), r.id === root.id ? project : r.name, r.parentId ? idMap.get(r.parentId) : null,
-          JSON.stringify(content), r.version, r.status, r.createdAt, r.updatedAt, r.markedAt, r.deleteAfter, r.markId,
+          idMap.get(r.id),
+          r.kind,
+          JSON.stringify(key),
+          r.id === root.id ? project : r.name,
+          r.parentId ? idMap.get(r.parentId) : null,
+          JSON.stringify(content),
+          r.version,
+          r.status,
+          r.createdAt,
+          r.updatedAt,
+          r.markedAt,
+          r.deleteAfter,
+          r.markId,
         ]);
       }
     });
@@ -144,7 +184,8 @@ export async function cloneProject(db: Db, templateProjectId: string, projectNam
     const idMap = idMaps[i];
     roots.set(project, idMap.get(root.id)!);
     for (const h of history) {
-      const content = h.resource_id === root.id ? { ...JSON.parse(h.content), name: project } : rename(JSON.parse(h.content) as Content, project);
+      const content =
+        h.resource_id === root.id ? { ...JSON.parse(h.content), name: project } : rename(JSON.parse(h.content) as Content, project);
       historyRows.push([idMap.get(h.resource_id), h.version, JSON.stringify(content), h.valid_from, h.valid_to]);
     }
     for (const f of refs) refRows.push([idMap.get(f.from_id), f.path, idMap.get(f.to_id) ?? f.to_id, f.type, f.created_at]);

@@ -118,7 +118,11 @@ const chance = (rng: Rng, p: number) => rng() < p;
 
 const N = RANDOM_NAMES;
 const clusterKey = (rng: Rng) => ({ provider: pick(rng, N.providers), name: pick(rng, N.clusters) });
-const profileOf = (rng: Rng) => ({ project: pick(rng, N.projects), compositeApp: pick(rng, N.apps), compositeProfile: pick(rng, N.profiles) });
+const profileOf = (rng: Rng) => ({
+  project: pick(rng, N.projects),
+  compositeApp: pick(rng, N.apps),
+  compositeProfile: pick(rng, N.profiles),
+});
 
 function clusterList(rng: Rng): Content[] {
   const out = new Map<string, Content>();
@@ -161,11 +165,15 @@ async function random(): Promise<void> {
     if (r < 3) return ['create', () => engine.create('ClusterProvider', { name: pick(rng, N.providers) })];
     if (r < 10) return ['create', () => engine.create('Cluster', clusterKey(rng))];
     if (r < 13) return ['create', () => engine.create('Project', { name: pick(rng, N.projects) })];
-    if (r < 18) return ['create', () => engine.create('LogicalCluster', { project: pick(rng, N.projects), name: pick(rng, N.logicalClusters) })];
+    if (r < 18)
+      return ['create', () => engine.create('LogicalCluster', { project: pick(rng, N.projects), name: pick(rng, N.logicalClusters) })];
     if (r < 23) return ['create', () => engine.create('CompositeApp', { project: pick(rng, N.projects), name: pick(rng, N.apps) })];
     if (r < 30) {
       const p = profileOf(rng);
-      return ['create', () => engine.create('CompositeProfile', { project: p.project, compositeApp: p.compositeApp, name: p.compositeProfile })];
+      return [
+        'create',
+        () => engine.create('CompositeProfile', { project: p.project, compositeApp: p.compositeApp, name: p.compositeProfile }),
+      ];
     }
     if (r < 52) {
       const content: Content = { ...profileOf(rng), name: pick(rng, N.groups), clusters: clusterList(rng) };
@@ -232,7 +240,9 @@ async function random(): Promise<void> {
       return [
         'cancel',
         async () => {
-          const marked = await db.query<{ id: string }>(`SELECT id FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY id LIMIT 40`);
+          const marked = await db.query<{ id: string }>(
+            `SELECT id FROM resource WHERE status = 'MARKED_FOR_DELETION' ORDER BY id LIMIT 40`,
+          );
           if (!marked.length) return 'absent';
           return engine.cancelDeletion(marked[Math.floor(which * marked.length)].id);
         },

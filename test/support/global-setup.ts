@@ -31,10 +31,33 @@ const hostOf = (url: string, port: number) => {
 };
 
 const SERVICES: Service[] = [
-  { name: 'MariaDB', setting: 'TEST_MYSQL_URL', address: hostOf(MYSQL_URL, 3306), start: 'sudo service mariadb start  (no init system: sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd; or: podman run -d -p 3306:3306 -e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 -e MARIADB_DATABASE=test docker.io/library/mariadb:11)' },
-  { name: 'PostgreSQL', setting: 'TEST_PG_URL', address: hostOf(PG_URL, 5432), start: 'sudo service postgresql start  (no init system: sudo pg_ctlcluster --skip-systemctl-redirect <version> main start; or: podman run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test docker.io/library/postgres:16)' },
-  { name: 'Redis', setting: 'TEST_REDIS_HOST', address: process.env.TEST_REDIS_HOST ?? '127.0.0.1:6379', start: 'sudo service redis-server start  (no init system: redis-server --daemonize yes --bind 127.0.0.1; or: podman run -d -p 6379:6379 docker.io/library/redis:7)' },
-  { name: 'NATS with JetStream', setting: 'TEST_NATS_HOST', address: process.env.TEST_NATS_HOST ?? '127.0.0.1:4222', start: 'nats-server -js -a 127.0.0.1 &  (or: podman run -d -p 4222:4222 docker.io/library/nats:2 -js)' },
+  {
+    name: 'MariaDB',
+    setting: 'TEST_MYSQL_URL',
+    address: hostOf(MYSQL_URL, 3306),
+    start:
+      'sudo service mariadb start  (no init system: sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd; or: podman run -d -p 3306:3306 -e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 -e MARIADB_DATABASE=test docker.io/library/mariadb:11)',
+  },
+  {
+    name: 'PostgreSQL',
+    setting: 'TEST_PG_URL',
+    address: hostOf(PG_URL, 5432),
+    start:
+      'sudo service postgresql start  (no init system: sudo pg_ctlcluster --skip-systemctl-redirect <version> main start; or: podman run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test docker.io/library/postgres:16)',
+  },
+  {
+    name: 'Redis',
+    setting: 'TEST_REDIS_HOST',
+    address: process.env.TEST_REDIS_HOST ?? '127.0.0.1:6379',
+    start:
+      'sudo service redis-server start  (no init system: redis-server --daemonize yes --bind 127.0.0.1; or: podman run -d -p 6379:6379 docker.io/library/redis:7)',
+  },
+  {
+    name: 'NATS with JetStream',
+    setting: 'TEST_NATS_HOST',
+    address: process.env.TEST_NATS_HOST ?? '127.0.0.1:4222',
+    start: 'nats-server -js -a 127.0.0.1 &  (or: podman run -d -p 4222:4222 docker.io/library/nats:2 -js)',
+  },
 ];
 
 /** Whether something accepts a TCP connection at host:port within two seconds. */
@@ -64,7 +87,12 @@ async function dropRunDatabases(prefix: string): Promise<void> {
     }
   }
   const client = new pg.Client({ connectionString: PG_URL });
-  if (await client.connect().then(() => true, () => false)) {
+  if (
+    await client.connect().then(
+      () => true,
+      () => false,
+    )
+  ) {
     try {
       const { rows } = await client.query<{ name: string }>('SELECT datname AS name FROM pg_database WHERE datname LIKE $1', [like]);
       for (const { name } of rows) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -94,7 +122,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   const previousTmp = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
   const given = process.env.TEST_DB_PREFIX ?? 'isg_';
-  if (!/^[A-Za-z0-9_]{0,24}$/.test(given)) throw new Error(`TEST_DB_PREFIX must be at most 24 letters, digits or underscores (got "${given}")`);
+  if (!/^[A-Za-z0-9_]{0,24}$/.test(given))
+    throw new Error(`TEST_DB_PREFIX must be at most 24 letters, digits or underscores (got "${given}")`);
   const prefix = `${given}${randomBytes(3).toString('hex')}_`;
   process.env.TEST_DB_PREFIX = prefix;
   return async () => {

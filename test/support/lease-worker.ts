@@ -68,7 +68,12 @@ async function batches(): Promise<void> {
       try {
         await run.transaction(async (tx) => {
           for (let seq = 0; seq < rowsPerBatch; seq++) {
-            await tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (?, ?, ?, ?)`, [batch, seq, holder, run.token]);
+            await tx.execute(`INSERT INTO lease_test_rows (batch, seq, holder, token) VALUES (?, ?, ?, ?)`, [
+              batch,
+              seq,
+              holder,
+              run.token,
+            ]);
             // Simulated work, so a kill is likely to land inside a batch.
             await delay(10);
           }

@@ -46,7 +46,6 @@ export interface GeneratedOperation {
   variables: Record<string, unknown>;
 }
 
-
 const BAD_IDS = ['zzz', '00000000-0000-7000-8000-000000000000', ''];
 const INSTANTS = ['2000-01-01T00:00:00Z', '2999-01-01T00:00:00.000000Z', 'yesterday'];
 
@@ -113,7 +112,8 @@ class Generator {
     const repeatable: { head: string; field: GraphQLField<unknown, unknown> }[] = [];
     if (isUnionType(type)) {
       parts.push('__typename');
-      for (const t of type.getTypes()) if (this.chance(0.5)) parts.push(`... on ${t.name}${this.directive()} ${this.selectionSet(t, depth + 1, this.int(1, 3))}`);
+      for (const t of type.getTypes())
+        if (this.chance(0.5)) parts.push(`... on ${t.name}${this.directive()} ${this.selectionSet(t, depth + 1, this.int(1, 3))}`);
       return `{ ${parts.join(' ')} }`;
     }
     const fields = Object.values(type.getFields()).filter((f) => f.name !== '_service' || this.chance(0.05));
@@ -149,14 +149,18 @@ class Generator {
 
   private field(head: string, field: GraphQLField<unknown, unknown>, depth: number): string {
     const named = getNamedType(field.type);
-    const sub = isCompositeType(named) ? ` ${depth >= 3 ? this.leafSelection(named) : this.selectionSet(named, depth + 1, this.int(1, 3))}` : '';
+    const sub = isCompositeType(named)
+      ? ` ${depth >= 3 ? this.leafSelection(named) : this.selectionSet(named, depth + 1, this.int(1, 3))}`
+      : '';
     return `${head}${this.directive()}${sub}`;
   }
 
   /** The deepest levels select scalars only, so operations stay small. */
   private leafSelection(type: GraphQLCompositeType): string {
     if (isAbstractType(type)) return '{ __typename }';
-    const leaves = Object.values((type as GraphQLObjectType).getFields()).filter((f) => !isCompositeType(getNamedType(f.type)) && !f.args.some((a) => isNonNullType(a.type)));
+    const leaves = Object.values((type as GraphQLObjectType).getFields()).filter(
+      (f) => !isCompositeType(getNamedType(f.type)) && !f.args.some((a) => isNonNullType(a.type)),
+    );
     return leaves.length ? `{ ${this.pick(leaves).name} }` : '{ __typename }';
   }
 
@@ -214,7 +218,10 @@ function typeText(type: GraphQLInputType): string {
 /** A GraphQL literal for a JSON value (enum values are not generated as literals). */
 function literal(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
-  if (value !== null && typeof value === 'object') return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${literal(v)}`).join(', ')} }`;
+  if (value !== null && typeof value === 'object')
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${literal(v)}`)
+      .join(', ')} }`;
   return JSON.stringify(value);
 }
 

@@ -19,7 +19,11 @@ export function placeholder(type: GraphQLInputType, lists: 'empty' | 'one item' 
   if (isListType(type)) return lists === 'empty' ? [] : [placeholder(type.ofType, lists)];
   if (isEnumType(type)) return type.getValues()[0].value;
   if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type, lists)]));
+    return Object.fromEntries(
+      Object.values(type.getFields())
+        .filter((f) => isNonNullType(f.type))
+        .map((f) => [f.name, placeholder(f.type, lists)]),
+    );
   }
   if (isScalarType(type)) {
     switch (type.name) {

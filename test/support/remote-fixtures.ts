@@ -48,7 +48,12 @@ export function groupInput(name: string, extra = '', project: string = DOMAIN.pr
  * Creates groups in one mutation document (aliases run one after the other), each with the
  * logical cluster, both clusters and the owner `owners[i]`. Returns the groups' ids in order.
  */
-export async function createGroups(s: TestServer, names: string[], owners: (string | null)[], project: string = DOMAIN.project): Promise<string[]> {
+export async function createGroups(
+  s: TestServer,
+  names: string[],
+  owners: (string | null)[],
+  project: string = DOMAIN.project,
+): Promise<string[]> {
   const out: string[] = [];
   // 50 creates per request: within the default alias and token limits of one operation.
   for (let start = 0; start < names.length; start += 50) {
@@ -135,7 +140,6 @@ export async function linkedRef(s: TestServer, resourceId: string, path: string)
 export async function evictAll(s: TestServer): Promise<void> {
   await s.app.db.execute(`UPDATE remote_ref SET cached_entity = NULL`);
 }
-
 
 export { until } from './poll.js';
 

@@ -55,7 +55,11 @@ async function waitForFile(path: string, limitMs = 60_000): Promise<void> {
 const app = await startApp(loadConfig(env), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), env);
 try {
   const gql = async (query: string, variables: Record<string, unknown>) => {
-    const res = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     return (await res.json()) as { data?: any; errors?: unknown[] };
   };
   // Warm both connection pools, so the rounds race on saving, not on connecting.

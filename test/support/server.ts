@@ -15,11 +15,18 @@ export interface TestServer {
   url: string;
   clientUrl: string;
   /** POSTs an operation to the real HTTP endpoint (with extra headers, e.g. Authorization). */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
   /** Like gql, but fails the test on any error and returns data. */
   ok<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<T>;
   /** Runs an operation and counts the SQL statements the operational store received meanwhile. */
-  countedGql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<{ res: GraphQLResponse<T>; statements: string[] }>;
+  countedGql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ res: GraphQLResponse<T>; statements: string[] }>;
   close(): Promise<void>;
 }
 
@@ -52,7 +59,11 @@ export async function startTestServer(
   };
   const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await startApp(loadConfig(env), log, env);
-  const gql = async <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> => {
+  const gql = async <T>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResponse<T>> => {
     const res = await fetch(app.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },

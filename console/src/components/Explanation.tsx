@@ -22,8 +22,8 @@ function Reason({ b }: { b: Blocker }) {
     case 'ANCESTOR_REFERENCED':
       return (
         <>
-          Its ancestor {b.ancestor ? <ResourceLink node={b.ancestor} /> : '?'} is referenced by {b.from ? <ResourceLink node={b.from} /> : 'a resource you cannot read'} at{' '}
-          <code>{b.path}</code>.
+          Its ancestor {b.ancestor ? <ResourceLink node={b.ancestor} /> : '?'} is referenced by{' '}
+          {b.from ? <ResourceLink node={b.from} /> : 'a resource you cannot read'} at <code>{b.path}</code>.
         </>
       );
     case 'PINNED':

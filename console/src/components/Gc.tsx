@@ -32,7 +32,8 @@ function ReportView({ report }: { report: Report }) {
     <div class="report" data-testid={report.dryRun ? 'gc-dry-run' : 'gc-run'}>
       <h3>{report.dryRun ? 'Dry run: what the collection would do' : 'Collection done'}</h3>
       <p>
-        {report.dryRun ? 'Would delete' : 'Deleted'} <strong data-testid="gc-deleted-count">{report.deleted.length}</strong>, {report.blocked.length} stay
+        {report.dryRun ? 'Would delete' : 'Deleted'} <strong data-testid="gc-deleted-count">{report.deleted.length}</strong>,{' '}
+        {report.blocked.length} stay
         {report.orphanRemoteRefsDeleted ? `, ${report.orphanRemoteRefsDeleted} unused remote references dropped` : ''}.
       </p>
       {report.deleted.length > 0 && (
@@ -100,10 +101,15 @@ export function GcPanel({ onDone }: { onDone: () => void }) {
         <button type="button" onClick={dry} disabled={busy}>
           {busy ? 'Working…' : 'Dry run'}
         </button>
-        <Confirm label="Run collection" title="Run garbage collection now?" danger onConfirm={async () => {
-          setReport(await run(false, report?.names ?? new Map()));
-          onDone();
-        }}>
+        <Confirm
+          label="Run collection"
+          title="Run garbage collection now?"
+          danger
+          onConfirm={async () => {
+            setReport(await run(false, report?.names ?? new Map()));
+            onDone();
+          }}
+        >
           <p>Hard-deletes every marked resource that nothing holds (see the dry run for which). This cannot be undone.</p>
         </Confirm>
       </div>

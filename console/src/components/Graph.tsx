@@ -35,7 +35,8 @@ export function Graph({ nodes, edges, label }: { nodes: GraphNode[]; edges: Grap
     g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 56, marginx: 8, marginy: 8 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const n of nodes) g.setNode(n.id, { width: nodeWidth(n), height: NODE_H });
-    for (const [i, e] of edges.entries()) g.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`);
+    for (const [i, e] of edges.entries())
+      g.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`);
     dagre.layout(g);
     const placed = nodes.map((n) => {
       const p = g.node(n.id);
@@ -96,7 +97,8 @@ export function Graph({ nodes, edges, label }: { nodes: GraphNode[]; edges: Grap
       </svg>
       <figcaption class="legend">
         <span class="tone-self">this resource</span> <span class="tone-active">active</span> <span class="tone-marked">marked</span>{' '}
-        <span class="tone-fresh">remote fresh</span> <span class="tone-deleted">remote deleted</span> <span class="tone-missing">remote missing</span>
+        <span class="tone-fresh">remote fresh</span> <span class="tone-deleted">remote deleted</span>{' '}
+        <span class="tone-missing">remote missing</span>
       </figcaption>
     </figure>
   );

@@ -14,14 +14,20 @@ export interface Loaded<T> {
 
 /** Runs `load` on mount and whenever `deps` change; `reload` runs it again. */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data: T | null; error: ApiError | null; loading: boolean }>({ data: null, error: null, loading: true });
+  const [state, setState] = useState<{ data: T | null; error: ApiError | null; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => live && setState({ data, error: null, loading: false }),
-      (e: unknown) => live && setState({ data: null, error: e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL_SERVER_ERROR'), loading: false }),
+      (e: unknown) =>
+        live &&
+        setState({ data: null, error: e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL_SERVER_ERROR'), loading: false }),
     );
     return () => {
       live = false;
@@ -66,7 +72,12 @@ export function ResourceLink({ node, showStatus = true }: { node: Node; showStat
       <a href={href.resource(node.id)}>
         <span class="kind">{node.kind}</span> {node.naturalKey}
       </a>
-      {showStatus && node.status === 'MARKED_FOR_DELETION' && <> <Status status={node.status} /></>}
+      {showStatus && node.status === 'MARKED_FOR_DELETION' && (
+        <>
+          {' '}
+          <Status status={node.status} />
+        </>
+      )}
     </span>
   );
 }

@@ -50,7 +50,9 @@ export function ApprovalView({ id }: { id: string }) {
   if (!a)
     return (
       <>
-        <h1 tabIndex={-1} ref={headingRef}>Not found</h1>
+        <h1 tabIndex={-1} ref={headingRef}>
+          Not found
+        </h1>
         <p>There is no approval {id} you may read.</p>
       </>
     );
@@ -63,26 +65,46 @@ export function ApprovalView({ id }: { id: string }) {
       </nav>
       <h1 tabIndex={-1} ref={headingRef}>
         Approval of {a.resource.naturalKey}{' '}
-        {a.revokedAt ? <span class="badge">revoked</span> : a.stale ? <span class="badge stale" data-testid="stale">stale</span> : <span class="badge ok" data-testid="current">current</span>}
+        {a.revokedAt ? (
+          <span class="badge">revoked</span>
+        ) : a.stale ? (
+          <span class="badge stale" data-testid="stale">
+            stale
+          </span>
+        ) : (
+          <span class="badge ok" data-testid="current">
+            current
+          </span>
+        )}
       </h1>
       <p>
         Approved {when(a.approvedAt)}
         {a.approvedBy ? ` by ${a.approvedBy}` : ''}
-        {a.revokedAt && `; revoked ${when(a.revokedAt)}${a.revokedBy ? ` by ${a.revokedBy}` : ''}`}. Group: <ResourceLink node={a.resource} />.{' '}
-        {a.pins.length} resources pinned, <span data-testid="changed-count">{changed.length}</span> changed since.
+        {a.revokedAt && `; revoked ${when(a.revokedAt)}${a.revokedBy ? ` by ${a.revokedBy}` : ''}`}. Group:{' '}
+        <ResourceLink node={a.resource} />. {a.pins.length} resources pinned, <span data-testid="changed-count">{changed.length}</span>{' '}
+        changed since.
       </p>
       {approver && !a.revokedAt && (
         <div class="actions">
-          <Confirm label="Approve again" title={`Approve ${a.resource.naturalKey} again?`} onConfirm={async () => {
-            const { approval: n } = await gql<{ approval: { id: string } }>(APPROVE(a.resource.kind), { id: a.resource.id });
-            navigate(href.approval(n.id));
-          }}>
+          <Confirm
+            label="Approve again"
+            title={`Approve ${a.resource.naturalKey} again?`}
+            onConfirm={async () => {
+              const { approval: n } = await gql<{ approval: { id: string } }>(APPROVE(a.resource.kind), { id: a.resource.id });
+              navigate(href.approval(n.id));
+            }}
+          >
             <p>Pins every resource of the closure at its current version; this approval is replaced.</p>
           </Confirm>
-          <Confirm label="Revoke" title="Revoke this approval?" danger onConfirm={async () => {
-            await gql(REVOKE, { id: a.id });
-            loaded.reload();
-          }}>
+          <Confirm
+            label="Revoke"
+            title="Revoke this approval?"
+            danger
+            onConfirm={async () => {
+              await gql(REVOKE, { id: a.id });
+              loaded.reload();
+            }}
+          >
             <p>The pinned resources are no longer held for it.</p>
           </Confirm>
         </div>

@@ -31,7 +31,9 @@ export function KindView({ kind, search }: { kind: string; search: URLSearchPara
       <nav class="crumbs" aria-label="Breadcrumbs">
         <a href={href.overview()}>Overview</a> › {kind}
       </nav>
-      <h1 tabIndex={-1} ref={headingRef}>{kind}</h1>
+      <h1 tabIndex={-1} ref={headingRef}>
+        {kind}
+      </h1>
       {/* biome-ignore lint/a11y/useSemanticElements: <search> is too new for the browsers an admin may use; the role says the same */}
       <form
         class="filters"
@@ -43,7 +45,13 @@ export function KindView({ kind, search }: { kind: string; search: URLSearchPara
       >
         <label>
           Natural key contains{' '}
-          <input type="search" name="q" value={text} placeholder="e.g. retail/storefront" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+          <input
+            type="search"
+            name="q"
+            value={text}
+            placeholder="e.g. retail/storefront"
+            onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          />
         </label>
         <label>
           Status{' '}

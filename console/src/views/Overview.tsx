@@ -40,16 +40,27 @@ export function OverviewView() {
   const collectable = q.filter((e) => e.explanation.collectable).length;
   return (
     <>
-      <h1 tabIndex={-1} ref={headingRef}>Overview</h1>
+      <h1 tabIndex={-1} ref={headingRef}>
+        Overview
+      </h1>
       <div class="tiles">
         <div class="tile">
-          <span class="num" data-testid="total">{total}</span> resources
+          <span class="num" data-testid="total">
+            {total}
+          </span>{' '}
+          resources
         </div>
         <div class="tile">
-          <span class="num" data-testid="marked">{marked}</span> marked for deletion
+          <span class="num" data-testid="marked">
+            {marked}
+          </span>{' '}
+          marked for deletion
         </div>
         <div class="tile">
-          <span class="num" data-testid="collectable">{collectable}</span> collectable now
+          <span class="num" data-testid="collectable">
+            {collectable}
+          </span>{' '}
+          collectable now
           {marked > q.length && <span class="muted small"> (of the {q.length} marked longest)</span>}
         </div>
       </div>
@@ -71,7 +82,13 @@ export function OverviewView() {
                     <a href={href.kind(k)}>{k}</a>
                   </th>
                   <td>{count(k, 'ACTIVE')}</td>
-                  <td>{count(k, 'MARKED_FOR_DELETION') ? <a href={href.kind(k, { status: 'MARKED_FOR_DELETION' })}>{count(k, 'MARKED_FOR_DELETION')}</a> : 0}</td>
+                  <td>
+                    {count(k, 'MARKED_FOR_DELETION') ? (
+                      <a href={href.kind(k, { status: 'MARKED_FOR_DELETION' })}>{count(k, 'MARKED_FOR_DELETION')}</a>
+                    ) : (
+                      0
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

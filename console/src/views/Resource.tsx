@@ -104,7 +104,14 @@ function neighbourhood(r: ResourceData, parents: Node[]): { nodes: GraphNode[]; 
   const nodes = new Map<string, GraphNode>();
   const edges: GraphEdge[] = [];
   const add = (n: GraphNode) => nodes.has(n.id) || nodes.set(n.id, n);
-  const res = (n: Node): GraphNode => ({ id: n.id, title: last(n.naturalKey), subtitle: n.kind, tone: tone(n), href: href.resource(n.id), tooltip: `${n.kind} ${n.naturalKey} (${n.status})` });
+  const res = (n: Node): GraphNode => ({
+    id: n.id,
+    title: last(n.naturalKey),
+    subtitle: n.kind,
+    tone: tone(n),
+    href: href.resource(n.id),
+    tooltip: `${n.kind} ${n.naturalKey} (${n.status})`,
+  });
   add({ ...res(r), tone: 'self', href: undefined });
   let below = r.id;
   for (const p of parents) {
@@ -128,7 +135,13 @@ function neighbourhood(r: ResourceData, parents: Node[]): { nodes: GraphNode[]; 
       edges.push({ from: r.id, to: o.node.id, label: o.path, arrow: 'end', kind: 'reference' });
     } else if (o.remote) {
       const x = o.remote;
-      add({ id: `remote:${x.id}`, title: remoteTitle(x), subtitle: `${x.entityType} · ${x.status}`, tone: x.status.toLowerCase() as GraphNode['tone'], tooltip: x.lastError ?? `${x.entityType} ${x.status}` });
+      add({
+        id: `remote:${x.id}`,
+        title: remoteTitle(x),
+        subtitle: `${x.entityType} · ${x.status}`,
+        tone: x.status.toLowerCase() as GraphNode['tone'],
+        tooltip: x.lastError ?? `${x.entityType} ${x.status}`,
+      });
       edges.push({ from: r.id, to: `remote:${x.id}`, label: o.path, arrow: 'end', kind: 'remote' });
     }
   }
@@ -181,27 +194,45 @@ function Actions({ r, approvable, reload }: { r: ResourceData; approvable: boole
     // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields: <fieldset> would draw a frame and a legend
     <div class="actions" role="group" aria-label="Actions">
       {admin && !marked && (
-        <Confirm label="Mark for deletion" title={`Mark ${r.kind} ${r.naturalKey} for deletion?`} danger onConfirm={async () => {
-          await gql(MARK, { id: r.id });
-          reload();
-        }}>
-          <p>It and its descendants are marked; garbage collection deletes them once nothing holds them. Cancelling is possible until then.</p>
+        <Confirm
+          label="Mark for deletion"
+          title={`Mark ${r.kind} ${r.naturalKey} for deletion?`}
+          danger
+          onConfirm={async () => {
+            await gql(MARK, { id: r.id });
+            reload();
+          }}
+        >
+          <p>
+            It and its descendants are marked; garbage collection deletes them once nothing holds them. Cancelling is possible until then.
+          </p>
         </Confirm>
       )}
       {admin && marked && (
-        <Confirm label="Cancel deletion" title={`Cancel the deletion of ${r.kind} ${r.naturalKey}?`} onConfirm={async () => {
-          await gql(CANCEL, { id: r.id });
-          reload();
-        }}>
+        <Confirm
+          label="Cancel deletion"
+          title={`Cancel the deletion of ${r.kind} ${r.naturalKey}?`}
+          onConfirm={async () => {
+            await gql(CANCEL, { id: r.id });
+            reload();
+          }}
+        >
           <p>Un-marks what the same mark marked.</p>
         </Confirm>
       )}
       {approver && !marked && (
-        <Confirm label={r.approval ? 'Approve again' : 'Approve'} title={`Approve ${r.naturalKey}?`} onConfirm={async () => {
-          const { approval: a } = await gql<{ approval: { id: string } }>(APPROVE(r.kind), { id: r.id });
-          navigate(href.approval(a.id));
-        }}>
-          <p>Pins it, its parents and everything it refers to at their current versions{r.approval ? ', replacing the approval in force' : ''}.</p>
+        <Confirm
+          label={r.approval ? 'Approve again' : 'Approve'}
+          title={`Approve ${r.naturalKey}?`}
+          onConfirm={async () => {
+            const { approval: a } = await gql<{ approval: { id: string } }>(APPROVE(r.kind), { id: r.id });
+            navigate(href.approval(a.id));
+          }}
+        >
+          <p>
+            Pins it, its parents and everything it refers to at their current versions
+            {r.approval ? ', replacing the approval in force' : ''}.
+          </p>
         </Confirm>
       )}
     </div>
@@ -226,17 +257,26 @@ function OutgoingList({ r, editable, reload }: { r: ResourceData; editable: Read
                 <ResourceLink node={o.node} />
               ) : o.remote ? (
                 <span>
-                  {o.remote.entityType} {remoteTitle(o.remote)} <span class={`badge remote-${o.remote.status.toLowerCase()}`}>{o.remote.status}</span>
+                  {o.remote.entityType} {remoteTitle(o.remote)}{' '}
+                  <span class={`badge remote-${o.remote.status.toLowerCase()}`}>{o.remote.status}</span>
                   {o.remote.lastError && <span class="muted small"> {o.remote.lastError}</span>}
                 </span>
               ) : null}{' '}
               {writer && input && (
-                <Confirm label="Remove" ariaLabel={`Remove reference ${o.path}`} title={`Remove the reference at ${o.path}?`} confirmLabel="Remove reference" danger onConfirm={async () => {
-                  await removeReference(r.kind, r.id, r.version, input);
-                  reload();
-                }}>
+                <Confirm
+                  label="Remove"
+                  ariaLabel={`Remove reference ${o.path}`}
+                  title={`Remove the reference at ${o.path}?`}
+                  confirmLabel="Remove reference"
+                  danger
+                  onConfirm={async () => {
+                    await removeReference(r.kind, r.id, r.version, input);
+                    reload();
+                  }}
+                >
                   <p>
-                    Updates {r.kind} {r.naturalKey} (version {r.version}) without it. A change since you loaded the page is refused (VERSION_CONFLICT).
+                    Updates {r.kind} {r.naturalKey} (version {r.version}) without it. A change since you loaded the page is refused
+                    (VERSION_CONFLICT).
                   </p>
                 </Confirm>
               )}
@@ -259,7 +299,8 @@ function Referrers({ r }: { r: ResourceData }) {
         <ul class="plain">
           {refs.map((x) => (
             <li key={`${x.from.id}:${x.path}`}>
-              <ResourceLink node={x.from} /> at <code>{x.path}</code> <span class="muted small">({x.type === 'CHILD' ? 'child' : 'reference'})</span>
+              <ResourceLink node={x.from} /> at <code>{x.path}</code>{' '}
+              <span class="muted small">({x.type === 'CHILD' ? 'child' : 'reference'})</span>
             </li>
           ))}
         </ul>
@@ -308,7 +349,9 @@ export function ResourceView({ id }: { id: string }) {
   if (!r)
     return (
       <section>
-        <h1 tabIndex={-1} ref={headingRef}>Not found</h1>
+        <h1 tabIndex={-1} ref={headingRef}>
+          Not found
+        </h1>
         <p data-testid="gone">
           There is no resource <code>{id}</code> (it was deleted, or you may not read it).
         </p>
@@ -323,13 +366,11 @@ export function ResourceView({ id }: { id: string }) {
     <article>
       <nav class="crumbs" aria-label="Breadcrumbs">
         <a href={href.overview()}>Overview</a> › <a href={href.kind(r.kind)}>{r.kind}</a> ›{' '}
-        {[...parents]
-          .reverse()
-          .map((p) => (
-            <>
-              <a href={href.resource(p.id)}>{last(p.naturalKey)}</a> ›{' '}
-            </>
-          ))}
+        {[...parents].reverse().map((p) => (
+          <>
+            <a href={href.resource(p.id)}>{last(p.naturalKey)}</a> ›{' '}
+          </>
+        ))}
       </nav>
       <h1 tabIndex={-1} ref={headingRef}>
         <span class="kind">{r.kind}</span> {r.naturalKey} <Status status={r.status} />

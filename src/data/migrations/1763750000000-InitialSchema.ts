@@ -7,7 +7,12 @@ export function columnsFor(queryRunner: QueryRunner) {
   return {
     id: (name = 'id', primary = false): TableColumnOptions => ({ name, type: 'varchar', length: '36', isPrimary: primary }),
     ref: (name: string, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: '36', isNullable: nullable }),
-    str: (name: string, length: number, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: String(length), isNullable: nullable }),
+    str: (name: string, length: number, nullable = false): TableColumnOptions => ({
+      name,
+      type: 'varchar',
+      length: String(length),
+      isNullable: nullable,
+    }),
     time: (name: string, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: '26', isNullable: nullable }),
     json: (name: string, nullable = false): TableColumnOptions => ({ name, type: mysql ? 'longtext' : 'text', isNullable: nullable }),
     int: (name: string, def?: number): TableColumnOptions => ({ name, type: 'int', default: def, isNullable: false }),
@@ -49,7 +54,9 @@ export class InitialSchema1763750000000 implements MigrationInterface {
           { name: 'ix_resource_mark', columnNames: ['mark_id'] },
           { name: 'ix_resource_kind', columnNames: ['kind', 'id'] },
         ],
-        foreignKeys: [{ name: 'fk_resource_parent', columnNames: ['parent_id'], referencedTableName: 'resource', referencedColumnNames: ['id'] }],
+        foreignKeys: [
+          { name: 'fk_resource_parent', columnNames: ['parent_id'], referencedTableName: 'resource', referencedColumnNames: ['id'] },
+        ],
       }),
     );
 
@@ -65,7 +72,9 @@ export class InitialSchema1763750000000 implements MigrationInterface {
           c.time('valid_to', true),
         ],
         indices: [{ name: 'ix_history_valid_to', columnNames: ['valid_to'] }],
-        foreignKeys: [{ name: 'fk_history_resource', columnNames: ['resource_id'], referencedTableName: 'resource', referencedColumnNames: ['id'] }],
+        foreignKeys: [
+          { name: 'fk_history_resource', columnNames: ['resource_id'], referencedTableName: 'resource', referencedColumnNames: ['id'] },
+        ],
       }),
     );
 
@@ -187,7 +196,9 @@ export class InitialSchema1763750000000 implements MigrationInterface {
           c.json('content'),
         ],
         indices: [{ name: 'ix_pin_resource', columnNames: ['resource_id', 'version'] }],
-        foreignKeys: [{ name: 'fk_pin_approval', columnNames: ['approval_id'], referencedTableName: 'approval', referencedColumnNames: ['id'] }],
+        foreignKeys: [
+          { name: 'fk_pin_approval', columnNames: ['approval_id'], referencedTableName: 'approval', referencedColumnNames: ['id'] },
+        ],
       }),
     );
 
@@ -203,7 +214,9 @@ export class InitialSchema1763750000000 implements MigrationInterface {
           c.json('remote_key_payload'),
           c.json('entity', true),
         ],
-        foreignKeys: [{ name: 'fk_snapshot_approval', columnNames: ['approval_id'], referencedTableName: 'approval', referencedColumnNames: ['id'] }],
+        foreignKeys: [
+          { name: 'fk_snapshot_approval', columnNames: ['approval_id'], referencedTableName: 'approval', referencedColumnNames: ['id'] },
+        ],
       }),
     );
 
@@ -212,7 +225,10 @@ export class InitialSchema1763750000000 implements MigrationInterface {
       new Table({
         name: 'gc_candidate',
         ...engine,
-        columns: [{ ...c.int('run_token'), isPrimary: true }, { ...c.ref('resource_id'), isPrimary: true }],
+        columns: [
+          { ...c.int('run_token'), isPrimary: true },
+          { ...c.ref('resource_id'), isPrimary: true },
+        ],
         indices: [{ name: 'ix_gc_candidate_resource', columnNames: ['resource_id', 'run_token'] }],
       }),
     );
@@ -240,4 +256,3 @@ export class InitialSchema1763750000000 implements MigrationInterface {
     await q.dropTable('resource');
   }
 }
-

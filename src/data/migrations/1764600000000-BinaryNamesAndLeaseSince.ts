@@ -36,7 +36,15 @@ export class BinaryNamesAndLeaseSince1764600000000 implements MigrationInterface
     type Key = { t: string; name: string; cols: string[]; rt: string; rcs: string[]; onDelete: string; onUpdate: string };
     const byKey = new Map<string, Key>();
     for (const k of keys) {
-      const e = byKey.get(`${k.t}.${k.name}`) ?? { t: k.t, name: k.name, cols: [], rt: k.rt, rcs: [], onDelete: k.onDelete, onUpdate: k.onUpdate };
+      const e = byKey.get(`${k.t}.${k.name}`) ?? {
+        t: k.t,
+        name: k.name,
+        cols: [],
+        rt: k.rt,
+        rcs: [],
+        onDelete: k.onDelete,
+        onUpdate: k.onUpdate,
+      };
       e.cols.push(k.col);
       e.rcs.push(k.rc);
       byKey.set(`${k.t}.${k.name}`, e);

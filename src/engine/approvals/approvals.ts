@@ -57,7 +57,11 @@ export class Approvals {
         { targets: marked.map((m) => ({ id: m.id, kind: m.kind })) },
       );
     }
-    const remote = await linkedRemoteRows(tx, closure.map((r) => r.id), tx.forShare);
+    const remote = await linkedRemoteRows(
+      tx,
+      closure.map((r) => r.id),
+      tx.forShare,
+    );
     const records = remote.map(toRemoteRecord);
     // Evicted copies, and deleted ones due for another look: asked for before pinning.
     const due = needsFetch(this.remote, records);
@@ -74,8 +78,19 @@ export class Approvals {
 
     const now = await tx.now();
     // The approval this one replaces ends by the same hand.
-    await tx.execute(`UPDATE approval SET revoked_at = ?, revoked_by = ? WHERE resource_id = ? AND revoked_at IS NULL`, [now, actor.subject, id]);
-    const approval: ApprovalRecord = { id: newId(), resourceId: id, approvedAt: now, revokedAt: null, approvedBy: actor.subject, revokedBy: null };
+    await tx.execute(`UPDATE approval SET revoked_at = ?, revoked_by = ? WHERE resource_id = ? AND revoked_at IS NULL`, [
+      now,
+      actor.subject,
+      id,
+    ]);
+    const approval: ApprovalRecord = {
+      id: newId(),
+      resourceId: id,
+      approvedAt: now,
+      revokedAt: null,
+      approvedBy: actor.subject,
+      revokedBy: null,
+    };
     await tx.execute(`INSERT INTO approval (${approvalColumns()}) VALUES (?, ?, ?, NULL, ?, NULL)`, [approval.id, id, now, actor.subject]);
     for (const c of chunks(closure, 200)) {
       await tx.execute(
@@ -87,8 +102,14 @@ export class Approvals {
       await tx.execute(
         `INSERT INTO approval_remote_snapshot (approval_id, resource_id, path, entity_type, remote_key_payload, entity, status, fetched_at) VALUES ${c.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         c.flatMap((r) => [
-          approval.id, r.resource_id, r.path, r.entity_type, r.remote_key_payload, r.cached_entity,
-          Number(r.deleted) === 1 ? 'DELETED' : 'FRESH', r.fetched_at,
+          approval.id,
+          r.resource_id,
+          r.path,
+          r.entity_type,
+          r.remote_key_payload,
+          r.cached_entity,
+          Number(r.deleted) === 1 ? 'DELETED' : 'FRESH',
+          r.fetched_at,
         ]),
       );
     }

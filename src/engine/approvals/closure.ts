@@ -29,11 +29,27 @@ export async function closureOf(sql: Sql, root: ResourceRecord, lock = ''): Prom
     const sources = [...fresh, ...added];
     const targetIds = [
       ...new Set(
-        (await referencesFrom(sql, sources.map((r) => r.id), lock)).filter((r) => r.type === 'ARBITRARY' && !members.has(r.toId)).map((r) => r.toId),
+        (
+          await referencesFrom(
+            sql,
+            sources.map((r) => r.id),
+            lock,
+          )
+        )
+          .filter((r) => r.type === 'ARBITRARY' && !members.has(r.toId))
+          .map((r) => r.toId),
       ),
     ];
     const targets = targetIds.length ? addAll(await resourcesByIds(sql, targetIds, lock)) : [];
-    const below = targets.length ? addAll(await descendantsOf(sql, targets.map((t) => t.id), lock)) : [];
+    const below = targets.length
+      ? addAll(
+          await descendantsOf(
+            sql,
+            targets.map((t) => t.id),
+            lock,
+          ),
+        )
+      : [];
     fresh = [...targets, ...below];
     if (!added.length && !fresh.length) break;
   }

@@ -12,7 +12,9 @@ import type { RelationshipSchema } from '../../model/model.js';
 
 /** The references (kind + field) that do not hold their target's subtree. */
 function nonHolding(schema: RelationshipSchema): { kind: string; field: string }[] {
-  return [...schema.kinds.values()].flatMap((k) => k.references.filter((r) => !r.holdsSubtree).map((r) => ({ kind: k.name, field: r.field })));
+  return [...schema.kinds.values()].flatMap((k) =>
+    k.references.filter((r) => !r.holdsSubtree).map((r) => ({ kind: k.name, field: r.field })),
+  );
 }
 
 /**
@@ -55,7 +57,12 @@ export async function ancestorsOf(sql: Sql, records: readonly ResourceRecord[], 
 }
 
 /** References that hold a subtree, into any of `ids`, with the referrer's kind. */
-export async function holdingReferencesTo(sql: Sql, schema: RelationshipSchema, ids: readonly string[], lock = ''): Promise<ReferenceRecord[]> {
+export async function holdingReferencesTo(
+  sql: Sql,
+  schema: RelationshipSchema,
+  ids: readonly string[],
+  lock = '',
+): Promise<ReferenceRecord[]> {
   const h = holdingSql(schema);
   const rows = await readInChunks(ids, (c) =>
     sql.query<RefRow>(
@@ -80,8 +87,13 @@ export async function ancestorBlockers(
   const chains = await ancestorsOf(sql, records, lock);
   const all = [...new Set([...chains.values()].flat())];
   const into = new Map<string, ReferenceRecord[]>();
-  for (const ref of all.length ? await holdingReferencesTo(sql, schema, all, lock) : []) into.set(ref.toId, [...(into.get(ref.toId) ?? []), ref]);
+  for (const ref of all.length ? await holdingReferencesTo(sql, schema, all, lock) : [])
+    into.set(ref.toId, [...(into.get(ref.toId) ?? []), ref]);
   const out = new Map<string, ReferenceRecord[]>();
-  for (const r of records) out.set(r.id, (chains.get(r.id) ?? []).flatMap((a) => into.get(a) ?? []).filter((ref) => ref.fromId !== r.id));
+  for (const r of records)
+    out.set(
+      r.id,
+      (chains.get(r.id) ?? []).flatMap((a) => into.get(a) ?? []).filter((ref) => ref.fromId !== r.id),
+    );
   return out;
 }

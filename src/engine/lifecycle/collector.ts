@@ -130,7 +130,10 @@ export class GarbageCollector {
     const depth = maxDepth(this.schema);
     const viaAncestor: [string, unknown[]][] = [];
     if (depth > 0) {
-      const chain = Array.from({ length: depth }, (_, i) => ` LEFT JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`).join('');
+      const chain = Array.from(
+        { length: depth },
+        (_, i) => ` LEFT JOIN resource a${i + 1} ON a${i + 1}.id = ${i === 0 ? 'x' : `a${i}`}.parent_id`,
+      ).join('');
       const heldFromOutside = (a: string) =>
         `EXISTS (SELECT 1 FROM resource_ref f${h.join} LEFT JOIN gc_candidate c ON c.run_token = ? AND c.resource_id = f.from_id
            WHERE f.to_id = ${a}.id AND ${h.where} AND c.resource_id IS NULL)`;
@@ -148,7 +151,10 @@ export class GarbageCollector {
           const ids = (await this.db.query<{ id: string }>(sql, params)).map((r) => r.id);
           if (!ids.length) break;
           for (const c of chunks(ids)) {
-            await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(c.length)})`, [token, ...c]);
+            await this.db.execute(`DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${placeholders(c.length)})`, [
+              token,
+              ...c,
+            ]);
           }
           removed += ids.length;
         }
@@ -171,7 +177,9 @@ export class GarbageCollector {
       if (!ids.length) return;
       const { deleted, archived } = await run.transaction(async (tx) => {
         const done = await this.deleteBatch(tx, run.token, ids);
-        await executeInChunks(tx, ids, (inList) => `DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${inList})`, [run.token]);
+        await executeInChunks(tx, ids, (inList) => `DELETE FROM gc_candidate WHERE run_token = ? AND resource_id IN (${inList})`, [
+          run.token,
+        ]);
         return done;
       });
       report.deleted.push(...deleted);
@@ -186,7 +194,10 @@ export class GarbageCollector {
    */
   private async cycleBatch(token: number): Promise<string[]> {
     const seeds = (
-      await this.db.query<{ resource_id: string }>(`SELECT resource_id FROM gc_candidate WHERE run_token = ? ORDER BY resource_id LIMIT ${this.batchSize}`, [token])
+      await this.db.query<{ resource_id: string }>(
+        `SELECT resource_id FROM gc_candidate WHERE run_token = ? ORDER BY resource_id LIMIT ${this.batchSize}`,
+        [token],
+      )
     ).map((r) => r.resource_id);
     const batch = new Set<string>();
     for (const seed of seeds) {
@@ -229,8 +240,15 @@ export class GarbageCollector {
       const held = new Set((await referencesFromOutside(tx, ids)).map((r) => r.toId));
       for (const id of (await approvalsPinning(tx, ids)).keys()) held.add(id);
       const ancestors = [...new Set(batch.flatMap((r) => chains.get(r.id) ?? []))];
-      const intoAncestors = (ancestors.length ? await holdingReferencesTo(tx, this.schema, ancestors) : []).filter((r) => !inBatch.has(r.fromId));
-      const collected = await this.stillCollected(tx, token, intoAncestors.map((r) => r.fromId), now);
+      const intoAncestors = (ancestors.length ? await holdingReferencesTo(tx, this.schema, ancestors) : []).filter(
+        (r) => !inBatch.has(r.fromId),
+      );
+      const collected = await this.stillCollected(
+        tx,
+        token,
+        intoAncestors.map((r) => r.fromId),
+        now,
+      );
       const heldAncestors = new Set(intoAncestors.filter((r) => !collected.has(r.fromId)).map((r) => r.toId));
       for (const r of batch) if ((chains.get(r.id) ?? []).some((a) => heldAncestors.has(a))) held.add(r.id);
       if (!held.size) break;
@@ -238,14 +256,20 @@ export class GarbageCollector {
     }
     if (!batch.length) return { deleted: [], archived: 0 };
     const batchIds = batch.map((r) => r.id);
-    const archived = await this.archive(tx, batch.filter((r) => !this.schema.kind(r.kind).personal), now);
+    const archived = await this.archive(
+      tx,
+      batch.filter((r) => !this.schema.kind(r.kind).personal),
+      now,
+    );
     const each = (sql: (inList: string) => string) => executeInChunks(tx, batchIds, sql);
     await each((l) => `DELETE FROM remote_link WHERE resource_id IN (${l})`);
     await each((l) => `DELETE FROM resource_ref WHERE from_id IN (${l})`);
     await each((l) => `DELETE FROM resource_history WHERE resource_id IN (${l})`);
     // Approvals of a collected group were revoked (an approval in force pins its group): they go with it.
     for (const table of ['approval_pin', 'approval_remote_snapshot']) {
-      await each((l) => `DELETE FROM ${table} WHERE approval_id IN (SELECT id FROM (SELECT id FROM approval WHERE resource_id IN (${l})) a)`);
+      await each(
+        (l) => `DELETE FROM ${table} WHERE approval_id IN (SELECT id FROM (SELECT id FROM approval WHERE resource_id IN (${l})) a)`,
+      );
     }
     await each((l) => `DELETE FROM approval WHERE resource_id IN (${l})`);
     // Personal means gone: other (revoked) approvals keep the pin's id, kind and version, not its content.
@@ -317,7 +341,10 @@ export class GarbageCollector {
 
   /** Marked resources (oldest mark first, bounded) the caller may read, leaving out the candidates of a dry run. */
   async markedResources(dryRunToken?: number, limit = REPORT_LIMIT, only: SqlCondition = EVERYTHING): Promise<ResourceRecord[]> {
-    const exclude = dryRunToken === undefined ? '' : ' AND NOT EXISTS (SELECT 1 FROM gc_candidate c WHERE c.run_token = ? AND c.resource_id = resource.id)';
+    const exclude =
+      dryRunToken === undefined
+        ? ''
+        : ' AND NOT EXISTS (SELECT 1 FROM gc_candidate c WHERE c.run_token = ? AND c.resource_id = resource.id)';
     const rows = await this.db.query<ResourceRow>(
       `SELECT ${RESOURCE_COLUMNS}
        FROM resource WHERE status = 'MARKED_FOR_DELETION'${exclude}${only.sql} ORDER BY marked_at, id LIMIT ?`,

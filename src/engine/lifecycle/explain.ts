@@ -61,7 +61,12 @@ export async function explainDeletion(
     return r && r.status === 'MARKED_FOR_DELETION' ? r.deleteAfter : null;
   };
   const marked = records.filter((r) => r.status === 'MARKED_FOR_DELETION');
-  const realSet = collectedSet(holds, real, now, marked.map((r) => r.id));
+  const realSet = collectedSet(
+    holds,
+    real,
+    now,
+    marked.map((r) => r.id),
+  );
 
   return records.map((r) => {
     let world = real;
@@ -95,13 +100,20 @@ async function readHolds(db: Db, schema: RelationshipSchema, seeds: readonly Res
     const pins = await approvalsPinning(db, ids);
     const viaAncestors = await ancestorBlockers(db, schema, frontier);
     for (const r of frontier) {
-      holds.set(r.id, { record: r, incoming: incoming.get(r.id) ?? [], intoAncestors: viaAncestors.get(r.id) ?? [], pins: pins.get(r.id) ?? [] });
+      holds.set(r.id, {
+        record: r,
+        incoming: incoming.get(r.id) ?? [],
+        intoAncestors: viaAncestors.get(r.id) ?? [],
+        pins: pins.get(r.id) ?? [],
+      });
     }
     const holders = new Set(frontier.flatMap((r) => holdersOf(holds.get(r.id)!)));
     const unread = [...holders].filter((id) => !read.has(id));
     for (const r of await resourcesByIds(db, unread)) read.set(r.id, r);
     // An unmarked holder holds whatever the rest is: only marked ones need their own holds read.
-    frontier = [...holders].map((id) => read.get(id)).filter((r): r is ResourceRecord => !!r && r.status === 'MARKED_FOR_DELETION' && !holds.has(r.id));
+    frontier = [...holders]
+      .map((id) => read.get(id))
+      .filter((r): r is ResourceRecord => !!r && r.status === 'MARKED_FOR_DELETION' && !holds.has(r.id));
   }
   return holds;
 }
@@ -166,7 +178,9 @@ function blockersOf(holds: Map<string, Holds>, id: string, world: World, collect
   // A pinned descendant holds its ancestors: the approval is named on each of them.
   const approvals = new Map<string, ApprovalRecord>();
   for (const d of subtreeOf(holds, id)) for (const a of holds.get(d)?.pins ?? []) approvals.set(a.id, a);
-  const pins = [...approvals.values()].sort((a, b) => (a.approvedAt < b.approvedAt ? -1 : a.approvedAt > b.approvedAt ? 1 : a.id < b.id ? -1 : 1));
+  const pins = [...approvals.values()].sort((a, b) =>
+    a.approvedAt < b.approvedAt ? -1 : a.approvedAt > b.approvedAt ? 1 : a.id < b.id ? -1 : 1,
+  );
   for (const approval of pins) out.push({ reason: 'PINNED', approval });
   return out;
 }
@@ -175,7 +189,10 @@ function blockersOf(holds: Map<string, Holds>, id: string, world: World, collect
 export type Explain = (records: readonly ResourceRecord[]) => Promise<DeletionExplanationRecord[]>;
 
 /** Queue and report entries: the explanation, and its references and approvals as the older fields list them. */
-export function candidatesOf(records: readonly ResourceRecord[], explanations: readonly DeletionExplanationRecord[]): DeletionCandidateRecord[] {
+export function candidatesOf(
+  records: readonly ResourceRecord[],
+  explanations: readonly DeletionExplanationRecord[],
+): DeletionCandidateRecord[] {
   return records.map((resource, i) => {
     const explanation = explanations[i];
     const blockers = explanation.blockers.flatMap((b) => ('ref' in b ? [b.ref] : []));

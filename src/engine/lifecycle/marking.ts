@@ -72,7 +72,9 @@ export async function cancelDeletion(db: Db, id: string, who: { actor: Actor; te
     if (!r) throw missing();
     who.tenancy.assertWritable(who.actor, r, missing);
     if (r.status !== 'MARKED_FOR_DELETION' || !r.markId) throw badInput(`${r.kind} ${labelOf(r)} is not marked for deletion`, { id });
-    const [mark] = await tx.query<{ id: string; size: number }>(`SELECT id, size FROM deletion_mark WHERE id = ?${tx.forUpdate}`, [r.markId]);
+    const [mark] = await tx.query<{ id: string; size: number }>(`SELECT id, size FROM deletion_mark WHERE id = ?${tx.forUpdate}`, [
+      r.markId,
+    ]);
     const members = await tx.query<{ id: string }>(`SELECT id FROM resource WHERE mark_id = ?${tx.forUpdate}`, [r.markId]);
     if (!mark || members.length < Number(mark.size)) {
       throw badInput(`Part of the deletion of ${r.kind} ${labelOf(r)} has already been collected; it can no longer be cancelled`, { id });
@@ -88,9 +90,10 @@ export async function cancelDeletion(db: Db, id: string, who: { actor: Actor; te
       const parent = `${markedParent.kind} ${labelOf({ naturalKey: markedParent.natural_key })}`;
       throw badInput(`${parent} is marked for deletion too (a separate mark); cancel that deletion first`, { id });
     }
-    await tx.execute(`UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL, marked_by = NULL WHERE mark_id = ?`, [
-      r.markId,
-    ]);
+    await tx.execute(
+      `UPDATE resource SET status = 'ACTIVE', marked_at = NULL, delete_after = NULL, mark_id = NULL, marked_by = NULL WHERE mark_id = ?`,
+      [r.markId],
+    );
     await tx.execute(`DELETE FROM deletion_mark WHERE id = ?`, [r.markId]);
     return recordWith(r, { status: 'ACTIVE', markedAt: null, deleteAfter: null, markId: null, markedBy: null });
   });

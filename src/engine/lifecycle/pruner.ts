@@ -24,7 +24,8 @@ export class HistoryPruner {
   constructor(private readonly db: Db) {}
 
   static check(rule: PruneRule): void {
-    if ((rule.olderThan ?? null) === null && (rule.keepLast ?? null) === null) throw badInput('pruneHistory needs olderThan, keepLast or both');
+    if ((rule.olderThan ?? null) === null && (rule.keepLast ?? null) === null)
+      throw badInput('pruneHistory needs olderThan, keepLast or both');
     if (rule.keepLast !== undefined && rule.keepLast !== null && (!Number.isInteger(rule.keepLast) || rule.keepLast < 1)) {
       throw badInput(`keepLast must be a whole number of at least 1 (got ${rule.keepLast})`);
     }
@@ -67,7 +68,12 @@ export class HistoryPruner {
       }
     } catch (e) {
       // Batches committed before the failure stay deleted: the caller learns how many.
-      throw new InterruptedRunError(`${versionsDeleted} version${versionsDeleted === 1 ? '' : 's'} deleted`, { versionsDeleted }, versionsDeleted, e);
+      throw new InterruptedRunError(
+        `${versionsDeleted} version${versionsDeleted === 1 ? '' : 's'} deleted`,
+        { versionsDeleted },
+        versionsDeleted,
+        e,
+      );
     }
     const [kept] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n ${due} AND ${pinned}`, params);
     return { versionsDeleted, versionsKeptForApprovals: Number(kept.n) };

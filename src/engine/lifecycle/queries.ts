@@ -26,7 +26,11 @@ export async function referencesFromOutside(sql: Sql, ids: readonly string[]): P
 }
 
 /** Approvals in force that pin any of `ids`, by pinned resource (only approvals of groups `only` lets the caller read). */
-export async function approvalsPinning(sql: Sql, ids: readonly string[], only: SqlCondition = EVERYTHING): Promise<Map<string, ApprovalRecord[]>> {
+export async function approvalsPinning(
+  sql: Sql,
+  ids: readonly string[],
+  only: SqlCondition = EVERYTHING,
+): Promise<Map<string, ApprovalRecord[]>> {
   const rows = await readInChunks(ids, (c) =>
     sql.query<ApprovalRow & { pinned_id: string }>(
       `SELECT p.resource_id AS pinned_id, ${approvalColumns('a')}

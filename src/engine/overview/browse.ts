@@ -45,6 +45,9 @@ export async function browseResources(sql: Sql, kind: string, options: BrowseOpt
     params.push(options.after);
   }
   params.push(options.first);
-  const rows = await sql.query<ResourceRow>(`SELECT ${RESOURCE_COLUMNS} FROM resource WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
+  const rows = await sql.query<ResourceRow>(
+    `SELECT ${RESOURCE_COLUMNS} FROM resource WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,
+    params,
+  );
   return rows.map(toRecord);
 }

@@ -34,7 +34,12 @@ export function kindApis(schema: RelationshipSchema): KindApi[] {
   return [...schema.kinds.values()].map((kind) => {
     const n = kindNames(kind);
     const update = hasUpdate(kind);
-    return { kind: kind.name, update: update ? n.update : null, approve: n.approve, updateInputFields: update ? updateInputFieldNames(kind) : [] };
+    return {
+      kind: kind.name,
+      update: update ? n.update : null,
+      approve: n.approve,
+      updateInputFields: update ? updateInputFieldNames(kind) : [],
+    };
   });
 }
 
@@ -81,7 +86,8 @@ export interface BrowseArgs {
 
 /** A kind's page for the console's table, read under the loaders' tenancy and primed into them. */
 export async function browse(engine: Engine, kind: string, args: BrowseArgs, loaders: Loaders): Promise<ResourceRecord[]> {
-  if (!engine.schema.kinds.has(kind)) throw badInput(`There is no kind ${JSON.stringify(kind)}; kinds: ${[...engine.schema.kinds.keys()].join(', ')}`);
+  if (!engine.schema.kinds.has(kind))
+    throw badInput(`There is no kind ${JSON.stringify(kind)}; kinds: ${[...engine.schema.kinds.keys()].join(', ')}`);
   const first = pageSize(args.first, 50);
   const page = await browseResources(engine.db, kind, { first, after: args.after, status: args.status, search: args.search }, loaders.only);
   return loaders.prime(page);

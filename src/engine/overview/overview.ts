@@ -63,7 +63,14 @@ export async function countByKindAndStatus(sql: Sql, only: SqlCondition): Promis
 
 /** FRESH / DELETED / MISSING as the API names a row (see remote/reader.ts), counted per type. */
 export async function remoteCacheHealth(sql: Sql): Promise<RemoteCacheHealth[]> {
-  const rows = await sql.query<{ entity_type: string; fresh: number | string; deleted: number | string; missing: number | string; failing: number | string; oldest: string | null }>(
+  const rows = await sql.query<{
+    entity_type: string;
+    fresh: number | string;
+    deleted: number | string;
+    missing: number | string;
+    failing: number | string;
+    oldest: string | null;
+  }>(
     `SELECT entity_type,
             SUM(CASE WHEN deleted = 0 AND cached_entity IS NOT NULL THEN 1 ELSE 0 END) AS fresh,
             SUM(CASE WHEN deleted <> 0 THEN 1 ELSE 0 END) AS deleted,

@@ -20,7 +20,9 @@ export function encodeCursor(scope: CursorScope, id: string): string {
 /** The id a cursor points after; BAD_USER_INPUT when it is not a cursor of this list. */
 export function decodeCursor(scope: CursorScope, cursor: string): string {
   const refuse = () =>
-    badInput(`after: ${JSON.stringify(cursor.length > 100 ? `${cursor.slice(0, 100)}…` : cursor)} is not a cursor of this list of ${scope.kind}`);
+    badInput(
+      `after: ${JSON.stringify(cursor.length > 100 ? `${cursor.slice(0, 100)}…` : cursor)} is not a cursor of this list of ${scope.kind}`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -29,7 +31,8 @@ export function decodeCursor(scope: CursorScope, cursor: string): string {
   }
   if (!Array.isArray(parsed) || parsed.length !== 3) throw refuse();
   const [kind, prefix, id] = parsed as unknown[];
-  if (kind !== scope.kind || typeof id !== 'string' || id === '' || JSON.stringify(prefix) !== JSON.stringify(scope.keyPrefix)) throw refuse();
+  if (kind !== scope.kind || typeof id !== 'string' || id === '' || JSON.stringify(prefix) !== JSON.stringify(scope.keyPrefix))
+    throw refuse();
   return id;
 }
 
@@ -40,8 +43,17 @@ export interface ConnectionPage<T> {
 }
 
 /** A connection from a page read one item past `first` (that item only says there is a next page). */
-export function connectionOf<T extends { id: string }>(scope: CursorScope, read: readonly T[], first: number, totalCount: number | null): ConnectionPage<T> {
+export function connectionOf<T extends { id: string }>(
+  scope: CursorScope,
+  read: readonly T[],
+  first: number,
+  totalCount: number | null,
+): ConnectionPage<T> {
   const nodes = read.slice(0, first);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(scope, node.id), node }));
-  return { edges, pageInfo: { hasNextPage: read.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null }, totalCount };
+  return {
+    edges,
+    pageInfo: { hasNextPage: read.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    totalCount,
+  };
 }

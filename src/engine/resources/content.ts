@@ -89,7 +89,8 @@ export class ContentRules {
   /** Applies an update: omitted fields stay, null clears; identity fields cannot change. */
   merge(kind: KindDef, current: Content, patch: Content): Content {
     for (const f of kind.identity) {
-      if (f in patch && patch[f] !== undefined && patch[f] !== current[f]) throw badInput(`${kind.name}: ${f} is part of the identity and cannot change`);
+      if (f in patch && patch[f] !== undefined && patch[f] !== current[f])
+        throw badInput(`${kind.name}: ${f} is part of the identity and cannot change`);
     }
     const merged: Content = { ...current };
     for (const [k, v] of Object.entries(patch)) {
@@ -108,7 +109,13 @@ export class ContentRules {
   parentReference(kind: KindDef, content: Content): PlannedReference | null {
     if (!kind.parent) return null;
     const values = kind.identity.slice(0, -1).map((f) => content[f]);
-    return { path: 'parent', type: 'CHILD', kind: kind.parent, naturalKey: naturalKeyOf(values), label: `${kind.parent} ${values.join('/')}` };
+    return {
+      path: 'parent',
+      type: 'CHILD',
+      kind: kind.parent,
+      naturalKey: naturalKeyOf(values),
+      label: `${kind.parent} ${values.join('/')}`,
+    };
   }
 
   /** The body's references, in content order, with their paths (`logicalCluster`, `clusters[1]`). */

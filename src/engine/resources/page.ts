@@ -64,7 +64,13 @@ const pageOf = (columns: string, kind: string, options: PageOptions, only: SqlCo
  * A page of one kind, in id order; `keyPrefix` narrows to natural keys that start with these
  * identity values. `columns`: RESOURCE_COLUMNS, or fewer with NULL in place of the others (columnsFor).
  */
-export async function listResources(sql: Sql, kind: string, options: PageOptions, only = EVERYTHING, columns = RESOURCE_COLUMNS): Promise<ResourceRecord[]> {
+export async function listResources(
+  sql: Sql,
+  kind: string,
+  options: PageOptions,
+  only = EVERYTHING,
+  columns = RESOURCE_COLUMNS,
+): Promise<ResourceRecord[]> {
   const page = pageOf(columns, kind, options, only);
   return (await sql.query<ResourceRow>(page.sql, page.params)).map(toRecord);
 }
@@ -135,10 +141,10 @@ export async function readPage(db: Db, kind: string, options: PageOptions, wants
       params.push(...paths.params);
     } else {
       const ids = pageOf('id', kind, options, only);
-      refsAside = db.queryValues(`SELECT f.from_id, f.path, f.to_id FROM (${ids.sql}) p JOIN resource_ref f ON f.from_id = p.id WHERE ${paths.sql}`, [
-        ...ids.params,
-        ...paths.params,
-      ]);
+      refsAside = db.queryValues(
+        `SELECT f.from_id, f.path, f.to_id FROM (${ids.sql}) p JOIN resource_ref f ON f.from_id = p.id WHERE ${paths.sql}`,
+        [...ids.params, ...paths.params],
+      );
       // Awaited below; a failure here must not go unhandled while the page statement runs.
       refsAside.catch(() => undefined);
     }

@@ -12,11 +12,29 @@ import type { SqlCondition } from './tenancy.js';
  * referrer's row), so what a caller may not see never leaves the database.
  */
 
-export const RESOURCE_COLUMNS = 'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id, marked_by';
+export const RESOURCE_COLUMNS =
+  'id, kind, natural_key, name, parent_id, content, version, status, created_at, updated_at, marked_at, delete_after, mark_id, marked_by';
 
 /** The record field each column answers, for the fields that read one column only. */
 /** Fields answered from the id alone (through loaders or what the page read), or from the row's own columns. */
-const WITHOUT_CONTENT = new Set(['__typename', 'id', 'kind', 'name', 'naturalKey', 'version', 'status', 'createdAt', 'updatedAt', 'markedForDeletionAt', 'markedForDeletionBy', 'deleteAfter', 'referencedBy', 'history', 'asOf', 'approval']);
+const WITHOUT_CONTENT = new Set([
+  '__typename',
+  'id',
+  'kind',
+  'name',
+  'naturalKey',
+  'version',
+  'status',
+  'createdAt',
+  'updatedAt',
+  'markedForDeletionAt',
+  'markedForDeletionBy',
+  'deleteAfter',
+  'referencedBy',
+  'history',
+  'asOf',
+  'approval',
+]);
 
 /** Every resource column but the document: what a list reads when no field of its items needs the document. */
 const ALL_BUT_CONTENT = RESOURCE_COLUMNS.split(', ')
@@ -88,11 +106,11 @@ class StoredResource implements ResourceRecord {
   }
 
   get content(): Content {
-    if (this.#contentText === null) throw new Error(`${this.kind} ${this.id} was read without its content (a list that asked for no content field, see columnsFor)`);
+    if (this.#contentText === null)
+      throw new Error(`${this.kind} ${this.id} was read without its content (a list that asked for no content field, see columnsFor)`);
     this.#content ??= JSON.parse(this.#contentText) as Content;
     return this.#content;
   }
-
 
   toJSON(): Omit<ResourceRecord, 'content'> & { content?: Content } {
     return this.#contentText === null ? { ...this } : recordWith(this, {});
@@ -101,7 +119,22 @@ class StoredResource implements ResourceRecord {
 
 /** A stored row (an object keyed by column) as a record. */
 export function toRecord(row: ResourceRow): ResourceRecord {
-  return new StoredResource([row.id, row.kind, row.natural_key, row.name, row.parent_id, row.content, row.version, row.status, row.created_at, row.updated_at, row.marked_at, row.delete_after, row.mark_id, row.marked_by]);
+  return new StoredResource([
+    row.id,
+    row.kind,
+    row.natural_key,
+    row.name,
+    row.parent_id,
+    row.content,
+    row.version,
+    row.status,
+    row.created_at,
+    row.updated_at,
+    row.marked_at,
+    row.delete_after,
+    row.mark_id,
+    row.marked_by,
+  ]);
 }
 
 /** The same from an array row whose first values are the RESOURCE_COLUMNS values, in that order. */
@@ -113,9 +146,19 @@ export function toRecordFromValues(v: readonly unknown[]): ResourceRecord {
 export const RESOURCE_WIDTH = RESOURCE_COLUMNS.split(', ').length;
 
 /** A plain copy of a record with some fields changed (the content included). */
-export const recordWith = (r: ResourceRecord, changes: Partial<ResourceRecord>): ResourceRecord => ({ ...r, content: r.content, ...changes });
+export const recordWith = (r: ResourceRecord, changes: Partial<ResourceRecord>): ResourceRecord => ({
+  ...r,
+  content: r.content,
+  ...changes,
+});
 
-export const toReference = (r: RefRow): ReferenceRecord => ({ fromId: r.from_id, toId: r.to_id, type: r.type, path: r.path, createdAt: r.created_at });
+export const toReference = (r: RefRow): ReferenceRecord => ({
+  fromId: r.from_id,
+  toId: r.to_id,
+  type: r.type,
+  path: r.path,
+  createdAt: r.created_at,
+});
 
 export const toVersion = (h: HistoryRow): VersionRecord => ({
   resourceId: h.resource_id,
@@ -128,7 +171,10 @@ export const toVersion = (h: HistoryRow): VersionRecord => ({
 
 export async function resourcesByIds(sql: Sql, ids: readonly string[], lock = '', only = EVERYTHING): Promise<ResourceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
-    sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${only.sql}${lock}`, [...c, ...only.params]),
+    sql.query<ResourceRow>(`SELECT ${COLUMNS} FROM resource WHERE id IN (${placeholders(c.length)})${only.sql}${lock}`, [
+      ...c,
+      ...only.params,
+    ]),
   );
   return rows.map(toRecord);
 }
@@ -181,7 +227,10 @@ export async function childrenPage(
 
 export async function referencesFrom(sql: Sql, ids: readonly string[], lock = ''): Promise<ReferenceRecord[]> {
   const rows = await readInChunks(ids, (c) =>
-    sql.query<RefRow>(`SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})${lock}`, c),
+    sql.query<RefRow>(
+      `SELECT from_id, path, to_id, type, created_at FROM resource_ref WHERE from_id IN (${placeholders(c.length)})${lock}`,
+      c,
+    ),
   );
   return rows.map(toReference);
 }

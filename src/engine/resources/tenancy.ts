@@ -83,9 +83,12 @@ export class Tenancy {
     if (actor.projects === null) return;
     const hidden = planned.filter((p) => !this.canSee(actor, p));
     if (hidden.length) {
-      throw notFound(`${hidden.map((h) => h.path).join(', ')} ${hidden.length === 1 ? 'refers' : 'refer'} to a resource that does not exist`, {
-        missing: hidden.map((h) => ({ path: h.path, kind: h.kind })),
-      });
+      throw notFound(
+        `${hidden.map((h) => h.path).join(', ')} ${hidden.length === 1 ? 'refers' : 'refer'} to a resource that does not exist`,
+        {
+          missing: hidden.map((h) => ({ path: h.path, kind: h.kind })),
+        },
+      );
     }
   }
 }

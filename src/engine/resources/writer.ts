@@ -7,7 +7,15 @@ import type { KindDef, RelationshipSchema } from '../../model/model.js';
 import type { ContentRules } from './content.js';
 import type { Content, PlannedReference, ReferenceRecord, ResourceRecord } from './model.js';
 import type { Tenancy } from './tenancy.js';
-import { insertReferences, insertResource, insertVersion, recordWith, referencesFrom, resourcesByIds, resourcesByNaturalKeys } from './store.js';
+import {
+  insertReferences,
+  insertResource,
+  insertVersion,
+  recordWith,
+  referencesFrom,
+  resourcesByIds,
+  resourcesByNaturalKeys,
+} from './store.js';
 
 /** What the writer needs from remote references; implemented in src/remote. */
 export interface RemoteLinker {
@@ -107,7 +115,13 @@ export class ResourceWriter {
     return created;
   }
 
-  private async updateOnce(kindName: string, id: string, patch: Content, expectedVersion: number | null | undefined, actor: Actor): Promise<ResourceRecord> {
+  private async updateOnce(
+    kindName: string,
+    id: string,
+    patch: Content,
+    expectedVersion: number | null | undefined,
+    actor: Actor,
+  ): Promise<ResourceRecord> {
     const kind = this.schema.kind(kindName);
     // Refuse bad input and unknown ids before calling any remote store; the transaction checks again.
     const [before] = await resourcesByIds(this.db, [id]);
@@ -117,13 +131,19 @@ export class ResourceWriter {
     this.tenancy.assertWritable(actor, before, missing);
     this.rules.merge(kind, before.content, patch);
     const remoteFields = kind.remoteReferences.map((r) => r.field).filter((f) => patch[f] !== undefined);
-    const prepared = await this.remote.prepare(kind, patch, remoteFields.filter((f) => patch[f] !== null));
+    const prepared = await this.remote.prepare(
+      kind,
+      patch,
+      remoteFields.filter((f) => patch[f] !== null),
+    );
 
     const updated = await this.db.transaction(async (tx) => {
       const [current] = await resourcesByIds(tx, [id], tx.forUpdate);
       if (!current || current.kind !== kind.name) throw notFound(`${kind.name} ${id} does not exist`, { id });
       if (current.status === 'MARKED_FOR_DELETION') {
-        throw new DomainError('RESOURCE_MARKED_FOR_DELETION', `${kind.name} ${labelOf(current)} is marked for deletion and cannot change`, { id });
+        throw new DomainError('RESOURCE_MARKED_FOR_DELETION', `${kind.name} ${labelOf(current)} is marked for deletion and cannot change`, {
+          id,
+        });
       }
       if (expectedVersion !== undefined && expectedVersion !== null && expectedVersion !== current.version) {
         throw new DomainError(
@@ -159,7 +179,10 @@ export class ResourceWriter {
       const gone = heldRefs.filter((h) => !rows.some((r) => same(r, h)));
       const added = rows.filter((r) => !heldRefs.some((h) => same(r, h)));
       for (const c of chunks(gone)) {
-        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(c.length)})`, [id, ...c.map((g) => g.path)]);
+        await tx.execute(`DELETE FROM resource_ref WHERE from_id = ? AND path IN (${placeholders(c.length)})`, [
+          id,
+          ...c.map((g) => g.path),
+        ]);
       }
       await insertReferences(tx, added);
       if (remoteFields.length) await this.remote.link(tx, id, prepared, remoteFields);
@@ -197,7 +220,9 @@ export class ResourceWriter {
     held: Set<string>,
     referrer?: ResourceRecord,
   ): void {
-    const marked = planned.map((p) => ({ p, t: targets.get(p.naturalKey + p.kind)! })).filter(({ t }) => t.status === 'MARKED_FOR_DELETION');
+    const marked = planned
+      .map((p) => ({ p, t: targets.get(p.naturalKey + p.kind)! }))
+      .filter(({ t }) => t.status === 'MARKED_FOR_DELETION');
     if (!marked.length) return;
     const kept = marked.filter(({ t }) => held.has(t.id));
     const names = (list: typeof marked) => [...new Set(list.map(({ p }) => p.label))].join(', ');

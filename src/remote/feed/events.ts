@@ -61,7 +61,10 @@ function decode(v: unknown): unknown {
 }
 
 /** Types without a table (non-SQL sources) are matched by their name. The first type claiming a table wins. */
-export function typesByTableOf(types: Iterable<RemoteTypeDef>, onDuplicate?: (table: string, kept: RemoteTypeDef, dropped: RemoteTypeDef) => void): Map<string, RemoteTypeDef> {
+export function typesByTableOf(
+  types: Iterable<RemoteTypeDef>,
+  onDuplicate?: (table: string, kept: RemoteTypeDef, dropped: RemoteTypeDef) => void,
+): Map<string, RemoteTypeDef> {
   const map = new Map<string, RemoteTypeDef>();
   for (const t of types) {
     const table = t.table ?? t.name;
@@ -164,7 +167,14 @@ export function parseDebezium(
     case 'r': {
       const after = decode(value.after);
       if (!isObject(after)) throw new MalformedChangeEventError(`change event "${op}" on "${table}" has no "after" row`);
-      return { entityType: type.name, key: keyOf(type, after, table), op: 'UPSERT', entity: mapRow(type, after), eventId: fallbackEventId, position };
+      return {
+        entityType: type.name,
+        key: keyOf(type, after, table),
+        op: 'UPSERT',
+        entity: mapRow(type, after),
+        eventId: fallbackEventId,
+        position,
+      };
     }
     case 'd': {
       const before = decode(value.before);

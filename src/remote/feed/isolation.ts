@@ -63,7 +63,11 @@ export async function applyIsolated(rt: FeedRuntime, transport: Transport, attem
 }
 
 /** Logs and counts an event moved to the dead letter. */
-export function reportDeadLetter(rt: FeedRuntime, transport: Transport, details: { eventId: string; reason: string; deliveries: number; deadLetter: string }) {
+export function reportDeadLetter(
+  rt: FeedRuntime,
+  transport: Transport,
+  details: { eventId: string; reason: string; deliveries: number; deadLetter: string },
+) {
   feedMetrics.deadLettered.inc({ transport });
   rt.log.error(details, 'change event moved to the dead letter');
 }

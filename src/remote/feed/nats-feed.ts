@@ -109,7 +109,10 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
     try {
       await jsm.streams.info(stream);
     } catch (err) {
-      throw new Error(`CHANGE_FEED_URL: JetStream stream "${stream}" is not available: ${(err as Error).message} (create it: nats stream add ${stream} --subjects '${stream}.>', or run npm run demo:etl with this CHANGE_FEED_URL)`, { cause: err });
+      throw new Error(
+        `CHANGE_FEED_URL: JetStream stream "${stream}" is not available: ${(err as Error).message} (create it: nats stream add ${stream} --subjects '${stream}.>', or run npm run demo:etl with this CHANGE_FEED_URL)`,
+        { cause: err },
+      );
     }
     await ensureConsumer(jsm, stream, rt.consumer, rt.ackWaitMs);
   } catch (err) {
@@ -125,7 +128,11 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
 
   async function watchStatus(msgs: ConsumerMessages) {
     for await (const s of await msgs.status()) {
-      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound) {
+      if (
+        s.type === ConsumerEvents.ConsumerDeleted ||
+        s.type === ConsumerEvents.ConsumerNotFound ||
+        s.type === ConsumerEvents.StreamNotFound
+      ) {
         // The consumer (or its whole stream) is gone: start reading over, which creates the
         // consumer again once the stream is there and reads the stream's new identity.
         log.warn({ status: s.type }, 'durable consumer or stream is gone; reading again once it is back');
@@ -228,9 +235,12 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
       }
     }
     if (attempts.length === 0) return;
-    const keepAlive = setInterval(() => {
-      for (const m of parsed) m.working();
-    }, Math.max(1000, rt.ackWaitMs / 2));
+    const keepAlive = setInterval(
+      () => {
+        for (const m of parsed) m.working();
+      },
+      Math.max(1000, rt.ackWaitMs / 2),
+    );
     try {
       const verdicts = await applyIsolated(rt, 'nats', attempts);
       for (const [i, v] of verdicts.entries()) {
@@ -238,7 +248,10 @@ export async function startNatsFeed(url: URL, rt: NatsFeedOptions): Promise<{ st
         if (v.kind === 'done') m.ack();
         else if (v.kind === 'dead') await deadLetter(m, attempts[i].event.eventId!, v.reason, attempts[i].deliveries);
         else {
-          log.error({ err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries }, 'applying a change event failed; redelivery after delay');
+          log.error(
+            { err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries },
+            'applying a change event failed; redelivery after delay',
+          );
           m.nak(rt.retryDelayMs);
         }
       }

@@ -104,7 +104,18 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
 
   async function deadLetter(id: string, fields: string[] | null, reason: string, deliveries: number): Promise<void> {
     const eventId = `redis:${key}:${id}`;
-    await cmd.call('XADD', deadLetterKey, '*', ...(fields ?? []), 'dead_letter_reason', reason, 'dead_letter_event_id', eventId, 'dead_letter_deliveries', String(deliveries));
+    await cmd.call(
+      'XADD',
+      deadLetterKey,
+      '*',
+      ...(fields ?? []),
+      'dead_letter_reason',
+      reason,
+      'dead_letter_event_id',
+      eventId,
+      'dead_letter_deliveries',
+      String(deliveries),
+    );
     await cmd.call('XACK', key, group, id);
     delivered.delete(id);
     reportDeadLetter(rt, 'redis', { eventId, reason, deliveries, deadLetter: deadLetterKey });
@@ -165,7 +176,10 @@ export async function startRedisFeed(url: URL, rt: RedisFeedOptions): Promise<{ 
         // It stays pending on this consumer and is taken again once due; the entries behind it go on.
         due.set(parsed[i].id, Date.now() + rt.retryDelayMs);
         outage ||= v.outage;
-        log.error({ err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries }, 'applying a change event failed; retrying after delay');
+        log.error(
+          { err: v.error, eventId: attempts[i].event.eventId, deliveries: attempts[i].deliveries },
+          'applying a change event failed; retrying after delay',
+        );
       }
     }
     // Nothing could be applied (the operational store is down): back off instead of running through the stream.

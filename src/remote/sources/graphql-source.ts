@@ -62,7 +62,9 @@ export class GraphqlSource implements RemoteSource {
       const representations = chunk.map(([, k]) => ({ __typename: type.typename, ...k }));
       const entities = await this.post(query, { representations }, `_entities(${type.typename} × ${chunk.length})`);
       if (!Array.isArray(entities) || entities.length !== chunk.length) {
-        throw this.unavailable(`_entities returned ${Array.isArray(entities) ? entities.length : typeof entities} items for ${chunk.length} keys`);
+        throw this.unavailable(
+          `_entities returned ${Array.isArray(entities) ? entities.length : typeof entities} items for ${chunk.length} keys`,
+        );
       }
       // The answer is positional: entry i is the entity for representation i, null when not found.
       entities.forEach((entity, j) => {

@@ -20,13 +20,14 @@ export function createSources(schema: RelationshipSchema, options: SourceOptions
     const fromEnv = def.urlEnv ? env[def.urlEnv]?.trim() : undefined;
     const url = def.url || fromEnv || (def.type === 'sql' ? options.defaultClientUrl : undefined);
     if (!url) {
-      throw new Error(
-        `source "${def.name}" has no URL: set ${def.urlEnv ?? 'its url'} in ${def.urlEnv ? 'the environment' : schema.file}`,
-      );
+      throw new Error(`source "${def.name}" has no URL: set ${def.urlEnv ?? 'its url'} in ${def.urlEnv ? 'the environment' : schema.file}`);
     }
     const source =
       def.type === 'sql'
-        ? new SqlSource(def.name, url, { connectTimeoutMs: Math.min(options.resilience.timeoutMs, 2000), queryTimeoutMs: options.resilience.timeoutMs })
+        ? new SqlSource(def.name, url, {
+            connectTimeoutMs: Math.min(options.resilience.timeoutMs, 2000),
+            queryTimeoutMs: options.resilience.timeoutMs,
+          })
         : new GraphqlSource(def.name, url, { timeoutMs: options.resilience.timeoutMs });
     out.set(def.name, resilient(source, options.resilience, options.log));
   }

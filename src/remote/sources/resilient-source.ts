@@ -75,9 +75,7 @@ const isPermanent = (e: unknown) => (e as { permanent?: unknown }).permanent ===
  */
 export function resilient(source: RemoteSource, settings: ResilienceSettings, log?: Logger): ResilientSource {
   const name = source.name;
-  const outage = handleWhen(
-    (e) => (e instanceof SourceUnavailableError && !isPermanent(e)) || e instanceof TaskCancelledError,
-  );
+  const outage = handleWhen((e) => (e instanceof SourceUnavailableError && !isPermanent(e)) || e instanceof TaskCancelledError);
   const timeoutPolicy = timeout(settings.timeoutMs, TimeoutStrategy.Aggressive);
   const breaker = circuitBreaker(outage, {
     halfOpenAfter: settings.halfOpenAfterMs,
@@ -102,11 +100,14 @@ export function resilient(source: RemoteSource, settings: ResilienceSettings, lo
   });
   breaker.onHalfOpen(() => log?.info({ source: name }, 'remote source circuit half-open: probing'));
   breaker.onReset(() => log?.info({ source: name }, 'remote source circuit closed'));
-  retryPolicy.onRetry((r) => log?.debug({ source: name, delayMs: r.delay, error: 'error' in r ? messageOf(r.error) : undefined }, 'retrying remote source'));
+  retryPolicy.onRetry((r) =>
+    log?.debug({ source: name, delayMs: r.delay, error: 'error' in r ? messageOf(r.error) : undefined }, 'retrying remote source'),
+  );
   // Every failed attempt, with the driver's own words (which callers never see).
   breaker.onFailure(({ reason }) => {
     remoteFailures.inc({ source: name });
-    if ('error' in reason) log?.debug({ source: name, err: reason.error, cause: (reason.error as { cause?: unknown }).cause }, 'remote source attempt failed');
+    if ('error' in reason)
+      log?.debug({ source: name, err: reason.error, cause: (reason.error as { cause?: unknown }).cause }, 'remote source attempt failed');
   });
 
   function guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -116,7 +117,10 @@ export function resilient(source: RemoteSource, settings: ResilienceSettings, lo
         remoteCalls.inc({ source: name, outcome: 'ok' });
         return result;
       } catch (err) {
-        remoteCalls.inc({ source: name, outcome: err instanceof SourceUnavailableError && err.cause instanceof BrokenCircuitError ? 'rejected' : 'failed' });
+        remoteCalls.inc({
+          source: name,
+          outcome: err instanceof SourceUnavailableError && err.cause instanceof BrokenCircuitError ? 'rejected' : 'failed',
+        });
         throw err;
       }
     });

@@ -27,9 +27,7 @@ export function parseClientUrl(url: string): ClientUrl {
   }
   if (/^(mysql|mariadb):\/\//.test(url)) return { dialect: 'mysql', uri: url.replace(/^mariadb:/, 'mysql:') };
   if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', connectionString: url };
-  throw new Error(
-    `a client store URL must start with mysql://, postgres:// or sqlite: (got "${url.replace(/\/\/[^@/]*@/, '//…@')}")`,
-  );
+  throw new Error(`a client store URL must start with mysql://, postgres:// or sqlite: (got "${url.replace(/\/\/[^@/]*@/, '//…@')}")`);
 }
 
 export function quoteIdent(dialect: SqlDialect, name: string): string {
@@ -115,8 +113,7 @@ export class SqlSource implements RemoteSource {
       const chunk = all.slice(i, i + SQL_KEY_CHUNK);
       const params: string[] = [];
       // push() returns the new length: the 1-based number of the placeholder ($n on PostgreSQL).
-      const tuple = (key: RemoteKey) =>
-        type.key.map((f) => this.param(params.push(key[f]))).join(', ');
+      const tuple = (key: RemoteKey) => type.key.map((f) => this.param(params.push(key[f]))).join(', ');
       const where =
         type.key.length === 1
           ? `${keyCols[0]} IN (${chunk.map(tuple).join(', ')})`
@@ -208,7 +205,8 @@ export class SqlSource implements RemoteSource {
 
   private toEntity(type: RemoteTypeDef, row: Row): RemoteEntity {
     const entity: RemoteEntity = {};
-    for (const field of Object.keys(type.columns)) entity[field] = type.key.includes(field) ? asText(row[field]) : asDeclared(type, field, row[field]);
+    for (const field of Object.keys(type.columns))
+      entity[field] = type.key.includes(field) ? asText(row[field]) : asDeclared(type, field, row[field]);
     return entity;
   }
 
@@ -276,7 +274,9 @@ export class SqlSource implements RemoteSource {
         connectionTimeoutMillis: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         max: this.options.poolSize ?? 5,
         idleTimeoutMillis: 30_000,
-        ...(this.options.queryTimeoutMs ? { statement_timeout: this.options.queryTimeoutMs, query_timeout: this.options.queryTimeoutMs + 1000 } : {}),
+        ...(this.options.queryTimeoutMs
+          ? { statement_timeout: this.options.queryTimeoutMs, query_timeout: this.options.queryTimeoutMs + 1000 }
+          : {}),
       });
       // An idle client dropped by the server emits here; unhandled it would crash the process.
       this.pgPool.on('error', () => undefined);

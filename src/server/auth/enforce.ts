@@ -1,5 +1,13 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, GraphQLError, isAbstractType, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getNamedType,
+  GraphQLError,
+  isAbstractType,
+  Kind,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { GraphQLContext } from '../../../resolvers/context.js';
 import { coerceVariables, selectedFields, UnresolvableSelection, type SelectedField } from '../operation/fields.js';
 import type { Principal } from './principal.js';
@@ -71,7 +79,8 @@ export function firstRefusal(
     for (const field of selectedFields(schema, document, operation, variables.values)) {
       // Federation's `_service` answers the router's composition query; introspection is open too.
       if (field.meta || (field.atRoot && field.def.name === '_service') || field.parent.name === '_Service') continue;
-      const refusal = field.atRoot && field.def.name === '_entities' ? entitiesRefusal(rules, field, check) : fieldRefusal(rules, schema, field, check);
+      const refusal =
+        field.atRoot && field.def.name === '_entities' ? entitiesRefusal(rules, field, check) : fieldRefusal(rules, schema, field, check);
       if (refusal) return refusal;
     }
   } catch (e) {
@@ -139,7 +148,10 @@ function entitiesRefusal(rules: AccessRules, field: SelectedField, check: Check)
       return { code: 'BAD_USER_INPUT', message: `_entities: representation ${i} must be an object with a string __typename` };
     }
     if (!rules.isEntityType(typename)) {
-      return { code: 'BAD_USER_INPUT', message: `_entities: representation ${i} names ${JSON.stringify(typename.slice(0, QUOTED))}, which is not an entity type of this subgraph` };
+      return {
+        code: 'BAD_USER_INPUT',
+        message: `_entities: representation ${i} names ${JSON.stringify(typename.slice(0, QUOTED))}, which is not an entity type of this subgraph`,
+      };
     }
     typenames.add(typename);
   }

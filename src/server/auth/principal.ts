@@ -12,7 +12,4 @@ export interface Principal {
  * with jwt a request without a (valid) token still reaches the server, so that the router's
  * `_service` query stays open, and the access-control plugin refuses everything else.
  */
-export type AuthState =
-  | { mode: 'none' }
-  | { mode: 'jwt'; principal: Principal }
-  | { mode: 'jwt'; principal: null; problem: string };
+export type AuthState = { mode: 'none' } | { mode: 'jwt'; principal: Principal } | { mode: 'jwt'; principal: null; problem: string };

@@ -30,7 +30,9 @@ function requirementsOf(directives: readonly ConstDirectiveNode[]): Requirement[
     if (REQUIRES_SCOPES.has(d.name.value)) {
       const arg = d.arguments?.find((a) => a.name.value === 'scopes');
       const value = arg ? valueFromASTUntyped(arg.value) : [];
-      out.push({ scopes: (Array.isArray(value) ? value : [value]).map((inner) => (Array.isArray(inner) ? inner.map(String) : [String(inner)])) });
+      out.push({
+        scopes: (Array.isArray(value) ? value : [value]).map((inner) => (Array.isArray(inner) ? inner.map(String) : [String(inner)])),
+      });
     }
   }
   return out;
@@ -109,7 +111,11 @@ export class AccessRules {
   unguardedRootFields(): string[] {
     const roots = [this.schema.getQueryType(), this.schema.getMutationType(), this.schema.getSubscriptionType()];
     return roots.flatMap((root) =>
-      root ? Object.keys(root.getFields()).filter((f) => !FEDERATION_ROOT_FIELDS.has(f) && !this.field(root.name, f)).map((f) => `${root.name}.${f}`) : [],
+      root
+        ? Object.keys(root.getFields())
+            .filter((f) => !FEDERATION_ROOT_FIELDS.has(f) && !this.field(root.name, f))
+            .map((f) => `${root.name}.${f}`)
+        : [],
     );
   }
 

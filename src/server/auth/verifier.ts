@@ -32,7 +32,8 @@ export class TokenVerifier {
 
   async authenticate(authorization: string | undefined): Promise<AuthState> {
     if (this.settings.mode === 'none') return { mode: 'none' };
-    if (!authorization) return { mode: 'jwt', principal: null, problem: 'This operation needs a bearer token (Authorization: Bearer <JWT>)' };
+    if (!authorization)
+      return { mode: 'jwt', principal: null, problem: 'This operation needs a bearer token (Authorization: Bearer <JWT>)' };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) return { mode: 'jwt', principal: null, problem: 'The Authorization header must be "Bearer <JWT>"' };
     try {
@@ -52,7 +53,8 @@ export class TokenVerifier {
       throw new errors.JWTInvalid('malformed');
     }
     if (alg === 'HS256' && this.secret) return (await jwtVerify(token, this.secret, { ...options, algorithms: ['HS256'] })).payload;
-    if (alg && ASYMMETRIC.includes(alg) && this.jwks) return (await jwtVerify(token, this.jwks, { ...options, algorithms: ASYMMETRIC })).payload;
+    if (alg && ASYMMETRIC.includes(alg) && this.jwks)
+      return (await jwtVerify(token, this.jwks, { ...options, algorithms: ASYMMETRIC })).payload;
     throw new UnacceptedAlgorithm(alg);
   }
 
@@ -95,7 +97,8 @@ export class TokenVerifier {
   /** Says what was wrong with the token in one short line, without echoing it or naming hosts. */
   private describe(e: unknown): string {
     if (e instanceof ClaimProblem) return `The token was refused: ${e.message}`;
-    if (e instanceof UnacceptedAlgorithm) return `The token was refused: it is signed with ${e.alg ?? 'no algorithm'}, which this server does not accept`;
+    if (e instanceof UnacceptedAlgorithm)
+      return `The token was refused: it is signed with ${e.alg ?? 'no algorithm'}, which this server does not accept`;
     if (e instanceof errors.JWTExpired) return 'The token has expired';
     if (e instanceof errors.JWTClaimValidationFailed) return `The token was refused: its ${e.claim} claim is missing or not acceptable`;
     if (e instanceof errors.JWSSignatureVerificationFailed) return 'The token was refused: its signature does not verify';
@@ -103,7 +106,10 @@ export class TokenVerifier {
     if (e instanceof errors.JOSENotSupported) return 'The token was refused: it uses a header or algorithm this server does not support';
     // The key set unreachable or broken is on our side: worth a line in the log (never a stack trace per request).
     if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || !(e instanceof errors.JOSEError)) {
-      this.log?.warn({ reason: e instanceof Error ? (e as Error & { code?: string }).code ?? e.name : typeof e }, 'token verification failed on our side');
+      this.log?.warn(
+        { reason: e instanceof Error ? ((e as Error & { code?: string }).code ?? e.name) : typeof e },
+        'token verification failed on our side',
+      );
       return 'The token could not be verified';
     }
     // Everything else jose refuses (malformed parts, a crit header, a bad claim set) is the token's fault.

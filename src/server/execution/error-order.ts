@@ -90,7 +90,12 @@ function fieldAt(
  * Whether an error at `path` made the whole `data` null: every position from the error up to the
  * root is non-null, so nothing on the way could absorb it. Unknown paths count as fatal.
  */
-function nulledData(path: readonly (string | number)[], schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): boolean {
+function nulledData(
+  path: readonly (string | number)[],
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): boolean {
   let parent: GraphQLCompositeType | undefined | null = schema.getRootType(operation.operation);
   let set: SelectionSetNode | undefined = operation.selectionSet;
   let type: GraphQLOutputType | undefined;
@@ -121,7 +126,12 @@ function nulledData(path: readonly (string | number)[], schema: GraphQLSchema, d
  * come first, which follows the stores' timing; those errors describe parts of an answer that is
  * not there.
  */
-export function settledErrors(result: ExecutionResult, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ExecutionResult {
+export function settledErrors(
+  result: ExecutionResult,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): ExecutionResult {
   if (!result.errors?.length) return result;
   let errors: readonly GraphQLError[] = result.errors;
   if (result.data === null) {

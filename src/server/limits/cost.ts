@@ -85,7 +85,8 @@ function introspectionBounds(schema: GraphQLSchema): IntrospectionBounds {
   let wrappers = 0;
   const wrapping = (t: GraphQLType): number => (isNonNullType(t) || isListType(t) ? 1 + wrapping(t.ofType) : 0);
   for (const f of fields) for (const t of [f.type, ...f.args.map((a) => a.type)]) wrappers = Math.max(wrappers, wrapping(t));
-  for (const t of types) if (isInputObjectType(t)) for (const f of Object.values(t.getFields())) wrappers = Math.max(wrappers, wrapping(f.type));
+  for (const t of types)
+    if (isInputObjectType(t)) for (const f of Object.values(t.getFields())) wrappers = Math.max(wrappers, wrapping(f.type));
   for (const d of directives) for (const a of d.args) wrappers = Math.max(wrappers, wrapping(a.type));
   return { max, average, wrappers };
 }
@@ -155,7 +156,10 @@ export function estimateCost(
     const sized = ctx.sized?.get(def.name);
     if (sized !== undefined) return sized;
     const list = `${parent}.${def.name}`;
-    const bound = (ctx.mode === 'types' || (ctx.mode === 'fields' && list === '__Field.args') ? introspection.average.get(list) : undefined) ?? introspection.max.get(list) ?? listBounds.get(list);
+    const bound =
+      (ctx.mode === 'types' || (ctx.mode === 'fields' && list === '__Field.args') ? introspection.average.get(list) : undefined) ??
+      introspection.max.get(list) ??
+      listBounds.get(list);
     if (bound !== undefined) return bound;
     const args = def.args.length ? argumentsOf(def, node, variables) : {};
     if (!args) return 0; // refused at execution (BAD_USER_INPUT)

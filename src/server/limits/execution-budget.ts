@@ -35,7 +35,10 @@ const overBudget = (max: number): Stop => ({
   code: 'BAD_USER_INPUT',
 });
 // The code a store wait past the request's deadline gets (src/data/db.ts): the caller may retry.
-const pastDeadline: Stop = { message: 'The request ran out of time (REQUEST_TIMEOUT_MS) before its answer was complete; try again or ask for less', code: 'STORE_UNAVAILABLE' };
+const pastDeadline: Stop = {
+  message: 'The request ran out of time (REQUEST_TIMEOUT_MS) before its answer was complete; try again or ask for less',
+  code: 'STORE_UNAVAILABLE',
+};
 
 const asError = (stop: Stop) => new GraphQLError(stop.message, { extensions: { code: stop.code } });
 
@@ -106,10 +109,13 @@ export function withDeadline<G extends GatewayInterface & { readonly executor: G
     if (!budget) return running;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<Awaited<ReturnType<GatewayExecutor>>>((resolve) => {
-      timer = setTimeout(() => {
-        budget.stopped ??= pastDeadline;
-        resolve({ errors: [asError(budget.stopped)] });
-      }, Math.max(0, budget.deadline - Date.now()) + BACKSTOP_GRACE_MS);
+      timer = setTimeout(
+        () => {
+          budget.stopped ??= pastDeadline;
+          resolve({ errors: [asError(budget.stopped)] });
+        },
+        Math.max(0, budget.deadline - Date.now()) + BACKSTOP_GRACE_MS,
+      );
     });
     running.catch(() => undefined).finally(() => clearTimeout(timer));
     return Promise.race([running, timedOut]);

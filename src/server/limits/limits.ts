@@ -45,7 +45,9 @@ export function requestLimits(
             if (!operation) return;
             const directives = countDirectives(document, operation);
             if (directives > limits.maxDirectives) {
-              throw refusal(`The operation carries ${directives} directives (fragment spreads counted each time); one request may carry at most ${limits.maxDirectives}`);
+              throw refusal(
+                `The operation carries ${directives} directives (fragment spreads counted each time); one request may carry at most ${limits.maxDirectives}`,
+              );
             }
             // Fragments are expanded for this walk: it gives up (and refuses) past a bound.
             const page = largestPage(schema, document, operation, request.variables, MAX_EXPANDED_FIELDS);

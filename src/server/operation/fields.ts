@@ -48,7 +48,11 @@ const coercions = new WeakMap<object, WeakMap<OperationDefinitionNode, { schema:
  * so it is done once per request and shared by the checks (access control, the limits): the
  * result is remembered for the raw variables object the request carries. Callers must not change it.
  */
-export function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown> | undefined): CoercedVariables {
+export function coerceVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  raw: Record<string, unknown> | undefined,
+): CoercedVariables {
   if (!raw) return coerce(schema, operation, {});
   let byOperation = coercions.get(raw);
   if (!byOperation) {
@@ -89,7 +93,8 @@ export function selectedFields(
 
   const compositeType = (name: string): GraphQLCompositeType => {
     const type = schema.getType(name);
-    if (!type || !(isObjectType(type) || isAbstractType(type))) throw new UnresolvableSelection(`${name.slice(0, 64)} is not a composite type of this schema`);
+    if (!type || !(isObjectType(type) || isAbstractType(type)))
+      throw new UnresolvableSelection(`${name.slice(0, 64)} is not a composite type of this schema`);
     return type;
   };
 
@@ -110,7 +115,8 @@ export function selectedFields(
         out.push({ node: sel, parent, def, meta, atRoot: parent === root, args: () => getArgumentValues(def, sel, variables) });
         if (sel.selectionSet) {
           const named = getNamedType(def.type);
-          if (!(isObjectType(named) || isAbstractType(named))) throw new UnresolvableSelection(`${parent.name}.${def.name} has no fields to select`);
+          if (!(isObjectType(named) || isAbstractType(named)))
+            throw new UnresolvableSelection(`${parent.name}.${def.name} has no fields to select`);
           walk(sel.selectionSet, named);
         }
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
