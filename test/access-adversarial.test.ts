@@ -452,7 +452,7 @@ describe('npm run token', () => {
     expect(claims.scope).toBe('integrity:read integrity:write');
     const unknown = mint(['--scopes', 'integrity:read integrity:everything']);
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toMatch(/unknown scope integrity:everything/);
+    expect(unknown.stderr).toMatch(/unknown scope "integrity:everything" \(known: integrity:read, .*\); no token was made/);
     const long = mint(['--scopes', 'integrity:read', '--expires', '2d']);
     expect(long.status).toBe(1);
     expect(long.stderr).toMatch(/AUTH_MAX_TOKEN_LIFETIME_SECONDS/);
