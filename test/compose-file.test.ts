@@ -6,15 +6,13 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import Database from 'better-sqlite3';
 import { parse as parseGraphql, Kind } from 'graphql';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
-import { startStandaloneServer } from '@apollo/server/standalone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startEmployeesSubgraph, type EmployeesSubgraph } from '../examples/employees-subgraph/server.js';
 import { CLIENT_TABLES_DDL, DEMO_BANK_ACCOUNTS, DEMO_EMPLOYEES } from '../src/remote/client-demo.js';
 import { ROOT } from './fixtures/subgraph-process.js';
-import { codes, startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { type ForwardingRouter, startForwardingRouter } from './support/router.js';
+import { codes, startTestServer, type TestServer } from './support/server.js';
 import { as, jwtEnv } from './support/tokens.js';
 
 /**
@@ -369,49 +367,26 @@ describe('deploy/supergraph.graphql', () => {
  * subgraph still refuses what the token does not allow.
  */
 describe('deploy/supergraph.graphql behind a gateway, the subgraphs checking tokens themselves', () => {
-  interface Context {
-    authorization?: string;
-  }
   let s: TestServer;
   let employees: EmployeesSubgraph;
-  let router: ApolloServer<Context>;
-  let url: string;
+  let router: ForwardingRouter;
   beforeAll(async () => {
-    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
     // As in the compose file: off the embedded store nothing is seeded.
     s = await startTestServer('sqlite', { env: jwtEnv(), seedDemo: false });
     employees = await startEmployeesSubgraph({ clientUrl: s.clientUrl, port: 0 });
     const loopback: Record<string, string> = { 'http://integrity:4001/graphql': s.url, 'http://employees:4002/graphql': employees.url };
-    const gateway = new ApolloGateway({
+    router = await startForwardingRouter({
       supergraphSdl: read(join(DEPLOY, 'supergraph.graphql')),
-      buildService: ({ name, url: routingUrl }) =>
-        new RemoteGraphQLDataSource<Context>({
-          url: loopback[routingUrl ?? ''] ?? routingUrl,
-          willSendRequest({ request, context }) {
-            if (name === 'integrity' && context.authorization) request.http?.headers.set('authorization', context.authorization);
-          },
-        }),
+      urls: loopback,
+      forwardsTo: (name) => name === 'integrity',
     });
-    router = new ApolloServer<Context>({ gateway });
-    ({ url } = await startStandaloneServer(router, {
-      listen: { port: 0, host: '127.0.0.1' },
-      context: async ({ req }) => ({ authorization: req.headers.authorization }),
-    }));
   });
   afterAll(async () => {
     await router?.stop();
     await employees?.stop();
     await s?.close();
   });
-
-  const viaRouter = async (query: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query }),
-    });
-    return (await res.json()) as GraphQLResponse;
-  };
+  const viaRouter = (query: string, headers?: Record<string, string>) => router.query(query, headers);
 
   it("runs docs/deployment.md's first queries as written: across both subgraphs with a token, refused without one or beyond its scopes", async () => {
     const doc = read(join(ROOT, 'docs/deployment.md'));
