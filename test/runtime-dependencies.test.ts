@@ -1,17 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../console/build.mjs';
-import { compileDist } from '../scripts/build-dist.mjs';
 import { freePort, ROOT } from './fixtures/subgraph-process.js';
 import { until } from './support/poll.js';
 
 /**
  * What the image ships is dist/, package.json and the production dependencies; this suite holds
- * the compiled server to that. dist/ is compiled into a temporary folder beside package.json and a
+ * the compiled server to that. dist/ is copied into a temporary folder beside package.json and a
  * node_modules holding only the packages `npm ci --omit=dev` installs (links into this checkout's),
  * then every command of the image's entrypoint is run from there: nothing it imports may be a
  * devDependency, nothing it reads may live outside that folder (schema/ is not beside it).
@@ -29,8 +27,11 @@ const running: ChildProcess[] = [];
 
 beforeAll(async () => {
   mkdirSync(app, { recursive: true });
-  expect(compileDist(dist)).toBe(0);
-  await buildConsole(join(dist, 'console'));
+  // The test set-up has just built this checkout's dist/ (scripts/start.mjs --build-if-stale): the
+  // same output a compile here would give, at no second tsc run. `npm run build` itself is proven in
+  // test/signals.test.ts.
+  expect(existsSync(join(ROOT, 'dist', 'src', 'main.js'))).toBe(true);
+  cpSync(join(ROOT, 'dist'), dist, { recursive: true });
   copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
   // The top-level packages a production install has (the lock marks the others dev); nested ones come inside them.
   for (const [path, entry] of Object.entries(lock.packages)) {

@@ -22,6 +22,8 @@ interface Command {
   /** What it prints once it serves, after its signal handlers are in place. */
   ready: RegExp;
   readyTimeoutMs: number;
+  /** The ways of stopping it tried here (default: all of DELIVERIES). */
+  deliveries?: Delivery[];
 }
 
 const COMMANDS: Command[] = [
@@ -33,11 +35,23 @@ const COMMANDS: Command[] = [
     readyTimeoutMs: 60_000,
   },
   // `npm start` builds dist/ first when it is missing or stale (up to a minute of tsc).
-  { script: 'start', portSettings: ['PORT'], ready: /Integrity subgraph ready/, readyTimeoutMs: 180_000 },
+  // SIGTERM and SIGINT to npm itself are test/shutdown.test.ts's (with a request in flight); here, the terminal's.
+  {
+    script: 'start',
+    portSettings: ['PORT'],
+    ready: /Integrity subgraph ready/,
+    readyTimeoutMs: 180_000,
+    deliveries: ['SIGINT to the group (Ctrl-C)'],
+  },
 ];
 
 type Delivery = 'SIGTERM to npm' | 'SIGINT to npm' | 'SIGINT to the group (Ctrl-C)' | 'SIGTERM to the group';
-const DELIVERIES: Delivery[] = ['SIGTERM to npm', 'SIGINT to npm', 'SIGINT to the group (Ctrl-C)', 'SIGTERM to the group'];
+/**
+ * What an orchestrator sends (SIGTERM to the process it started, npm) and what a terminal sends
+ * (SIGINT to the whole foreground group). `run` also knows SIGINT to npm and SIGTERM to the group;
+ * both passed for every command when this suite was written, and are left out to keep CI short.
+ */
+const DELIVERIES: Delivery[] = ['SIGTERM to npm', 'SIGINT to the group (Ctrl-C)'];
 
 const dirs: string[] = [];
 const groups: number[] = [];
@@ -183,7 +197,7 @@ describe('npm run build', () => {
 });
 
 describe.each(COMMANDS)('npm run $script stops on signals with nothing left behind', (command) => {
-  it.each(DELIVERIES)(
+  it.each(command.deliveries ?? DELIVERIES)(
     '%s: exits 0, no process of its group left, its ports free',
     async (delivery) => {
       const { exit, left, bound, told } = await run(command, delivery);
