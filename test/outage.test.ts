@@ -9,6 +9,12 @@ const err = (props: Record<string, unknown>, message = 'driver text with host db
 describe('outageReason: what went wrong with a store, in words', () => {
   it.each([
     ['MariaDB access denied', err({ code: 'ER_ACCESS_DENIED_ERROR', errno: 1045 }), 'rejected the credentials'],
+    [
+      'MariaDB access denied, no code attached',
+      err({}, "Access denied for user 'x'@'10.0.0.2' (using password: YES)"),
+      'rejected the credentials',
+    ],
+    ['MariaDB access denied without a password (1698)', err({ errno: 1698 }), 'rejected the credentials'],
     ['MariaDB unknown database', err({ errno: 1049 }), 'database not found'],
     ['MariaDB max_statement_time (no code from mysql2)', err({ errno: 1969 }), 'timed out'],
     ['mysql2 query timeout', err({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' }), 'timed out'],

@@ -34,6 +34,7 @@ const BY_CODE: Record<string, string> = {
   PROTOCOL_CONNECTION_LOST: 'lost the connection',
   ER_ACCESS_DENIED_ERROR: 'rejected the credentials',
   ER_DBACCESS_DENIED_ERROR: 'rejected the credentials',
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: 'rejected the credentials',
   ER_BAD_DB_ERROR: 'database not found',
   ER_CON_COUNT_ERROR: 'has too many connections',
   ER_STATEMENT_TIMEOUT: 'timed out',
@@ -56,6 +57,7 @@ const BY_CODE: Record<string, string> = {
 const BY_ERRNO: Record<number, string> = {
   1044: 'rejected the credentials',
   1045: 'rejected the credentials',
+  1698: 'rejected the credentials',
   1049: 'database not found',
   1040: 'has too many connections',
   1205: 'timed out waiting for a lock',
@@ -76,5 +78,7 @@ function reasonOf(e: Record<string, unknown>): string | undefined {
   if (/^Pool is closed|Can't add new command when connection is in closed state|Connection terminated/i.test(message))
     return 'lost the connection';
   if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(message)) return 'timed out';
+  // MySQL/MariaDB's wording for every refused login, whichever of its codes came with it.
+  if (/^Access denied for user /.test(message)) return 'rejected the credentials';
   return undefined;
 }
