@@ -5,6 +5,7 @@ import {
   Kind,
   parse,
   print,
+  type DirectiveNode,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLSchema,
@@ -115,19 +116,31 @@ async function sameFailure(
   return true;
 }
 
-/** The document with every root-level field but the one answering `key` removed, through fragments on Query. */
-function onlyRootField(document: DocumentNode, key: string): DocumentNode {
+/**
+ * The document with every root-level field but the one answering `key` skipped, through fragments
+ * on Query. Skipped with `@skip(if: true)` rather than removed: a fragment whose every field is
+ * removed would print without a selection set, which does not parse.
+ */
+export function onlyRootField(document: DocumentNode, key: string): DocumentNode {
   const op = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   const root = 'Query'; // generated operations are queries: mutations are not re-runnable
+  const skip: DirectiveNode = {
+    kind: Kind.DIRECTIVE,
+    name: { kind: Kind.NAME, value: 'skip' },
+    arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: true } }],
+  };
   const keep = (set: SelectionSetNode): SelectionSetNode => ({
     ...set,
-    selections: set.selections
-      .filter((sel) => sel.kind !== Kind.FIELD || (sel.alias ?? sel.name).value === key)
-      .map((sel) =>
-        sel.kind === Kind.INLINE_FRAGMENT && (!sel.typeCondition || sel.typeCondition.name.value === root)
-          ? { ...sel, selectionSet: keep(sel.selectionSet) }
-          : sel,
-      ),
+    selections: set.selections.map((sel) => {
+      if (sel.kind === Kind.FIELD) {
+        if ((sel.alias ?? sel.name).value === key) return sel;
+        return { ...sel, directives: [...(sel.directives ?? []).filter((d) => d.name.value !== 'skip'), skip] };
+      }
+      if (sel.kind === Kind.INLINE_FRAGMENT && (!sel.typeCondition || sel.typeCondition.name.value === root)) {
+        return { ...sel, selectionSet: keep(sel.selectionSet) };
+      }
+      return sel;
+    }),
   });
   return {
     ...document,
