@@ -17,23 +17,36 @@ interface OtlpSpan {
   kind: number;
 }
 
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string };
+}
+
 /** An OTLP/HTTP (JSON) trace receiver on loopback: what a collector would get. */
-async function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
+async function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; resources: Set<string>; server: Server }> {
   const spans: OtlpSpan[] = [];
+  const resources = new Set<string>();
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (d: string) => (body += d));
     req.on('end', () => {
       if (req.url === '/v1/traces') {
-        const payload = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-        for (const rs of payload.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+        const payload = JSON.parse(body) as {
+          resourceSpans: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+        };
+        for (const rs of payload.resourceSpans) {
+          // Every string attribute of every resource, as `key=value`.
+          for (const a of rs.resource?.attributes ?? [])
+            if (a.value.stringValue !== undefined) resources.add(`${a.key}=${a.value.stringValue}`);
+          for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+        }
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, resources, server };
 }
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -85,6 +98,8 @@ describe('traces and the access log of the real process', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_SERVICE_NAME: 'integrity-under-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=otel-test',
     });
     const token = `tok-${hex(8)}`;
     const calls = [
@@ -130,6 +145,10 @@ describe('traces and the access log of the real process', () => {
 
     // Traces: the caller's trace continues into a server span, with SQL and remote child spans.
     const { spans } = receiver;
+    // The resource: the service name and OTEL_RESOURCE_ATTRIBUTES.
+    const resource = [...receiver.resources];
+    expect(resource.filter((a) => a.startsWith('service.name='))).toEqual(['service.name=integrity-under-test']);
+    expect(resource).toContain('deployment.environment.name=otel-test');
     const server = (trace: string) => spans.find((s) => s.traceId === trace && s.kind === 2);
     const list = server(calls[0].trace);
     expect(list).toMatchObject({ name: 'graphql query ListProjects', parentSpanId: calls[0].parent });

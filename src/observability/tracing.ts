@@ -17,7 +17,7 @@ export function tracingEnabled(): boolean {
 /** Longest a stop waits for the last traces to reach the collector; past it they are dropped (and said so). */
 export const TRACES_FLUSH_BOUND_MS = 2000;
 
-type SpanExporter = import('@opentelemetry/sdk-node').tracing.SpanExporter;
+type SpanExporter = import('@opentelemetry/sdk-trace-node').SpanExporter;
 
 /**
  * The exporter, saying when the collector stops taking traces: one warning when exports start
@@ -51,17 +51,25 @@ function reportingFailures(inner: SpanExporter, where: string, log?: Logger): Sp
 export async function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<() => Promise<void>> {
   const where = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!where) return async () => undefined;
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  // The trace SDK alone, not @opentelemetry/sdk-node: that one brings every exporter (gRPC,
+  // protobuf, logs, metrics, Zipkin), about 150 MB of the production image, for traces over OTLP/HTTP.
+  const { NodeTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-node');
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME || 'integrity-subgraph',
-    traceExporter: reportingFailures(new OTLPTraceExporter(), where, log),
-    instrumentations: [],
-    // Metrics are prom-client's (/metrics) and logs go to stdout: the SDK exports traces only.
-    metricReaders: [],
-    logRecordProcessors: [],
+  const { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } = await import(
+    '@opentelemetry/resources'
+  );
+  // What NodeSDK described the service with: the defaults, OTEL_RESOURCE_ATTRIBUTES, the host and
+  // the process, then the service name.
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [envDetector, hostDetector, processDetector] }))
+    .merge(resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'integrity-subgraph' }));
+  const sdk = new NodeTracerProvider({
+    resource,
+    // Batching as NodeSDK did; OTEL_BSP_* tune it.
+    spanProcessors: [new BatchSpanProcessor(reportingFailures(new OTLPTraceExporter(), where, log))],
   });
-  sdk.start();
+  // The AsyncLocalStorage context manager and the W3C trace-context and baggage propagators.
+  sdk.register();
   enabled = true;
   return async () => {
     enabled = false;
