@@ -52,7 +52,8 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env, log?: L
   const where = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!where) return async () => undefined;
   // The trace SDK alone, not @opentelemetry/sdk-node: that one brings every exporter (gRPC,
-  // protobuf, logs, metrics, Zipkin), about 150 MB of the production image, for traces over OTLP/HTTP.
+  // protobuf, logs, metrics, Zipkin), 147 MB of production dependencies and 88 MB of the image,
+  // when only traces over OTLP/HTTP are sent.
   const { NodeTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-node');
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
   const { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } = await import(
